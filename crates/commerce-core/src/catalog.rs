@@ -1,0 +1,772 @@
+//! The catalog: products, collections and the commands that change them.
+//!
+//! Every input goes through a validated newtype (`Sku::parse`, `ProductName::parse`,
+//! ...) so a `Product` can only hold valid values. Commands return the domain
+//! event they caused; the application service persists both atomically.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    ids::{CollectionId, ProductId},
+    money::{Currency, Money},
+    timestamp::Timestamp,
+    validation::{InvalidValue, ValidationErrors, text, token},
+};
+
+macro_rules! string_newtype {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// The validated text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidValue;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+string_newtype!(
+    /// Stock-keeping unit: 1 to 64 of `A-Z a-z 0-9 - _ .`, unique across the catalog.
+    Sku
+);
+string_newtype!(
+    /// A product's display name: 1 to 200 printable characters, trimmed.
+    ProductName
+);
+string_newtype!(
+    /// A product's description: up to 10,000 characters; new lines allowed.
+    Description
+);
+string_newtype!(
+    /// A collection's display name: 1 to 120 printable characters, trimmed.
+    CollectionName
+);
+string_newtype!(
+    /// A URL-friendly collection handle: 1 to 80 of `a-z 0-9 -`, no leading,
+    /// trailing or doubled hyphen.
+    Slug
+);
+string_newtype!(
+    /// An attribute name such as `colour` or `size`: 1 to 40 of `a-z 0-9 _`.
+    AttributeName
+);
+string_newtype!(
+    /// An attribute value such as `red` or `XL`: 1 to 100 printable characters, trimmed.
+    AttributeValue
+);
+
+impl Sku {
+    /// Validates a SKU.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        token(raw, 64, "letters, digits, '-', '_' and '.'", |c| {
+            c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
+        })
+        .map(Self)
+    }
+}
+
+impl ProductName {
+    /// Validates a product name.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        text(raw, 200, false, false).map(Self)
+    }
+
+    /// The key listings sort by name on: lower-cased, compared byte-wise.
+    ///
+    /// Computed here rather than by a database collation so that every read
+    /// model orders names exactly like the reference evaluator.
+    pub fn sort_key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+impl Description {
+    /// Validates a description (may be empty).
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        text(raw, 10_000, true, true).map(Self)
+    }
+
+    /// The empty description.
+    pub fn empty() -> Self {
+        Self(String::new())
+    }
+}
+
+impl CollectionName {
+    /// Validates a collection name.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        text(raw, 120, false, false).map(Self)
+    }
+}
+
+impl Slug {
+    /// Validates a slug.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let s = token(raw, 80, "lower-case letters, digits and '-'", |c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
+        })?;
+        if s.starts_with('-') || s.ends_with('-') || s.contains("--") {
+            return Err(InvalidValue::Other("must not start or end with '-' or contain '--'".into()));
+        }
+        Ok(Self(s))
+    }
+}
+
+impl AttributeName {
+    /// Validates an attribute name.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        token(raw, 40, "lower-case letters, digits and '_'", |c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'
+        })
+        .map(Self)
+    }
+}
+
+impl AttributeValue {
+    /// Validates an attribute value.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        text(raw, 100, false, false).map(Self)
+    }
+}
+
+/// A product's attributes (`colour = red`, `size = XL`), at most [`Attributes::MAX`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Attributes(BTreeMap<AttributeName, AttributeValue>);
+
+impl Attributes {
+    /// Most attributes one product may carry.
+    pub const MAX: usize = 32;
+
+    /// Validates raw name/value pairs, reporting each bad entry under `field.<name>`.
+    pub fn parse(field: &str, raw: &BTreeMap<String, String>, errors: &mut ValidationErrors) -> Option<Self> {
+        if raw.len() > Self::MAX {
+            errors.add(field, format!("at most {} attributes are allowed (got {})", Self::MAX, raw.len()));
+            return None;
+        }
+        let mut map = BTreeMap::new();
+        let mut ok = true;
+        for (name, value) in raw {
+            let path = format!("{field}.{name}");
+            let n = errors.check(&path, AttributeName::parse(name));
+            let v = errors.check(&path, AttributeValue::parse(value));
+            match (n, v) {
+                (Some(n), Some(v)) => {
+                    map.insert(n, v);
+                }
+                _ => ok = false,
+            }
+        }
+        ok.then_some(Self(map))
+    }
+
+    /// Builds attributes from already-validated pairs.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (AttributeName, AttributeValue)>) -> Self {
+        Self(pairs.into_iter().take(Self::MAX).collect())
+    }
+
+    /// The value of `name`, if set.
+    pub fn get(&self, name: &AttributeName) -> Option<&AttributeValue> {
+        self.0.get(name)
+    }
+
+    /// Iterates name/value pairs in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&AttributeName, &AttributeValue)> {
+        self.0.iter()
+    }
+
+    /// Number of attributes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Lifecycle of a product. Only `Active` products are listed and sold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductStatus {
+    /// Being prepared; invisible to customers.
+    Draft,
+    /// Listed and for sale.
+    Active,
+    /// Withdrawn for good; kept for order history.
+    Archived,
+}
+
+impl ProductStatus {
+    /// Parses `draft`, `active` or `archived`.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        match raw {
+            "draft" => Ok(Self::Draft),
+            "active" => Ok(Self::Active),
+            "archived" => Ok(Self::Archived),
+            other => Err(InvalidValue::Other(format!("unknown status {other:?}: expected draft, active or archived"))),
+        }
+    }
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Active => "active",
+            Self::Archived => "archived",
+        }
+    }
+}
+
+/// An aggregate's version for optimistic concurrency: 1 when created, +1 per change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Version(u64);
+
+impl Version {
+    /// The version of a newly created aggregate.
+    pub const INITIAL: Self = Self(1);
+
+    /// Wraps a raw version number.
+    pub const fn new(v: u64) -> Self {
+        Self(v)
+    }
+
+    /// The number.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+
+    /// The version after one more change.
+    #[must_use]
+    pub const fn next(self) -> Self {
+        Self(self.0 + 1)
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A product as the write model holds it. Also the payload of product events
+/// (events carry the full state so consumers never need to read back).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    /// Identity (UUIDv7).
+    pub id: ProductId,
+    /// Unique SKU.
+    pub sku: Sku,
+    /// Display name.
+    pub name: ProductName,
+    /// Long description.
+    pub description: Description,
+    /// Unit price.
+    pub price: Money,
+    /// Collection it belongs to, if any.
+    pub collection_id: Option<CollectionId>,
+    /// Filterable attributes.
+    pub attributes: Attributes,
+    /// Lifecycle status.
+    pub status: ProductStatus,
+    /// Optimistic-concurrency version.
+    pub version: Version,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+}
+
+/// Why a catalog command was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogRuleError {
+    /// Archived products are frozen.
+    #[error("product is archived and can no longer change")]
+    Archived,
+    /// A product cannot be created archived, nor archived by a patch (use archive).
+    #[error("status {0:?} is not allowed here")]
+    StatusNotAllowed(ProductStatus),
+}
+
+/// A validated request to create a product.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewProduct {
+    /// SKU.
+    pub sku: Sku,
+    /// Name.
+    pub name: ProductName,
+    /// Description.
+    pub description: Description,
+    /// Price.
+    pub price: Money,
+    /// Collection.
+    pub collection_id: Option<CollectionId>,
+    /// Attributes.
+    pub attributes: Attributes,
+    /// `Draft` or `Active`.
+    pub status: ProductStatus,
+}
+
+/// Unvalidated product fields as a client sends them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct ProductInput {
+    /// SKU.
+    pub sku: String,
+    /// Name.
+    pub name: String,
+    /// Description (optional).
+    #[serde(default)]
+    pub description: String,
+    /// Price in minor units.
+    pub price: MoneyInput,
+    /// Collection id.
+    #[serde(default)]
+    pub collection_id: Option<String>,
+    /// Attributes.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    /// `draft` (default) or `active`.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// Unvalidated money as a client sends it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct MoneyInput {
+    /// Minor units.
+    pub amount: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+}
+
+impl MoneyInput {
+    fn validate(&self, field: &str, errors: &mut ValidationErrors) -> Option<Money> {
+        let currency = errors.check(&format!("{field}.currency"), Currency::parse(&self.currency))?;
+        errors.check(&format!("{field}.amount"), Money::new(self.amount, currency))
+    }
+}
+
+fn parse_collection_id(raw: &str) -> Result<CollectionId, InvalidValue> {
+    raw.parse().map_err(|_| InvalidValue::Other(format!("{raw:?} is not a valid collection id")))
+}
+
+fn parse_creatable_status(raw: &str) -> Result<ProductStatus, InvalidValue> {
+    match ProductStatus::parse(raw)? {
+        ProductStatus::Archived => Err(InvalidValue::Other("must be draft or active".into())),
+        s => Ok(s),
+    }
+}
+
+impl ProductInput {
+    /// Validates every field, reporting all problems at once.
+    pub fn validate(&self) -> Result<NewProduct, ValidationErrors> {
+        let mut e = ValidationErrors::new();
+        let sku = e.check("sku", Sku::parse(&self.sku));
+        let name = e.check("name", ProductName::parse(&self.name));
+        let description = e.check("description", Description::parse(&self.description));
+        let price = self.price.validate("price", &mut e);
+        let collection_id = match &self.collection_id {
+            Some(raw) => e.check("collection_id", parse_collection_id(raw)).map(Some),
+            None => Some(None),
+        };
+        let attributes = Attributes::parse("attributes", &self.attributes, &mut e);
+        let status = match &self.status {
+            Some(raw) => e.check("status", parse_creatable_status(raw)),
+            None => Some(ProductStatus::Draft),
+        };
+        match (sku, name, description, price, collection_id, attributes, status) {
+            (
+                Some(sku),
+                Some(name),
+                Some(description),
+                Some(price),
+                Some(collection_id),
+                Some(attributes),
+                Some(status),
+            ) if e.is_empty() => Ok(NewProduct { sku, name, description, price, collection_id, attributes, status }),
+            _ => Err(e),
+        }
+    }
+}
+
+/// A validated partial update; `None` leaves a field unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProductPatch {
+    /// New SKU.
+    pub sku: Option<Sku>,
+    /// New name.
+    pub name: Option<ProductName>,
+    /// New description.
+    pub description: Option<Description>,
+    /// New price.
+    pub price: Option<Money>,
+    /// `Some(None)` removes the product from its collection.
+    #[allow(clippy::option_option, reason = "absent and null mean different things in a patch")]
+    pub collection_id: Option<Option<CollectionId>>,
+    /// Replaces all attributes.
+    pub attributes: Option<Attributes>,
+    /// `Draft` or `Active`.
+    pub status: Option<ProductStatus>,
+}
+
+/// Unvalidated partial update as a client sends it. `collection_id: null` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct ProductPatchInput {
+    /// SKU.
+    #[serde(default)]
+    pub sku: Option<String>,
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Price.
+    #[serde(default)]
+    pub price: Option<MoneyInput>,
+    /// Collection: absent = unchanged, `null` = none.
+    #[serde(default, deserialize_with = "double_option")]
+    #[allow(clippy::option_option, reason = "absent and null mean different things in a patch")]
+    pub collection_id: Option<Option<String>>,
+    /// Attributes (replaces the whole set).
+    #[serde(default)]
+    pub attributes: Option<BTreeMap<String, String>>,
+    /// `draft` or `active`.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+#[allow(clippy::option_option, reason = "absent and null mean different things in a patch")]
+fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+impl ProductPatchInput {
+    /// Validates every present field.
+    pub fn validate(&self) -> Result<ProductPatch, ValidationErrors> {
+        let mut e = ValidationErrors::new();
+        let patch = ProductPatch {
+            sku: self.sku.as_deref().and_then(|v| e.check("sku", Sku::parse(v))),
+            name: self.name.as_deref().and_then(|v| e.check("name", ProductName::parse(v))),
+            description: self.description.as_deref().and_then(|v| e.check("description", Description::parse(v))),
+            price: self.price.as_ref().and_then(|m| m.validate("price", &mut e)),
+            collection_id: match &self.collection_id {
+                None => None,
+                Some(None) => Some(None),
+                Some(Some(raw)) => e.check("collection_id", parse_collection_id(raw)).map(Some),
+            },
+            attributes: self.attributes.as_ref().and_then(|a| Attributes::parse("attributes", a, &mut e)),
+            status: self.status.as_deref().and_then(|v| e.check("status", parse_creatable_status(v))),
+        };
+        e.finish(|| patch)
+    }
+}
+
+impl Product {
+    /// Creates a product at version 1.
+    pub fn create(id: ProductId, new: NewProduct, now: Timestamp) -> Result<Self, CatalogRuleError> {
+        if new.status == ProductStatus::Archived {
+            return Err(CatalogRuleError::StatusNotAllowed(new.status));
+        }
+        Ok(Self {
+            id,
+            sku: new.sku,
+            name: new.name,
+            description: new.description,
+            price: new.price,
+            collection_id: new.collection_id,
+            attributes: new.attributes,
+            status: new.status,
+            version: Version::INITIAL,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    /// Applies a patch. Returns `false` (and leaves the version alone) when nothing changed.
+    pub fn apply_patch(&mut self, patch: ProductPatch, now: Timestamp) -> Result<bool, CatalogRuleError> {
+        if self.status == ProductStatus::Archived {
+            return Err(CatalogRuleError::Archived);
+        }
+        if patch.status == Some(ProductStatus::Archived) {
+            return Err(CatalogRuleError::StatusNotAllowed(ProductStatus::Archived));
+        }
+        let before = self.clone();
+        if let Some(v) = patch.sku {
+            self.sku = v;
+        }
+        if let Some(v) = patch.name {
+            self.name = v;
+        }
+        if let Some(v) = patch.description {
+            self.description = v;
+        }
+        if let Some(v) = patch.price {
+            self.price = v;
+        }
+        if let Some(v) = patch.collection_id {
+            self.collection_id = v;
+        }
+        if let Some(v) = patch.attributes {
+            self.attributes = v;
+        }
+        if let Some(v) = patch.status {
+            self.status = v;
+        }
+        if *self == before {
+            return Ok(false);
+        }
+        self.version = self.version.next();
+        self.updated_at = now;
+        Ok(true)
+    }
+
+    /// Archives the product. Returns `false` when it already was archived.
+    pub fn archive(&mut self, now: Timestamp) -> bool {
+        if self.status == ProductStatus::Archived {
+            return false;
+        }
+        self.status = ProductStatus::Archived;
+        self.version = self.version.next();
+        self.updated_at = now;
+        true
+    }
+
+    /// Only active products are listed and sold.
+    pub fn is_sellable(&self) -> bool {
+        self.status == ProductStatus::Active
+    }
+}
+
+/// A named group of products (a category, a season, a brand line).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Collection {
+    /// Identity.
+    pub id: CollectionId,
+    /// Unique URL handle.
+    pub slug: Slug,
+    /// Display name.
+    pub name: CollectionName,
+    /// Description.
+    pub description: Description,
+    /// Optimistic-concurrency version.
+    pub version: Version,
+    /// Created at.
+    pub created_at: Timestamp,
+    /// Last changed at.
+    pub updated_at: Timestamp,
+}
+
+/// Unvalidated collection fields as a client sends them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct CollectionInput {
+    /// Unique handle.
+    pub slug: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Unvalidated partial collection update.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct CollectionPatchInput {
+    /// Handle.
+    #[serde(default)]
+    pub slug: Option<String>,
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A validated collection patch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CollectionPatch {
+    /// Handle.
+    pub slug: Option<Slug>,
+    /// Name.
+    pub name: Option<CollectionName>,
+    /// Description.
+    pub description: Option<Description>,
+}
+
+impl CollectionInput {
+    /// Validates every field and builds the collection at version 1.
+    pub fn validate(&self, id: CollectionId, now: Timestamp) -> Result<Collection, ValidationErrors> {
+        let mut e = ValidationErrors::new();
+        let slug = e.check("slug", Slug::parse(&self.slug));
+        let name = e.check("name", CollectionName::parse(&self.name));
+        let description = e.check("description", Description::parse(&self.description));
+        match (slug, name, description) {
+            (Some(slug), Some(name), Some(description)) => Ok(Collection {
+                id,
+                slug,
+                name,
+                description,
+                version: Version::INITIAL,
+                created_at: now,
+                updated_at: now,
+            }),
+            _ => Err(e),
+        }
+    }
+}
+
+impl CollectionPatchInput {
+    /// Validates every present field.
+    pub fn validate(&self) -> Result<CollectionPatch, ValidationErrors> {
+        let mut e = ValidationErrors::new();
+        let patch = CollectionPatch {
+            slug: self.slug.as_deref().and_then(|v| e.check("slug", Slug::parse(v))),
+            name: self.name.as_deref().and_then(|v| e.check("name", CollectionName::parse(v))),
+            description: self.description.as_deref().and_then(|v| e.check("description", Description::parse(v))),
+        };
+        e.finish(|| patch)
+    }
+}
+
+impl Collection {
+    /// Applies a patch; `false` when nothing changed.
+    pub fn apply_patch(&mut self, patch: CollectionPatch, now: Timestamp) -> bool {
+        let before = self.clone();
+        if let Some(v) = patch.slug {
+            self.slug = v;
+        }
+        if let Some(v) = patch.name {
+            self.name = v;
+        }
+        if let Some(v) = patch.description {
+            self.description = v;
+        }
+        if *self == before {
+            return false;
+        }
+        self.version = self.version.next();
+        self.updated_at = now;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> ProductInput {
+        ProductInput {
+            sku: "TEE-RED-M".into(),
+            name: "  Red tee ".into(),
+            description: "Soft.\nCotton.".into(),
+            price: MoneyInput { amount: 1999, currency: "USD".into() },
+            collection_id: None,
+            attributes: BTreeMap::from([("colour".into(), "red".into())]),
+            status: Some("active".into()),
+        }
+    }
+
+    #[test]
+    fn newtypes_reject_bad_input_precisely() {
+        assert_eq!(Sku::parse(""), Err(InvalidValue::Empty));
+        assert!(matches!(Sku::parse("A B"), Err(InvalidValue::InvalidCharacter { ch: ' ', position: 1, .. })));
+        assert!(matches!(Sku::parse(&"X".repeat(65)), Err(InvalidValue::TooLong { max: 64, actual: 65 })));
+        assert_eq!(ProductName::parse("   "), Err(InvalidValue::Empty));
+        assert!(ProductName::parse("a\u{7}b").is_err());
+        assert_eq!(ProductName::parse(" Tee ").unwrap().as_str(), "Tee");
+        assert!(Slug::parse("summer--sale").is_err());
+        assert!(Slug::parse("-x").is_err());
+        assert!(Slug::parse("summer-2026").is_ok());
+        assert!(AttributeName::parse("Colour").is_err());
+        assert!(Description::parse("").is_ok());
+    }
+
+    #[test]
+    fn product_input_reports_every_bad_field() {
+        let bad = ProductInput {
+            sku: "bad sku".into(),
+            name: String::new(),
+            price: MoneyInput { amount: -1, currency: "USD".into() },
+            collection_id: Some("nope".into()),
+            attributes: BTreeMap::from([("Bad Name".into(), "x".into())]),
+            status: Some("archived".into()),
+            ..input()
+        };
+        let errors = bad.validate().unwrap_err();
+        let fields: Vec<_> = errors.errors().iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["sku", "name", "price.amount", "collection_id", "attributes.Bad Name", "status"]);
+    }
+
+    #[test]
+    fn create_patch_archive_bump_the_version() {
+        let now = Timestamp::from_unix_micros(1);
+        let new = input().validate().unwrap();
+        let id = ProductId::from_uuid(uuid::Uuid::nil());
+        let mut p = Product::create(id, new, now).unwrap();
+        assert_eq!(p.version, Version::INITIAL);
+        assert_eq!(p.name.as_str(), "Red tee");
+
+        let unchanged = ProductPatch { name: Some(p.name.clone()), ..ProductPatch::default() };
+        assert!(!p.apply_patch(unchanged, now).unwrap());
+        assert_eq!(p.version, Version::INITIAL);
+
+        let later = Timestamp::from_unix_micros(2);
+        let patch = ProductPatchInput { name: Some("Blue tee".into()), ..Default::default() }.validate().unwrap();
+        assert!(p.apply_patch(patch, later).unwrap());
+        assert_eq!((p.version, p.updated_at), (Version::new(2), later));
+
+        assert!(p.archive(later));
+        assert!(!p.archive(later));
+        assert_eq!(p.version, Version::new(3));
+        assert!(!p.is_sellable());
+        assert_eq!(p.apply_patch(ProductPatch::default(), later), Err(CatalogRuleError::Archived));
+    }
+
+    #[test]
+    fn patch_distinguishes_absent_from_null_collection() {
+        let absent: ProductPatchInput = serde_json::from_str("{}").unwrap();
+        assert_eq!(absent.collection_id, None);
+        let null: ProductPatchInput = serde_json::from_str(r#"{"collection_id":null}"#).unwrap();
+        assert_eq!(null.collection_id, Some(None));
+        assert_eq!(null.validate().unwrap().collection_id, Some(None));
+    }
+}

@@ -1,0 +1,494 @@
+//! Inventory: on-hand and reserved units per product, and reservations.
+//!
+//! `available = on_hand - reserved` can never go negative. A checkout reserves
+//! all its lines at once (or none), then commits (the units leave the shop) or
+//! releases them; an unattended reservation expires. Every operation is
+//! idempotent by reservation id: a retry returns the outcome of the first call.
+//!
+//! [`Ledger`] is the pure reference implementation of these rules. The memory
+//! adapter wraps it in a lock; the Redis and PostgreSQL adapters implement the
+//! same contract atomically and are checked against it by the conformance suite.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    ids::{ProductId, ReservationId},
+    timestamp::Timestamp,
+    validation::InvalidValue,
+};
+
+/// A positive number of units on one line, at most [`Quantity::MAX`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub struct Quantity(u32);
+
+impl Quantity {
+    /// Largest quantity of one line.
+    pub const MAX: u32 = 10_000;
+
+    /// Validates a quantity (1 to 10,000).
+    pub fn new(n: u32) -> Result<Self, InvalidValue> {
+        if (1..=Self::MAX).contains(&n) {
+            Ok(Self(n))
+        } else {
+            Err(InvalidValue::OutOfRange { min: 1, max: i64::from(Self::MAX), actual: i64::from(n) })
+        }
+    }
+
+    /// The number of units.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl TryFrom<u32> for Quantity {
+    type Error = InvalidValue;
+    fn try_from(n: u32) -> Result<Self, Self::Error> {
+        Self::new(n)
+    }
+}
+
+impl From<Quantity> for u32 {
+    fn from(q: Quantity) -> Self {
+        q.0
+    }
+}
+
+/// One product's stock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockLevel {
+    /// The product.
+    pub product_id: ProductId,
+    /// Units physically in stock.
+    pub on_hand: u64,
+    /// Units held by active reservations.
+    pub reserved: u64,
+    /// Incremented on every change; orders stock events for consumers.
+    pub version: u64,
+}
+
+impl StockLevel {
+    /// Units a new reservation may take.
+    pub fn available(&self) -> u64 {
+        self.on_hand.saturating_sub(self.reserved)
+    }
+}
+
+/// One line of a reservation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservationLine {
+    /// The product.
+    pub product_id: ProductId,
+    /// Units to hold.
+    pub quantity: Quantity,
+}
+
+/// A validated request to hold units of several products.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservationRequest {
+    id: ReservationId,
+    lines: Vec<ReservationLine>,
+    expires_at: Timestamp,
+}
+
+impl ReservationRequest {
+    /// Most lines one reservation may hold.
+    pub const MAX_LINES: usize = 100;
+
+    /// Builds a request; lines are sorted by product so equal requests compare equal.
+    ///
+    /// Returns `InvalidRequest` for no lines, too many lines or a product listed twice.
+    pub fn new(
+        id: ReservationId,
+        mut lines: Vec<ReservationLine>,
+        expires_at: Timestamp,
+    ) -> Result<Self, InventoryError> {
+        if lines.is_empty() || lines.len() > Self::MAX_LINES {
+            return Err(InventoryError::InvalidRequest(format!(
+                "a reservation needs 1 to {} lines (got {})",
+                Self::MAX_LINES,
+                lines.len()
+            )));
+        }
+        lines.sort_by_key(|l| l.product_id);
+        if let Some(w) = lines.windows(2).find(|w| w[0].product_id == w[1].product_id) {
+            return Err(InventoryError::InvalidRequest(format!("product {} is listed twice", w[0].product_id)));
+        }
+        Ok(Self { id, lines, expires_at })
+    }
+
+    /// The reservation id.
+    pub fn id(&self) -> ReservationId {
+        self.id
+    }
+
+    /// The lines, sorted by product id.
+    pub fn lines(&self) -> &[ReservationLine] {
+        &self.lines
+    }
+
+    /// When an uncommitted reservation lapses.
+    pub fn expires_at(&self) -> Timestamp {
+        self.expires_at
+    }
+}
+
+/// Where a reservation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum ReservationState {
+    /// Units are held.
+    Active,
+    /// Units left the shop.
+    Committed,
+    /// Units were given back (or the id was released before any reserve: a tombstone).
+    Released,
+    /// Units were given back because the deadline passed.
+    Expired,
+    /// The reserve was refused; nothing is held.
+    Rejected {
+        /// The first product that fell short.
+        product_id: ProductId,
+        /// Units asked for.
+        requested: u64,
+        /// Units that were available.
+        available: u64,
+    },
+}
+
+/// A reservation and its state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reservation {
+    /// Its id.
+    pub id: ReservationId,
+    /// Its lines (empty for a release tombstone).
+    pub lines: Vec<ReservationLine>,
+    /// Deadline while active.
+    pub expires_at: Timestamp,
+    /// Current state.
+    pub state: ReservationState,
+}
+
+/// The result of an inventory operation: the reservation and the stock of every
+/// product it touches, after the operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryReceipt {
+    /// The reservation as recorded.
+    pub reservation: Reservation,
+    /// Stock levels of the products on its lines.
+    pub levels: Vec<StockLevel>,
+}
+
+/// Why an inventory operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InventoryError {
+    /// Not enough available units; nothing was reserved.
+    #[error("insufficient stock for product {product_id}: requested {requested}, available {available}")]
+    InsufficientStock {
+        /// The product that fell short.
+        product_id: ProductId,
+        /// Units asked for.
+        requested: u64,
+        /// Units available.
+        available: u64,
+    },
+    /// The product has no stock record.
+    #[error("product {0} has no stock record")]
+    UnknownProduct(ProductId),
+    /// No reservation has this id.
+    #[error("reservation {0} does not exist")]
+    UnknownReservation(ReservationId),
+    /// The id was already used for different lines.
+    #[error("reservation {0} already exists with different lines")]
+    ReservationMismatch(ReservationId),
+    /// The operation does not apply to the reservation's state (commit after release, ...).
+    #[error("reservation {id} is {state:?}")]
+    InvalidTransition {
+        /// The reservation.
+        id: ReservationId,
+        /// Its state.
+        state: ReservationState,
+    },
+    /// On-hand may not drop below what active reservations hold.
+    #[error("on_hand {on_hand} is below the {reserved} units reserved for product {product_id}")]
+    BelowReserved {
+        /// The product.
+        product_id: ProductId,
+        /// Requested on-hand.
+        on_hand: u64,
+        /// Units reserved.
+        reserved: u64,
+    },
+    /// The request itself is malformed.
+    #[error("invalid inventory request: {0}")]
+    InvalidRequest(String),
+    /// The store could not be reached; the operation may be retried.
+    #[error("inventory store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The pure, in-memory reference implementation of the inventory rules.
+#[derive(Debug, Clone, Default)]
+pub struct Ledger {
+    items: BTreeMap<ProductId, StockLevel>,
+    reservations: HashMap<ReservationId, Reservation>,
+}
+
+impl Ledger {
+    /// An empty ledger.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A product's stock, if it has a record.
+    pub fn stock(&self, product: ProductId) -> Option<StockLevel> {
+        self.items.get(&product).copied()
+    }
+
+    /// A reservation, if known.
+    pub fn reservation(&self, id: ReservationId) -> Option<&Reservation> {
+        self.reservations.get(&id)
+    }
+
+    /// Every stock record, by product id.
+    pub fn levels(&self) -> impl Iterator<Item = &StockLevel> {
+        self.items.values()
+    }
+
+    fn levels_of(&self, lines: &[ReservationLine]) -> Vec<StockLevel> {
+        lines.iter().filter_map(|l| self.stock(l.product_id)).collect()
+    }
+
+    fn receipt(&self, reservation: &Reservation) -> InventoryReceipt {
+        InventoryReceipt { reservation: reservation.clone(), levels: self.levels_of(&reservation.lines) }
+    }
+
+    /// Sets a product's on-hand count, creating its record if needed.
+    ///
+    /// Returns `BelowReserved` when `on_hand` is less than the units reserved.
+    pub fn set_on_hand(&mut self, product: ProductId, on_hand: u64) -> Result<StockLevel, InventoryError> {
+        let level = self.items.entry(product).or_insert(StockLevel {
+            product_id: product,
+            on_hand: 0,
+            reserved: 0,
+            version: 0,
+        });
+        if on_hand < level.reserved {
+            return Err(InventoryError::BelowReserved { product_id: product, on_hand, reserved: level.reserved });
+        }
+        if level.on_hand != on_hand || level.version == 0 {
+            level.on_hand = on_hand;
+            level.version += 1;
+        }
+        Ok(*level)
+    }
+
+    /// Holds every line or nothing. A retry with the same id returns the first
+    /// outcome (including a refusal); the same id with other lines is a `ReservationMismatch`.
+    pub fn reserve(&mut self, request: &ReservationRequest) -> Result<InventoryReceipt, InventoryError> {
+        if let Some(existing) = self.reservations.get(&request.id) {
+            return self.replay(existing, request);
+        }
+        for line in &request.lines {
+            let level = self.stock(line.product_id).ok_or(InventoryError::UnknownProduct(line.product_id))?;
+            let requested = u64::from(line.quantity.get());
+            if level.available() < requested {
+                let state =
+                    ReservationState::Rejected { product_id: line.product_id, requested, available: level.available() };
+                let rejected =
+                    Reservation { id: request.id, lines: request.lines.clone(), expires_at: request.expires_at, state };
+                self.reservations.insert(request.id, rejected);
+                return Err(InventoryError::InsufficientStock {
+                    product_id: line.product_id,
+                    requested,
+                    available: level.available(),
+                });
+            }
+        }
+        for line in &request.lines {
+            if let Some(level) = self.items.get_mut(&line.product_id) {
+                level.reserved += u64::from(line.quantity.get());
+                level.version += 1;
+            }
+        }
+        let reservation = Reservation {
+            id: request.id,
+            lines: request.lines.clone(),
+            expires_at: request.expires_at,
+            state: ReservationState::Active,
+        };
+        self.reservations.insert(request.id, reservation.clone());
+        Ok(self.receipt(&reservation))
+    }
+
+    fn replay(&self, existing: &Reservation, request: &ReservationRequest) -> Result<InventoryReceipt, InventoryError> {
+        let tombstone = existing.lines.is_empty() && existing.state == ReservationState::Released;
+        if !tombstone && existing.lines != request.lines {
+            return Err(InventoryError::ReservationMismatch(request.id));
+        }
+        match existing.state {
+            ReservationState::Rejected { product_id, requested, available } => {
+                Err(InventoryError::InsufficientStock { product_id, requested, available })
+            }
+            _ => Ok(self.receipt(existing)),
+        }
+    }
+
+    /// Takes the reserved units out of stock. Committing twice is a no-op;
+    /// committing a released, expired or refused reservation is an `InvalidTransition`.
+    pub fn commit(&mut self, id: ReservationId) -> Result<InventoryReceipt, InventoryError> {
+        let reservation = self.reservations.get(&id).ok_or(InventoryError::UnknownReservation(id))?.clone();
+        match reservation.state {
+            ReservationState::Committed => return Ok(self.receipt(&reservation)),
+            ReservationState::Active => {}
+            state => return Err(InventoryError::InvalidTransition { id, state }),
+        }
+        for line in &reservation.lines {
+            if let Some(level) = self.items.get_mut(&line.product_id) {
+                let q = u64::from(line.quantity.get());
+                level.reserved -= q;
+                level.on_hand -= q;
+                level.version += 1;
+            }
+        }
+        self.finish(id, ReservationState::Committed)
+    }
+
+    /// Gives held units back. Releasing twice, or after expiry or refusal, is a
+    /// no-op; releasing an unknown id records a tombstone so a late reserve with
+    /// that id holds nothing. Releasing a committed reservation is an `InvalidTransition`.
+    pub fn release(&mut self, id: ReservationId) -> Result<InventoryReceipt, InventoryError> {
+        let Some(reservation) = self.reservations.get(&id).cloned() else {
+            let tombstone =
+                Reservation { id, lines: Vec::new(), expires_at: Timestamp::EPOCH, state: ReservationState::Released };
+            self.reservations.insert(id, tombstone.clone());
+            return Ok(self.receipt(&tombstone));
+        };
+        match reservation.state {
+            ReservationState::Active => {
+                self.give_back(&reservation.lines);
+                self.finish(id, ReservationState::Released)
+            }
+            ReservationState::Committed => Err(InventoryError::InvalidTransition { id, state: reservation.state }),
+            _ => Ok(self.receipt(&reservation)),
+        }
+    }
+
+    /// Expires every active reservation whose deadline is at or before `now`.
+    pub fn expire(&mut self, now: Timestamp) -> Vec<InventoryReceipt> {
+        let mut due: Vec<_> = self
+            .reservations
+            .values()
+            .filter(|r| r.state == ReservationState::Active && r.expires_at <= now)
+            .map(|r| (r.id, r.lines.clone()))
+            .collect();
+        due.sort_by_key(|(id, _)| *id);
+        due.into_iter()
+            .filter_map(|(id, lines)| {
+                self.give_back(&lines);
+                self.finish(id, ReservationState::Expired).ok()
+            })
+            .collect()
+    }
+
+    fn give_back(&mut self, lines: &[ReservationLine]) {
+        for line in lines {
+            if let Some(level) = self.items.get_mut(&line.product_id) {
+                level.reserved -= u64::from(line.quantity.get());
+                level.version += 1;
+            }
+        }
+    }
+
+    fn finish(&mut self, id: ReservationId, state: ReservationState) -> Result<InventoryReceipt, InventoryError> {
+        let reservation = self.reservations.get_mut(&id).ok_or(InventoryError::UnknownReservation(id))?;
+        reservation.state = state;
+        let reservation = reservation.clone();
+        Ok(self.receipt(&reservation))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn pid(n: u128) -> ProductId {
+        ProductId::from_uuid(Uuid::from_u128(n))
+    }
+    fn rid(n: u128) -> ReservationId {
+        ReservationId::from_uuid(Uuid::from_u128(n))
+    }
+    fn line(p: u128, q: u32) -> ReservationLine {
+        ReservationLine { product_id: pid(p), quantity: Quantity::new(q).unwrap() }
+    }
+    fn req(id: u128, lines: Vec<ReservationLine>) -> ReservationRequest {
+        ReservationRequest::new(rid(id), lines, Timestamp::from_unix_micros(100)).unwrap()
+    }
+
+    #[test]
+    fn reserve_is_all_or_nothing() {
+        let mut l = Ledger::new();
+        l.set_on_hand(pid(1), 5).unwrap();
+        l.set_on_hand(pid(2), 1).unwrap();
+        let err = l.reserve(&req(9, vec![line(1, 3), line(2, 2)])).unwrap_err();
+        assert_eq!(err, InventoryError::InsufficientStock { product_id: pid(2), requested: 2, available: 1 });
+        assert_eq!(l.stock(pid(1)).unwrap().reserved, 0);
+        // A retry returns the first outcome even though stock arrived meanwhile.
+        l.set_on_hand(pid(2), 10).unwrap();
+        assert_eq!(l.reserve(&req(9, vec![line(1, 3), line(2, 2)])).unwrap_err(), err);
+    }
+
+    #[test]
+    fn commit_and_release_follow_the_state_machine() {
+        let mut l = Ledger::new();
+        l.set_on_hand(pid(1), 5).unwrap();
+        l.reserve(&req(1, vec![line(1, 2)])).unwrap();
+        assert_eq!(l.stock(pid(1)).unwrap().available(), 3);
+        assert!(matches!(l.set_on_hand(pid(1), 1), Err(InventoryError::BelowReserved { reserved: 2, .. })));
+        let first = l.commit(rid(1)).unwrap();
+        assert_eq!(l.commit(rid(1)).unwrap(), first);
+        assert_eq!((first.levels[0].on_hand, first.levels[0].reserved), (3, 0));
+        assert!(matches!(l.release(rid(1)), Err(InventoryError::InvalidTransition { .. })));
+
+        l.reserve(&req(2, vec![line(1, 3)])).unwrap();
+        l.release(rid(2)).unwrap();
+        l.release(rid(2)).unwrap();
+        assert_eq!(l.stock(pid(1)).unwrap().available(), 3);
+        assert!(matches!(l.commit(rid(2)), Err(InventoryError::InvalidTransition { .. })));
+    }
+
+    #[test]
+    fn release_before_reserve_leaves_a_tombstone() {
+        let mut l = Ledger::new();
+        l.set_on_hand(pid(1), 5).unwrap();
+        l.release(rid(7)).unwrap();
+        let late = l.reserve(&req(7, vec![line(1, 2)])).unwrap();
+        assert_eq!(late.reservation.state, ReservationState::Released);
+        assert_eq!(l.stock(pid(1)).unwrap().reserved, 0);
+    }
+
+    #[test]
+    fn expiry_releases_only_due_reservations() {
+        let mut l = Ledger::new();
+        l.set_on_hand(pid(1), 5).unwrap();
+        l.reserve(&req(1, vec![line(1, 1)])).unwrap();
+        let later = ReservationRequest::new(rid(2), vec![line(1, 1)], Timestamp::from_unix_micros(500)).unwrap();
+        l.reserve(&later).unwrap();
+        let expired = l.expire(Timestamp::from_unix_micros(100));
+        assert_eq!(expired.len(), 1);
+        assert_eq!(expired[0].reservation.state, ReservationState::Expired);
+        assert_eq!(l.stock(pid(1)).unwrap().reserved, 1);
+    }
+
+    #[test]
+    fn requests_are_validated() {
+        assert!(Quantity::new(0).is_err());
+        assert!(ReservationRequest::new(rid(1), vec![], Timestamp::EPOCH).is_err());
+        assert!(ReservationRequest::new(rid(1), vec![line(1, 1), line(1, 2)], Timestamp::EPOCH).is_err());
+        let mut l = Ledger::new();
+        assert_eq!(l.reserve(&req(1, vec![line(3, 1)])).unwrap_err(), InventoryError::UnknownProduct(pid(3)));
+    }
+}

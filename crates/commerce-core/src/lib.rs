@@ -1,0 +1,37 @@
+//! # commerce-core
+//!
+//! The pure domain of the commerce toolkit: no I/O, no database, web or
+//! runtime types. A short tour:
+//!
+//! - [`money`]: integer minor units of an ISO 4217 currency; checked arithmetic.
+//! - [`catalog`]: products and collections, their validated fields and commands.
+//! - [`query`]: storefront listing queries, keyset cursors and the reference evaluator.
+//! - [`inventory`]: on-hand/reserved stock, reservations and the reference [`inventory::Ledger`].
+//! - [`payment`]: card validation (never printable or serialisable in clear) and gateway vocabulary.
+//! - [`order`]: orders and the checkout saga as a pure state machine.
+//! - [`events`]: versioned domain events in an envelope (documented in `docs/events.md`).
+//! - [`ports`]: the traits adapters implement, with their error contracts.
+//! - [`services`]: the use cases, generic over the ports.
+//!
+//! Features: `mocks` adds mockall mocks of every port (`ports::MockCatalogStore`, ...);
+//! `testkit` adds proptest strategies and one conformance suite per port.
+
+pub mod catalog;
+pub mod events;
+pub mod ids;
+pub mod inventory;
+pub mod money;
+pub mod order;
+pub mod payment;
+pub mod ports;
+pub mod query;
+pub mod services;
+pub mod timestamp;
+pub mod validation;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use ids::{CollectionId, EventId, OrderId, ProductId, ReservationId};
+pub use money::{Currency, Money};
+pub use timestamp::Timestamp;

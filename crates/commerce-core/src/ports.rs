@@ -1,0 +1,373 @@
+//! Ports: the traits adapters implement. One per concern, each with its error
+//! contract. Nothing here knows which database, broker or network sits behind it.
+//!
+//! | port | adapters |
+//! |---|---|
+//! | [`CatalogStore`] | memory, PostgreSQL (write model + outbox) |
+//! | [`ProductReadModel`], [`ProductProjection`] | memory, PostgreSQL (read model) |
+//! | [`InventoryStore`] | memory, PostgreSQL, Redis, gRPC client |
+//! | [`OrderStore`] | memory, PostgreSQL |
+//! | [`IdempotencyStore`] | memory, PostgreSQL |
+//! | [`PaymentGateway`] | memory (scriptable), simulated card processor |
+//! | [`Outbox`], [`EventPublisher`], [`EventConsumer`] | memory, PostgreSQL, Kafka |
+//! | [`Clock`], [`IdGenerator`] | system, fixed/deterministic for tests |
+//!
+//! Stores that change state take the events of that change and must persist
+//! both atomically (the transactional outbox): an event is never lost after a
+//! committed change, and never exists without one.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::{
+    catalog::{Collection, Product, Version},
+    events::EventEnvelope,
+    ids::{CollectionId, OrderId, ProductId, ReservationId},
+    inventory::{InventoryError, InventoryReceipt, ReservationRequest, StockLevel},
+    money::Money,
+    order::{Order, OrderStatus},
+    payment::{
+        AuthorizationId, AuthorizationOutcome, AuthorizeRequest, CaptureId, CardDetails, IdempotencyKey, PaymentError,
+        PaymentMethod, RefundId,
+    },
+    query::{Facets, ProductPage, ProductQuery, ProductView},
+    timestamp::Timestamp,
+};
+
+/// Failure of a persistence port.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The record addressed by an update does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was violated; the string names what (e.g. `sku TEE-1`).
+    #[error("{0} already exists")]
+    Duplicate(String),
+    /// The stored version differs from the expected one: someone else changed it first.
+    #[error("version conflict: expected {expected}, found {actual}")]
+    VersionConflict {
+        /// Version the caller read.
+        expected: Version,
+        /// Version stored now.
+        actual: Version,
+    },
+    /// The record is still referenced (a collection with products).
+    #[error("still in use: {0}")]
+    InUse(String),
+    /// The backing service is unreachable or failed; the call may be retried.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The catalog's write model.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait CatalogStore: Send + Sync {
+    /// Inserts a new product and appends `events` to the outbox, atomically.
+    ///
+    /// Returns `Duplicate` when the SKU (or id) is taken; nothing is written then.
+    async fn insert_product(&self, product: &Product, events: &[EventEnvelope]) -> Result<(), StoreError>;
+
+    /// Replaces a product whose stored version is `expected`, and appends `events`, atomically.
+    ///
+    /// Returns `NotFound` for an unknown id, `VersionConflict` when the stored version is not
+    /// `expected` (never a lost update), and `Duplicate` when the new SKU is taken.
+    async fn update_product(
+        &self,
+        product: &Product,
+        expected: Version,
+        events: &[EventEnvelope],
+    ) -> Result<(), StoreError>;
+
+    /// A product by id, in any status.
+    async fn product(&self, id: ProductId) -> Result<Option<Product>, StoreError>;
+
+    /// Products in id order, starting after `after`, at most `limit`.
+    async fn products(&self, after: Option<ProductId>, limit: usize) -> Result<Vec<Product>, StoreError>;
+
+    /// Inserts a collection and appends `events`. Returns `Duplicate` when the slug (or id) is taken.
+    async fn insert_collection(&self, collection: &Collection, events: &[EventEnvelope]) -> Result<(), StoreError>;
+
+    /// Replaces a collection whose stored version is `expected`, and appends `events`.
+    ///
+    /// Returns `NotFound`, `VersionConflict` or `Duplicate` (slug) like [`CatalogStore::update_product`].
+    async fn update_collection(
+        &self,
+        collection: &Collection,
+        expected: Version,
+        events: &[EventEnvelope],
+    ) -> Result<(), StoreError>;
+
+    /// Deletes a collection and appends `events`.
+    ///
+    /// Returns `NotFound` for an unknown id and `InUse` when a product still belongs to it.
+    async fn delete_collection(&self, id: CollectionId, events: &[EventEnvelope]) -> Result<(), StoreError>;
+
+    /// A collection by id.
+    async fn collection(&self, id: CollectionId) -> Result<Option<Collection>, StoreError>;
+
+    /// Every collection, by name.
+    async fn collections(&self) -> Result<Vec<Collection>, StoreError>;
+}
+
+/// The storefront's read side: listing, lookup and facets over product views.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ProductReadModel: Send + Sync {
+    /// One page of active products matching `query`, exactly as [`crate::query::evaluate`] would return it.
+    async fn list(&self, query: &ProductQuery) -> Result<ProductPage, StoreError>;
+
+    /// A product view by id, in any status (`None` if never projected).
+    async fn get(&self, id: ProductId) -> Result<Option<ProductView>, StoreError>;
+
+    /// Views of several products (unknown ids are left out), in no particular order.
+    async fn get_many(&self, ids: &[ProductId]) -> Result<Vec<ProductView>, StoreError>;
+
+    /// Facet counts over every product matching `query`'s filters, as [`crate::query::facets`] computes them.
+    async fn facets(&self, query: &ProductQuery) -> Result<Facets, StoreError>;
+
+    /// Every collection, by name.
+    async fn collections(&self) -> Result<Vec<Collection>, StoreError>;
+}
+
+/// The write side of the read model, fed by events. Every method is idempotent
+/// and order-tolerant: a change whose version is not newer than the stored one is ignored.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ProductProjection: Send + Sync {
+    /// Stores `product`'s fields unless a version `>= product.version` is already stored.
+    /// Keeps the product's stock. Returns whether anything changed.
+    async fn apply_product(&self, product: &Product) -> Result<bool, StoreError>;
+
+    /// Stores a product's available stock unless a stock version `>= version` is stored.
+    /// Stock may arrive before its product; it is kept and shown once the product arrives.
+    async fn apply_stock(&self, product: ProductId, available: u64, version: u64) -> Result<bool, StoreError>;
+
+    /// Stores a collection unless a version `>=` is stored.
+    async fn apply_collection(&self, collection: &Collection) -> Result<bool, StoreError>;
+
+    /// Removes a collection (idempotent).
+    async fn remove_collection(&self, id: CollectionId) -> Result<bool, StoreError>;
+
+    /// Empties the read model (before a rebuild from the event log).
+    async fn reset(&self) -> Result<(), StoreError>;
+}
+
+/// Stock per product and reservations: the rules of [`crate::inventory`], applied atomically.
+///
+/// Every operation is idempotent by reservation id and safe under concurrency:
+/// `available` never goes negative however many callers race.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait InventoryStore: Send + Sync {
+    /// Stock of the given products; products without a stock record are left out.
+    async fn stock(&self, products: &[ProductId]) -> Result<Vec<StockLevel>, InventoryError>;
+
+    /// Sets on-hand units, creating the record. Returns `BelowReserved` when fewer than the reserved units.
+    async fn set_on_hand(&self, product: ProductId, on_hand: u64) -> Result<StockLevel, InventoryError>;
+
+    /// Holds every line or none. Returns `InsufficientStock` (and records the refusal, so a
+    /// retry returns it again), `UnknownProduct` when a product has no stock record, and
+    /// `ReservationMismatch` when the id was used with other lines. A retry of a successful
+    /// reserve returns the reservation in its current state.
+    async fn reserve(&self, request: &ReservationRequest) -> Result<InventoryReceipt, InventoryError>;
+
+    /// Takes reserved units out of stock. Idempotent. Returns `UnknownReservation`, or
+    /// `InvalidTransition` when the reservation was released, expired or refused.
+    async fn commit(&self, id: ReservationId) -> Result<InventoryReceipt, InventoryError>;
+
+    /// Gives reserved units back. Idempotent; an unknown id leaves a released tombstone.
+    /// Returns `InvalidTransition` when the reservation was committed.
+    async fn release(&self, id: ReservationId) -> Result<InventoryReceipt, InventoryError>;
+
+    /// Expires up to `limit` active reservations whose deadline is at or before `now`.
+    /// Safe to run from several processes at once: each reservation expires once.
+    async fn expire(&self, now: Timestamp, limit: usize) -> Result<Vec<InventoryReceipt>, InventoryError>;
+}
+
+/// A page request over orders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderQuery {
+    /// Only this status.
+    pub status: Option<OrderStatus>,
+    /// At most this many (1 to 100).
+    pub limit: usize,
+    /// Continue after this order (orders are listed newest first).
+    pub after: Option<OrderId>,
+}
+
+/// Orders with their saga state.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait OrderStore: Send + Sync {
+    /// Inserts a new order and appends `events`, atomically. Returns `Duplicate` when the id exists.
+    async fn insert(&self, order: &Order, events: &[EventEnvelope]) -> Result<(), StoreError>;
+
+    /// Replaces an order whose stored version is `expected`, and appends `events`, atomically.
+    /// Returns `NotFound`, or `VersionConflict` when another runner advanced it first.
+    async fn update(&self, order: &Order, expected: Version, events: &[EventEnvelope]) -> Result<(), StoreError>;
+
+    /// An order by id.
+    async fn get(&self, id: OrderId) -> Result<Option<Order>, StoreError>;
+
+    /// Orders newest first (by id, which is time-ordered), filtered by status.
+    async fn list(&self, query: &OrderQuery) -> Result<Vec<Order>, StoreError>;
+
+    /// Up to `limit` orders in a non-final status last changed at or before `updated_before`, oldest first.
+    async fn stalled(&self, updated_before: Timestamp, limit: usize) -> Result<Vec<Order>, StoreError>;
+}
+
+/// A response remembered for an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// HTTP-style status code.
+    pub status: u16,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+/// The outcome of claiming an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyClaim {
+    /// The caller owns the key and must `complete` or `release` it.
+    Acquired,
+    /// Another request with this key is executing now.
+    InProgress,
+    /// The key already completed with the same request: replay this response.
+    Completed(StoredResponse),
+    /// The key was used with a different request.
+    Mismatch,
+}
+
+/// Remembers request outcomes by client-chosen key so retries never execute twice.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `key` for a request whose canonical hash is `request_hash`. Of two concurrent
+    /// claims exactly one gets `Acquired`. An in-progress claim made before `stale_before`
+    /// (its owner crashed) may be taken over.
+    async fn claim(
+        &self,
+        key: &str,
+        request_hash: &str,
+        now: Timestamp,
+        stale_before: Timestamp,
+    ) -> Result<IdempotencyClaim, StoreError>;
+
+    /// Stores the response of an acquired key. Returns `NotFound` when the key was never claimed.
+    async fn complete(&self, key: &str, response: &StoredResponse) -> Result<(), StoreError>;
+
+    /// Drops an acquired, uncompleted claim so the request may be retried (idempotent).
+    async fn release(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// A card processor.
+///
+/// Every money-moving call takes an idempotency key: the same key returns the
+/// first result and never moves money twice. `Unavailable` means the outcome is
+/// unknown; retry with the same key.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait PaymentGateway: Send + Sync {
+    /// Exchanges card details for a reusable token. Returns `CardRefused` for a card the
+    /// processor will not accept at all.
+    async fn tokenize(&self, card: &CardDetails) -> Result<PaymentMethod, PaymentError>;
+
+    /// Holds `amount` on the card. Declines are an `Ok` outcome, not an error.
+    async fn authorize(&self, request: &AuthorizeRequest) -> Result<AuthorizationOutcome, PaymentError>;
+
+    /// Captures an authorisation. Returns `CardRefused` when the capture is declined and
+    /// `InvalidRequest` for an unknown or voided authorisation or an amount above the hold.
+    async fn capture(
+        &self,
+        key: &IdempotencyKey,
+        authorization: &AuthorizationId,
+        amount: Money,
+    ) -> Result<CaptureId, PaymentError>;
+
+    /// Cancels an uncaptured authorisation. Returns `InvalidRequest` when it was captured.
+    async fn void(&self, key: &IdempotencyKey, authorization: &AuthorizationId) -> Result<(), PaymentError>;
+
+    /// Returns captured funds. Returns `InvalidRequest` above the captured amount.
+    async fn refund(&self, key: &IdempotencyKey, capture: &CaptureId, amount: Money) -> Result<RefundId, PaymentError>;
+}
+
+/// One event waiting in an outbox, with its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRecord {
+    /// Position in the outbox, increasing in commit order.
+    pub position: u64,
+    /// The event.
+    pub envelope: EventEnvelope,
+}
+
+/// Failure of the event pipeline.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    /// The broker or store is unreachable; retry later.
+    #[error("event transport unavailable: {0}")]
+    Unavailable(String),
+    /// The event could not be handled and never will be (it goes to a dead-letter destination).
+    #[error("event rejected: {0}")]
+    Rejected(String),
+}
+
+/// The read side of a transactional outbox, used by relays and pollers.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Up to `limit` unpublished records in position order (per aggregate, in version order).
+    /// Concurrent callers receive disjoint batches.
+    async fn claim(&self, limit: usize) -> Result<Vec<OutboxRecord>, EventError>;
+
+    /// Marks records published; they are never returned again. Idempotent.
+    async fn mark_published(&self, positions: &[u64]) -> Result<(), EventError>;
+}
+
+/// Sends events to a broker (or in-process bus).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait EventPublisher: Send + Sync {
+    /// Publishes events, keyed by aggregate id so one aggregate's events stay ordered.
+    /// Returns only once the broker has acknowledged every event; on error any subset may
+    /// have been published, and the caller retries (consumers are idempotent).
+    async fn publish(&self, events: &[EventEnvelope]) -> Result<(), EventError>;
+}
+
+/// One event delivered to a consumer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Acknowledgement handle (an offset).
+    pub tag: u64,
+    /// The event.
+    pub envelope: EventEnvelope,
+}
+
+/// Receives events, at least once, in order per aggregate.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait EventConsumer: Send + Sync {
+    /// Up to `max` deliveries not yet acknowledged by this consumer (may be empty).
+    async fn poll(&self, max: usize) -> Result<Vec<Delivery>, EventError>;
+
+    /// Acknowledges every delivery up to and including `tag`: call it only after their
+    /// effects are durable. Unacknowledged deliveries are delivered again.
+    async fn ack(&self, tag: u64) -> Result<(), EventError>;
+}
+
+/// The current time.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait Clock: Send + Sync {
+    /// Now, to the microsecond.
+    fn now(&self) -> Timestamp;
+}
+
+/// Fresh identifiers and secrets.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait IdGenerator: Send + Sync {
+    /// A new UUIDv7 (time-ordered).
+    fn new_id(&self) -> Uuid;
+
+    /// A new unguessable URL-safe secret of at least 128 bits.
+    fn new_secret(&self) -> String;
+}

@@ -1,0 +1,85 @@
+//! Stock use cases: the inventory port plus `stock.changed` events.
+//!
+//! Inventory stores (Redis in particular) are not transactional with an
+//! outbox, so events are published after each operation. A failed publish is
+//! reported as `Unavailable`; the caller retries the (idempotent) operation,
+//! which publishes again. Consumers ignore stock versions they already hold.
+
+use std::sync::Arc;
+
+use super::Env;
+use crate::{
+    events::EventEnvelope,
+    ids::{EventId, ProductId, ReservationId},
+    inventory::{InventoryError, InventoryReceipt, ReservationRequest, StockLevel},
+    ports::{EventPublisher, InventoryStore},
+};
+
+/// The inventory use cases.
+#[derive(Clone)]
+pub struct InventoryService {
+    store: Arc<dyn InventoryStore>,
+    publisher: Arc<dyn EventPublisher>,
+    env: Env,
+}
+
+impl InventoryService {
+    /// A service over `store`, publishing stock events to `publisher`.
+    pub fn new(store: Arc<dyn InventoryStore>, publisher: Arc<dyn EventPublisher>, env: Env) -> Self {
+        Self { store, publisher, env }
+    }
+
+    async fn publish(&self, levels: impl IntoIterator<Item = StockLevel>) -> Result<(), InventoryError> {
+        let now = self.env.clock.now();
+        let events: Vec<_> = levels
+            .into_iter()
+            .map(|l| EventEnvelope::stock_changed(EventId::from_uuid(self.env.ids.new_id()), now, l))
+            .collect();
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.publisher.publish(&events).await.map_err(|e| InventoryError::Unavailable(e.to_string()))
+    }
+
+    async fn published(&self, receipt: InventoryReceipt) -> Result<InventoryReceipt, InventoryError> {
+        self.publish(receipt.levels.iter().copied()).await?;
+        Ok(receipt)
+    }
+
+    /// Stock of several products (unknown ones left out).
+    pub async fn stock(&self, products: &[ProductId]) -> Result<Vec<StockLevel>, InventoryError> {
+        self.store.stock(products).await
+    }
+
+    /// Sets on-hand units (a restock or a count correction).
+    pub async fn set_on_hand(&self, product: ProductId, on_hand: u64) -> Result<StockLevel, InventoryError> {
+        let level = self.store.set_on_hand(product, on_hand).await?;
+        self.publish([level]).await?;
+        Ok(level)
+    }
+
+    /// Reserves every line or none.
+    pub async fn reserve(&self, request: &ReservationRequest) -> Result<InventoryReceipt, InventoryError> {
+        let receipt = self.store.reserve(request).await?;
+        self.published(receipt).await
+    }
+
+    /// Commits a reservation.
+    pub async fn commit(&self, id: ReservationId) -> Result<InventoryReceipt, InventoryError> {
+        let receipt = self.store.commit(id).await?;
+        self.published(receipt).await
+    }
+
+    /// Releases a reservation.
+    pub async fn release(&self, id: ReservationId) -> Result<InventoryReceipt, InventoryError> {
+        let receipt = self.store.release(id).await?;
+        self.published(receipt).await
+    }
+
+    /// Expires up to `limit` overdue reservations (the sweeper's step). Returns how many.
+    pub async fn expire_due(&self, limit: usize) -> Result<usize, InventoryError> {
+        let expired = self.store.expire(self.env.clock.now(), limit).await?;
+        self.publish(expired.iter().flat_map(|r| r.levels.iter().copied())).await?;
+        Ok(expired.len())
+    }
+}

@@ -1,0 +1,81 @@
+//! The order-recovery job: finishes or compensates orders a crash left behind,
+//! and expires lapsed reservations. One pass per call; the binary schedules it.
+
+use std::sync::Arc;
+
+use super::{Env, checkout::SagaRunner, inventory::InventoryService};
+use crate::{
+    order::OrderStatus,
+    ports::{OrderStore, StoreError},
+};
+
+/// When the recovery job acts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecoveryPolicy {
+    /// Orders unchanged for this long are resumed.
+    pub resume_after_secs: i64,
+    /// Orders created this long ago and still not paid are abandoned (compensated).
+    pub abandon_after_secs: i64,
+    /// Orders and reservations handled per pass.
+    pub batch: usize,
+}
+
+impl Default for RecoveryPolicy {
+    fn default() -> Self {
+        Self { resume_after_secs: 30, abandon_after_secs: 600, batch: 100 }
+    }
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RecoveryReport {
+    /// Stalled orders found.
+    pub examined: usize,
+    /// Orders that ended paid.
+    pub completed: usize,
+    /// Orders that ended cancelled or payment-failed.
+    pub compensated: usize,
+    /// Orders still not final (a dependency is still down).
+    pub still_pending: usize,
+    /// Reservations expired.
+    pub expired_reservations: usize,
+}
+
+/// The recovery job.
+#[derive(Clone)]
+pub struct RecoveryService {
+    orders: Arc<dyn OrderStore>,
+    runner: SagaRunner,
+    inventory: InventoryService,
+    env: Env,
+}
+
+impl RecoveryService {
+    /// A recovery job over the given ports.
+    pub fn new(orders: Arc<dyn OrderStore>, runner: SagaRunner, inventory: InventoryService, env: Env) -> Self {
+        Self { orders, runner, inventory, env }
+    }
+
+    /// One pass: resume (or abandon, when too old) every stalled order, then expire
+    /// lapsed reservations. Errors on single orders are counted, not fatal.
+    pub async fn run_once(&self, policy: RecoveryPolicy) -> Result<RecoveryReport, StoreError> {
+        let now = self.env.clock.now();
+        let stalled = self.orders.stalled(now.plus_seconds(-policy.resume_after_secs), policy.batch).await?;
+        let mut report = RecoveryReport { examined: stalled.len(), ..RecoveryReport::default() };
+        for mut order in stalled {
+            let expected = order.version;
+            let too_old = order.created_at <= now.plus_seconds(-policy.abandon_after_secs);
+            if too_old && order.abandon(now) && self.orders.update(&order, expected, &[]).await.is_err() {
+                report.still_pending += 1;
+                continue;
+            }
+            match self.runner.run(order).await {
+                Ok(o) if o.status == OrderStatus::Paid || o.status == OrderStatus::Fulfilled => report.completed += 1,
+                Ok(o) if o.status.is_final() => report.compensated += 1,
+                _ => report.still_pending += 1,
+            }
+        }
+        report.expired_reservations = self.inventory.expire_due(policy.batch).await.unwrap_or(0);
+        Ok(report)
+    }
+}

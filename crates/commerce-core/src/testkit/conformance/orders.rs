@@ -1,0 +1,130 @@
+//! Conformance suite for [`OrderStore`].
+
+use std::future::Future;
+
+use crate::{
+    catalog::{ProductName, Sku, Version},
+    ids::{OrderId, ProductId},
+    inventory::Quantity,
+    money::{Currency, Money},
+    order::{Email, Order, OrderLine, OrderStatus, PaymentState, StepResult, StockState},
+    payment::{CardBrand, PaymentMethod, PaymentToken},
+    ports::{OrderQuery, OrderStore, StoreError},
+    timestamp::Timestamp,
+};
+
+use super::Fixture;
+
+/// A pending order with one line, created at `at`.
+pub fn pending_order(id: OrderId, at: Timestamp) -> Order {
+    let price = Money::new(1250, Currency::EUR).unwrap_or_else(|_| unreachable!());
+    let quantity = Quantity::new(2).unwrap_or_else(|_| unreachable!());
+    let total = price.checked_mul(2).unwrap_or_else(|_| unreachable!());
+    Order {
+        id,
+        email: Email::parse("buyer@example.com").unwrap_or_else(|_| unreachable!()),
+        lines: vec![OrderLine {
+            product_id: ProductId::from_uuid(uuid::Uuid::from_u128(42)),
+            sku: Sku::parse("MUG-1").unwrap_or_else(|_| unreachable!()),
+            name: ProductName::parse("Mug").unwrap_or_else(|_| unreachable!()),
+            unit_price: price,
+            quantity,
+            line_total: total,
+        }],
+        total,
+        payment_method: PaymentMethod {
+            token: PaymentToken("tok_1".into()),
+            brand: CardBrand::Visa,
+            last4: "4242".into(),
+        },
+        access_token_sha256: Order::hash_access_token("secret"),
+        status: OrderStatus::Pending,
+        stock: StockState::NotReserved,
+        payment: PaymentState::NotAuthorized,
+        failure: None,
+        version: Version::INITIAL,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+/// Runs every case against fresh stores from `make`.
+pub async fn run<S, F, Fut>(mut make: F)
+where
+    S: OrderStore,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = S>,
+{
+    insert_get_and_duplicate(&make().await).await;
+    updates_are_optimistic(&make().await).await;
+    list_newest_first_by_status(&make().await).await;
+    stalled_finds_old_unfinished_orders(&make().await).await;
+}
+
+async fn insert_get_and_duplicate(s: &impl OrderStore) {
+    let f = Fixture::new();
+    let o = pending_order(OrderId::from_uuid(f.id()), f.now());
+    s.insert(&o, &[]).await.unwrap_or_else(|e| panic!("insert: {e}"));
+    assert_eq!(s.get(o.id).await, Ok(Some(o.clone())), "orders: read back");
+    assert!(matches!(s.insert(&o, &[]).await, Err(StoreError::Duplicate(_))), "orders: duplicate id");
+    assert_eq!(s.get(OrderId::from_uuid(f.id())).await, Ok(None), "orders: unknown id");
+}
+
+async fn updates_are_optimistic(s: &impl OrderStore) {
+    let f = Fixture::new();
+    let o = pending_order(OrderId::from_uuid(f.id()), f.now());
+    s.insert(&o, &[]).await.unwrap_or_else(|e| panic!("insert: {e}"));
+    let mut next = o.clone();
+    next.apply(StepResult::Reserved, f.now());
+    s.update(&next, o.version, &[]).await.unwrap_or_else(|e| panic!("update: {e}"));
+    assert_eq!(
+        s.update(&next, o.version, &[]).await,
+        Err(StoreError::VersionConflict { expected: o.version, actual: next.version }),
+        "orders: a second runner with the old version loses"
+    );
+    assert_eq!(s.get(o.id).await, Ok(Some(next)), "orders: update persisted");
+    let ghost = pending_order(OrderId::from_uuid(f.id()), f.now());
+    assert_eq!(s.update(&ghost, Version::INITIAL, &[]).await, Err(StoreError::NotFound), "orders: update unknown");
+}
+
+async fn list_newest_first_by_status(s: &impl OrderStore) {
+    let f = Fixture::new();
+    let mut all = vec![];
+    for i in 0..5 {
+        let mut o = pending_order(OrderId::from_uuid(f.id()), f.now());
+        if i % 2 == 0 {
+            o.apply(StepResult::Reserved, f.now());
+        }
+        s.insert(&o, &[]).await.unwrap_or_else(|e| panic!("insert: {e}"));
+        all.push(o);
+    }
+    all.reverse();
+    let page1 =
+        s.list(&OrderQuery { status: None, limit: 3, after: None }).await.unwrap_or_else(|e| panic!("list: {e}"));
+    assert_eq!(page1, all[..3].to_vec(), "orders: newest first");
+    let page2 = s
+        .list(&OrderQuery { status: None, limit: 3, after: page1.last().map(|o| o.id) })
+        .await
+        .unwrap_or_else(|e| panic!("list: {e}"));
+    assert_eq!(page2, all[3..].to_vec(), "orders: second page");
+    let reserved = s
+        .list(&OrderQuery { status: Some(OrderStatus::StockReserved), limit: 10, after: None })
+        .await
+        .unwrap_or_else(|e| panic!("list: {e}"));
+    let expected: Vec<_> = all.iter().filter(|o| o.status == OrderStatus::StockReserved).cloned().collect();
+    assert_eq!(reserved, expected, "orders: status filter");
+}
+
+async fn stalled_finds_old_unfinished_orders(s: &impl OrderStore) {
+    let f = Fixture::new();
+    let old = pending_order(OrderId::from_uuid(f.id()), f.now());
+    let mut old_final = pending_order(OrderId::from_uuid(f.id()), f.now());
+    old_final.status = OrderStatus::Cancelled;
+    f.clock.advance_secs(100);
+    let recent = pending_order(OrderId::from_uuid(f.id()), f.now());
+    for o in [&old, &old_final, &recent] {
+        s.insert(o, &[]).await.unwrap_or_else(|e| panic!("insert: {e}"));
+    }
+    let stalled = s.stalled(f.now().plus_seconds(-50), 10).await.unwrap_or_else(|e| panic!("stalled: {e}"));
+    assert_eq!(stalled, vec![old], "orders: only old, non-final orders are stalled");
+}

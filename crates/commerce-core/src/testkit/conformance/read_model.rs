@@ -1,0 +1,179 @@
+//! Conformance suite for [`ProductReadModel`] + [`ProductProjection`]: every
+//! answer must equal the reference evaluator's over the same views.
+
+use std::{collections::HashSet, future::Future};
+
+use crate::{
+    catalog::{CollectionInput, ProductStatus, Version},
+    ids::{CollectionId, ProductId},
+    money::{Currency, Money},
+    ports::{ProductProjection, ProductReadModel},
+    query::{self, Cursor, ProductQuery, ProductView, SortOrder},
+    testkit::strategies::product,
+};
+
+use super::Fixture;
+
+/// Loads `views` into a projection (product first, then its stock).
+pub async fn load<S: ProductProjection>(store: &S, views: &[ProductView]) {
+    for v in views {
+        let p = crate::catalog::Product {
+            id: v.id,
+            sku: v.sku.clone(),
+            name: v.name.clone(),
+            description: v.description.clone(),
+            price: v.price,
+            collection_id: v.collection_id,
+            attributes: v.attributes.clone(),
+            status: v.status,
+            version: Version::new(v.product_version),
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+        };
+        store.apply_product(&p).await.unwrap_or_else(|e| panic!("apply_product: {e}"));
+        store
+            .apply_stock(v.id, v.available_stock, v.stock_version)
+            .await
+            .unwrap_or_else(|e| panic!("apply_stock: {e}"));
+    }
+}
+
+/// Walks every page of `query` through `store` and checks, page by page, that it
+/// equals the reference evaluator, and that the walk returns each matching product
+/// exactly once in listing order. Used by the listing property test of every adapter.
+pub async fn assert_listing_matches_oracle<S: ProductReadModel>(
+    store: &S,
+    views: &[ProductView],
+    query: &ProductQuery,
+) {
+    let mut q = query.clone();
+    q.after = None;
+    let mut walked: Vec<ProductView> = vec![];
+    for _ in 0..=views.len() + 1 {
+        let expected = query::evaluate(&q, views);
+        let got = store.list(&q).await.unwrap_or_else(|e| panic!("list: {e}"));
+        assert_eq!(got, expected, "page after {:?} differs from the oracle for {q:?}", q.after);
+        walked.extend(got.items);
+        match got.next_cursor {
+            Some(c) => q.after = Some(c),
+            None => break,
+        }
+    }
+    let mut all: Vec<_> = views.iter().filter(|v| query.matches(v)).cloned().collect();
+    all.sort_by(|a, b| query.sort.compare((&query.sort.key_of(a), a.id), (&query.sort.key_of(b), b.id)));
+    let ids: HashSet<_> = walked.iter().map(|v| v.id).collect();
+    assert_eq!(ids.len(), walked.len(), "a product was listed twice");
+    assert_eq!(walked, all, "walking every page must return exactly the matching products in order");
+
+    let facets = store.facets(query).await.unwrap_or_else(|e| panic!("facets: {e}"));
+    assert_eq!(facets, query::facets(query, views), "facets differ from the oracle");
+}
+
+/// Runs every case against fresh stores from `make`.
+pub async fn run<S, F, Fut>(mut make: F)
+where
+    S: ProductReadModel + ProductProjection,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = S>,
+{
+    stale_and_duplicate_events_change_nothing(&make().await).await;
+    stock_may_arrive_before_its_product(&make().await).await;
+    listing_equals_the_oracle(&make().await).await;
+    collections_apply_and_remove(&make().await).await;
+    reset_empties_everything(&make().await).await;
+}
+
+fn usd(a: i64) -> Money {
+    Money::new(a, Currency::USD).unwrap_or_else(|_| unreachable!())
+}
+
+async fn stale_and_duplicate_events_change_nothing<S: ProductReadModel + ProductProjection>(s: &S) {
+    let f = Fixture::new();
+    let v1 = product(ProductId::from_uuid(f.id()), 1, usd(100), f.now());
+    let mut v2 = v1.clone();
+    v2.price = usd(250);
+    v2.version = v1.version.next();
+    assert_eq!(s.apply_product(&v1).await, Ok(true), "apply v1");
+    assert_eq!(s.apply_product(&v2).await, Ok(true), "apply v2");
+    assert_eq!(s.apply_product(&v1).await, Ok(false), "stale v1 ignored");
+    assert_eq!(s.apply_product(&v2).await, Ok(false), "duplicate v2 ignored");
+    assert_eq!(s.apply_stock(v1.id, 7, 3).await, Ok(true));
+    assert_eq!(s.apply_stock(v1.id, 9, 2).await, Ok(false), "stale stock ignored");
+    let got = s.get(v1.id).await.unwrap_or_else(|e| panic!("get: {e}")).unwrap_or_else(|| panic!("view missing"));
+    assert_eq!((got.price, got.available_stock, got.product_version, got.stock_version), (usd(250), 7, 2, 3));
+    assert_eq!(
+        s.get_many(&[v1.id, ProductId::from_uuid(f.id())]).await.map(|v| v.len()),
+        Ok(1),
+        "get_many skips unknown"
+    );
+}
+
+async fn stock_may_arrive_before_its_product<S: ProductReadModel + ProductProjection>(s: &S) {
+    let f = Fixture::new();
+    let p = product(ProductId::from_uuid(f.id()), 1, usd(100), f.now());
+    assert_eq!(s.apply_stock(p.id, 5, 1).await, Ok(true));
+    assert_eq!(s.get(p.id).await, Ok(None), "no view before the product");
+    s.apply_product(&p).await.unwrap_or_else(|e| panic!("apply: {e}"));
+    let got = s.get(p.id).await.unwrap_or_else(|e| panic!("get: {e}")).map(|v| v.available_stock);
+    assert_eq!(got, Some(5), "early stock shown once the product arrives");
+}
+
+async fn listing_equals_the_oracle<S: ProductReadModel + ProductProjection>(s: &S) {
+    let f = Fixture::new();
+    // Ten products with equal prices and names so every sort has ties.
+    let views: Vec<ProductView> = (0..10_u32)
+        .map(|n| {
+            let mut p = product(ProductId::from_uuid(f.id()), n, usd(if n % 3 == 0 { 500 } else { 100 }), f.now());
+            if n == 4 {
+                p.status = ProductStatus::Draft;
+            }
+            ProductView::from_product(&p, u64::from(n % 2), 1)
+        })
+        .collect();
+    load(s, &views).await;
+    for sort in SortOrder::ALL {
+        for in_stock_only in [false, true] {
+            let query = ProductQuery {
+                sort,
+                in_stock_only,
+                limit: crate::query::PageSize::new(3).unwrap_or_default(),
+                ..ProductQuery::default()
+            };
+            assert_listing_matches_oracle(s, &views, &query).await;
+        }
+    }
+    // A cursor past the end yields an empty last page.
+    let last = views.iter().max_by_key(|v| v.price.amount()).cloned().unwrap_or_else(|| unreachable!());
+    let q = ProductQuery {
+        sort: SortOrder::PriceAsc,
+        after: Some(Cursor::after(SortOrder::PriceAsc, &last)),
+        ..ProductQuery::default()
+    };
+    let expected = query::evaluate(&q, &views);
+    assert_eq!(s.list(&q).await, Ok(expected));
+}
+
+async fn collections_apply_and_remove<S: ProductReadModel + ProductProjection>(s: &S) {
+    let f = Fixture::new();
+    let input = CollectionInput { slug: "tees".into(), name: "Tees".into(), description: String::new() };
+    let c = input.validate(CollectionId::from_uuid(f.id()), f.now()).unwrap_or_else(|e| panic!("{e}"));
+    let mut renamed = c.clone();
+    renamed.name = crate::catalog::CollectionName::parse("T-shirts").unwrap_or_else(|_| unreachable!());
+    renamed.version = c.version.next();
+    assert_eq!(s.apply_collection(&c).await, Ok(true));
+    assert_eq!(s.apply_collection(&renamed).await, Ok(true));
+    assert_eq!(s.apply_collection(&c).await, Ok(false), "stale collection ignored");
+    assert_eq!(s.collections().await, Ok(vec![renamed]));
+    assert_eq!(s.remove_collection(c.id).await, Ok(true));
+    assert_eq!(s.remove_collection(c.id).await, Ok(false), "remove is idempotent");
+    assert_eq!(s.collections().await, Ok(vec![]));
+}
+
+async fn reset_empties_everything<S: ProductReadModel + ProductProjection>(s: &S) {
+    let f = Fixture::new();
+    let p = product(ProductId::from_uuid(f.id()), 1, usd(100), f.now());
+    s.apply_product(&p).await.unwrap_or_else(|e| panic!("apply: {e}"));
+    s.reset().await.unwrap_or_else(|e| panic!("reset: {e}"));
+    assert_eq!(s.get(p.id).await, Ok(None), "reset");
+    assert_eq!(s.apply_product(&p).await, Ok(true), "re-applying after reset works");
+}

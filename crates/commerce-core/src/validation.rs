@@ -1,0 +1,158 @@
+//! Field-level validation errors shared by every command and query.
+//!
+//! Adapters turn these into their own shape (an RFC 7807 problem with an
+//! `errors` array over HTTP, `INVALID_ARGUMENT` with details over gRPC).
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// Why one value was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidValue {
+    /// The value is empty (after trimming surrounding white space).
+    #[error("must not be empty")]
+    Empty,
+    /// The value is longer than allowed.
+    #[error("must be at most {max} characters (got {actual})")]
+    TooLong {
+        /// Largest allowed length in characters.
+        max: usize,
+        /// Length received.
+        actual: usize,
+    },
+    /// The value contains a character outside its alphabet.
+    #[error("contains {ch:?} at position {position}; allowed: {allowed}")]
+    InvalidCharacter {
+        /// The offending character.
+        ch: char,
+        /// Its zero-based character position.
+        position: usize,
+        /// A human description of the allowed characters.
+        allowed: &'static str,
+    },
+    /// The value is outside its allowed range.
+    #[error("must be between {min} and {max} (got {actual})")]
+    OutOfRange {
+        /// Smallest allowed value.
+        min: i64,
+        /// Largest allowed value.
+        max: i64,
+        /// Value received.
+        actual: i64,
+    },
+    /// Any other rule, described in words.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// One rejected field: a JSON-pointer-like path (`price.amount`, `items[2].quantity`) and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// Path of the field in the request.
+    pub field: String,
+    /// Human-readable reason.
+    pub message: String,
+}
+
+/// Every field a request got wrong, so a client can fix them all at once.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, thiserror::Error)]
+#[serde(transparent)]
+pub struct ValidationErrors(Vec<FieldError>);
+
+impl fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("invalid input: ")?;
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{}: {}", e.field, e.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl ValidationErrors {
+    /// No errors yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A single error.
+    pub fn single(field: impl Into<String>, message: impl fmt::Display) -> Self {
+        let mut e = Self::new();
+        e.add(field, message);
+        e
+    }
+
+    /// Records an error on `field`.
+    pub fn add(&mut self, field: impl Into<String>, message: impl fmt::Display) {
+        self.0.push(FieldError { field: field.into(), message: message.to_string() });
+    }
+
+    /// Unwraps `result`, recording its error under `field` and returning `None` on failure.
+    pub fn check<T, E: fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.add(field, e);
+                None
+            }
+        }
+    }
+
+    /// True when nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The recorded errors.
+    pub fn errors(&self) -> &[FieldError] {
+        &self.0
+    }
+
+    /// `Ok(value)` when nothing was recorded, otherwise `Err(self)`.
+    pub fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, Self> {
+        if self.0.is_empty() { Ok(value()) } else { Err(self) }
+    }
+}
+
+/// Checks a free-text value: trimmed, non-empty unless `allow_empty`, at most `max`
+/// characters and without control characters (new lines and tabs allowed when `multiline`).
+pub(crate) fn text(raw: &str, max: usize, allow_empty: bool, multiline: bool) -> Result<String, InvalidValue> {
+    let value = raw.trim();
+    if value.is_empty() && !allow_empty {
+        return Err(InvalidValue::Empty);
+    }
+    let actual = value.chars().count();
+    if actual > max {
+        return Err(InvalidValue::TooLong { max, actual });
+    }
+    if let Some((position, ch)) =
+        value.chars().enumerate().find(|(_, c)| c.is_control() && !(multiline && matches!(c, '\n' | '\t' | '\r')))
+    {
+        return Err(InvalidValue::InvalidCharacter { ch, position, allowed: "printable characters" });
+    }
+    Ok(value.to_owned())
+}
+
+/// Checks a value drawn from a restricted ASCII alphabet.
+pub(crate) fn token(
+    raw: &str,
+    max: usize,
+    allowed: &'static str,
+    ok: impl Fn(char) -> bool,
+) -> Result<String, InvalidValue> {
+    if raw.is_empty() {
+        return Err(InvalidValue::Empty);
+    }
+    let actual = raw.chars().count();
+    if actual > max {
+        return Err(InvalidValue::TooLong { max, actual });
+    }
+    if let Some((position, ch)) = raw.chars().enumerate().find(|(_, c)| !ok(*c)) {
+        return Err(InvalidValue::InvalidCharacter { ch, position, allowed });
+    }
+    Ok(raw.to_owned())
+}
