@@ -376,17 +376,19 @@ impl Ledger {
         }
     }
 
-    /// Expires every active reservation whose deadline is at or before `now`.
-    pub fn expire(&mut self, now: Timestamp) -> Vec<InventoryReceipt> {
+    /// Expires up to `limit` active reservations whose deadline is at or before `now`,
+    /// earliest deadline first.
+    pub fn expire(&mut self, now: Timestamp, limit: usize) -> Vec<InventoryReceipt> {
         let mut due: Vec<_> = self
             .reservations
             .values()
             .filter(|r| r.state == ReservationState::Active && r.expires_at <= now)
-            .map(|r| (r.id, r.lines.clone()))
+            .map(|r| (r.expires_at, r.id, r.lines.clone()))
             .collect();
-        due.sort_by_key(|(id, _)| *id);
+        due.sort_by_key(|(at, id, _)| (*at, *id));
         due.into_iter()
-            .filter_map(|(id, lines)| {
+            .take(limit)
+            .filter_map(|(_, id, lines)| {
                 self.give_back(&lines);
                 self.finish(id, ReservationState::Expired).ok()
             })
@@ -477,7 +479,7 @@ mod tests {
         l.reserve(&req(1, vec![line(1, 1)])).unwrap();
         let later = ReservationRequest::new(rid(2), vec![line(1, 1)], Timestamp::from_unix_micros(500)).unwrap();
         l.reserve(&later).unwrap();
-        let expired = l.expire(Timestamp::from_unix_micros(100));
+        let expired = l.expire(Timestamp::from_unix_micros(100), 10);
         assert_eq!(expired.len(), 1);
         assert_eq!(expired[0].reservation.state, ReservationState::Expired);
         assert_eq!(l.stock(pid(1)).unwrap().reserved, 1);

@@ -471,11 +471,12 @@ impl Order {
         self.updated_at = now;
     }
 
-    /// Gives up on a stalled order: the saga then compensates it. Paid orders are never
-    /// abandoned (their stock commit is retried instead). Returns `false` when not applicable.
+    /// Gives up on a stalled order: the saga then compensates it. Only orders whose payment
+    /// is not yet authorised can be abandoned: once authorised, a capture may be in flight,
+    /// so the saga drives the order forward (capture is retried with its key) instead of
+    /// voiding a hold that may already be captured. Returns `false` when not applicable.
     pub fn abandon(&mut self, now: Timestamp) -> bool {
-        let abandonable =
-            matches!(self.status, OrderStatus::Pending | OrderStatus::StockReserved | OrderStatus::PaymentAuthorized);
+        let abandonable = matches!(self.status, OrderStatus::Pending | OrderStatus::StockReserved);
         if !abandonable || self.failure.is_some() {
             return false;
         }
@@ -617,9 +618,12 @@ mod tests {
     }
 
     #[test]
-    fn paid_orders_are_never_abandoned() {
+    fn authorised_orders_are_never_abandoned() {
         let mut o = order();
-        drive(&mut o, [StepResult::Reserved, auth(), StepResult::Captured(CaptureId("c".into()))]);
+        drive(&mut o, [StepResult::Reserved, auth()]);
+        assert!(!o.abandon(Timestamp::EPOCH), "a capture may be in flight");
+        assert_eq!(next_action(&o), SagaAction::Capture);
+        o.apply(StepResult::Captured(CaptureId("c".into())), Timestamp::EPOCH);
         assert!(!o.abandon(Timestamp::EPOCH));
         assert_eq!(next_action(&o), SagaAction::CommitStock);
     }

@@ -400,13 +400,21 @@ impl ProductQueryInput {
 impl ProductQuery {
     /// True when `view` passes every filter (cursor and paging aside).
     pub fn matches(&self, view: &ProductView) -> bool {
+        self.matches_filters(view) && self.text.as_ref().is_none_or(|t| t.matches(&view.search_tokens()))
+    }
+
+    /// [`ProductQuery::matches`] for a view whose [`ProductView::search_tokens`] are precomputed.
+    pub fn matches_with_tokens(&self, view: &ProductView, tokens: &[String]) -> bool {
+        self.matches_filters(view) && self.text.as_ref().is_none_or(|t| t.matches(tokens))
+    }
+
+    fn matches_filters(&self, view: &ProductView) -> bool {
         view.status == ProductStatus::Active
             && self.collection.is_none_or(|c| view.collection_id == Some(c))
             && self.min_price.is_none_or(|min| view.price.amount() >= min)
             && self.max_price.is_none_or(|max| view.price.amount() <= max)
             && (!self.in_stock_only || view.available_stock > 0)
             && self.attributes.iter().all(|(n, v)| view.attributes.get(n) == Some(v))
-            && self.text.as_ref().is_none_or(|t| t.matches(&view.search_tokens()))
     }
 
     /// True when `view` comes after the cursor (always true without one).

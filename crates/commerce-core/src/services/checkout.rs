@@ -171,8 +171,11 @@ impl SagaRunner {
                     return Err(SagaError::Invariant("void without an authorisation".into()));
                 };
                 match self.gateway.void(&order.payment_key("void"), authorization_id).await {
-                    // An authorisation the gateway no longer knows holds no funds.
-                    Ok(()) | Err(PaymentError::InvalidRequest(_)) => Ok(StepResult::Voided),
+                    Ok(()) => Ok(StepResult::Voided),
+                    // Never assume a refused void means no money moved: leave it to an operator.
+                    Err(e @ (PaymentError::InvalidRequest(_) | PaymentError::CardRefused(_))) => {
+                        Err(SagaError::Invariant(format!("void refused: {e}")))
+                    }
                     Err(e) => Err(SagaError::Transient(e.to_string())),
                 }
             }

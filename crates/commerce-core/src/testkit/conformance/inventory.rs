@@ -87,7 +87,6 @@ pub async fn check_model<S: InventoryStore>(store: &S, ns: u64, ops: &[(Inventor
     let mut now = Timestamp::from_unix_micros(1_767_225_600_000_000);
     let mut last_set: HashMap<u8, u64> = HashMap::new();
     let mut committed_since_set: HashMap<u8, u64> = HashMap::new();
-    let mut lines_of: HashMap<u8, Vec<(u8, u32)>> = HashMap::new();
     for (step, (op, retry)) in ops.iter().enumerate() {
         if let InventoryOp::Expire(secs) = op {
             now = now.plus_seconds(*secs);
@@ -105,9 +104,6 @@ pub async fn check_model<S: InventoryStore>(store: &S, ns: u64, ops: &[(Inventor
                 "step {step} ({op:?}, attempt {attempt}) differs from the reference ledger"
             );
             if attempt == 0 {
-                if let InventoryOp::Reserve(r, lines, _) = op {
-                    lines_of.entry(*r).or_insert_with(|| lines.clone());
-                }
                 if let InventoryOp::SetOnHand(p, n) = op
                     && !got_str.starts_with("Err")
                 {
@@ -118,8 +114,9 @@ pub async fn check_model<S: InventoryStore>(store: &S, ns: u64, ops: &[(Inventor
                     && commit_takes_units
                     && got_str.starts_with("Ok")
                 {
-                    for (p, q) in lines_of.get(r).into_iter().flatten() {
-                        *committed_since_set.entry(*p).or_default() += u64::from(*q);
+                    for line in model.reservation(reservation(ns, *r)).map(|x| x.lines.clone()).unwrap_or_default() {
+                        let p = (0..4).find(|n| product(ns, *n) == line.product_id).unwrap_or(u8::MAX);
+                        *committed_since_set.entry(p).or_default() += u64::from(line.quantity.get());
                     }
                 }
             } else {
@@ -134,14 +131,12 @@ pub async fn check_model<S: InventoryStore>(store: &S, ns: u64, ops: &[(Inventor
             assert_eq!(*on_hand, expected_on_hand, "step {step}: units created or lost for product {p}");
             // The adapter answered exactly like the ledger so far, so the ledger's
             // reservation states are the adapter's too.
-            let held: u64 = lines_of
-                .iter()
-                .filter(|(r, _)| {
-                    model.reservation(reservation(ns, **r)).map(|x| x.state) == Some(ReservationState::Active)
-                })
-                .flat_map(|(_, lines)| lines)
-                .filter(|(lp, _)| lp == p)
-                .map(|(_, q)| u64::from(*q))
+            let held: u64 = (0..6)
+                .filter_map(|r| model.reservation(reservation(ns, r)))
+                .filter(|x| x.state == ReservationState::Active)
+                .flat_map(|x| &x.lines)
+                .filter(|l| l.product_id == product(ns, *p))
+                .map(|l| u64::from(l.quantity.get()))
                 .sum();
             assert_eq!(*reserved, held, "step {step}: reserved differs from active reservations for product {p}");
         }
@@ -188,7 +183,9 @@ async fn apply<S: InventoryStore>(
         InventoryOp::Release(r) => {
             (Outcome::One(store.release(reservation(ns, *r)).await), Outcome::One(model.release(reservation(ns, *r))))
         }
-        InventoryOp::Expire(_) => (Outcome::Many(store.expire(now, 1000).await), Outcome::Many(Ok(model.expire(now)))),
+        InventoryOp::Expire(_) => {
+            (Outcome::Many(store.expire(now, 1000).await), Outcome::Many(Ok(model.expire(now, 1000))))
+        }
     }
 }
 

@@ -1,0 +1,295 @@
+//! An in-memory card processor with Stripe-style test cards.
+//!
+//! | card number | authorisation |
+//! |---|---|
+//! | 4242 4242 4242 4242 (and any other valid number) | succeeds |
+//! | 4000 0000 0000 0002 | declined (`card_declined`) |
+//! | 4000 0000 0000 9995 | declined (`insufficient_funds`) |
+//! | 4000 0000 0000 0069 | declined (`expired_card`) |
+//! | 4000 0000 0000 0127 | declined (`incorrect_cvc`) |
+//! | 4000 0000 0000 0119 | declined (`processing_error`) |
+//! | 4000 0025 0000 3155 | requires action (3-D Secure) |
+//!
+//! The card number is looked at once, in `tokenize`, and only the resulting
+//! behaviour is kept with the token: no number is stored. Every call is
+//! idempotent by key; reusing a key with different parameters is an
+//! `InvalidRequest`, as with real processors.
+
+use std::{collections::HashMap, sync::Mutex};
+
+use async_trait::async_trait;
+use commerce_core::{
+    Money,
+    payment::{
+        AuthorizationId, AuthorizationOutcome, AuthorizeRequest, CaptureId, CardDetails, DeclineReason, IdempotencyKey,
+        PaymentError, PaymentMethod, PaymentToken, RefundId,
+    },
+    ports::PaymentGateway,
+};
+
+use crate::lock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Behaviour {
+    Succeed,
+    Decline(DeclineReason),
+    RequireAction,
+}
+
+fn behaviour_of(digits: &str) -> Behaviour {
+    match digits {
+        "4000000000000002" => Behaviour::Decline(DeclineReason::CardDeclined),
+        "4000000000009995" => Behaviour::Decline(DeclineReason::InsufficientFunds),
+        "4000000000000069" => Behaviour::Decline(DeclineReason::ExpiredCard),
+        "4000000000000127" => Behaviour::Decline(DeclineReason::IncorrectCvc),
+        "4000000000000119" => Behaviour::Decline(DeclineReason::ProcessingError),
+        "4000002500003155" => Behaviour::RequireAction,
+        _ => Behaviour::Succeed,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AuthState {
+    Authorized,
+    Pending,
+    Captured,
+    Voided,
+}
+
+#[derive(Debug)]
+struct Authorization {
+    amount: Money,
+    reference: String,
+    state: AuthState,
+}
+
+#[derive(Debug)]
+struct Capture {
+    authorization: AuthorizationId,
+    amount: Money,
+    refunded: i64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    counter: u64,
+    tokens: HashMap<PaymentToken, Behaviour>,
+    /// Idempotency key -> (fingerprint of the request, result).
+    replies: HashMap<IdempotencyKey, (String, Reply)>,
+    authorizations: HashMap<AuthorizationId, Authorization>,
+    captures: HashMap<CaptureId, Capture>,
+    refunds: u64,
+}
+
+#[derive(Debug, Clone)]
+enum Reply {
+    Authorize(AuthorizationOutcome),
+    Capture(Result<CaptureId, PaymentError>),
+    Void(Result<(), PaymentError>),
+    Refund(Result<RefundId, PaymentError>),
+}
+
+impl State {
+    fn next(&mut self, prefix: &str) -> String {
+        self.counter += 1;
+        format!("{prefix}_{:08}", self.counter)
+    }
+
+    /// Returns the stored reply for `key`, or runs `f` and stores its reply.
+    fn once(
+        &mut self,
+        key: &IdempotencyKey,
+        fingerprint: String,
+        f: impl FnOnce(&mut Self) -> Reply,
+    ) -> Result<Reply, PaymentError> {
+        if let Some((stored, reply)) = self.replies.get(key) {
+            if *stored != fingerprint {
+                return Err(PaymentError::InvalidRequest(format!(
+                    "idempotency key {} reused with other parameters",
+                    key.0
+                )));
+            }
+            return Ok(reply.clone());
+        }
+        let reply = f(self);
+        self.replies.insert(key.clone(), (fingerprint, reply.clone()));
+        Ok(reply)
+    }
+}
+
+/// What the processor did, for tests and simulations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GatewayStats {
+    /// Authorisations created.
+    pub authorizations: usize,
+    /// Captures made.
+    pub captures: usize,
+    /// Authorisations voided.
+    pub voids: usize,
+    /// Refunds made.
+    pub refunds: usize,
+    /// Authorisations still holding funds (neither captured nor voided).
+    pub open_authorizations: usize,
+}
+
+/// The in-memory card processor.
+#[derive(Debug, Default)]
+pub struct MemoryPaymentGateway {
+    state: Mutex<State>,
+}
+
+impl MemoryPaymentGateway {
+    /// A processor with no history.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Totals over every payment whose `reference` (the order id) matches, or over all when `None`.
+    pub fn stats(&self, reference: Option<&str>) -> GatewayStats {
+        let s = lock(&self.state);
+        let auths: Vec<_> =
+            s.authorizations.iter().filter(|(_, a)| reference.is_none_or(|r| a.reference == r)).collect();
+        let captures = s.captures.values().filter(|c| auths.iter().any(|(id, _)| **id == c.authorization)).count();
+        GatewayStats {
+            authorizations: auths.len(),
+            captures,
+            voids: auths.iter().filter(|(_, a)| a.state == AuthState::Voided).count(),
+            refunds: if reference.is_none() {
+                usize::try_from(s.refunds).unwrap_or(usize::MAX)
+            } else {
+                s.captures
+                    .values()
+                    .filter(|c| c.refunded > 0 && auths.iter().any(|(id, _)| **id == c.authorization))
+                    .count()
+            },
+            open_authorizations: auths
+                .iter()
+                .filter(|(_, a)| matches!(a.state, AuthState::Authorized | AuthState::Pending))
+                .count(),
+        }
+    }
+}
+
+#[async_trait]
+impl PaymentGateway for MemoryPaymentGateway {
+    async fn tokenize(&self, card: &CardDetails) -> Result<PaymentMethod, PaymentError> {
+        let mut s = lock(&self.state);
+        let token = PaymentToken(s.next("tok"));
+        s.tokens.insert(token.clone(), behaviour_of(card.number.expose_digits()));
+        Ok(PaymentMethod { token, brand: card.number.brand(), last4: card.number.last4().to_owned() })
+    }
+
+    async fn authorize(&self, request: &AuthorizeRequest) -> Result<AuthorizationOutcome, PaymentError> {
+        let mut s = lock(&self.state);
+        let behaviour = *s
+            .tokens
+            .get(&request.token)
+            .ok_or_else(|| PaymentError::InvalidRequest(format!("unknown payment token {}", request.token.0)))?;
+        let fingerprint = format!("authorize:{}:{}:{}", request.token.0, request.amount, request.reference);
+        let reply = s.once(&request.idempotency_key, fingerprint, |s| {
+            let outcome = match behaviour {
+                Behaviour::Decline(reason) => AuthorizationOutcome::Declined { reason },
+                Behaviour::Succeed | Behaviour::RequireAction => {
+                    let id = AuthorizationId(s.next("auth"));
+                    let state =
+                        if behaviour == Behaviour::Succeed { AuthState::Authorized } else { AuthState::Pending };
+                    let auth = Authorization { amount: request.amount, reference: request.reference.clone(), state };
+                    s.authorizations.insert(id.clone(), auth);
+                    if behaviour == Behaviour::Succeed {
+                        AuthorizationOutcome::Authorized { authorization_id: id }
+                    } else {
+                        let next_action_url = format!("https://pay.example/3ds/{}", id.0);
+                        AuthorizationOutcome::RequiresAction { authorization_id: id, next_action_url }
+                    }
+                }
+            };
+            Reply::Authorize(outcome)
+        })?;
+        match reply {
+            Reply::Authorize(o) => Ok(o),
+            _ => Err(PaymentError::InvalidRequest("idempotency key used for another operation".into())),
+        }
+    }
+
+    async fn capture(
+        &self,
+        key: &IdempotencyKey,
+        authorization: &AuthorizationId,
+        amount: Money,
+    ) -> Result<CaptureId, PaymentError> {
+        let mut s = lock(&self.state);
+        let reply = s.once(key, format!("capture:{}:{amount}", authorization.0), |s| {
+            let result = match s.authorizations.get(authorization) {
+                None => Err(PaymentError::InvalidRequest(format!("unknown authorisation {}", authorization.0))),
+                Some(a) if a.state != AuthState::Authorized => {
+                    Err(PaymentError::InvalidRequest(format!("authorisation {} is {:?}", authorization.0, a.state)))
+                }
+                Some(a) if a.amount.currency() != amount.currency() || amount.amount() > a.amount.amount() => {
+                    Err(PaymentError::InvalidRequest(format!("cannot capture {amount} of {}", a.amount)))
+                }
+                Some(_) => {
+                    let id = CaptureId(s.next("cap"));
+                    if let Some(a) = s.authorizations.get_mut(authorization) {
+                        a.state = AuthState::Captured;
+                    }
+                    s.captures
+                        .insert(id.clone(), Capture { authorization: authorization.clone(), amount, refunded: 0 });
+                    Ok(id)
+                }
+            };
+            Reply::Capture(result)
+        })?;
+        match reply {
+            Reply::Capture(r) => r,
+            _ => Err(PaymentError::InvalidRequest("idempotency key used for another operation".into())),
+        }
+    }
+
+    async fn void(&self, key: &IdempotencyKey, authorization: &AuthorizationId) -> Result<(), PaymentError> {
+        let mut s = lock(&self.state);
+        let reply = s.once(key, format!("void:{}", authorization.0), |s| {
+            let result = match s.authorizations.get_mut(authorization) {
+                None => Err(PaymentError::InvalidRequest(format!("unknown authorisation {}", authorization.0))),
+                Some(a) if a.state == AuthState::Captured => {
+                    Err(PaymentError::InvalidRequest(format!("authorisation {} was captured", authorization.0)))
+                }
+                Some(a) => {
+                    a.state = AuthState::Voided;
+                    Ok(())
+                }
+            };
+            Reply::Void(result)
+        })?;
+        match reply {
+            Reply::Void(r) => r,
+            _ => Err(PaymentError::InvalidRequest("idempotency key used for another operation".into())),
+        }
+    }
+
+    async fn refund(&self, key: &IdempotencyKey, capture: &CaptureId, amount: Money) -> Result<RefundId, PaymentError> {
+        let mut s = lock(&self.state);
+        let reply = s.once(key, format!("refund:{}:{amount}", capture.0), |s| {
+            let result = match s.captures.get(capture) {
+                None => Err(PaymentError::InvalidRequest(format!("unknown capture {}", capture.0))),
+                Some(c)
+                    if c.amount.currency() != amount.currency() || c.refunded + amount.amount() > c.amount.amount() =>
+                {
+                    Err(PaymentError::InvalidRequest(format!("cannot refund {amount} of {}", c.amount)))
+                }
+                Some(_) => {
+                    let id = RefundId(s.next("re"));
+                    if let Some(c) = s.captures.get_mut(capture) {
+                        c.refunded += amount.amount();
+                    }
+                    s.refunds += 1;
+                    Ok(id)
+                }
+            };
+            Reply::Refund(result)
+        })?;
+        match reply {
+            Reply::Refund(r) => r,
+            _ => Err(PaymentError::InvalidRequest("idempotency key used for another operation".into())),
+        }
+    }
+}

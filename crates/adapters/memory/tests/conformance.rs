@@ -1,0 +1,61 @@
+//! The memory adapters against every conformance suite of commerce-core.
+
+#![allow(clippy::unwrap_used, reason = "test helpers fail loudly on unexpected errors")]
+
+use commerce_core::{
+    payment::{CardDetails, CardExpiry, CardNumber, Cvc},
+    testkit::conformance,
+    timestamp::Timestamp,
+};
+use commerce_memory::{
+    MemoryCatalogStore, MemoryEventBus, MemoryIdempotencyStore, MemoryInventoryStore, MemoryOrderStore,
+    MemoryPaymentGateway, MemoryReadModel,
+};
+use futures::executor::block_on;
+
+#[test]
+fn catalog_store_and_its_outbox() {
+    block_on(conformance::catalog::run_with_outbox(|| async { MemoryCatalogStore::new() }));
+}
+
+#[test]
+fn read_model() {
+    block_on(conformance::read_model::run(|| async { MemoryReadModel::new() }));
+}
+
+#[test]
+fn inventory_store() {
+    block_on(conformance::inventory::run(|| async { MemoryInventoryStore::new() }));
+}
+
+#[test]
+fn order_store() {
+    block_on(conformance::orders::run(|| async { MemoryOrderStore::new() }));
+}
+
+#[test]
+fn idempotency_store() {
+    block_on(conformance::idempotency::run(|| async { MemoryIdempotencyStore::default() }));
+}
+
+#[test]
+fn payment_gateway() {
+    let now = Timestamp::from_unix_micros(1_767_225_600_000_000);
+    let number = CardNumber::parse("4242 4242 4242 4242").unwrap();
+    let card = CardDetails {
+        cvc: Cvc::parse("123", number.brand()).unwrap(),
+        expiry: CardExpiry::parse(12, 2030, now).unwrap(),
+        number,
+    };
+    let gateway = MemoryPaymentGateway::new();
+    block_on(conformance::payment::run(&gateway, &card, "first"));
+    // The same gateway passes again under fresh keys: nothing leaks between keys.
+    block_on(conformance::payment::run(&gateway, &card, "second"));
+}
+
+#[test]
+fn event_bus() {
+    let bus = MemoryEventBus::new();
+    let consumer = bus.consumer("conformance");
+    block_on(conformance::events::run(&bus, &consumer));
+}
