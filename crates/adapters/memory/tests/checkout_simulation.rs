@@ -389,7 +389,7 @@ async fn check_outcomes(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
 
     #[test]
     fn every_order_ends_paid_once_or_fully_compensated(sc in scenario()) {

@@ -12,7 +12,7 @@ use futures::executor::block_on;
 use proptest::prelude::*;
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     /// Random reserve/commit/release/expire/set-on-hand sequences never make
     /// `available` negative, never create or lose units, agree with the reference

@@ -1,0 +1,389 @@
+//! The use cases end to end over the memory adapters, in given/when/then form.
+
+#![allow(clippy::unwrap_used, reason = "test helpers fail loudly on unexpected errors")]
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
+use async_trait::async_trait;
+use commerce_core::{
+    Money, ProductId,
+    catalog::{MoneyInput, Product, ProductInput, ProductPatchInput, Version},
+    order::{FailureReason, OrderStatus, PaymentState, StockState},
+    payment::{
+        AuthorizationId, AuthorizationOutcome, AuthorizeRequest, CaptureId, CardDetails, CardInput, DeclineReason,
+        IdempotencyKey, PaymentError, PaymentMethod, RefundId,
+    },
+    ports::{InventoryStore, PaymentGateway},
+    query::{ProductQueryInput, ProductView},
+    services::{
+        Env,
+        catalog::{CatalogError, CatalogService},
+        checkout::{CheckoutError, CheckoutInput, CheckoutItemInput, CheckoutService, PlacedOrder, SagaRunner},
+        events::{OutboxRelay, Projector},
+        inventory::InventoryService,
+        recovery::{RecoveryPolicy, RecoveryService},
+        storefront::{StorefrontError, StorefrontService},
+    },
+    testkit::fixed::{ManualClock, SequentialIds},
+};
+use commerce_memory::{
+    MemoryCatalogStore, MemoryConsumer, MemoryEventBus, MemoryInventoryStore, MemoryOrderStore, MemoryOutbox,
+    MemoryPaymentGateway, MemoryReadModel,
+};
+use futures::executor::block_on;
+
+const GOOD_CARD: &str = "4242 4242 4242 4242";
+const DECLINED_CARD: &str = "4000 0000 0000 0002";
+const NO_FUNDS_CARD: &str = "4000 0000 0000 9995";
+const ACTION_CARD: &str = "4000 0025 0000 3155";
+
+/// A gateway that can be switched off, to strand orders mid-checkout.
+struct Flaky {
+    inner: MemoryPaymentGateway,
+    down: AtomicBool,
+}
+
+impl Flaky {
+    fn check(&self) -> Result<(), PaymentError> {
+        if self.down.load(Ordering::SeqCst) { Err(PaymentError::Unavailable("switched off".into())) } else { Ok(()) }
+    }
+}
+
+#[async_trait]
+impl PaymentGateway for Flaky {
+    async fn tokenize(&self, card: &CardDetails) -> Result<PaymentMethod, PaymentError> {
+        self.inner.tokenize(card).await
+    }
+    async fn authorize(&self, r: &AuthorizeRequest) -> Result<AuthorizationOutcome, PaymentError> {
+        self.check()?;
+        self.inner.authorize(r).await
+    }
+    async fn capture(&self, k: &IdempotencyKey, a: &AuthorizationId, m: Money) -> Result<CaptureId, PaymentError> {
+        self.check()?;
+        self.inner.capture(k, a, m).await
+    }
+    async fn void(&self, k: &IdempotencyKey, a: &AuthorizationId) -> Result<(), PaymentError> {
+        self.check()?;
+        self.inner.void(k, a).await
+    }
+    async fn refund(&self, k: &IdempotencyKey, c: &CaptureId, m: Money) -> Result<RefundId, PaymentError> {
+        self.check()?;
+        self.inner.refund(k, c, m).await
+    }
+}
+
+/// Every service wired on memory adapters, as the embedded binary does it.
+struct Shop {
+    clock: Arc<ManualClock>,
+    catalog: CatalogService,
+    storefront: StorefrontService,
+    inventory: InventoryService,
+    inventory_store: Arc<MemoryInventoryStore>,
+    checkout: CheckoutService,
+    recovery: RecoveryService,
+    relay: OutboxRelay,
+    projector: Projector,
+    consumer: MemoryConsumer,
+    gateway: Arc<Flaky>,
+    bus: Arc<MemoryEventBus>,
+}
+
+impl Shop {
+    fn new() -> Self {
+        let clock = Arc::new(ManualClock::default());
+        let env = Env::new(clock.clone(), Arc::new(SequentialIds::new()));
+        let outbox = MemoryOutbox::default();
+        let catalog_store = Arc::new(MemoryCatalogStore::with_outbox(outbox.clone()));
+        let orders = Arc::new(MemoryOrderStore::with_outbox(outbox.clone()));
+        let read_model = Arc::new(MemoryReadModel::new());
+        let bus = Arc::new(MemoryEventBus::new());
+        let inventory_store = Arc::new(MemoryInventoryStore::new());
+        let gateway = Arc::new(Flaky { inner: MemoryPaymentGateway::new(), down: AtomicBool::new(false) });
+        let inventory = InventoryService::new(inventory_store.clone(), bus.clone(), env.clone());
+        let runner = SagaRunner::new(orders.clone(), inventory.clone(), gateway.clone(), env.clone(), 900);
+        Self {
+            catalog: CatalogService::new(catalog_store.clone(), env.clone()),
+            storefront: StorefrontService::new(read_model.clone()),
+            checkout: CheckoutService::new(catalog_store, orders.clone(), gateway.clone(), runner.clone(), env.clone()),
+            recovery: RecoveryService::new(orders, runner, inventory.clone(), env),
+            inventory,
+            inventory_store,
+            relay: OutboxRelay::new(Arc::new(outbox), bus.clone()),
+            projector: Projector::new(read_model),
+            consumer: bus.consumer("read-model"),
+            gateway,
+            bus,
+            clock,
+        }
+    }
+
+    /// Relays the outbox to the bus and projects everything pending.
+    async fn sync(&self) {
+        while self.relay.step(100).await.unwrap() > 0 {}
+        while self.projector.step(&self.consumer, 100).await.unwrap() > 0 {}
+    }
+
+    async fn given_product(&self, sku: &str, amount: i64, stock: u64) -> Product {
+        let input = ProductInput {
+            sku: sku.into(),
+            name: format!("Product {sku}"),
+            price: MoneyInput { amount, currency: "USD".into() },
+            status: Some("active".into()),
+            ..ProductInput::default()
+        };
+        let product = self.catalog.create_product(&input).await.unwrap();
+        self.inventory.set_on_hand(product.id, stock).await.unwrap();
+        self.sync().await;
+        product
+    }
+
+    async fn when_checkout(&self, items: &[(ProductId, i64)], card: &str) -> Result<PlacedOrder, CheckoutError> {
+        let input = CheckoutInput {
+            email: "ada@example.com".into(),
+            items: items.iter().map(|(id, q)| CheckoutItemInput { product_id: id.to_string(), quantity: *q }).collect(),
+            card: CardInput { number: card.into(), exp_month: 12, exp_year: 2030, cvc: "123".into() },
+        };
+        let result = self.checkout.place_order(&input).await;
+        self.sync().await;
+        result
+    }
+
+    async fn listed(&self, id: ProductId) -> Result<ProductView, StorefrontError> {
+        self.storefront.product(id).await
+    }
+
+    async fn on_hand(&self, id: ProductId) -> (u64, u64) {
+        let l = self.inventory_store.stock(&[id]).await.unwrap()[0];
+        (l.on_hand, l.reserved)
+    }
+}
+
+#[test]
+fn a_created_product_is_listed_with_its_stock() {
+    block_on(async {
+        let shop = Shop::new();
+        let tee = shop.given_product("TEE-1", 1999, 7).await;
+        let view = shop.listed(tee.id).await.unwrap();
+        assert_eq!((view.available_stock, view.price.amount()), (7, 1999));
+        let page =
+            shop.storefront.list(&ProductQueryInput { q: Some("tee".into()), ..Default::default() }).await.unwrap();
+        assert_eq!(page.items.iter().map(|v| v.id).collect::<Vec<_>>(), [tee.id]);
+    });
+}
+
+#[test]
+fn drafts_are_not_listed_and_archived_products_disappear() {
+    block_on(async {
+        let shop = Shop::new();
+        let draft = shop
+            .catalog
+            .create_product(&ProductInput {
+                sku: "DRAFT-1".into(),
+                name: "Draft".into(),
+                price: MoneyInput { amount: 1, currency: "USD".into() },
+                ..ProductInput::default()
+            })
+            .await
+            .unwrap();
+        let live = shop.given_product("LIVE-1", 500, 1).await;
+        shop.sync().await;
+        assert_eq!(shop.listed(draft.id).await, Err(StorefrontError::NotFound));
+        shop.catalog.archive_product(live.id, Some(live.version)).await.unwrap();
+        shop.sync().await;
+        assert_eq!(shop.listed(live.id).await, Err(StorefrontError::NotFound));
+    });
+}
+
+#[test]
+fn duplicate_skus_and_stale_versions_are_refused() {
+    block_on(async {
+        let shop = Shop::new();
+        let tee = shop.given_product("TEE-1", 1999, 1).await;
+        let dup = ProductInput {
+            sku: "TEE-1".into(),
+            name: "Other".into(),
+            price: MoneyInput { amount: 1, currency: "USD".into() },
+            ..ProductInput::default()
+        };
+        assert!(matches!(shop.catalog.create_product(&dup).await, Err(CatalogError::Duplicate(_))));
+
+        let rename = ProductPatchInput { name: Some("Better tee".into()), ..Default::default() };
+        let renamed = shop.catalog.update_product(tee.id, &rename, Some(tee.version)).await.unwrap();
+        assert_eq!(renamed.version, Version::new(2));
+        let stale = shop.catalog.update_product(tee.id, &rename, Some(tee.version)).await;
+        assert_eq!(stale, Err(CatalogError::VersionMismatch { expected: Version::INITIAL, actual: Version::new(2) }));
+
+        let bad = ProductPatchInput { collection_id: Some(Some(uuid::Uuid::nil().to_string())), ..Default::default() };
+        let Err(CatalogError::Validation(errors)) = shop.catalog.update_product(tee.id, &bad, None).await else {
+            panic!("unknown collection must be a validation error");
+        };
+        assert_eq!(errors.errors()[0].field, "collection_id");
+    });
+}
+
+#[test]
+fn a_good_card_pays_and_the_listed_stock_goes_down() {
+    block_on(async {
+        let shop = Shop::new();
+        let tee = shop.given_product("TEE-1", 1999, 5).await;
+        let placed = shop.when_checkout(&[(tee.id, 2)], GOOD_CARD).await.unwrap();
+        let order = &placed.order;
+        assert_eq!((order.status, order.stock), (OrderStatus::Paid, StockState::Committed));
+        assert_eq!(order.total.amount(), 3998);
+        assert_eq!((order.payment_method.last4.as_str(), order.lines[0].name.as_str()), ("4242", "Product TEE-1"));
+        assert!(matches!(order.payment, PaymentState::Captured { .. }));
+        assert_eq!(shop.on_hand(tee.id).await, (3, 0));
+        assert_eq!(shop.listed(tee.id).await.unwrap().available_stock, 3);
+        assert_eq!(shop.gateway.inner.stats(Some(&order.id.to_string())).captures, 1);
+
+        // The customer reads the order back with its token; nobody else can.
+        assert_eq!(shop.checkout.order_for_customer(order.id, &placed.access_token).await.unwrap().id, order.id);
+        assert_eq!(shop.checkout.order_for_customer(order.id, "guess").await, Err(CheckoutError::NotFound));
+    });
+}
+
+#[test]
+fn declined_cards_release_the_stock_and_capture_nothing() {
+    block_on(async {
+        let shop = Shop::new();
+        let tee = shop.given_product("TEE-1", 1999, 5).await;
+        for (card, reason) in
+            [(DECLINED_CARD, DeclineReason::CardDeclined), (NO_FUNDS_CARD, DeclineReason::InsufficientFunds)]
+        {
+            let order = shop.when_checkout(&[(tee.id, 2)], card).await.unwrap().order;
+            assert_eq!(order.status, OrderStatus::PaymentFailed);
+            assert_eq!(order.failure, Some(FailureReason::PaymentDeclined { reason }));
+            assert_eq!(order.stock, StockState::Released);
+        }
+        let action = shop.when_checkout(&[(tee.id, 1)], ACTION_CARD).await.unwrap().order;
+        assert_eq!(
+            (action.status, action.failure),
+            (OrderStatus::PaymentFailed, Some(FailureReason::PaymentActionRequired))
+        );
+        assert!(matches!(action.payment, PaymentState::Voided { .. }), "the pending hold is voided");
+        assert_eq!(shop.on_hand(tee.id).await, (5, 0));
+        assert_eq!(shop.listed(tee.id).await.unwrap().available_stock, 5);
+        let stats = shop.gateway.inner.stats(None);
+        assert_eq!((stats.captures, stats.open_authorizations), (0, 0));
+    });
+}
+
+#[test]
+fn insufficient_stock_cancels_without_charging() {
+    block_on(async {
+        let shop = Shop::new();
+        let tee = shop.given_product("TEE-1", 1999, 1).await;
+        let mug = shop.given_product("MUG-1", 900, 10).await;
+        let order = shop.when_checkout(&[(mug.id, 1), (tee.id, 2)], GOOD_CARD).await.unwrap().order;
+        assert_eq!(order.status, OrderStatus::Cancelled);
+        assert_eq!(order.failure, Some(FailureReason::OutOfStock { product_id: tee.id, requested: 2, available: 1 }));
+        assert_eq!(shop.on_hand(mug.id).await, (10, 0), "all or nothing: the mug is not held either");
+        assert_eq!(shop.gateway.inner.stats(None).authorizations, 0, "nothing was charged");
+    });
+}
+
+#[test]
+fn invalid_checkouts_name_every_bad_field() {
+    block_on(async {
+        let shop = Shop::new();
+        let input = CheckoutInput {
+            email: "not-an-email".into(),
+            items: vec![CheckoutItemInput { product_id: "nope".into(), quantity: 0 }],
+            card: CardInput { number: "4242 4242 4242 4241".into(), exp_month: 13, exp_year: 2030, cvc: "1".into() },
+        };
+        let Err(CheckoutError::Validation(errors)) = shop.checkout.place_order(&input).await else {
+            panic!("expected validation errors");
+        };
+        let fields: Vec<_> = errors.errors().iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["email", "card.number", "card.exp_month", "card.cvc", "items[0].product_id", "items[0].quantity"]
+        );
+    });
+}
+
+#[test]
+fn an_order_stranded_by_an_outage_is_finished_by_the_recovery_job() {
+    block_on(async {
+        let shop = Shop::new();
+        let tee = shop.given_product("TEE-1", 1999, 5).await;
+        shop.gateway.down.store(true, Ordering::SeqCst);
+        let Err(CheckoutError::Interrupted { order: Some(id), .. }) =
+            shop.when_checkout(&[(tee.id, 1)], GOOD_CARD).await
+        else {
+            panic!("the outage must interrupt the checkout after the order exists");
+        };
+        assert_eq!(shop.on_hand(tee.id).await, (5, 1), "stock stays held while the order is pending");
+
+        shop.gateway.down.store(false, Ordering::SeqCst);
+        shop.clock.advance_secs(60);
+        let report = shop.recovery.run_once(RecoveryPolicy::default()).await.unwrap();
+        assert_eq!((report.examined, report.completed), (1, 1));
+        let order =
+            shop.checkout.list_orders(&commerce_core::ports::OrderQuery { status: None, limit: 10, after: None });
+        assert_eq!(order.await.unwrap()[0].status, OrderStatus::Paid);
+        assert_eq!(shop.on_hand(tee.id).await, (4, 0));
+    });
+}
+
+#[test]
+fn an_abandoned_order_is_compensated() {
+    block_on(async {
+        let shop = Shop::new();
+        let tee = shop.given_product("TEE-1", 1999, 5).await;
+        shop.gateway.down.store(true, Ordering::SeqCst);
+        assert!(shop.when_checkout(&[(tee.id, 2)], GOOD_CARD).await.is_err());
+        shop.gateway.down.store(false, Ordering::SeqCst);
+        shop.clock.advance_secs(700);
+        let report = shop.recovery.run_once(RecoveryPolicy::default()).await.unwrap();
+        assert_eq!((report.examined, report.compensated), (1, 1));
+        assert_eq!(shop.on_hand(tee.id).await, (5, 0));
+        let stats = shop.gateway.inner.stats(None);
+        assert_eq!((stats.captures, stats.open_authorizations), (0, 0), "the resolved hold was voided");
+    });
+}
+
+#[test]
+fn replaying_the_event_log_rebuilds_the_same_read_model() {
+    block_on(async {
+        let shop = Shop::new();
+        let a = shop.given_product("A-1", 100, 3).await;
+        let b = shop.given_product("B-1", 200, 0).await;
+        shop.when_checkout(&[(a.id, 1)], GOOD_CARD).await.unwrap();
+        let rebuilt = Arc::new(MemoryReadModel::new());
+        let projector = Projector::new(rebuilt.clone());
+        let from_start = shop.bus.consumer("rebuild");
+        while projector.step(&from_start, 7).await.unwrap() > 0 {}
+        let fresh = StorefrontService::new(rebuilt);
+        for id in [a.id, b.id] {
+            assert_eq!(fresh.product(id).await, shop.listed(id).await);
+        }
+        assert_eq!(fresh.product(a.id).await.unwrap().available_stock, 2);
+    });
+}
+
+#[test]
+fn the_sweeper_expires_lapsed_reservations_and_publishes_the_stock() {
+    use commerce_core::{
+        ReservationId,
+        inventory::{Quantity, ReservationLine, ReservationRequest},
+    };
+    block_on(async {
+        let shop = Shop::new();
+        let tee = shop.given_product("TEE-1", 1999, 5).await;
+        let line = ReservationLine { product_id: tee.id, quantity: Quantity::new(4).unwrap() };
+        let id = ReservationId::from_uuid(uuid::Uuid::from_u128(9));
+        let expires_at = commerce_core::ports::Clock::now(&*shop.clock).plus_seconds(60);
+        shop.inventory.reserve(&ReservationRequest::new(id, vec![line], expires_at).unwrap()).await.unwrap();
+        shop.sync().await;
+        assert_eq!(shop.listed(tee.id).await.unwrap().available_stock, 1);
+        assert_eq!(shop.inventory.expire_due(10).await.unwrap(), 0, "not due yet");
+        shop.clock.advance_secs(61);
+        assert_eq!(shop.inventory.expire_due(10).await.unwrap(), 1);
+        shop.sync().await;
+        assert_eq!(shop.listed(tee.id).await.unwrap().available_stock, 5);
+    });
+}
