@@ -304,12 +304,10 @@ fn simulate(sc: &Scenario) -> Summary {
                 card: CardInput { number: card.into(), exp_month: 12, exp_year: 2030, cvc: "123".into() },
             };
             match checkout.place_order(&input).await {
+                // Either the saga finished, or it was suspended and the order waits for recovery.
                 Ok(placed) => {
-                    assert_eq!(
-                        next_action(&placed.order),
-                        SagaAction::Done,
-                        "a completed checkout has nothing left to do"
-                    );
+                    let settled = next_action(&placed.order) == SagaAction::Done;
+                    assert!(settled || !placed.order.status.is_final(), "a final order has nothing left to do");
                 }
                 Err(CheckoutError::Interrupted { .. }) => {}
                 Err(other) => panic!("unexpected checkout error: {other}"),

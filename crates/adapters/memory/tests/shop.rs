@@ -311,11 +311,9 @@ fn an_order_stranded_by_an_outage_is_finished_by_the_recovery_job() {
         let shop = Shop::new();
         let tee = shop.given_product("TEE-1", 1999, 5).await;
         shop.gateway.down.store(true, Ordering::SeqCst);
-        let Err(CheckoutError::Interrupted { order: Some(id), .. }) =
-            shop.when_checkout(&[(tee.id, 1)], GOOD_CARD).await
-        else {
-            panic!("the outage must interrupt the checkout after the order exists");
-        };
+        let pending = shop.when_checkout(&[(tee.id, 1)], GOOD_CARD).await.unwrap().order;
+        assert_eq!(pending.status, OrderStatus::StockReserved, "the outage suspends the saga after the order exists");
+        let id = pending.id;
         assert_eq!(shop.on_hand(tee.id).await, (5, 1), "stock stays held while the order is pending");
 
         shop.gateway.down.store(false, Ordering::SeqCst);
@@ -335,7 +333,8 @@ fn an_abandoned_order_is_compensated() {
         let shop = Shop::new();
         let tee = shop.given_product("TEE-1", 1999, 5).await;
         shop.gateway.down.store(true, Ordering::SeqCst);
-        assert!(shop.when_checkout(&[(tee.id, 2)], GOOD_CARD).await.is_err());
+        let pending = shop.when_checkout(&[(tee.id, 2)], GOOD_CARD).await.unwrap().order;
+        assert!(!pending.status.is_final());
         shop.gateway.down.store(false, Ordering::SeqCst);
         shop.clock.advance_secs(700);
         let report = shop.recovery.run_once(RecoveryPolicy::default()).await.unwrap();

@@ -60,7 +60,8 @@ pub enum CheckoutError {
     #[error("order is {0:?}")]
     InvalidState(OrderStatus),
     /// A dependency (store, inventory, gateway) is unavailable. When `order` is set, the
-    /// order exists and the recovery job will finish or compensate it.
+    /// order exists (but could not be read back) and the recovery job will finish or
+    /// compensate it.
     #[error("checkout interrupted: {cause}")]
     Interrupted {
         /// The order, if one was created.
@@ -300,8 +301,10 @@ impl CheckoutService {
     }
 
     /// Validates the cart, prices it from the catalog, tokenises the card, creates the
-    /// order and runs the saga. The returned order is `paid`, `cancelled` (out of stock)
-    /// or `payment_failed` (declined).
+    /// order and runs the saga. The returned order is normally `paid`, `cancelled` (out of
+    /// stock) or `payment_failed` (declined). When a dependency failed mid-saga, it is the
+    /// order as last persisted, in a non-final status: the recovery job will finish or
+    /// compensate it, and the customer can follow it with the access token.
     pub async fn place_order(&self, input: &CheckoutInput) -> Result<PlacedOrder, CheckoutError> {
         let now = self.env.clock.now();
         let mut errors = ValidationErrors::new();
@@ -357,11 +360,14 @@ impl CheckoutService {
             .await
             .map_err(|e| CheckoutError::Interrupted { order: None, cause: e.to_string() })?;
         let id = order.id;
-        let order = self
-            .runner
-            .run(order)
-            .await
-            .map_err(|e| CheckoutError::Interrupted { order: Some(id), cause: e.to_string() })?;
+        let order = match self.runner.run(order).await {
+            Ok(order) => order,
+            // Suspended mid-saga: report the order as persisted; the recovery job takes over.
+            Err(e) => match self.orders.get(id).await {
+                Ok(Some(order)) => order,
+                _ => return Err(CheckoutError::Interrupted { order: Some(id), cause: e.to_string() }),
+            },
+        };
         Ok(PlacedOrder { order, access_token })
     }
 
@@ -445,6 +451,12 @@ impl CheckoutService {
             Some(order) if order.grants_access(access_token) => Ok(order),
             _ => Err(CheckoutError::NotFound),
         }
+    }
+
+    /// Any order, for operators.
+    pub async fn order(&self, id: OrderId) -> Result<Order, CheckoutError> {
+        let unavailable = |e: StoreError| CheckoutError::Interrupted { order: Some(id), cause: e.to_string() };
+        self.orders.get(id).await.map_err(unavailable)?.ok_or(CheckoutError::NotFound)
     }
 
     /// Orders for operators, newest first.
