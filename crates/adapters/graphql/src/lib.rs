@@ -1,0 +1,412 @@
+//! # commerce-graphql
+//!
+//! The storefront as a GraphQL API (async-graphql), served at `/store/graphql`
+//! (POST for queries, GET for GraphiQL). It reads through the same
+//! [`StorefrontService`] as the REST routes, so both validate queries alike.
+//!
+//! ```graphql
+//! {
+//!   products(filter: {q: "tee", inStock: true, attributes: [{name: "colour", value: "red"}]},
+//!            sort: PRICE_ASC, first: 10) {
+//!     edges { cursor node { id sku name price { amount currency } availableStock collection { name } } }
+//!     pageInfo { hasNextPage endCursor }
+//!   }
+//!   facets(filter: {q: "tee"}) { attributes { name values { value count } } collections { collection { name } count } }
+//! }
+//! ```
+//!
+//! Queries deeper than [`MAX_DEPTH`] or costlier than [`MAX_COMPLEXITY`] are refused.
+
+use async_graphql::{
+    Context, EmptyMutation, EmptySubscription, Enum, ErrorExtensions, ID, InputObject, Object, Schema, SimpleObject,
+    http::GraphiQLSource,
+};
+use async_graphql_axum::GraphQL;
+use axum::{Router, response::Html, routing::get};
+use commerce_core::{
+    catalog::Collection as DomainCollection,
+    ids::ProductId,
+    query::{Cursor, ProductQueryInput, ProductView, SortOrder},
+    services::storefront::{StorefrontError, StorefrontService},
+    validation::ValidationErrors,
+};
+
+/// Deepest query accepted.
+pub const MAX_DEPTH: usize = 10;
+/// Costliest query accepted (each field costs 1; lists multiply by `first`).
+pub const MAX_COMPLEXITY: usize = 2_000;
+/// Where the API is served.
+pub const PATH: &str = "/store/graphql";
+
+/// The storefront schema.
+pub type StoreSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+
+/// Builds the schema over a storefront service.
+pub fn schema(storefront: StorefrontService) -> StoreSchema {
+    Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
+        .data(storefront)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish()
+}
+
+/// `POST /store/graphql` (queries) and `GET /store/graphql` (GraphiQL).
+pub fn router(schema: StoreSchema) -> Router {
+    let graphiql = Html(GraphiQLSource::build().endpoint(PATH).finish());
+    Router::new().route(PATH, get(move || async move { graphiql }).post_service(GraphQL::new(schema)))
+}
+
+/// Listing order.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum ProductSort {
+    /// Cheapest first.
+    PriceAsc,
+    /// Most expensive first.
+    PriceDesc,
+    /// By name.
+    Name,
+    /// Newest first (default).
+    Newest,
+    /// Most stock first.
+    StockDesc,
+}
+
+impl From<ProductSort> for SortOrder {
+    fn from(s: ProductSort) -> Self {
+        match s {
+            ProductSort::PriceAsc => Self::PriceAsc,
+            ProductSort::PriceDesc => Self::PriceDesc,
+            ProductSort::Name => Self::Name,
+            ProductSort::Newest => Self::Newest,
+            ProductSort::StockDesc => Self::StockDesc,
+        }
+    }
+}
+
+/// An attribute equality filter.
+#[derive(InputObject, Clone, Debug)]
+pub struct AttributeFilter {
+    /// Attribute name, e.g. `colour`.
+    pub name: String,
+    /// Required value, e.g. `red`.
+    pub value: String,
+}
+
+/// Listing filters; all given filters must hold.
+#[derive(InputObject, Clone, Debug, Default)]
+pub struct ProductFilter {
+    /// Full-text search: every word must start a word of the product.
+    pub q: Option<String>,
+    /// Collection id.
+    pub collection: Option<ID>,
+    /// Lowest price in minor units, inclusive.
+    pub min_price: Option<i64>,
+    /// Highest price in minor units, inclusive.
+    pub max_price: Option<i64>,
+    /// Only products with available stock.
+    pub in_stock: Option<bool>,
+    /// Attribute filters.
+    #[graphql(default)]
+    pub attributes: Vec<AttributeFilter>,
+}
+
+/// Money in minor units.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Money {
+    /// Minor units (cents for USD).
+    pub amount: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+}
+
+/// A name/value attribute.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Attribute {
+    /// Name.
+    pub name: String,
+    /// Value.
+    pub value: String,
+}
+
+/// A collection.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Collection {
+    /// Id.
+    pub id: ID,
+    /// Handle.
+    pub slug: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+}
+
+impl From<&DomainCollection> for Collection {
+    fn from(c: &DomainCollection) -> Self {
+        Self {
+            id: ID(c.id.to_string()),
+            slug: c.slug.to_string(),
+            name: c.name.to_string(),
+            description: c.description.to_string(),
+        }
+    }
+}
+
+/// A product as customers see it.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Product {
+    /// Id.
+    pub id: ID,
+    /// SKU.
+    pub sku: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Unit price.
+    pub price: Money,
+    /// Units a customer can buy now.
+    pub available_stock: u64,
+    /// Collection, if any.
+    pub collection: Option<Collection>,
+    /// Attributes.
+    pub attributes: Vec<Attribute>,
+}
+
+impl Product {
+    fn new(v: &ProductView, collections: &[DomainCollection]) -> Self {
+        Self {
+            id: ID(v.id.to_string()),
+            sku: v.sku.to_string(),
+            name: v.name.to_string(),
+            description: v.description.to_string(),
+            price: Money { amount: v.price.amount(), currency: v.price.currency().code().to_owned() },
+            available_stock: v.available_stock,
+            collection: v.collection_id.and_then(|id| collections.iter().find(|c| c.id == id)).map(Collection::from),
+            attributes: v
+                .attributes
+                .iter()
+                .map(|(n, val)| Attribute { name: n.to_string(), value: val.to_string() })
+                .collect(),
+        }
+    }
+}
+
+/// An edge of the product connection.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct ProductEdge {
+    /// The product.
+    pub node: Product,
+    /// Pass as `after` to continue after this product.
+    pub cursor: String,
+}
+
+/// Relay page information.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct PageInfo {
+    /// More products follow.
+    pub has_next_page: bool,
+    /// Always false: paging is forward-only.
+    pub has_previous_page: bool,
+    /// Cursor of the first edge.
+    pub start_cursor: Option<String>,
+    /// Cursor of the last edge; pass as `after` for the next page.
+    pub end_cursor: Option<String>,
+}
+
+/// A page of products.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct ProductConnection {
+    /// Products in order.
+    pub edges: Vec<ProductEdge>,
+    /// Paging.
+    pub page_info: PageInfo,
+}
+
+/// A value and how many matching products have it.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct FacetValue {
+    /// Attribute value.
+    pub value: String,
+    /// Matching products.
+    pub count: u64,
+}
+
+/// Counts per value of one attribute.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct AttributeFacet {
+    /// Attribute name.
+    pub name: String,
+    /// Values by name.
+    pub values: Vec<FacetValue>,
+}
+
+/// Matching products in one collection.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct CollectionFacet {
+    /// The collection.
+    pub collection: Collection,
+    /// Matching products.
+    pub count: u64,
+}
+
+/// Facet counts over every product matching a filter.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Facets {
+    /// Per collection.
+    pub collections: Vec<CollectionFacet>,
+    /// Per attribute value.
+    pub attributes: Vec<AttributeFacet>,
+}
+
+/// URL-style parameter names of the core validator, in GraphQL terms.
+fn graphql_field(field: &str) -> String {
+    match field {
+        "q" => "filter.q".into(),
+        "collection" => "filter.collection".into(),
+        "min_price" => "filter.minPrice".into(),
+        "max_price" => "filter.maxPrice".into(),
+        "limit" => "first".into(),
+        "cursor" => "after".into(),
+        other => other.strip_prefix("attr.").map_or_else(|| other.to_owned(), |n| format!("filter.attributes.{n}")),
+    }
+}
+
+fn validation_error(e: &ValidationErrors) -> async_graphql::Error {
+    let fields: Vec<async_graphql::Value> = e
+        .errors()
+        .iter()
+        .map(|f| {
+            let mut m = async_graphql::indexmap::IndexMap::new();
+            m.insert(async_graphql::Name::new("field"), async_graphql::Value::from(graphql_field(&f.field)));
+            m.insert(async_graphql::Name::new("message"), async_graphql::Value::from(f.message.clone()));
+            async_graphql::Value::Object(m)
+        })
+        .collect();
+    let message =
+        e.errors().iter().map(|f| format!("{}: {}", graphql_field(&f.field), f.message)).collect::<Vec<_>>().join("; ");
+    async_graphql::Error::new(format!("invalid input: {message}")).extend_with(|_, ext| {
+        ext.set("code", "BAD_USER_INPUT");
+        ext.set("errors", async_graphql::Value::List(fields.clone()));
+    })
+}
+
+fn storefront_error(e: StorefrontError) -> async_graphql::Error {
+    match e {
+        StorefrontError::Validation(v) => validation_error(&v),
+        StorefrontError::NotFound => {
+            async_graphql::Error::new("not found").extend_with(|_, ext| ext.set("code", "NOT_FOUND"))
+        }
+        // The cause stays in the server's logs; clients learn only that they may retry.
+        StorefrontError::Unavailable(_) => {
+            async_graphql::Error::new("temporarily unavailable").extend_with(|_, ext| ext.set("code", "UNAVAILABLE"))
+        }
+    }
+}
+
+fn query_input(
+    filter: Option<ProductFilter>,
+    sort: Option<ProductSort>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> ProductQueryInput {
+    let f = filter.unwrap_or_default();
+    ProductQueryInput {
+        q: f.q,
+        collection: f.collection.map(|id| id.0),
+        min_price: f.min_price.map(|p| p.to_string()),
+        max_price: f.max_price.map(|p| p.to_string()),
+        in_stock: f.in_stock.map(|b| b.to_string()),
+        attributes: f.attributes.into_iter().map(|a| (a.name, a.value)).collect(),
+        sort: sort.map(|s| SortOrder::from(s).as_str().to_owned()),
+        limit: first.map(|n| n.to_string()),
+        cursor: after,
+    }
+}
+
+/// The root of every query.
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// Active products matching `filter`, in `sort` order, `first` (1-100, default 20) per page.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ProductFilter>,
+        sort: Option<ProductSort>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ProductConnection> {
+        let storefront = ctx.data::<StorefrontService>()?;
+        let query = query_input(filter, sort, first, after).validate().map_err(|e| validation_error(&e))?;
+        let page = storefront.list_query(&query).await.map_err(storefront_error)?;
+        let collections = storefront.collections().await.map_err(storefront_error)?;
+        let edges: Vec<ProductEdge> = page
+            .items
+            .iter()
+            .map(|v| ProductEdge { node: Product::new(v, &collections), cursor: Cursor::after(query.sort, v).encode() })
+            .collect();
+        let page_info = PageInfo {
+            has_next_page: page.next_cursor.is_some(),
+            has_previous_page: false,
+            start_cursor: edges.first().map(|e| e.cursor.clone()),
+            end_cursor: edges.last().map(|e| e.cursor.clone()),
+        };
+        Ok(ProductConnection { edges, page_info })
+    }
+
+    /// One active product, or null.
+    async fn product(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Product>> {
+        let storefront = ctx.data::<StorefrontService>()?;
+        let Ok(id) = id.parse::<ProductId>() else {
+            return Ok(None);
+        };
+        match storefront.product(id).await {
+            Ok(view) => {
+                let collections = storefront.collections().await.map_err(storefront_error)?;
+                Ok(Some(Product::new(&view, &collections)))
+            }
+            Err(StorefrontError::NotFound) => Ok(None),
+            Err(e) => Err(storefront_error(e)),
+        }
+    }
+
+    /// Every collection.
+    async fn collections(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Collection>> {
+        let storefront = ctx.data::<StorefrontService>()?;
+        Ok(storefront.collections().await.map_err(storefront_error)?.iter().map(Collection::from).collect())
+    }
+
+    /// Counts per collection and attribute value over every product matching `filter`.
+    async fn facets(&self, ctx: &Context<'_>, filter: Option<ProductFilter>) -> async_graphql::Result<Facets> {
+        let storefront = ctx.data::<StorefrontService>()?;
+        let query = query_input(filter, None, None, None).validate().map_err(|e| validation_error(&e))?;
+        let facets = storefront.facets(&query).await.map_err(storefront_error)?;
+        let collections = storefront.collections().await.map_err(storefront_error)?;
+        Ok(Facets {
+            collections: facets
+                .collections
+                .iter()
+                .filter_map(|(id, count)| {
+                    collections
+                        .iter()
+                        .find(|c| c.id == *id)
+                        .map(|c| CollectionFacet { collection: c.into(), count: *count })
+                })
+                .collect(),
+            attributes: facets
+                .attributes
+                .iter()
+                .map(|(name, values)| AttributeFacet {
+                    name: name.to_string(),
+                    values: values
+                        .iter()
+                        .map(|(v, count)| FacetValue { value: v.to_string(), count: *count })
+                        .collect(),
+                })
+                .collect(),
+        })
+    }
+}

@@ -1,0 +1,382 @@
+//! Admin routes (bearer admin token): products, collections, stock, orders.
+
+use std::sync::Arc;
+
+use axum::{
+    Json, Router,
+    extract::{Path, Query, Request, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post, put},
+};
+use commerce_core::{
+    catalog::Version,
+    ids::{CollectionId, OrderId, ProductId},
+    order::OrderStatus,
+    ports::OrderQuery,
+    services::{catalog::CatalogService, checkout::CheckoutService, inventory::InventoryService},
+};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+use utoipa::IntoParams;
+
+use crate::{
+    dto::{
+        AdminProduct, AdminProductPage, CollectionDto, CollectionList, CreateCollectionRequest, CreateProductRequest,
+        OrderDto, OrderPage, SetStockRequest, StockDto, UpdateCollectionRequest, UpdateProductRequest,
+    },
+    error::{ApiError, Problem},
+    extract::{ApiJson, bearer, etag, if_match, path_id},
+};
+
+/// The operators' shared secret, compared in constant time.
+#[derive(Clone)]
+pub struct AdminToken(Arc<str>);
+
+impl AdminToken {
+    /// Wraps a token.
+    pub fn new(token: impl Into<Arc<str>>) -> Self {
+        Self(token.into())
+    }
+
+    fn accepts(&self, candidate: &str) -> bool {
+        bool::from(self.0.as_bytes().ct_eq(candidate.as_bytes()))
+    }
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(***)")
+    }
+}
+
+/// What the admin routes need.
+#[derive(Clone)]
+pub struct AdminState {
+    /// Products and collections.
+    pub catalog: CatalogService,
+    /// Stock.
+    pub inventory: InventoryService,
+    /// Orders.
+    pub orders: CheckoutService,
+    /// Bearer token.
+    pub token: AdminToken,
+}
+
+/// Every `/admin/v1/...` route, behind the admin token.
+pub fn router(state: AdminState) -> Router {
+    Router::new()
+        .route("/admin/v1/products", post(create_product).get(list_products))
+        .route("/admin/v1/products/{id}", get(get_product).patch(update_product).delete(archive_product))
+        .route("/admin/v1/products/{id}/stock", put(set_stock).get(get_stock))
+        .route("/admin/v1/collections", post(create_collection).get(list_collections))
+        .route("/admin/v1/collections/{id}", get(get_collection).patch(update_collection).delete(delete_collection))
+        .route("/admin/v1/orders", get(list_orders))
+        .route("/admin/v1/orders/{id}", get(get_order))
+        .route("/admin/v1/orders/{id}/fulfil", post(fulfil_order))
+        .route_layer(middleware::from_fn_with_state(state.token.clone(), require_admin))
+        .with_state(state)
+}
+
+async fn require_admin(State(token): State<AdminToken>, request: Request, next: Next) -> Response {
+    match bearer(request.headers()) {
+        Some(candidate) if token.accepts(candidate) => next.run(request).await,
+        _ => ApiError::Unauthorized.into_response(),
+    }
+}
+
+fn with_etag(status: StatusCode, version: Version, body: impl IntoResponse) -> Response {
+    let mut response = (status, body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&etag(version)) {
+        response.headers_mut().insert(header::ETAG, v);
+    }
+    response
+}
+
+/// Create a product.
+#[utoipa::path(
+    post, operation_id = "admin_create_product", path = "/admin/v1/products", tag = "admin", security(("admin_token" = [])),
+    request_body = CreateProductRequest,
+    responses(
+        (status = 201, body = AdminProduct, headers(("ETag" = String, description = "The version, quoted"))),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Duplicate SKU", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_product(
+    State(s): State<AdminState>,
+    ApiJson(body): ApiJson<CreateProductRequest>,
+) -> Result<Response, ApiError> {
+    let product = s.catalog.create_product(&body.into()).await?;
+    let mut response = with_etag(StatusCode::CREATED, product.version, Json(AdminProduct::from(&product)));
+    if let Ok(location) = HeaderValue::from_str(&format!("/admin/v1/products/{}", product.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// Paging parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PageParams {
+    /// 1-100, default 50.
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+fn limit(raw: Option<&str>, default: usize) -> Result<usize, ApiError> {
+    match raw {
+        None | Some("") => Ok(default),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| ApiError::invalid("limit", format!("must be a whole number from 1 to 100 (got {v:?})"))),
+    }
+}
+
+/// List products in any status, in id order.
+#[utoipa::path(
+    get, operation_id = "admin_list_products", path = "/admin/v1/products", tag = "admin", security(("admin_token" = [])), params(PageParams),
+    responses((status = 200, body = AdminProductPage), (status = 401, body = Problem, content_type = "application/problem+json"))
+)]
+pub async fn list_products(
+    State(s): State<AdminState>,
+    Query(p): Query<PageParams>,
+) -> Result<Json<AdminProductPage>, ApiError> {
+    let limit = limit(p.limit.as_deref(), 50)?;
+    let after = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) => Some(
+            c.parse::<ProductId>().map_err(|_| ApiError::invalid("cursor", "is not a cursor returned by this API"))?,
+        ),
+        None => None,
+    };
+    let mut items = s.catalog.products(after, limit + 1).await?;
+    let next = (items.len() > limit).then(|| items[limit - 1].id.to_string());
+    items.truncate(limit);
+    Ok(Json(AdminProductPage { items: items.iter().map(AdminProduct::from).collect(), next_cursor: next }))
+}
+
+/// Read a product in any status.
+#[utoipa::path(
+    get, operation_id = "admin_get_product", path = "/admin/v1/products/{id}", tag = "admin", security(("admin_token" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = AdminProduct), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+pub async fn get_product(State(s): State<AdminState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let product = s.catalog.product(path_id(&id, "product")?).await?;
+    Ok(with_etag(StatusCode::OK, product.version, Json(AdminProduct::from(&product))))
+}
+
+/// Change any subset of a product's fields.
+#[utoipa::path(
+    patch, operation_id = "admin_update_product", path = "/admin/v1/products/{id}", tag = "admin", security(("admin_token" = [])),
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "Version the change is based on, quoted or not")),
+    request_body = UpdateProductRequest,
+    responses(
+        (status = 200, body = AdminProduct),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Duplicate SKU or archived product", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn update_product(
+    State(s): State<AdminState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<UpdateProductRequest>,
+) -> Result<Response, ApiError> {
+    let id = path_id(&id, "product")?;
+    let product = s.catalog.update_product(id, &body.into(), if_match(&headers)?).await?;
+    Ok(with_etag(StatusCode::OK, product.version, Json(AdminProduct::from(&product))))
+}
+
+/// Archive a product: it leaves the store and can no longer be bought.
+#[utoipa::path(
+    delete, operation_id = "admin_archive_product", path = "/admin/v1/products/{id}", tag = "admin", security(("admin_token" = [])),
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
+    responses(
+        (status = 200, description = "The archived product", body = AdminProduct),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn archive_product(
+    State(s): State<AdminState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let product = s.catalog.archive_product(path_id(&id, "product")?, if_match(&headers)?).await?;
+    Ok(with_etag(StatusCode::OK, product.version, Json(AdminProduct::from(&product))))
+}
+
+/// Set a product's on-hand units.
+#[utoipa::path(
+    put, operation_id = "admin_set_stock", path = "/admin/v1/products/{id}/stock", tag = "admin", security(("admin_token" = [])),
+    params(("id" = String, Path)), request_body = SetStockRequest,
+    responses(
+        (status = 200, body = StockDto),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Below the units reserved by open checkouts", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn set_stock(
+    State(s): State<AdminState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SetStockRequest>,
+) -> Result<Json<StockDto>, ApiError> {
+    let product = s.catalog.product(path_id(&id, "product")?).await?;
+    let level = s.inventory.set_on_hand(product.id, body.on_hand).await?;
+    Ok(Json(level.into()))
+}
+
+/// Read a product's stock.
+#[utoipa::path(
+    get, operation_id = "admin_get_stock", path = "/admin/v1/products/{id}/stock", tag = "admin", security(("admin_token" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = StockDto), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+pub async fn get_stock(State(s): State<AdminState>, Path(id): Path<String>) -> Result<Json<StockDto>, ApiError> {
+    let product = s.catalog.product(path_id(&id, "product")?).await?;
+    let level = s.inventory.stock(&[product.id]).await?.into_iter().next();
+    Ok(Json(level.map_or_else(
+        || StockDto { product_id: product.id.to_string(), on_hand: 0, reserved: 0, available: 0 },
+        StockDto::from,
+    )))
+}
+
+/// Create a collection.
+#[utoipa::path(
+    post, operation_id = "admin_create_collection", path = "/admin/v1/collections", tag = "admin", security(("admin_token" = [])),
+    request_body = CreateCollectionRequest,
+    responses(
+        (status = 201, body = CollectionDto),
+        (status = 409, description = "Duplicate slug", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_collection(
+    State(s): State<AdminState>,
+    ApiJson(body): ApiJson<CreateCollectionRequest>,
+) -> Result<Response, ApiError> {
+    let c = s.catalog.create_collection(&body.into()).await?;
+    Ok(with_etag(StatusCode::CREATED, c.version, Json(CollectionDto::from(&c))))
+}
+
+/// List collections.
+#[utoipa::path(get, operation_id = "admin_list_collections", path = "/admin/v1/collections", tag = "admin", security(("admin_token" = [])), responses((status = 200, body = CollectionList)))]
+pub async fn list_collections(State(s): State<AdminState>) -> Result<Json<CollectionList>, ApiError> {
+    Ok(Json(CollectionList { items: s.catalog.collections().await?.iter().map(CollectionDto::from).collect() }))
+}
+
+/// Read a collection.
+#[utoipa::path(
+    get, operation_id = "admin_get_collection", path = "/admin/v1/collections/{id}", tag = "admin", security(("admin_token" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = CollectionDto), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+pub async fn get_collection(State(s): State<AdminState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let c = s.catalog.collection(path_id::<CollectionId>(&id, "collection")?).await?;
+    Ok(with_etag(StatusCode::OK, c.version, Json(CollectionDto::from(&c))))
+}
+
+/// Change a collection.
+#[utoipa::path(
+    patch, operation_id = "admin_update_collection", path = "/admin/v1/collections/{id}", tag = "admin", security(("admin_token" = [])),
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateCollectionRequest,
+    responses(
+        (status = 200, body = CollectionDto),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn update_collection(
+    State(s): State<AdminState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<UpdateCollectionRequest>,
+) -> Result<Response, ApiError> {
+    let id = path_id::<CollectionId>(&id, "collection")?;
+    let c = s.catalog.update_collection(id, &body.into(), if_match(&headers)?).await?;
+    Ok(with_etag(StatusCode::OK, c.version, Json(CollectionDto::from(&c))))
+}
+
+/// Delete an empty collection.
+#[utoipa::path(
+    delete, operation_id = "admin_delete_collection", path = "/admin/v1/collections/{id}", tag = "admin", security(("admin_token" = [])), params(("id" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Products still belong to it", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete_collection(State(s): State<AdminState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    s.catalog.delete_collection(path_id::<CollectionId>(&id, "collection")?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Order listing parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct OrderParams {
+    /// Only orders in this status.
+    pub status: Option<String>,
+    /// 1-100, default 50.
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// List orders, newest first.
+#[utoipa::path(
+    get, operation_id = "admin_list_orders", path = "/admin/v1/orders", tag = "admin", security(("admin_token" = [])), params(OrderParams),
+    responses((status = 200, body = OrderPage), (status = 422, body = Problem, content_type = "application/problem+json"))
+)]
+pub async fn list_orders(
+    State(s): State<AdminState>,
+    Query(p): Query<OrderParams>,
+) -> Result<Json<OrderPage>, ApiError> {
+    let limit = limit(p.limit.as_deref(), 50)?;
+    let status = match p.status.as_deref().filter(|s| !s.is_empty()) {
+        Some(raw) => Some(OrderStatus::parse(raw).map_err(|e| ApiError::invalid("status", e))?),
+        None => None,
+    };
+    let after = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) => Some(
+            c.parse::<OrderId>().map_err(|_| ApiError::invalid("cursor", "is not a cursor returned by this API"))?,
+        ),
+        None => None,
+    };
+    let mut orders = s.orders.list_orders(&OrderQuery { status, limit: limit + 1, after }).await?;
+    let next = (orders.len() > limit).then(|| orders[limit - 1].id.to_string());
+    orders.truncate(limit);
+    Ok(Json(OrderPage { items: orders.iter().map(|o| OrderDto::new(o, None)).collect(), next_cursor: next }))
+}
+
+/// Read any order.
+#[utoipa::path(
+    get, operation_id = "admin_get_order", path = "/admin/v1/orders/{id}", tag = "admin", security(("admin_token" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = OrderDto), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+pub async fn get_order(State(s): State<AdminState>, Path(id): Path<String>) -> Result<Json<OrderDto>, ApiError> {
+    let order = s.orders.order(path_id(&id, "order")?).await?;
+    Ok(Json(OrderDto::new(&order, None)))
+}
+
+/// Mark a paid order shipped.
+#[utoipa::path(
+    post, operation_id = "admin_fulfil_order", path = "/admin/v1/orders/{id}/fulfil", tag = "admin", security(("admin_token" = [])), params(("id" = String, Path)),
+    responses(
+        (status = 200, body = OrderDto),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not paid", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn fulfil_order(State(s): State<AdminState>, Path(id): Path<String>) -> Result<Json<OrderDto>, ApiError> {
+    let order = s.orders.fulfil(path_id(&id, "order")?).await?;
+    Ok(Json(OrderDto::new(&order, None)))
+}

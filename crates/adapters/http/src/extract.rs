@@ -1,0 +1,110 @@
+//! Extractors that turn malformed requests into problem documents instead of
+//! axum's plain-text rejections.
+
+use axum::{
+    extract::{FromRequest, Request, rejection::JsonRejection},
+    http::{HeaderMap, StatusCode, header},
+};
+use commerce_core::catalog::Version;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// `Json<T>` whose rejections are problem+json: 415 without a JSON content type,
+/// 413 over the body limit, 400 for broken JSON, 422 naming the field whose value
+/// has the wrong type or is missing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(&rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: &JsonRejection) -> ApiError {
+    let text = rejection.body_text();
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::UnsupportedMediaType("send the body as JSON with Content-Type: application/json".into())
+        }
+        JsonRejection::JsonDataError(_) => {
+            // "Failed to deserialize the JSON body into the target type: price.amount: invalid type ..."
+            let detail = text.split_once("target type: ").map_or(text.as_str(), |(_, rest)| rest);
+            match detail.split_once(": ") {
+                Some((path, message)) if !path.contains(' ') => ApiError::invalid(path, message),
+                _ => ApiError::invalid("body", detail),
+            }
+        }
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(text),
+        _ => ApiError::bad_request("body", text),
+    }
+}
+
+/// Parses a path id, naming the parameter when it is not a UUID.
+pub fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound(format!("{what} {raw:?} not found (ids are UUIDs)")))
+}
+
+/// The version named by `If-Match`, quoted (`"3"`, `W/"3"`) or not; `None` when absent or `*`.
+pub fn if_match(headers: &HeaderMap) -> Result<Option<Version>, ApiError> {
+    let Some(raw) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = raw.to_str().map_err(|_| ApiError::bad_request("If-Match", "must be ASCII"))?.trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let unquoted = text.trim_start_matches("W/").trim_matches('"');
+    unquoted
+        .parse::<u64>()
+        .map(|v| Some(Version::new(v)))
+        .map_err(|_| ApiError::bad_request("If-Match", format!("{text:?} is not a version (expected e.g. \"3\")")))
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+/// The `ETag` of a version: `"3"`.
+pub fn etag(version: Version) -> String {
+    format!("\"{version}\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn if_match_accepts_quoted_and_bare_versions() {
+        for (raw, expected) in [("3", Some(3)), ("\"3\"", Some(3)), ("W/\"4\"", Some(4)), ("*", None)] {
+            let mut h = HeaderMap::new();
+            h.insert(header::IF_MATCH, HeaderValue::from_static(raw));
+            assert_eq!(if_match(&h).unwrap(), expected.map(Version::new), "{raw}");
+        }
+        let mut h = HeaderMap::new();
+        h.insert(header::IF_MATCH, HeaderValue::from_static("\"abc\""));
+        assert!(if_match(&h).is_err());
+        assert_eq!(if_match(&HeaderMap::new()).unwrap(), None);
+    }
+
+    #[test]
+    fn bearer_tokens() {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        assert_eq!(bearer(&h), Some("abc"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(bearer(&h), None);
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer "));
+        assert_eq!(bearer(&h), None);
+    }
+}

@@ -1,0 +1,96 @@
+//! # commerce-http
+//!
+//! The HTTP adapter: axum routers for the store, checkout, admin and
+//! operational routes, and the middleware stack they share. Binaries pick the
+//! routers they serve and call [`serve`]:
+//!
+//! ```text
+//! let app = commerce_http::app(
+//!     Router::new().merge(store::router(..)).merge(checkout::router(..)).merge(admin::router(..)),
+//!     ops, HttpConfig::default());
+//! commerce_http::serve(listener, app, shutdown).await?;
+//! ```
+//!
+//! Every error is `application/problem+json` (see [`error`]); unknown routes are
+//! 404 and wrong methods 405, both as problems too.
+
+pub mod admin;
+pub mod checkout;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod openapi;
+pub mod ops;
+pub mod store;
+
+use std::{future::Future, time::Duration};
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::{HeaderName, StatusCode},
+    middleware,
+    response::{IntoResponse, Response},
+};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    compression::CompressionLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+
+pub use error::{ApiError, Problem};
+pub use metrics::Metrics;
+
+/// Limits applied to every route.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpConfig {
+    /// Largest request body.
+    pub body_limit_bytes: usize,
+    /// Requests running longer get a 503.
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self { body_limit_bytes: 64 * 1024, request_timeout: Duration::from_secs(30) }
+    }
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Adds the operational routes and the shared middleware to `routes`: request ids,
+/// tracing, metrics, timeout, body limit, gzip compression, panic-to-500, and
+/// problem+json fallbacks for unknown routes and methods.
+pub fn app(routes: Router, ops: ops::OpsState, config: HttpConfig) -> Router {
+    let metrics = ops.metrics.clone();
+    routes
+        .merge(ops::router(ops))
+        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(middleware::from_fn_with_state(metrics, metrics::track))
+        .layer(DefaultBodyLimit::max(config.body_limit_bytes))
+        .layer(CompressionLayer::new())
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))
+        .layer(CatchPanicLayer::custom(|_panic| -> Response {
+            ApiError::Internal("handler panicked".into()).into_response()
+        }))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then stops accepting and
+/// lets in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}

@@ -1,0 +1,85 @@
+//! Operational routes: liveness, readiness, metrics and the OpenAPI document.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+
+use crate::{dto::Health, metrics::Metrics, openapi::ApiDoc};
+
+/// Whether the process can serve traffic (its stores answer).
+#[async_trait]
+pub trait Readiness: Send + Sync {
+    /// `Err(reason)` when not ready.
+    async fn check(&self) -> Result<(), String>;
+}
+
+/// Always ready: for processes whose state is in memory.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AlwaysReady;
+
+#[async_trait]
+impl Readiness for AlwaysReady {
+    async fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// What the operational routes need.
+#[derive(Clone)]
+pub struct OpsState {
+    /// Readiness probe.
+    pub readiness: Arc<dyn Readiness>,
+    /// Metrics registry.
+    pub metrics: Metrics,
+}
+
+/// `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
+pub fn router(state: OpsState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .with_state(state)
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, operation_id = "healthz", path = "/healthz", tag = "ops", responses((status = 200, body = Health)))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok".into(), detail: None })
+}
+
+/// Readiness: the process's dependencies answer.
+#[utoipa::path(get, operation_id = "readyz", path = "/readyz", tag = "ops", responses((status = 200, body = Health), (status = 503, body = Health)))]
+pub async fn readyz(State(s): State<OpsState>) -> Response {
+    match s.readiness.check().await {
+        Ok(()) => Json(Health { status: "ok".into(), detail: None }).into_response(),
+        Err(detail) => {
+            (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "unavailable".into(), detail: Some(detail) }))
+                .into_response()
+        }
+    }
+}
+
+/// Prometheus text exposition.
+#[utoipa::path(get, operation_id = "metrics", path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain", body = String)))]
+pub async fn metrics(State(s): State<OpsState>) -> Response {
+    let content_type = HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8");
+    ([(header::CONTENT_TYPE, content_type)], s.metrics.encode()).into_response()
+}
+
+/// This API's OpenAPI 3.1 document.
+#[utoipa::path(get, operation_id = "openapi", path = "/openapi.json", tag = "ops", responses((status = 200, content_type = "application/json", body = Object)))]
+pub async fn openapi() -> Response {
+    match ApiDoc::json() {
+        Ok(doc) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], doc).into_response(),
+        Err(e) => crate::error::ApiError::Internal(e.to_string()).into_response(),
+    }
+}

@@ -1,0 +1,109 @@
+//! Store routes (no auth): listings, product pages, collections.
+
+use axum::{
+    Json, Router,
+    extract::{Path, Query, State},
+    routing::get,
+};
+use commerce_core::{ids::ProductId, query::ProductQueryInput, services::storefront::StorefrontService};
+
+use crate::{
+    dto::{CollectionDto, CollectionList, StoreProduct, StoreProductPage},
+    error::{ApiError, Problem},
+    extract::path_id,
+};
+
+/// What the store routes need.
+#[derive(Clone)]
+pub struct StoreState {
+    /// Listing and lookup over the read model.
+    pub storefront: StorefrontService,
+}
+
+/// `/store/v1/products`, `/store/v1/products/{id}`, `/store/v1/collections`.
+pub fn router(state: StoreState) -> Router {
+    Router::new()
+        .route("/store/v1/products", get(list_products))
+        .route("/store/v1/products/{id}", get(get_product))
+        .route("/store/v1/collections", get(list_collections))
+        .with_state(state)
+}
+
+/// Builds a listing query from URL parameters; `attr.<name>=<value>` filters on attributes.
+fn query_input(params: Vec<(String, String)>) -> ProductQueryInput {
+    let mut input = ProductQueryInput::default();
+    for (key, value) in params {
+        let slot = match key.as_str() {
+            "q" => &mut input.q,
+            "collection" => &mut input.collection,
+            "min_price" => &mut input.min_price,
+            "max_price" => &mut input.max_price,
+            "in_stock" => &mut input.in_stock,
+            "sort" => &mut input.sort,
+            "limit" => &mut input.limit,
+            "cursor" => &mut input.cursor,
+            other => {
+                if let Some(name) = other.strip_prefix("attr.") {
+                    input.attributes.insert(name.to_owned(), value);
+                }
+                continue;
+            }
+        };
+        *slot = Some(value);
+    }
+    input
+}
+
+/// List active products: search, filter, sort, page.
+#[utoipa::path(
+    get, operation_id = "store_list_products", path = "/store/v1/products", tag = "store",
+    params(
+        ("q" = Option<String>, Query, description = "Full-text search: every word must start a word of the name, SKU, description or attributes"),
+        ("collection" = Option<String>, Query, description = "Collection id"),
+        ("min_price" = Option<i64>, Query, description = "Lowest price in minor units, inclusive"),
+        ("max_price" = Option<i64>, Query, description = "Highest price in minor units, inclusive"),
+        ("in_stock" = Option<bool>, Query, description = "Only products with available stock"),
+        ("attr.<name>" = Option<String>, Query, description = "Attribute filter, e.g. attr.colour=red (repeatable)"),
+        ("sort" = Option<String>, Query, description = "price_asc | price_desc | name | newest (default) | stock_desc"),
+        ("limit" = Option<u8>, Query, description = "Page size 1-100, default 20"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+    ),
+    responses(
+        (status = 200, body = StoreProductPage),
+        (status = 422, description = "Invalid parameters; each is named", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_products(
+    State(s): State<StoreState>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Json<StoreProductPage>, ApiError> {
+    let page = s.storefront.list(&query_input(params)).await?;
+    let collections = s.storefront.collections().await?;
+    Ok(Json(StoreProductPage {
+        items: page.items.iter().map(|v| StoreProduct::new(v, &collections)).collect(),
+        next_cursor: page.next_cursor.map(|c| c.encode()),
+    }))
+}
+
+/// One active product.
+#[utoipa::path(
+    get, operation_id = "store_get_product", path = "/store/v1/products/{id}", tag = "store",
+    params(("id" = String, Path, description = "Product id")),
+    responses(
+        (status = 200, body = StoreProduct),
+        (status = 404, description = "No active product with this id", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_product(State(s): State<StoreState>, Path(id): Path<String>) -> Result<Json<StoreProduct>, ApiError> {
+    let id: ProductId = path_id(&id, "product")?;
+    let view = s.storefront.product(id).await?;
+    let collections = s.storefront.collections().await?;
+    Ok(Json(StoreProduct::new(&view, &collections)))
+}
+
+/// Every collection.
+#[utoipa::path(get, operation_id = "store_list_collections", path = "/store/v1/collections", tag = "store", responses((status = 200, body = CollectionList)))]
+pub async fn list_collections(State(s): State<StoreState>) -> Result<Json<CollectionList>, ApiError> {
+    let collections = s.storefront.collections().await?;
+    Ok(Json(CollectionList { items: collections.iter().map(CollectionDto::from).collect() }))
+}

@@ -1,0 +1,183 @@
+//! The all-in-one shop: wiring of the in-memory adapters, the simulated card
+//! processor and every HTTP and GraphQL router onto one listener, plus the
+//! background event pump (outbox -> read model) and order-recovery job.
+//!
+//! [`run`] takes the listener and a shutdown future, so tests start it on port 0
+//! and stop it at will; the binary passes SIGINT/SIGTERM.
+
+mod seed;
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use axum::Router;
+use commerce_core::{
+    ports::IdGenerator,
+    services::{
+        Env,
+        catalog::CatalogService,
+        checkout::{CheckoutService, SagaRunner},
+        events::{OutboxRelay, Projector},
+        inventory::InventoryService,
+        recovery::{RecoveryPolicy, RecoveryService},
+        storefront::StorefrontService,
+    },
+};
+use commerce_http::{
+    HttpConfig, Metrics,
+    admin::{self, AdminState, AdminToken},
+    checkout::{self, CheckoutState},
+    ops::{AlwaysReady, OpsState},
+    store::{self, StoreState},
+};
+use commerce_jobs::Pace;
+use commerce_memory::{
+    MemoryCatalogStore, MemoryEventBus, MemoryIdempotencyStore, MemoryInventoryStore, MemoryOrderStore, MemoryOutbox,
+    MemoryReadModel, RandomIds, SystemClock,
+};
+use commerce_payments::{ProcessorConfig, SimulatedCardProcessor};
+use tokio_util::sync::CancellationToken;
+
+/// How many demo products to seed: a number, or `none`.
+#[derive(Debug, Clone, Copy)]
+pub struct Seed(pub usize);
+
+impl std::str::FromStr for Seed {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "none" | "0" => Ok(Self(0)),
+            n => n.parse().map(Self).map_err(|_| format!("expected a number of products or `none`, got {n:?}")),
+        }
+    }
+}
+
+/// The whole shop in one process, on in-memory storage.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "commerce", version, about)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "COMMERCE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Demo products to seed at start-up (`none` for an empty shop).
+    #[arg(long, env = "COMMERCE_SEED", default_value = "1000")]
+    pub seed: Seed,
+    /// Bearer token for /admin routes; generated and logged once when unset.
+    #[arg(long, env = "COMMERCE_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Simulated card processor round trip, in milliseconds.
+    #[arg(long, env = "COMMERCE_PAYMENT_LATENCY_MS", default_value = "0")]
+    pub payment_latency_ms: u64,
+    /// Seconds a checkout's stock stays reserved if the order stalls.
+    #[arg(long, env = "COMMERCE_RESERVATION_TTL_SECS", default_value = "900")]
+    pub reservation_ttl_secs: i64,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "COMMERCE_LOG_JSON")]
+    pub log_json: bool,
+}
+
+/// Runs the shop on `listener` until `shutdown` resolves; then drains in-flight
+/// requests, stops the background jobs and publishes the last events.
+pub async fn run(
+    args: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    // Ports -> adapters.
+    let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
+    let outbox = MemoryOutbox::default();
+    let catalog_store = Arc::new(MemoryCatalogStore::with_outbox(outbox.clone()));
+    let orders = Arc::new(MemoryOrderStore::with_outbox(outbox.clone()));
+    let read_model = Arc::new(MemoryReadModel::new());
+    let bus = Arc::new(MemoryEventBus::new());
+    let idempotency = Arc::new(MemoryIdempotencyStore::default());
+    let processor = Arc::new(SimulatedCardProcessor::new(ProcessorConfig {
+        latency: Duration::from_millis(args.payment_latency_ms),
+        ..ProcessorConfig::default()
+    }));
+
+    // Services.
+    let inventory = InventoryService::new(Arc::new(MemoryInventoryStore::new()), bus.clone(), env.clone());
+    let runner =
+        SagaRunner::new(orders.clone(), inventory.clone(), processor.clone(), env.clone(), args.reservation_ttl_secs);
+    let catalog = CatalogService::new(catalog_store.clone(), env.clone());
+    let checkout_service = CheckoutService::new(catalog_store, orders.clone(), processor, runner.clone(), env.clone());
+    let storefront = StorefrontService::new(read_model.clone());
+    let recovery = RecoveryService::new(orders, runner, inventory.clone(), env.clone());
+    let relay = OutboxRelay::new(Arc::new(outbox), bus.clone());
+    let projector = Projector::new(read_model.clone());
+    let consumer = bus.consumer("read-model");
+
+    let token = args.admin_token.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| {
+        let token = RandomIds.new_secret();
+        tracing::warn!(admin_token = %token, "COMMERCE_ADMIN_TOKEN is not set; generated this admin token for this run");
+        token
+    });
+
+    // Background jobs.
+    let jobs = CancellationToken::new();
+    let pump = {
+        let (relay, projector, consumer, stop) = (relay.clone(), projector.clone(), consumer.clone(), jobs.clone());
+        tokio::spawn(commerce_jobs::run("event-pump", Pace::every(Duration::from_millis(20)), stop, move || {
+            let (relay, projector, consumer) = (relay.clone(), projector.clone(), consumer.clone());
+            async move {
+                let relayed = relay.step(500).await.map_err(|e| e.to_string())?;
+                let projected = projector.step(&consumer, 500).await.map_err(|e| e.to_string())?;
+                Ok::<_, String>(relayed + projected)
+            }
+        }))
+    };
+    let recovery_job = {
+        let stop = jobs.clone();
+        tokio::spawn(commerce_jobs::run("order-recovery", Pace::every(Duration::from_secs(5)), stop, move || {
+            let recovery = recovery.clone();
+            async move {
+                let report = recovery.run_once(RecoveryPolicy::default()).await.map_err(|e| e.to_string())?;
+                if report.examined > 0 || report.expired_reservations > 0 {
+                    tracing::info!(?report, "order recovery pass");
+                }
+                // One pass per period: never report work, so the loop waits between passes.
+                Ok::<_, String>(0)
+            }
+        }))
+    };
+
+    if args.seed.0 > 0 {
+        let started = std::time::Instant::now();
+        seed::seed(&catalog, &inventory, args.seed.0).await.context("seeding the demo catalog")?;
+        while relay.step(10_000).await? + projector.step(&consumer, 10_000).await? > 0 {}
+        tracing::info!(
+            products = args.seed.0,
+            elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            "seeded the demo catalog"
+        );
+    }
+
+    let routes = Router::new()
+        .merge(store::router(StoreState { storefront: storefront.clone() }))
+        .merge(checkout::router(CheckoutState {
+            checkout: checkout_service.clone(),
+            idempotency,
+            clock: env.clock.clone(),
+            claim_stale_after_secs: 60,
+        }))
+        .merge(admin::router(AdminState {
+            catalog,
+            inventory,
+            orders: checkout_service,
+            token: AdminToken::new(token),
+        }))
+        .merge(commerce_graphql::router(commerce_graphql::schema(storefront)));
+    let ops = OpsState { readiness: Arc::new(AlwaysReady), metrics: Metrics::new() };
+    let app = commerce_http::app(routes, ops, HttpConfig::default());
+
+    tracing::info!(addr = %listener.local_addr()?, "commerce listening");
+    commerce_http::serve(listener, app, shutdown).await?;
+
+    jobs.cancel();
+    let _ = tokio::join!(pump, recovery_job);
+    // Publish whatever the last requests wrote.
+    while relay.step(10_000).await? + projector.step(&consumer, 10_000).await? > 0 {}
+    tracing::info!("stopped");
+    Ok(())
+}
