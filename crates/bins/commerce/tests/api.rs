@@ -369,10 +369,10 @@ async fn graphql_lists_products_with_stock() {
     let app = spawn_app().await;
     let id = app.product("MUG-1", 1200, 4, json!({"colour": "red"})).await;
     app.product("MUG-2", 800, 0, json!({"colour": "blue"})).await;
-    let query = r#"{ products(filter: {inStock: true}, sort: PRICE_ASC, first: 1) {
+    let query = r"{ products(filter: {inStock: true}, sort: PRICE_ASC, first: 1) {
         edges { node { id name price { amount currency } availableStock attributes { name value } } }
         pageInfo { hasNextPage endCursor } }
-        facets { attributes { name values { value count } } } }"#;
+        facets { attributes { name values { value count } } } }";
     let r: Value = app
         .client
         .post(app.url("/store/graphql"))

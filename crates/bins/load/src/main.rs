@@ -1,0 +1,210 @@
+//! `commerce-load`: drives a running shop at a fixed concurrency for a fixed time
+//! and reports throughput and latency percentiles per scenario.
+//!
+//! ```text
+//! commerce --seed 100000 &
+//! commerce-load --concurrency 32 --duration-secs 10 --scenario all
+//! ```
+//!
+//! Every loop is bounded by the duration; only the given base URL is contacted.
+
+#![allow(clippy::print_stdout, reason = "the report is the program's output")]
+#![allow(clippy::cast_precision_loss, reason = "report figures are rounded for display")]
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, ValueEnum};
+use hdrhistogram::Histogram;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    /// `GET /healthz`: the stack's own ceiling.
+    Healthz,
+    /// A sorted and filtered listing page.
+    Listing,
+    /// `GET /store/v1/products/{id}`.
+    Product,
+    /// `POST /store/v1/checkout` with the success test card.
+    Checkout,
+    /// All of the above, one after the other.
+    All,
+}
+
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Base URL of the shop.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    base_url: String,
+    /// Requests in flight at once.
+    #[arg(long, default_value = "32")]
+    concurrency: usize,
+    /// Seconds per scenario.
+    #[arg(long, default_value = "10")]
+    duration_secs: u64,
+    /// What to measure.
+    #[arg(long, value_enum, default_value = "all")]
+    scenario: Scenario,
+}
+
+/// The listing measured: sorted by price, filtered by attribute, stock and price.
+const LISTING: &str = "/store/v1/products?sort=price_asc&attr.colour=red&in_stock=true&max_price=5000&limit=20";
+
+struct Report {
+    scenario: &'static str,
+    requests: u64,
+    failures: u64,
+    elapsed: Duration,
+    latency: Histogram<u64>,
+}
+
+impl Report {
+    fn row(&self) -> String {
+        let rate = self.requests as f64 / self.elapsed.as_secs_f64();
+        let ms = |q: f64| self.latency.value_at_quantile(q) as f64 / 1000.0;
+        format!(
+            "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} |",
+            self.scenario,
+            rate,
+            ms(0.50),
+            ms(0.99),
+            self.latency.max() as f64 / 1000.0,
+            self.requests,
+            self.failures
+        )
+    }
+}
+
+async fn product_ids(client: &Client, base: &str) -> anyhow::Result<Vec<String>> {
+    let mut ids = vec![];
+    let mut cursor: Option<String> = None;
+    while ids.len() < 2_000 {
+        let url = match &cursor {
+            Some(c) => format!("{base}/store/v1/products?in_stock=true&limit=100&cursor={c}"),
+            None => format!("{base}/store/v1/products?in_stock=true&limit=100"),
+        };
+        let page: Value = client.get(&url).send().await?.error_for_status()?.json().await?;
+        for item in page["items"].as_array().into_iter().flatten() {
+            if let Some(id) = item["id"].as_str() {
+                ids.push(id.to_owned());
+            }
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    if ids.is_empty() {
+        bail!("the shop lists no product in stock: start it with --seed");
+    }
+    Ok(ids)
+}
+
+async fn one(client: &Client, base: &str, scenario: Scenario, ids: &[String], n: u64) -> anyhow::Result<bool> {
+    let pick = || &ids[usize::try_from(n.wrapping_mul(2_654_435_761) % ids.len() as u64).unwrap_or(0)];
+    let response = match scenario {
+        Scenario::Healthz => client.get(format!("{base}/healthz")).send().await?,
+        Scenario::Listing => client.get(format!("{base}{LISTING}")).send().await?,
+        Scenario::Product => client.get(format!("{base}/store/v1/products/{}", pick())).send().await?,
+        Scenario::Checkout | Scenario::All => {
+            let body = json!({"email": "load@example.com", "items": [{"product_id": pick(), "quantity": 1}],
+                              "card": {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}});
+            client
+                .post(format!("{base}/store/v1/checkout"))
+                .header("Idempotency-Key", format!("load-{}-{n}", std::process::id()))
+                .json(&body)
+                .send()
+                .await?
+        }
+    };
+    let status = response.status();
+    let _ = response.bytes().await?;
+    // A sold-out product (409) is a correct answer under checkout load, not a failure.
+    Ok(status.is_success() || (scenario == Scenario::Checkout && status == StatusCode::CONFLICT))
+}
+
+async fn measure(
+    args: &Args,
+    client: &Client,
+    scenario: Scenario,
+    name: &'static str,
+    ids: Arc<Vec<String>>,
+) -> anyhow::Result<Report> {
+    let deadline = Instant::now() + Duration::from_secs(args.duration_secs);
+    let counter = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut workers = vec![];
+    for _ in 0..args.concurrency {
+        let (client, base, ids, counter) = (client.clone(), args.base_url.clone(), ids.clone(), counter.clone());
+        workers.push(tokio::spawn(async move {
+            let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+            let (mut requests, mut failures) = (0_u64, 0_u64);
+            while Instant::now() < deadline {
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                let t = Instant::now();
+                let ok = one(&client, &base, scenario, &ids, n).await.unwrap_or(false);
+                latency.saturating_record(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
+                requests += 1;
+                failures += u64::from(!ok);
+            }
+            Ok::<_, anyhow::Error>((latency, requests, failures))
+        }));
+    }
+    let mut total = Report {
+        scenario: name,
+        requests: 0,
+        failures: 0,
+        elapsed: Duration::ZERO,
+        latency: Histogram::new_with_bounds(1, 60_000_000, 3)?,
+    };
+    for w in workers {
+        let (latency, requests, failures) = w.await??;
+        total.latency.add(latency)?;
+        total.requests += requests;
+        total.failures += failures;
+    }
+    total.elapsed = started.elapsed();
+    Ok(total)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let client = Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+    let ids = Arc::new(product_ids(&client, &args.base_url).await.context("reading product ids from the shop")?);
+    let scenarios: &[(Scenario, &'static str)] = match args.scenario {
+        Scenario::All => &[
+            (Scenario::Healthz, "GET /healthz"),
+            (Scenario::Listing, "GET listing (sorted + filtered)"),
+            (Scenario::Product, "GET product by id"),
+            (Scenario::Checkout, "POST checkout (test card)"),
+        ],
+        Scenario::Healthz => &[(Scenario::Healthz, "GET /healthz")],
+        Scenario::Listing => &[(Scenario::Listing, "GET listing (sorted + filtered)")],
+        Scenario::Product => &[(Scenario::Product, "GET product by id")],
+        Scenario::Checkout => &[(Scenario::Checkout, "POST checkout (test card)")],
+    };
+    println!(
+        "concurrency {}, {} s per scenario, {} in-stock products sampled",
+        args.concurrency,
+        args.duration_secs,
+        ids.len()
+    );
+    println!("listing: {LISTING}\n");
+    println!("| scenario | req/s | p50 ms | p99 ms | max ms | requests | failures |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (scenario, name) in scenarios {
+        let report = measure(&args, &client, *scenario, name, ids.clone()).await?;
+        println!("{}", report.row());
+    }
+    Ok(())
+}
