@@ -21,8 +21,14 @@ use async_graphql::{
     Context, EmptyMutation, EmptySubscription, Enum, ErrorExtensions, ID, InputObject, Object, Schema, SimpleObject,
     http::GraphiQLSource,
 };
-use async_graphql_axum::GraphQL;
-use axum::{Router, response::Html, routing::get};
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse, rejection::GraphQLRejection};
+use axum::{
+    Json, Router,
+    extract::State,
+    http::StatusCode,
+    response::{Html, IntoResponse, Response},
+    routing::get,
+};
 use commerce_core::{
     catalog::Collection as DomainCollection,
     ids::ProductId,
@@ -53,7 +59,19 @@ pub fn schema(storefront: StorefrontService) -> StoreSchema {
 /// `POST /store/graphql` (queries) and `GET /store/graphql` (GraphiQL).
 pub fn router(schema: StoreSchema) -> Router {
     let graphiql = Html(GraphiQLSource::build().endpoint(PATH).finish());
-    Router::new().route(PATH, get(move || async move { graphiql }).post_service(GraphQL::new(schema)))
+    Router::new().route(PATH, get(move || async move { graphiql }).post(execute)).with_state(schema)
+}
+
+/// Runs a query. A body that is not a GraphQL request is a 400 with a GraphQL-shaped
+/// error (`extensions.code = "BAD_REQUEST"`), never a plain-text rejection.
+async fn execute(State(schema): State<StoreSchema>, request: Result<GraphQLRequest, GraphQLRejection>) -> Response {
+    match request {
+        Ok(request) => GraphQLResponse::from(schema.execute(request.into_inner()).await).into_response(),
+        Err(rejection) => {
+            let body = serde_json::json!({"errors": [{"message": rejection.0.to_string(), "extensions": {"code": "BAD_REQUEST"}}]});
+            (StatusCode::BAD_REQUEST, Json(body)).into_response()
+        }
+    }
 }
 
 /// Listing order.

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::{
     Json, Router,
-    extract::{Path, Query, Request, State},
+    extract::{Request, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -27,7 +27,7 @@ use crate::{
         OrderDto, OrderPage, SetStockRequest, StockDto, UpdateCollectionRequest, UpdateProductRequest,
     },
     error::{ApiError, Problem},
-    extract::{ApiJson, bearer, etag, if_match, path_id},
+    extract::{ApiJson, ApiPath, ApiQuery, bearer, etag, if_match, path_id},
 };
 
 /// The operators' shared secret, compared in constant time.
@@ -119,6 +119,7 @@ pub async fn create_product(
 
 /// Paging parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// 1-100, default 50.
     pub limit: Option<String>,
@@ -144,7 +145,7 @@ fn limit(raw: Option<&str>, default: usize) -> Result<usize, ApiError> {
 )]
 pub async fn list_products(
     State(s): State<AdminState>,
-    Query(p): Query<PageParams>,
+    ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<AdminProductPage>, ApiError> {
     let limit = limit(p.limit.as_deref(), 50)?;
     let after = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
@@ -165,7 +166,7 @@ pub async fn list_products(
     params(("id" = String, Path)),
     responses((status = 200, body = AdminProduct), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
-pub async fn get_product(State(s): State<AdminState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn get_product(State(s): State<AdminState>, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
     let product = s.catalog.product(path_id(&id, "product")?).await?;
     Ok(with_etag(StatusCode::OK, product.version, Json(AdminProduct::from(&product))))
 }
@@ -185,7 +186,7 @@ pub async fn get_product(State(s): State<AdminState>, Path(id): Path<String>) ->
 )]
 pub async fn update_product(
     State(s): State<AdminState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<UpdateProductRequest>,
 ) -> Result<Response, ApiError> {
@@ -206,7 +207,7 @@ pub async fn update_product(
 )]
 pub async fn archive_product(
     State(s): State<AdminState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let product = s.catalog.archive_product(path_id(&id, "product")?, if_match(&headers)?).await?;
@@ -226,7 +227,7 @@ pub async fn archive_product(
 )]
 pub async fn set_stock(
     State(s): State<AdminState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<SetStockRequest>,
 ) -> Result<Json<StockDto>, ApiError> {
     let product = s.catalog.product(path_id(&id, "product")?).await?;
@@ -240,7 +241,7 @@ pub async fn set_stock(
     params(("id" = String, Path)),
     responses((status = 200, body = StockDto), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
-pub async fn get_stock(State(s): State<AdminState>, Path(id): Path<String>) -> Result<Json<StockDto>, ApiError> {
+pub async fn get_stock(State(s): State<AdminState>, ApiPath(id): ApiPath<String>) -> Result<Json<StockDto>, ApiError> {
     let product = s.catalog.product(path_id(&id, "product")?).await?;
     let level = s.inventory.stock(&[product.id]).await?.into_iter().next();
     Ok(Json(level.map_or_else(
@@ -278,7 +279,7 @@ pub async fn list_collections(State(s): State<AdminState>) -> Result<Json<Collec
     get, operation_id = "admin_get_collection", path = "/admin/v1/collections/{id}", tag = "admin", security(("admin_token" = [])), params(("id" = String, Path)),
     responses((status = 200, body = CollectionDto), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
-pub async fn get_collection(State(s): State<AdminState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn get_collection(State(s): State<AdminState>, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
     let c = s.catalog.collection(path_id::<CollectionId>(&id, "collection")?).await?;
     Ok(with_etag(StatusCode::OK, c.version, Json(CollectionDto::from(&c))))
 }
@@ -297,7 +298,7 @@ pub async fn get_collection(State(s): State<AdminState>, Path(id): Path<String>)
 )]
 pub async fn update_collection(
     State(s): State<AdminState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<UpdateCollectionRequest>,
 ) -> Result<Response, ApiError> {
@@ -315,13 +316,17 @@ pub async fn update_collection(
         (status = 409, description = "Products still belong to it", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn delete_collection(State(s): State<AdminState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete_collection(
+    State(s): State<AdminState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
     s.catalog.delete_collection(path_id::<CollectionId>(&id, "collection")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Order listing parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OrderParams {
     /// Only orders in this status.
     pub status: Option<String>,
@@ -338,7 +343,7 @@ pub struct OrderParams {
 )]
 pub async fn list_orders(
     State(s): State<AdminState>,
-    Query(p): Query<OrderParams>,
+    ApiQuery(p): ApiQuery<OrderParams>,
 ) -> Result<Json<OrderPage>, ApiError> {
     let limit = limit(p.limit.as_deref(), 50)?;
     let status = match p.status.as_deref().filter(|s| !s.is_empty()) {
@@ -362,7 +367,7 @@ pub async fn list_orders(
     get, operation_id = "admin_get_order", path = "/admin/v1/orders/{id}", tag = "admin", security(("admin_token" = [])), params(("id" = String, Path)),
     responses((status = 200, body = OrderDto), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
-pub async fn get_order(State(s): State<AdminState>, Path(id): Path<String>) -> Result<Json<OrderDto>, ApiError> {
+pub async fn get_order(State(s): State<AdminState>, ApiPath(id): ApiPath<String>) -> Result<Json<OrderDto>, ApiError> {
     let order = s.orders.order(path_id(&id, "order")?).await?;
     Ok(Json(OrderDto::new(&order, None)))
 }
@@ -376,7 +381,10 @@ pub async fn get_order(State(s): State<AdminState>, Path(id): Path<String>) -> R
         (status = 409, description = "Not paid", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn fulfil_order(State(s): State<AdminState>, Path(id): Path<String>) -> Result<Json<OrderDto>, ApiError> {
+pub async fn fulfil_order(
+    State(s): State<AdminState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<OrderDto>, ApiError> {
     let order = s.orders.fulfil(path_id(&id, "order")?).await?;
     Ok(Json(OrderDto::new(&order, None)))
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{Path, State, rejection::BytesRejection},
+    extract::{State, rejection::BytesRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 use crate::{
     dto::{CheckoutRequest, OrderDto, failure_json},
     error::{ApiError, PROBLEM_JSON, Problem},
-    extract::{bearer, path_id},
+    extract::{ApiPath, bearer, path_id},
 };
 
 /// What the checkout routes need.
@@ -268,7 +268,7 @@ fn replay(stored: &StoredResponse) -> Response {
 )]
 pub async fn get_order(
     State(s): State<CheckoutState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Json<OrderDto>, ApiError> {
     let id: OrderId = path_id(&id, "order")?;

@@ -2,8 +2,8 @@
 //! axum's plain-text rejections.
 
 use axum::{
-    extract::{FromRequest, Request, rejection::JsonRejection},
-    http::{HeaderMap, StatusCode, header},
+    extract::{FromRequest, FromRequestParts, Request, rejection::JsonRejection},
+    http::{HeaderMap, StatusCode, header, request::Parts},
 };
 use commerce_core::catalog::Version;
 use serde::de::DeserializeOwned;
@@ -43,6 +43,36 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
         }
         other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(text),
         _ => ApiError::bad_request("body", text),
+    }
+}
+
+/// `Path<T>` whose rejection (e.g. a segment that is not valid UTF-8) is a 404 problem.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Self(v))
+            .map_err(|e| ApiError::NotFound(format!("no such resource ({})", e.body_text())))
+    }
+}
+
+/// `Query<T>` whose rejection (a malformed query string) is a 400 problem.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| Self(v))
+            .map_err(|e| ApiError::bad_request("query", e.body_text()))
     }
 }
 

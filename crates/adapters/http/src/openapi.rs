@@ -23,6 +23,7 @@ use crate::{admin, checkout, dto, error, ops, store};
         admin::create_collection, admin::list_collections, admin::get_collection, admin::update_collection, admin::delete_collection,
         admin::list_orders, admin::get_order, admin::fulfil_order,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,
+        graphql_query, graphql_ide,
     ),
     components(schemas(error::Problem, dto::MoneyDto)),
     modifiers(&Security),
@@ -34,6 +35,23 @@ use crate::{admin, checkout, dto, error, ops, store};
     )
 )]
 pub struct ApiDoc;
+
+/// GraphQL storefront (see docs/graphql.md): `{"query": "...", "variables": {...}}`.
+#[utoipa::path(
+    post, operation_id = "store_graphql", path = "/store/graphql", tag = "store",
+    request_body(content = Object, description = "A GraphQL request: query, optional variables and operationName"),
+    responses(
+        (status = 200, description = "A GraphQL response: data and/or errors", body = Object),
+        (status = 400, description = "Not a GraphQL request", body = Object),
+    )
+)]
+#[allow(dead_code, reason = "documents the route served by commerce-graphql")]
+fn graphql_query() {}
+
+/// GraphiQL, an in-browser IDE for the GraphQL storefront.
+#[utoipa::path(get, operation_id = "store_graphiql", path = "/store/graphql", tag = "store", responses((status = 200, content_type = "text/html", body = String)))]
+#[allow(dead_code, reason = "documents the route served by commerce-graphql")]
+fn graphql_ide() {}
 
 struct Security;
 

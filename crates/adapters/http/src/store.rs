@@ -1,16 +1,12 @@
 //! Store routes (no auth): listings, product pages, collections.
 
-use axum::{
-    Json, Router,
-    extract::{Path, Query, State},
-    routing::get,
-};
+use axum::{Json, Router, extract::State, routing::get};
 use commerce_core::{ids::ProductId, query::ProductQueryInput, services::storefront::StorefrontService};
 
 use crate::{
     dto::{CollectionDto, CollectionList, StoreProduct, StoreProductPage},
     error::{ApiError, Problem},
-    extract::path_id,
+    extract::{ApiPath, ApiQuery, path_id},
 };
 
 /// What the store routes need.
@@ -75,7 +71,7 @@ fn query_input(params: Vec<(String, String)>) -> ProductQueryInput {
 )]
 pub async fn list_products(
     State(s): State<StoreState>,
-    Query(params): Query<Vec<(String, String)>>,
+    ApiQuery(params): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Json<StoreProductPage>, ApiError> {
     let page = s.storefront.list(&query_input(params)).await?;
     let collections = s.storefront.collections().await?;
@@ -94,7 +90,10 @@ pub async fn list_products(
         (status = 404, description = "No active product with this id", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn get_product(State(s): State<StoreState>, Path(id): Path<String>) -> Result<Json<StoreProduct>, ApiError> {
+pub async fn get_product(
+    State(s): State<StoreState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<StoreProduct>, ApiError> {
     let id: ProductId = path_id(&id, "product")?;
     let view = s.storefront.product(id).await?;
     let collections = s.storefront.collections().await?;
