@@ -29,7 +29,7 @@ pub mod services;
 pub mod timestamp;
 pub mod validation;
 
-#[cfg(feature = "testkit")]
+#[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 
 pub use ids::{CollectionId, EventId, OrderId, ProductId, ReservationId};

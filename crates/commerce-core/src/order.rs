@@ -501,41 +501,12 @@ impl Order {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        money::Currency,
-        payment::{AuthorizationOutcome, CardBrand, PaymentToken},
-    };
+    use crate::payment::AuthorizationOutcome;
     use SagaAction::*;
     use uuid::Uuid;
 
     fn order() -> Order {
-        let price = Money::new(500, Currency::USD).unwrap();
-        Order {
-            id: OrderId::from_uuid(Uuid::from_u128(1)),
-            email: Email::parse("a@example.com").unwrap(),
-            lines: vec![OrderLine {
-                product_id: ProductId::from_uuid(Uuid::from_u128(2)),
-                sku: Sku::parse("A").unwrap(),
-                name: ProductName::parse("A").unwrap(),
-                unit_price: price,
-                quantity: Quantity::new(2).unwrap(),
-                line_total: price.checked_mul(2).unwrap(),
-            }],
-            total: price.checked_mul(2).unwrap(),
-            payment_method: PaymentMethod {
-                token: PaymentToken("tok".into()),
-                brand: CardBrand::Visa,
-                last4: "4242".into(),
-            },
-            access_token_sha256: Order::hash_access_token("secret"),
-            status: OrderStatus::Pending,
-            stock: StockState::NotReserved,
-            payment: PaymentState::NotAuthorized,
-            failure: None,
-            version: Version::INITIAL,
-            created_at: Timestamp::EPOCH,
-            updated_at: Timestamp::EPOCH,
-        }
+        crate::testkit::conformance::orders::pending_order(OrderId::from_uuid(Uuid::from_u128(1)), Timestamp::EPOCH)
     }
 
     fn auth() -> StepResult {
