@@ -122,6 +122,7 @@ pub async fn create_product(
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// 1-100, default 50.
+    #[param(value_type = Option<u8>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -163,7 +164,7 @@ pub async fn list_products(
 /// Read a product in any status.
 #[utoipa::path(
     get, operation_id = "admin_get_product", path = "/admin/v1/products/{id}", tag = "admin", security(("admin_token" = [])),
-    params(("id" = String, Path)),
+    params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = AdminProduct), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn get_product(State(s): State<AdminState>, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
@@ -174,7 +175,7 @@ pub async fn get_product(State(s): State<AdminState>, ApiPath(id): ApiPath<Strin
 /// Change any subset of a product's fields.
 #[utoipa::path(
     patch, operation_id = "admin_update_product", path = "/admin/v1/products/{id}", tag = "admin", security(("admin_token" = [])),
-    params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "Version the change is based on, quoted or not")),
+    params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header, description = "Version the change is based on, quoted or not")),
     request_body = UpdateProductRequest,
     responses(
         (status = 200, body = AdminProduct),
@@ -198,7 +199,7 @@ pub async fn update_product(
 /// Archive a product: it leaves the store and can no longer be bought.
 #[utoipa::path(
     delete, operation_id = "admin_archive_product", path = "/admin/v1/products/{id}", tag = "admin", security(("admin_token" = [])),
-    params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
+    params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header)),
     responses(
         (status = 200, description = "The archived product", body = AdminProduct),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -214,10 +215,14 @@ pub async fn archive_product(
     Ok(with_etag(StatusCode::OK, product.version, Json(AdminProduct::from(&product))))
 }
 
+/// The largest on-hand count accepted: far above any real shelf, and safely inside
+/// every store's integer range.
+pub const MAX_ON_HAND: u64 = 1_000_000_000;
+
 /// Set a product's on-hand units.
 #[utoipa::path(
     put, operation_id = "admin_set_stock", path = "/admin/v1/products/{id}/stock", tag = "admin", security(("admin_token" = [])),
-    params(("id" = String, Path)), request_body = SetStockRequest,
+    params(("id" = uuid::Uuid, Path)), request_body = SetStockRequest,
     responses(
         (status = 200, body = StockDto),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -230,6 +235,9 @@ pub async fn set_stock(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<SetStockRequest>,
 ) -> Result<Json<StockDto>, ApiError> {
+    if body.on_hand > MAX_ON_HAND {
+        return Err(ApiError::invalid("on_hand", format!("must be at most {MAX_ON_HAND}")));
+    }
     let product = s.catalog.product(path_id(&id, "product")?).await?;
     let level = s.inventory.set_on_hand(product.id, body.on_hand).await?;
     Ok(Json(level.into()))
@@ -238,7 +246,7 @@ pub async fn set_stock(
 /// Read a product's stock.
 #[utoipa::path(
     get, operation_id = "admin_get_stock", path = "/admin/v1/products/{id}/stock", tag = "admin", security(("admin_token" = [])),
-    params(("id" = String, Path)),
+    params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = StockDto), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn get_stock(State(s): State<AdminState>, ApiPath(id): ApiPath<String>) -> Result<Json<StockDto>, ApiError> {
@@ -276,7 +284,7 @@ pub async fn list_collections(State(s): State<AdminState>) -> Result<Json<Collec
 
 /// Read a collection.
 #[utoipa::path(
-    get, operation_id = "admin_get_collection", path = "/admin/v1/collections/{id}", tag = "admin", security(("admin_token" = [])), params(("id" = String, Path)),
+    get, operation_id = "admin_get_collection", path = "/admin/v1/collections/{id}", tag = "admin", security(("admin_token" = [])), params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = CollectionDto), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn get_collection(State(s): State<AdminState>, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
@@ -287,7 +295,7 @@ pub async fn get_collection(State(s): State<AdminState>, ApiPath(id): ApiPath<St
 /// Change a collection.
 #[utoipa::path(
     patch, operation_id = "admin_update_collection", path = "/admin/v1/collections/{id}", tag = "admin", security(("admin_token" = [])),
-    params(("id" = String, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateCollectionRequest,
+    params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateCollectionRequest,
     responses(
         (status = 200, body = CollectionDto),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -309,7 +317,7 @@ pub async fn update_collection(
 
 /// Delete an empty collection.
 #[utoipa::path(
-    delete, operation_id = "admin_delete_collection", path = "/admin/v1/collections/{id}", tag = "admin", security(("admin_token" = [])), params(("id" = String, Path)),
+    delete, operation_id = "admin_delete_collection", path = "/admin/v1/collections/{id}", tag = "admin", security(("admin_token" = [])), params(("id" = uuid::Uuid, Path)),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -364,7 +372,7 @@ pub async fn list_orders(
 
 /// Read any order.
 #[utoipa::path(
-    get, operation_id = "admin_get_order", path = "/admin/v1/orders/{id}", tag = "admin", security(("admin_token" = [])), params(("id" = String, Path)),
+    get, operation_id = "admin_get_order", path = "/admin/v1/orders/{id}", tag = "admin", security(("admin_token" = [])), params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = OrderDto), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn get_order(State(s): State<AdminState>, ApiPath(id): ApiPath<String>) -> Result<Json<OrderDto>, ApiError> {
@@ -374,7 +382,7 @@ pub async fn get_order(State(s): State<AdminState>, ApiPath(id): ApiPath<String>
 
 /// Mark a paid order shipped.
 #[utoipa::path(
-    post, operation_id = "admin_fulfil_order", path = "/admin/v1/orders/{id}/fulfil", tag = "admin", security(("admin_token" = [])), params(("id" = String, Path)),
+    post, operation_id = "admin_fulfil_order", path = "/admin/v1/orders/{id}/fulfil", tag = "admin", security(("admin_token" = [])), params(("id" = uuid::Uuid, Path)),
     responses(
         (status = 200, body = OrderDto),
         (status = 404, body = Problem, content_type = "application/problem+json"),

@@ -259,7 +259,7 @@ fn replay(stored: &StoredResponse) -> Response {
 /// Read an order back with the access token returned at checkout.
 #[utoipa::path(
     get, operation_id = "store_get_order", path = "/store/v1/orders/{id}", tag = "checkout",
-    params(("id" = String, Path, description = "Order id")),
+    params(("id" = uuid::Uuid, Path, description = "Order id")),
     security(("order_token" = [])),
     responses(
         (status = 200, body = OrderDto),

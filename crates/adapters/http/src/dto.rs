@@ -49,10 +49,10 @@ impl From<MoneyDto> for MoneyInput {
 #[serde(deny_unknown_fields)]
 pub struct CreateProductRequest {
     /// Unique SKU: 1-64 of `A-Z a-z 0-9 - _ .`.
-    #[schema(example = "TEE-RED-M")]
+    #[schema(example = "TEE-RED-M", pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     pub sku: String,
     /// Display name, 1-200 characters.
-    #[schema(example = "Red tee")]
+    #[schema(example = "Red tee", min_length = 1, max_length = 200)]
     pub name: String,
     /// Description, up to 10,000 characters.
     #[serde(default)]
@@ -261,11 +261,11 @@ pub struct StoreProductPage {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCollectionRequest {
-    /// Unique handle: `a-z 0-9 -`.
-    #[schema(example = "t-shirts")]
+    /// Unique handle: `a-z 0-9 -`, no leading, trailing or doubled hyphen.
+    #[schema(example = "t-shirts", pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 80)]
     pub slug: String,
-    /// Name.
-    #[schema(example = "T-shirts")]
+    /// Name, 1-120 characters.
+    #[schema(example = "T-shirts", min_length = 1, max_length = 120)]
     pub name: String,
     /// Description.
     #[serde(default)]
@@ -337,8 +337,8 @@ pub struct CollectionList {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetStockRequest {
-    /// Units physically in stock.
-    #[schema(example = 25)]
+    /// Units physically in stock (at most 1,000,000,000).
+    #[schema(example = 25, minimum = 0, maximum = 1_000_000_000)]
     pub on_hand: u64,
 }
 
@@ -371,9 +371,10 @@ impl From<StockLevel> for StockDto {
 #[serde(deny_unknown_fields)]
 pub struct CheckoutItem {
     /// Product id.
+    #[schema(format = Uuid)]
     pub product_id: String,
     /// Units, 1-10,000.
-    #[schema(example = 1)]
+    #[schema(example = 1, minimum = 1, maximum = 10_000)]
     pub quantity: i64,
 }
 
@@ -385,13 +386,13 @@ pub struct CardRequest {
     #[schema(example = "4242 4242 4242 4242")]
     pub number: String,
     /// 1-12.
-    #[schema(example = 12)]
+    #[schema(example = 12, minimum = 1, maximum = 12)]
     pub exp_month: u8,
     /// Two or four digits.
     #[schema(example = 2030)]
     pub exp_year: u16,
     /// 3 digits (4 for American Express).
-    #[schema(example = "123")]
+    #[schema(example = "123", pattern = r"^[0-9]{3,4}$")]
     pub cvc: String,
 }
 

@@ -2,7 +2,11 @@
 
 use utoipa::{
     Modify, OpenApi,
-    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    openapi::{
+        Content, Ref, RefOr, ResponseBuilder,
+        path::Operation,
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    },
 };
 
 use crate::{admin, checkout, dto, error, ops, store};
@@ -26,7 +30,7 @@ use crate::{admin, checkout, dto, error, ops, store};
         graphql_query, graphql_ide,
     ),
     components(schemas(error::Problem, dto::MoneyDto)),
-    modifiers(&Security),
+    modifiers(&Security, &ErrorResponses),
     tags(
         (name = "store", description = "Browse products (no auth)"),
         (name = "checkout", description = "Buy with a card (no auth; Idempotency-Key required)"),
@@ -41,7 +45,7 @@ pub struct ApiDoc;
     post, operation_id = "store_graphql", path = "/store/graphql", tag = "store",
     request_body(content = Object, description = "A GraphQL request: query, optional variables and operationName"),
     responses(
-        (status = 200, description = "A GraphQL response: data and/or errors", body = Object),
+        (status = 200, description = "A GraphQL response: data and/or errors", content_type = "application/graphql-response+json", body = Object),
         (status = 400, description = "Not a GraphQL request", body = Object),
     )
 )]
@@ -61,6 +65,34 @@ impl Modify for Security {
         let bearer = || SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build());
         components.add_security_scheme("admin_token", bearer());
         components.add_security_scheme("order_token", bearer());
+    }
+}
+
+/// Every error is a problem document: each operation gets a `default` problem
+/// response (covering 400, 413, 415, 503, 500, ...) and each admin operation a 401.
+struct ErrorResponses;
+
+fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
+    let content = Content::new(Some(Ref::from_schema_name("Problem")));
+    RefOr::T(ResponseBuilder::new().description(description).content(crate::error::PROBLEM_JSON, content).build())
+}
+
+impl Modify for ErrorResponses {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in &mut doc.paths.paths {
+            let admin = path.starts_with("/admin/");
+            let operations: [&mut Option<Operation>; 5] =
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for operation in operations.into_iter().flatten() {
+                let responses = &mut operation.responses.responses;
+                if admin {
+                    responses.entry("401".into()).or_insert_with(|| problem_response("Missing or invalid admin token"));
+                }
+                responses
+                    .entry("default".into())
+                    .or_insert_with(|| problem_response("Any other error, as a problem document"));
+            }
+        }
     }
 }
 

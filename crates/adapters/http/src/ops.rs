@@ -69,7 +69,7 @@ pub async fn readyz(State(s): State<OpsState>) -> Response {
 }
 
 /// Prometheus text exposition.
-#[utoipa::path(get, operation_id = "metrics", path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain", body = String)))]
+#[utoipa::path(get, operation_id = "metrics", path = "/metrics", tag = "ops", responses((status = 200, content_type = "application/openmetrics-text", body = String)))]
 pub async fn metrics(State(s): State<OpsState>) -> Response {
     let content_type = HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8");
     ([(header::CONTENT_TYPE, content_type)], s.metrics.encode()).into_response()

@@ -84,7 +84,7 @@ pub async fn list_products(
 /// One active product.
 #[utoipa::path(
     get, operation_id = "store_get_product", path = "/store/v1/products/{id}", tag = "store",
-    params(("id" = String, Path, description = "Product id")),
+    params(("id" = uuid::Uuid, Path, description = "Product id")),
     responses(
         (status = 200, body = StoreProduct),
         (status = 404, description = "No active product with this id", body = Problem, content_type = "application/problem+json"),
