@@ -242,6 +242,23 @@ impl Ledger {
         Self::default()
     }
 
+    /// A ledger holding just the given records: how a database adapter applies these
+    /// rules to the rows it locked for one operation, then writes back what changed.
+    pub fn from_parts(
+        levels: impl IntoIterator<Item = StockLevel>,
+        reservations: impl IntoIterator<Item = Reservation>,
+    ) -> Self {
+        Self {
+            items: levels.into_iter().map(|l| (l.product_id, l)).collect(),
+            reservations: reservations.into_iter().map(|r| (r.id, r)).collect(),
+        }
+    }
+
+    /// Every reservation record (including refusals and tombstones).
+    pub fn reservations(&self) -> impl Iterator<Item = &Reservation> {
+        self.reservations.values()
+    }
+
     /// A product's stock, if it has a record.
     pub fn stock(&self, product: ProductId) -> Option<StockLevel> {
         self.items.get(&product).copied()

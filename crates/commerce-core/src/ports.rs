@@ -54,6 +54,9 @@ pub enum StoreError {
     /// The record is still referenced (a collection with products).
     #[error("still in use: {0}")]
     InUse(String),
+    /// The record refers to one that does not exist (a product's collection).
+    #[error("refers to a missing record: {0}")]
+    MissingReference(String),
     /// The backing service is unreachable or failed; the call may be retried.
     #[error("store unavailable: {0}")]
     Unavailable(String),
@@ -156,7 +159,11 @@ pub trait ProductProjection: Send + Sync {
 /// Stock per product and reservations: the rules of [`crate::inventory`], applied atomically.
 ///
 /// Every operation is idempotent by reservation id and safe under concurrency:
-/// `available` never goes negative however many callers race.
+/// `available` never goes negative however many callers race. Receipts list the
+/// stock levels in the order of the reservation's lines (product id order). An
+/// adapter may append a `stock.changed` event per changed level to its own outbox
+/// in the same transaction; it is then used with
+/// [`InventoryService::with_transactional_events`](crate::services::inventory::InventoryService::with_transactional_events).
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait InventoryStore: Send + Sync {

@@ -55,6 +55,9 @@ impl From<StoreError> for CatalogError {
             StoreError::Duplicate(what) => Self::Duplicate(what),
             StoreError::VersionConflict { expected, actual } => Self::VersionMismatch { expected, actual },
             StoreError::InUse(_) => Self::CollectionInUse,
+            StoreError::MissingReference(what) => {
+                Self::Validation(ValidationErrors::single("collection_id", format!("{what} does not exist")))
+            }
             StoreError::Unavailable(m) => Self::Unavailable(m),
         }
     }

@@ -1,9 +1,11 @@
 //! Stock use cases: the inventory port plus `stock.changed` events.
 //!
-//! Inventory stores (Redis in particular) are not transactional with an
-//! outbox, so events are published after each operation. A failed publish is
-//! reported as `Unavailable`; the caller retries the (idempotent) operation,
-//! which publishes again. Consumers ignore stock versions they already hold.
+//! Stores that cannot write events atomically with the change (Redis, memory)
+//! get a publisher: events are published after each operation, a failed publish
+//! is reported as `Unavailable`, and the caller retries the (idempotent)
+//! operation, which publishes again. Stores that append `stock.changed` to
+//! their own outbox in the same transaction (PostgreSQL) get no publisher.
+//! Consumers ignore stock versions they already hold.
 
 use std::sync::Arc;
 
@@ -19,17 +21,26 @@ use crate::{
 #[derive(Clone)]
 pub struct InventoryService {
     store: Arc<dyn InventoryStore>,
-    publisher: Arc<dyn EventPublisher>,
+    publisher: Option<Arc<dyn EventPublisher>>,
     env: Env,
 }
 
 impl InventoryService {
     /// A service over `store`, publishing stock events to `publisher`.
     pub fn new(store: Arc<dyn InventoryStore>, publisher: Arc<dyn EventPublisher>, env: Env) -> Self {
-        Self { store, publisher, env }
+        Self { store, publisher: Some(publisher), env }
+    }
+
+    /// A service over a store that records its own `stock.changed` events atomically
+    /// with each change (a transactional outbox).
+    pub fn with_transactional_events(store: Arc<dyn InventoryStore>, env: Env) -> Self {
+        Self { store, publisher: None, env }
     }
 
     async fn publish(&self, levels: impl IntoIterator<Item = StockLevel>) -> Result<(), InventoryError> {
+        let Some(publisher) = &self.publisher else {
+            return Ok(());
+        };
         let now = self.env.clock.now();
         let events: Vec<_> = levels
             .into_iter()
@@ -38,7 +49,7 @@ impl InventoryService {
         if events.is_empty() {
             return Ok(());
         }
-        self.publisher.publish(&events).await.map_err(|e| InventoryError::Unavailable(e.to_string()))
+        publisher.publish(&events).await.map_err(|e| InventoryError::Unavailable(e.to_string()))
     }
 
     async fn published(&self, receipt: InventoryReceipt) -> Result<InventoryReceipt, InventoryError> {

@@ -1,0 +1,129 @@
+//! # commerce-postgres
+//!
+//! PostgreSQL adapters (sqlx) for the commerce ports:
+//!
+//! | adapter | port(s) | schema |
+//! |---|---|---|
+//! | [`PgCatalogStore`] | `CatalogStore` | `commerce` |
+//! | [`PgOrderStore`] | `OrderStore` | `commerce` |
+//! | [`PgIdempotencyStore`] | `IdempotencyStore` | `commerce` |
+//! | [`PgInventoryStore`] | `InventoryStore` | `commerce` |
+//! | [`PgOutbox`] | `Outbox`, `EventPublisher` | `commerce` |
+//! | [`PgOutboxConsumer`] | `EventConsumer` (the outbox poller) | `commerce` |
+//! | [`PgReadModel`] | `ProductReadModel`, `ProductProjection` | `commerce_read` |
+//!
+//! The write model (`commerce` schema) and the read model (`commerce_read`)
+//! have separate migration sets ([`migrate_write`], [`migrate_read`]) so the read
+//! side can live in another database, on replicas or another cluster. Both are
+//! embedded in the binary and idempotent to re-run.
+//!
+//! Every state change and its events are written in one transaction (the
+//! transactional outbox); SQLSTATE codes are mapped to domain errors
+//! (23505 unique violation -> `Duplicate`, 23503 foreign key -> `InUse` /
+//! `MissingReference`); connection failures are `Unavailable`.
+
+mod catalog;
+mod idempotency;
+mod inventory;
+mod orders;
+mod outbox;
+mod read_model;
+
+use std::time::Duration;
+
+pub use catalog::PgCatalogStore;
+use commerce_core::{Timestamp, events::EventEnvelope, ports::StoreError};
+pub use idempotency::PgIdempotencyStore;
+pub use inventory::PgInventoryStore;
+pub use orders::PgOrderStore;
+pub use outbox::{PgOutbox, PgOutboxConsumer};
+pub use read_model::PgReadModel;
+pub use sqlx::PgPool;
+use sqlx::{Postgres, Transaction, postgres::PgPoolOptions};
+
+/// Applies the write-model migrations (schema `commerce`). Idempotent.
+pub async fn migrate_write(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    let mut migrator = sqlx::migrate!("./migrations/write");
+    migrator.set_ignore_missing(true);
+    migrator.run(pool).await
+}
+
+/// Applies the read-model migrations (schema `commerce_read`). Idempotent.
+pub async fn migrate_read(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    let mut migrator = sqlx::migrate!("./migrations/read");
+    migrator.set_ignore_missing(true);
+    migrator.run(pool).await
+}
+
+/// A pool that connects lazily: the process starts (and reports not-ready) while the
+/// database is down, and reconnects by itself when it comes back.
+pub fn lazy_pool(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(3)).connect_lazy(url)
+}
+
+/// `Ok` when the database answers.
+pub async fn ping(pool: &PgPool) -> Result<(), String> {
+    sqlx::query("SELECT 1").execute(pool).await.map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// The SQLSTATE of a database error, if it is one.
+fn sqlstate(e: &sqlx::Error) -> Option<String> {
+    match e {
+        sqlx::Error::Database(db) => db.code().map(std::borrow::Cow::into_owned),
+        _ => None,
+    }
+}
+
+/// Maps a database error to the store contract: unique and foreign-key violations
+/// are domain errors, everything else (lost connection, timeout) is `Unavailable`.
+fn store_error(e: &sqlx::Error, duplicate: &str) -> StoreError {
+    match sqlstate(e).as_deref() {
+        Some("23505") => {
+            let constraint = match e {
+                sqlx::Error::Database(db) => db.constraint().unwrap_or_default().to_owned(),
+                _ => String::new(),
+            };
+            StoreError::Duplicate(if constraint.is_empty() {
+                duplicate.to_owned()
+            } else {
+                format!("{duplicate} ({constraint})")
+            })
+        }
+        _ => unavailable(e),
+    }
+}
+
+fn unavailable(e: &sqlx::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn corrupt(e: &serde_json::Error) -> StoreError {
+    StoreError::Unavailable(format!("stored record does not decode: {e}"))
+}
+
+fn to_datetime(t: Timestamp) -> time::OffsetDateTime {
+    t.as_datetime()
+}
+
+fn version_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// Appends events to the outbox inside the caller's transaction.
+async fn append_events(tx: &mut Transaction<'_, Postgres>, events: &[EventEnvelope]) -> Result<(), sqlx::Error> {
+    for e in events {
+        let envelope = serde_json::to_value(e).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
+        sqlx::query(
+            "INSERT INTO commerce.outbox (event_id, aggregate_type, aggregate_id, aggregate_version, envelope)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(e.event_id.as_uuid())
+        .bind(e.aggregate_type.as_str())
+        .bind(e.aggregate_id)
+        .bind(version_i64(e.aggregate_version))
+        .bind(envelope)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}

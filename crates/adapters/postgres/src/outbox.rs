@@ -1,0 +1,147 @@
+//! The outbox table as a relay source ([`PgOutbox`]) and as an event source for
+//! the in-process projector ([`PgOutboxConsumer`], the "outbox poller").
+//!
+//! Rows are never read by position offset: a transaction can commit a lower
+//! position after a higher one was read, and an offset would skip it forever.
+//! Instead each reader marks exactly the rows it handled (`published_at` for
+//! relays, `projected_at` for the poller) and always reads the unmarked ones.
+
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use commerce_core::{
+    events::EventEnvelope,
+    ports::{Delivery, EventConsumer, EventError, EventPublisher, Outbox, OutboxRecord},
+};
+use sqlx::{PgPool, Row};
+
+use crate::append_events;
+
+fn unavailable(e: &sqlx::Error) -> EventError {
+    EventError::Unavailable(e.to_string())
+}
+
+fn decode(rows: &[sqlx::postgres::PgRow]) -> Result<Vec<(u64, EventEnvelope)>, EventError> {
+    rows.iter()
+        .map(|r| {
+            let position = u64::try_from(r.get::<i64, _>("position")).unwrap_or(0);
+            serde_json::from_value(r.get("envelope"))
+                .map(|e| (position, e))
+                .map_err(|e| EventError::Rejected(format!("outbox row {position} does not decode: {e}")))
+        })
+        .collect()
+}
+
+/// The outbox read by relays (and written by [`EventPublisher::publish`] for callers
+/// outside a store transaction).
+#[derive(Debug, Clone)]
+pub struct PgOutbox {
+    pool: PgPool,
+    lease_secs: i64,
+}
+
+impl PgOutbox {
+    /// The outbox on `pool`; a claimed batch not marked within `lease_secs` is claimable again.
+    pub fn new(pool: PgPool, lease_secs: i64) -> Self {
+        Self { pool, lease_secs }
+    }
+
+    /// Rows not yet published.
+    pub async fn pending(&self) -> Result<i64, EventError> {
+        sqlx::query_scalar("SELECT count(*) FROM commerce.outbox WHERE published_at IS NULL")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| unavailable(&e))
+    }
+}
+
+#[async_trait]
+impl Outbox for PgOutbox {
+    async fn claim(&self, limit: usize) -> Result<Vec<OutboxRecord>, EventError> {
+        // SKIP LOCKED + a lease: concurrent relays get disjoint batches, and a relay that
+        // dies mid-batch only delays its rows by the lease.
+        let rows = sqlx::query(
+            "UPDATE commerce.outbox SET claimed_until = now() + make_interval(secs => $2)
+             WHERE position IN (
+                 SELECT position FROM commerce.outbox
+                 WHERE published_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
+                 ORDER BY position LIMIT $1 FOR UPDATE SKIP LOCKED)
+             RETURNING position, envelope",
+        )
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .bind(f64::from(i32::try_from(self.lease_secs).unwrap_or(i32::MAX)))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| unavailable(&e))?;
+        let mut records: Vec<OutboxRecord> =
+            decode(&rows)?.into_iter().map(|(position, envelope)| OutboxRecord { position, envelope }).collect();
+        records.sort_by_key(|r| r.position);
+        Ok(records)
+    }
+
+    async fn mark_published(&self, positions: &[u64]) -> Result<(), EventError> {
+        let positions: Vec<i64> = positions.iter().map(|p| i64::try_from(*p).unwrap_or(i64::MAX)).collect();
+        sqlx::query("UPDATE commerce.outbox SET published_at = now() WHERE position = ANY($1) AND published_at IS NULL")
+            .bind(&positions)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable(&e))
+    }
+}
+
+#[async_trait]
+impl EventPublisher for PgOutbox {
+    async fn publish(&self, events: &[EventEnvelope]) -> Result<(), EventError> {
+        let mut tx = self.pool.begin().await.map_err(|e| unavailable(&e))?;
+        append_events(&mut tx, events).await.map_err(|e| unavailable(&e))?;
+        tx.commit().await.map_err(|e| unavailable(&e))
+    }
+}
+
+/// Feeds a projector straight from the outbox, without a broker. Delivers rows not yet
+/// marked `projected_at`, in position order; `ack` marks exactly the rows delivered up
+/// to the acknowledged tag. Several pollers may run: they may apply a row twice, which
+/// idempotent consumers ignore.
+#[derive(Debug)]
+pub struct PgOutboxConsumer {
+    pool: PgPool,
+    delivered: Mutex<Vec<u64>>,
+}
+
+impl PgOutboxConsumer {
+    /// A poller on the write database's outbox.
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool, delivered: Mutex::new(vec![]) }
+    }
+}
+
+#[async_trait]
+impl EventConsumer for PgOutboxConsumer {
+    async fn poll(&self, max: usize) -> Result<Vec<Delivery>, EventError> {
+        let rows = sqlx::query(
+            "SELECT position, envelope FROM commerce.outbox WHERE projected_at IS NULL ORDER BY position LIMIT $1",
+        )
+        .bind(i64::try_from(max).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| unavailable(&e))?;
+        let batch = decode(&rows)?;
+        let mut delivered = self.delivered.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *delivered = batch.iter().map(|(p, _)| *p).collect();
+        Ok(batch.into_iter().map(|(tag, envelope)| Delivery { tag, envelope }).collect())
+    }
+
+    async fn ack(&self, tag: u64) -> Result<(), EventError> {
+        let positions: Vec<i64> = {
+            let delivered = self.delivered.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            delivered.iter().filter(|p| **p <= tag).map(|p| i64::try_from(*p).unwrap_or(i64::MAX)).collect()
+        };
+        sqlx::query("UPDATE commerce.outbox SET projected_at = now() WHERE position = ANY($1) AND projected_at IS NULL")
+            .bind(&positions)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable(&e))
+    }
+}
