@@ -15,7 +15,7 @@ use commerce_core::{
     ids::{CollectionId, OrderId, ProductId},
     order::OrderStatus,
     ports::OrderQuery,
-    services::{catalog::CatalogService, checkout::CheckoutService, inventory::InventoryService},
+    services::{catalog::CatalogService, inventory::InventoryService, orders::OrderService},
 };
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
@@ -59,7 +59,7 @@ pub struct AdminState {
     /// Stock.
     pub inventory: InventoryService,
     /// Orders.
-    pub orders: CheckoutService,
+    pub orders: OrderService,
     /// Bearer token.
     pub token: AdminToken,
 }

@@ -20,7 +20,10 @@ use commerce_core::{
     ids::OrderId,
     order::{FailureReason, OrderStatus},
     ports::{Clock, IdempotencyClaim, IdempotencyStore, StoredResponse},
-    services::checkout::{CheckoutError, CheckoutService, PlacedOrder},
+    services::{
+        checkout::{CheckoutError, CheckoutService, PlacedOrder},
+        orders::OrderService,
+    },
 };
 use serde_json::Map;
 use sha2::{Digest, Sha256};
@@ -34,8 +37,10 @@ use crate::{
 /// What the checkout routes need.
 #[derive(Clone)]
 pub struct CheckoutState {
-    /// Checkout and order reads.
+    /// Checkout.
     pub checkout: CheckoutService,
+    /// Order reads.
+    pub orders: OrderService,
     /// Idempotency keys.
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Time source for key claims.
@@ -273,6 +278,6 @@ pub async fn get_order(
 ) -> Result<Json<OrderDto>, ApiError> {
     let id: OrderId = path_id(&id, "order")?;
     let token = bearer(&headers).ok_or_else(|| ApiError::NotFound("order not found".into()))?;
-    let order = s.checkout.order_for_customer(id, token).await?;
+    let order = s.orders.order_for_customer(id, token).await?;
     Ok(Json(OrderDto::new(&order, None)))
 }

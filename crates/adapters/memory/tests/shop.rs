@@ -24,6 +24,7 @@ use commerce_core::{
         checkout::{CheckoutError, CheckoutInput, CheckoutItemInput, CheckoutService, PlacedOrder, SagaRunner},
         events::{OutboxRelay, Projector},
         inventory::InventoryService,
+        orders::OrderService,
         recovery::{RecoveryPolicy, RecoveryService},
         storefront::{StorefrontError, StorefrontService},
     },
@@ -83,6 +84,7 @@ struct Shop {
     inventory: InventoryService,
     inventory_store: Arc<MemoryInventoryStore>,
     checkout: CheckoutService,
+    orders: OrderService,
     recovery: RecoveryService,
     relay: OutboxRelay,
     projector: Projector,
@@ -108,6 +110,7 @@ impl Shop {
             catalog: CatalogService::new(catalog_store.clone(), env.clone()),
             storefront: StorefrontService::new(read_model.clone()),
             checkout: CheckoutService::new(catalog_store, orders.clone(), gateway.clone(), runner.clone(), env.clone()),
+            orders: OrderService::new(orders.clone(), env.clone()),
             recovery: RecoveryService::new(orders, runner, inventory.clone(), env),
             inventory,
             inventory_store,
@@ -240,8 +243,8 @@ fn a_good_card_pays_and_the_listed_stock_goes_down() {
         assert_eq!(shop.gateway.inner.stats(Some(&order.id.to_string())).captures, 1);
 
         // The customer reads the order back with its token; nobody else can.
-        assert_eq!(shop.checkout.order_for_customer(order.id, &placed.access_token).await.unwrap().id, order.id);
-        assert_eq!(shop.checkout.order_for_customer(order.id, "guess").await, Err(CheckoutError::NotFound));
+        assert_eq!(shop.orders.order_for_customer(order.id, &placed.access_token).await.unwrap().id, order.id);
+        assert_eq!(shop.orders.order_for_customer(order.id, "guess").await, Err(CheckoutError::NotFound));
     });
 }
 
@@ -321,7 +324,7 @@ fn an_order_stranded_by_an_outage_is_finished_by_the_recovery_job() {
         let report = shop.recovery.run_once(RecoveryPolicy::default()).await.unwrap();
         assert_eq!((report.examined, report.completed), (1, 1));
         let query = commerce_core::ports::OrderQuery { status: None, limit: 10, after: None };
-        let orders = shop.checkout.list_orders(&query).await.unwrap();
+        let orders = shop.orders.list_orders(&query).await.unwrap();
         assert_eq!((orders[0].id, orders[0].status), (id, OrderStatus::Paid));
         assert_eq!(shop.on_hand(tee.id).await, (4, 0));
     });

@@ -11,17 +11,15 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use axum::Router;
-use commerce_core::{
-    ports::IdGenerator,
-    services::{
-        Env,
-        catalog::CatalogService,
-        checkout::{CheckoutService, SagaRunner},
-        events::{OutboxRelay, Projector},
-        inventory::InventoryService,
-        recovery::{RecoveryPolicy, RecoveryService},
-        storefront::StorefrontService,
-    },
+use commerce_core::services::{
+    Env,
+    catalog::CatalogService,
+    checkout::{CheckoutService, SagaRunner},
+    events::{OutboxRelay, Projector},
+    inventory::InventoryService,
+    orders::OrderService,
+    recovery::{RecoveryPolicy, RecoveryService},
+    storefront::StorefrontService,
 };
 use commerce_http::{
     HttpConfig, Metrics,
@@ -103,16 +101,13 @@ pub async fn run(
     let catalog = CatalogService::new(catalog_store.clone(), env.clone());
     let checkout_service = CheckoutService::new(catalog_store, orders.clone(), processor, runner.clone(), env.clone());
     let storefront = StorefrontService::new(read_model.clone());
+    let order_service = OrderService::new(orders.clone(), env.clone());
     let recovery = RecoveryService::new(orders, runner, inventory.clone(), env.clone());
     let relay = OutboxRelay::new(Arc::new(outbox), bus.clone());
     let projector = Projector::new(read_model.clone());
     let consumer = bus.consumer("read-model");
 
-    let token = args.admin_token.clone().filter(|t| !t.is_empty()).unwrap_or_else(|| {
-        let token = RandomIds.new_secret();
-        tracing::warn!(admin_token = %token, "COMMERCE_ADMIN_TOKEN is not set; generated this admin token for this run");
-        token
-    });
+    let token = commerce_service::admin_token(args.admin_token.clone());
 
     // Background jobs.
     let jobs = CancellationToken::new();
@@ -156,7 +151,8 @@ pub async fn run(
     let routes = Router::new()
         .merge(store::router(StoreState { storefront: storefront.clone() }))
         .merge(checkout::router(CheckoutState {
-            checkout: checkout_service.clone(),
+            checkout: checkout_service,
+            orders: order_service.clone(),
             idempotency,
             clock: env.clock.clone(),
             claim_stale_after_secs: 60,
@@ -164,7 +160,7 @@ pub async fn run(
         .merge(admin::router(AdminState {
             catalog,
             inventory,
-            orders: checkout_service,
+            orders: order_service.clone(),
             token: AdminToken::new(token),
         }))
         .merge(commerce_graphql::router(commerce_graphql::schema(storefront)));

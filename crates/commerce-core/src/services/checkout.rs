@@ -20,7 +20,7 @@ use crate::{
     money::Money,
     order::{Email, Order, OrderLine, OrderStatus, PaymentState, SagaAction, StepResult, StockState, next_action},
     payment::{AuthorizationOutcome, AuthorizeRequest, CardInput, DeclineReason, PaymentError},
-    ports::{CatalogStore, OrderQuery, OrderStore, PaymentGateway, StoreError},
+    ports::{CatalogStore, OrderStore, PaymentGateway, StoreError},
     validation::{InvalidValue, ValidationErrors},
 };
 
@@ -437,44 +437,5 @@ impl CheckoutService {
             }
         }
         Ok(lines)
-    }
-
-    /// The order, for a customer presenting its access token. Any mismatch is `NotFound`,
-    /// so ids cannot be probed.
-    pub async fn order_for_customer(&self, id: OrderId, access_token: &str) -> Result<Order, CheckoutError> {
-        match self
-            .orders
-            .get(id)
-            .await
-            .map_err(|e| CheckoutError::Interrupted { order: Some(id), cause: e.to_string() })?
-        {
-            Some(order) if order.grants_access(access_token) => Ok(order),
-            _ => Err(CheckoutError::NotFound),
-        }
-    }
-
-    /// Any order, for operators.
-    pub async fn order(&self, id: OrderId) -> Result<Order, CheckoutError> {
-        let unavailable = |e: StoreError| CheckoutError::Interrupted { order: Some(id), cause: e.to_string() };
-        self.orders.get(id).await.map_err(unavailable)?.ok_or(CheckoutError::NotFound)
-    }
-
-    /// Orders for operators, newest first.
-    pub async fn list_orders(&self, query: &OrderQuery) -> Result<Vec<Order>, CheckoutError> {
-        let query = OrderQuery { limit: query.limit.clamp(1, 100), ..query.clone() };
-        self.orders.list(&query).await.map_err(|e| CheckoutError::Interrupted { order: None, cause: e.to_string() })
-    }
-
-    /// Marks a paid order fulfilled.
-    pub async fn fulfil(&self, id: OrderId) -> Result<Order, CheckoutError> {
-        let unavailable = |e: StoreError| CheckoutError::Interrupted { order: Some(id), cause: e.to_string() };
-        let mut order = self.orders.get(id).await.map_err(unavailable)?.ok_or(CheckoutError::NotFound)?;
-        let expected = order.version;
-        if !order.fulfil(self.env.clock.now()) {
-            return Err(CheckoutError::InvalidState(order.status));
-        }
-        let event = self.env.envelope(DomainEvent::OrderStatusChanged(order.summary()));
-        self.orders.update(&order, expected, &[event]).await.map_err(unavailable)?;
-        Ok(order)
     }
 }

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod events;
 pub mod inventory;
+pub mod orders;
 pub mod recovery;
 pub mod storefront;
 

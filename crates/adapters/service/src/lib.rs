@@ -1,0 +1,147 @@
+//! # commerce-service
+//!
+//! What every reference binary needs around its wiring: common flags and
+//! environment variables, logging, the shutdown signal, the admin token, and
+//! (feature `postgres`) database pools, readiness and migrations.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use async_trait::async_trait;
+use commerce_core::ports::IdGenerator;
+use commerce_http::ops::Readiness;
+use commerce_memory::RandomIds;
+
+/// Flags every HTTP service takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HttpArgs {
+    /// Address to listen on.
+    #[arg(long, env = "COMMERCE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "COMMERCE_LOG_JSON")]
+    pub log_json: bool,
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info,tower_http=warn,sqlx=warn`).
+pub fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutdown requested; draining in-flight requests");
+}
+
+/// The admin token: the configured one, or a new one logged once (WARN) when unset.
+pub fn admin_token(configured: Option<String>) -> String {
+    configured.filter(|t| !t.is_empty()).unwrap_or_else(|| {
+        let token = RandomIds.new_secret();
+        tracing::warn!(admin_token = %token, "COMMERCE_ADMIN_TOKEN is not set; generated this admin token for this run");
+        token
+    })
+}
+
+/// Ready when every check passes.
+pub struct AllReady(pub Vec<Arc<dyn Readiness>>);
+
+#[async_trait]
+impl Readiness for AllReady {
+    async fn check(&self) -> Result<(), String> {
+        for r in &self.0 {
+            r.check().await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(feature = "postgres")]
+pub mod postgres {
+    //! Pools, readiness and migrations for the PostgreSQL services.
+
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+    use commerce_http::ops::Readiness;
+    use commerce_postgres::PgPool;
+
+    /// Database settings shared by the PostgreSQL services.
+    #[derive(Debug, Clone, clap::Args)]
+    pub struct DatabaseArgs {
+        /// The write model (schema `commerce`).
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        pub database_url: String,
+        /// The read model (schema `commerce_read`); defaults to `DATABASE_URL`.
+        #[arg(long, env = "READ_DATABASE_URL", hide_env_values = true)]
+        pub read_database_url: Option<String>,
+        /// Connections per pool.
+        #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value = "16")]
+        pub max_connections: u32,
+    }
+
+    impl DatabaseArgs {
+        /// The write pool (connects lazily: a database that is down makes the service not
+        /// ready, and requests answer 503, until it is back).
+        pub fn write_pool(&self) -> anyhow::Result<PgPool> {
+            Ok(commerce_postgres::lazy_pool(&self.database_url, self.max_connections)?)
+        }
+
+        /// The read pool (the write pool when no read URL is set).
+        pub fn read_pool(&self, write: &PgPool) -> anyhow::Result<PgPool> {
+            match &self.read_database_url {
+                Some(url) if url != &self.database_url => Ok(commerce_postgres::lazy_pool(url, self.max_connections)?),
+                _ => Ok(write.clone()),
+            }
+        }
+
+        /// Applies both migration sets (each to its database). Idempotent.
+        pub async fn migrate(&self) -> anyhow::Result<()> {
+            let write = self.write_pool()?;
+            commerce_postgres::migrate_write(&write).await?;
+            commerce_postgres::migrate_read(&self.read_pool(&write)?).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+    }
+
+    /// Ready while the database answers `SELECT 1`.
+    pub struct PgReady(pub PgPool);
+
+    #[async_trait]
+    impl Readiness for PgReady {
+        async fn check(&self) -> Result<(), String> {
+            commerce_postgres::ping(&self.0).await.map_err(|e| format!("database unavailable: {e}"))
+        }
+    }
+
+    /// Readiness over the given pools.
+    pub fn readiness(pools: &[&PgPool]) -> Arc<dyn Readiness> {
+        Arc::new(super::AllReady(pools.iter().map(|p| Arc::new(PgReady((*p).clone())) as Arc<dyn Readiness>).collect()))
+    }
+}

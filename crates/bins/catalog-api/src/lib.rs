@@ -1,0 +1,69 @@
+//! `catalog-api`: the admin REST routes of the embedded binary (products,
+//! collections, stock, orders) on the PostgreSQL write model. Every change and
+//! its events are written in one transaction to the outbox, which the
+//! storefront's projector (or a relay to a broker) carries to the read model.
+
+use std::sync::Arc;
+
+use axum::Router;
+use commerce_core::services::{Env, catalog::CatalogService, inventory::InventoryService, orders::OrderService};
+use commerce_http::{
+    HttpConfig, Metrics,
+    admin::{self, AdminState, AdminToken},
+    ops::OpsState,
+};
+use commerce_memory::{RandomIds, SystemClock};
+use commerce_postgres::{PgCatalogStore, PgInventoryStore, PgOrderStore};
+pub use commerce_service::{HttpArgs, postgres::DatabaseArgs};
+
+/// Admin REST API on PostgreSQL.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "catalog-api", version, about)]
+pub struct Cli {
+    /// `serve` (default) or `migrate`.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// HTTP settings.
+    #[command(flatten)]
+    pub http: HttpArgs,
+    /// Databases.
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Bearer token for /admin routes; generated and logged once when unset.
+    #[arg(long, env = "COMMERCE_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+}
+
+/// What to do.
+#[derive(Debug, Clone, Copy, clap::Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+}
+
+/// Serves until `shutdown` resolves, then drains in-flight requests.
+pub async fn run(
+    cli: Cli,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let pool = cli.db.write_pool()?;
+    let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
+    let state = AdminState {
+        catalog: CatalogService::new(Arc::new(PgCatalogStore::new(pool.clone())), env.clone()),
+        // The PostgreSQL store writes stock.changed to the outbox in each stock transaction.
+        inventory: InventoryService::with_transactional_events(
+            Arc::new(PgInventoryStore::new(pool.clone())),
+            env.clone(),
+        ),
+        orders: OrderService::new(Arc::new(PgOrderStore::new(pool.clone())), env),
+        token: AdminToken::new(commerce_service::admin_token(cli.admin_token)),
+    };
+    let ops = OpsState { readiness: commerce_service::postgres::readiness(&[&pool]), metrics: Metrics::new() };
+    let app = commerce_http::app(Router::new().merge(admin::router(state)), ops, HttpConfig::default());
+    tracing::info!(addr = %listener.local_addr()?, "catalog-api listening");
+    commerce_http::serve(listener, app, shutdown).await?;
+    Ok(())
+}

@@ -1,0 +1,16 @@
+//! `catalog-api`: see the crate documentation (`--help` lists every flag).
+
+use anyhow::Context as _;
+use clap::Parser as _;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = catalog_api::Cli::parse();
+    commerce_service::init_tracing(cli.http.log_json);
+    if let Some(catalog_api::Command::Migrate) = cli.command {
+        return cli.db.migrate().await;
+    }
+    let listener =
+        tokio::net::TcpListener::bind(cli.http.listen).await.with_context(|| format!("binding {}", cli.http.listen))?;
+    catalog_api::run(cli, listener, commerce_service::shutdown_signal()).await
+}

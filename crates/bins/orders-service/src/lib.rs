@@ -1,0 +1,125 @@
+//! `orders-service`: checkout and order routes on PostgreSQL. Runs the checkout
+//! saga (orders, stock and idempotency keys in the write database, cards through
+//! the simulated processor) and the order-recovery job, which resumes or
+//! compensates orders left unfinished by a crash and expires lapsed reservations.
+
+use std::{sync::Arc, time::Duration};
+
+use axum::Router;
+use commerce_core::services::{
+    Env,
+    checkout::{CheckoutService, SagaRunner},
+    inventory::InventoryService,
+    orders::OrderService,
+    recovery::{RecoveryPolicy, RecoveryService},
+};
+use commerce_http::{
+    HttpConfig, Metrics,
+    checkout::{self, CheckoutState},
+    ops::OpsState,
+};
+use commerce_jobs::Pace;
+use commerce_memory::{RandomIds, SystemClock};
+use commerce_payments::{ProcessorConfig, SimulatedCardProcessor};
+use commerce_postgres::{PgCatalogStore, PgIdempotencyStore, PgInventoryStore, PgOrderStore};
+pub use commerce_service::{HttpArgs, postgres::DatabaseArgs};
+use tokio_util::sync::CancellationToken;
+
+/// Checkout and order APIs on PostgreSQL.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "orders-service", version, about)]
+pub struct Cli {
+    /// `serve` (default) or `migrate`.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// HTTP settings.
+    #[command(flatten)]
+    pub http: HttpArgs,
+    /// Databases.
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Simulated card processor round trip, in milliseconds.
+    #[arg(long, env = "COMMERCE_PAYMENT_LATENCY_MS", default_value = "0")]
+    pub payment_latency_ms: u64,
+    /// Seconds a checkout's stock stays reserved if the order stalls.
+    #[arg(long, env = "COMMERCE_RESERVATION_TTL_SECS", default_value = "900")]
+    pub reservation_ttl_secs: i64,
+    /// Orders unchanged this long are resumed by the recovery job.
+    #[arg(long, env = "COMMERCE_RECOVERY_RESUME_AFTER_SECS", default_value = "30")]
+    pub resume_after_secs: i64,
+    /// Unpaid orders this old are compensated (cancelled) by the recovery job.
+    #[arg(long, env = "COMMERCE_RECOVERY_ABANDON_AFTER_SECS", default_value = "600")]
+    pub abandon_after_secs: i64,
+    /// Seconds between recovery passes.
+    #[arg(long, env = "COMMERCE_RECOVERY_INTERVAL_SECS", default_value = "5")]
+    pub recovery_interval_secs: u64,
+}
+
+/// What to do.
+#[derive(Debug, Clone, Copy, clap::Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+}
+
+/// Serves until `shutdown` resolves; then drains requests and stops the recovery job.
+pub async fn run(
+    cli: Cli,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let pool = cli.db.write_pool()?;
+    let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
+    let orders = Arc::new(PgOrderStore::new(pool.clone()));
+    let inventory =
+        InventoryService::with_transactional_events(Arc::new(PgInventoryStore::new(pool.clone())), env.clone());
+    let processor = Arc::new(SimulatedCardProcessor::new(ProcessorConfig {
+        latency: Duration::from_millis(cli.payment_latency_ms),
+        ..ProcessorConfig::default()
+    }));
+    let runner =
+        SagaRunner::new(orders.clone(), inventory.clone(), processor.clone(), env.clone(), cli.reservation_ttl_secs);
+    let catalog = Arc::new(PgCatalogStore::new(pool.clone()));
+    let checkout_service = CheckoutService::new(catalog, orders.clone(), processor, runner.clone(), env.clone());
+    let recovery = RecoveryService::new(orders.clone(), runner, inventory, env.clone());
+
+    let jobs = CancellationToken::new();
+    let policy = RecoveryPolicy {
+        resume_after_secs: cli.resume_after_secs,
+        abandon_after_secs: cli.abandon_after_secs,
+        batch: 100,
+    };
+    let recovery_job = tokio::spawn(commerce_jobs::run(
+        "order-recovery",
+        Pace::every(Duration::from_secs(cli.recovery_interval_secs)),
+        jobs.clone(),
+        move || {
+            let recovery = recovery.clone();
+            async move {
+                let report = recovery.run_once(policy).await?;
+                if report.examined > 0 || report.expired_reservations > 0 {
+                    tracing::info!(?report, "order recovery pass");
+                }
+                // One pass per interval: report no work so the loop waits.
+                Ok::<_, commerce_core::ports::StoreError>(0)
+            }
+        },
+    ));
+
+    let state = CheckoutState {
+        checkout: checkout_service,
+        orders: OrderService::new(orders, env.clone()),
+        idempotency: Arc::new(PgIdempotencyStore::new(pool.clone())),
+        clock: env.clock.clone(),
+        claim_stale_after_secs: 60,
+    };
+    let ops = OpsState { readiness: commerce_service::postgres::readiness(&[&pool]), metrics: Metrics::new() };
+    let app = commerce_http::app(Router::new().merge(checkout::router(state)), ops, HttpConfig::default());
+    tracing::info!(addr = %listener.local_addr()?, "orders-service listening");
+    commerce_http::serve(listener, app, shutdown).await?;
+    jobs.cancel();
+    let _ = recovery_job.await;
+    Ok(())
+}

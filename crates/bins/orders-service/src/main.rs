@@ -1,0 +1,16 @@
+//! `orders-service`: see the crate documentation (`--help` lists every flag).
+
+use anyhow::Context as _;
+use clap::Parser as _;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = orders_service::Cli::parse();
+    commerce_service::init_tracing(cli.http.log_json);
+    if let Some(orders_service::Command::Migrate) = cli.command {
+        return cli.db.migrate().await;
+    }
+    let listener =
+        tokio::net::TcpListener::bind(cli.http.listen).await.with_context(|| format!("binding {}", cli.http.listen))?;
+    orders_service::run(cli, listener, commerce_service::shutdown_signal()).await
+}

@@ -1,0 +1,84 @@
+//! `storefront-api`: the store REST routes and GraphQL on the PostgreSQL read
+//! model. Unless told not to, it also runs the projector: the outbox poller on
+//! the write database feeding the read model (a broker replaces it later).
+
+use std::{sync::Arc, time::Duration};
+
+use axum::Router;
+use commerce_core::services::{events::Projector, storefront::StorefrontService};
+use commerce_http::{
+    HttpConfig, Metrics,
+    ops::OpsState,
+    store::{self, StoreState},
+};
+use commerce_jobs::Pace;
+use commerce_postgres::{PgOutboxConsumer, PgReadModel};
+pub use commerce_service::{HttpArgs, postgres::DatabaseArgs};
+use tokio_util::sync::CancellationToken;
+
+/// Storefront REST and GraphQL on PostgreSQL.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "storefront-api", version, about)]
+pub struct Cli {
+    /// `serve` (default) or `migrate`.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// HTTP settings.
+    #[command(flatten)]
+    pub http: HttpArgs,
+    /// Databases.
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Do not run the in-process projector (another process feeds the read model).
+    #[arg(long, env = "COMMERCE_NO_PROJECTOR")]
+    pub no_projector: bool,
+    /// Projector poll interval when idle, in milliseconds.
+    #[arg(long, env = "COMMERCE_PROJECTOR_IDLE_MS", default_value = "50")]
+    pub projector_idle_ms: u64,
+}
+
+/// What to do.
+#[derive(Debug, Clone, Copy, clap::Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+}
+
+/// Serves until `shutdown` resolves; then drains requests and stops the projector.
+pub async fn run(
+    cli: Cli,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let write = cli.db.write_pool()?;
+    let read = cli.db.read_pool(&write)?;
+    let read_model = Arc::new(PgReadModel::new(read.clone()));
+    let storefront = StorefrontService::new(read_model.clone());
+
+    let jobs = CancellationToken::new();
+    let projector_job = (!cli.no_projector).then(|| {
+        let projector = Projector::new(read_model);
+        let consumer = Arc::new(PgOutboxConsumer::new(write.clone()));
+        let pace = Pace::every(Duration::from_millis(cli.projector_idle_ms));
+        tokio::spawn(commerce_jobs::run("projector", pace, jobs.clone(), move || {
+            let (projector, consumer) = (projector.clone(), consumer.clone());
+            async move { projector.step(&*consumer, 500).await }
+        }))
+    });
+
+    let routes = Router::new()
+        .merge(store::router(StoreState { storefront: storefront.clone() }))
+        .merge(commerce_graphql::router(commerce_graphql::schema(storefront)));
+    let pools: Vec<_> = if cli.no_projector { vec![&read] } else { vec![&read, &write] };
+    let ops = OpsState { readiness: commerce_service::postgres::readiness(&pools), metrics: Metrics::new() };
+    let app = commerce_http::app(routes, ops, HttpConfig::default());
+    tracing::info!(addr = %listener.local_addr()?, projector = !cli.no_projector, "storefront-api listening");
+    commerce_http::serve(listener, app, shutdown).await?;
+    jobs.cancel();
+    if let Some(job) = projector_job {
+        let _ = job.await;
+    }
+    Ok(())
+}

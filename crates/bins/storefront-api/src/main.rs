@@ -1,0 +1,16 @@
+//! `storefront-api`: see the crate documentation (`--help` lists every flag).
+
+use anyhow::Context as _;
+use clap::Parser as _;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = storefront_api::Cli::parse();
+    commerce_service::init_tracing(cli.http.log_json);
+    if let Some(storefront_api::Command::Migrate) = cli.command {
+        return cli.db.migrate().await;
+    }
+    let listener =
+        tokio::net::TcpListener::bind(cli.http.listen).await.with_context(|| format!("binding {}", cli.http.listen))?;
+    storefront_api::run(cli, listener, commerce_service::shutdown_signal()).await
+}
