@@ -28,6 +28,8 @@ mod inventory;
 mod orders;
 mod outbox;
 mod read_model;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::time::Duration;
 

@@ -3,13 +3,11 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
-mod common;
-
 use commerce_core::testkit::conformance;
+use commerce_postgres::testing::Databases;
 use commerce_postgres::{
     PgCatalogStore, PgIdempotencyStore, PgInventoryStore, PgOrderStore, PgOutbox, PgOutboxConsumer, PgReadModel,
 };
-use common::Databases;
 
 #[tokio::test]
 async fn catalog_store_and_its_outbox() {

@@ -3,8 +3,6 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
-mod common;
-
 use std::collections::BTreeMap;
 
 use commerce_core::{
@@ -13,7 +11,7 @@ use commerce_core::{
     query::{Cursor, PageSize, ProductQuery, SearchTerm, SortKey, SortOrder},
 };
 use commerce_postgres::PgReadModel;
-use common::Databases;
+use commerce_postgres::testing::Databases;
 
 const SEED_100K: &str = "
 INSERT INTO commerce_read.products

@@ -3,8 +3,6 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
-mod common;
-
 use commerce_core::{
     ports::ProductProjection,
     testkit::{
@@ -12,8 +10,8 @@ use commerce_core::{
         strategies,
     },
 };
+use commerce_postgres::testing::Databases;
 use commerce_postgres::{PgInventoryStore, PgReadModel};
-use common::Databases;
 use proptest::test_runner::{Config, TestRunner};
 
 fn runner(cases: u32) -> TestRunner {

@@ -1,24 +1,27 @@
-//! A fresh, migrated database per test case (`CREATE DATABASE`, dropped at the end),
-//! so cases run in parallel without seeing each other's rows.
+//! Test databases (feature `testing`): a fresh, migrated database per test case
+//! (`CREATE DATABASE`, dropped at the end), so cases run in parallel without
+//! seeing each other's rows.
 //!
 //! Needs PostgreSQL at `DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
-//! a test fails loudly when it is not there.
+//! a test fails loudly (panics) when it is not there.
 
-#![allow(dead_code, reason = "each test binary uses part of the harness")]
+#![allow(clippy::missing_panics_doc, clippy::unwrap_used, reason = "test support: failures must be loud")]
 
 use std::{
     sync::Mutex,
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use commerce_postgres::PgPool;
+use crate::PgPool;
 use sqlx::{Connection, Executor, PgConnection, postgres::PgPoolOptions};
 
+/// The server-level URL tests connect to.
 pub fn admin_url() -> String {
     std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-fn url_for(database: &str) -> String {
+/// The URL of `database` on the test server.
+pub fn url_for(database: &str) -> String {
     let admin = admin_url();
     match admin.rfind('/') {
         Some(i) if admin[..i].contains("://") && admin[i..].len() > 1 && !admin[..i].ends_with('/') => {
@@ -35,12 +38,22 @@ pub struct Databases {
 }
 
 impl Databases {
+    /// No databases yet.
     pub fn new() -> Self {
         Self::default()
     }
 
     /// A new database with both migration sets applied.
     pub async fn fresh(&self) -> PgPool {
+        let name = self.fresh_name().await;
+        let pool = PgPoolOptions::new().max_connections(4).connect(&url_for(&name)).await.unwrap();
+        crate::migrate_write(&pool).await.unwrap();
+        crate::migrate_read(&pool).await.unwrap();
+        pool
+    }
+
+    /// A new, empty database (not migrated); returns its name.
+    pub async fn fresh_name(&self) -> String {
         let mut admin = PgConnection::connect(&admin_url())
             .await
             .unwrap_or_else(|e| panic!("PostgreSQL must be running at {} for these tests: {e}", admin_url()));
@@ -49,10 +62,7 @@ impl Databases {
         let name = format!("commerce_test_{now}_{}", uuid::Uuid::new_v4().simple());
         admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
         self.names.lock().unwrap().push(name.clone());
-        let pool = PgPoolOptions::new().max_connections(4).connect(&url_for(&name)).await.unwrap();
-        commerce_postgres::migrate_write(&pool).await.unwrap();
-        commerce_postgres::migrate_read(&pool).await.unwrap();
-        pool
+        name
     }
 
     /// Drops every database this test made (connections are closed by force).
