@@ -388,6 +388,12 @@ impl Order {
         a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
     }
 
+    /// True when the saga has nothing left to do: a final status, or paid with the stock
+    /// committed. The recovery job only looks at unsettled orders.
+    pub fn is_settled(&self) -> bool {
+        next_action(self) == SagaAction::Done
+    }
+
     /// The event summary of this order.
     pub fn summary(&self) -> OrderSummary {
         OrderSummary {

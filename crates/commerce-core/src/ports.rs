@@ -220,7 +220,8 @@ pub trait OrderStore: Send + Sync {
     /// Orders newest first (by id, which is time-ordered), filtered by status.
     async fn list(&self, query: &OrderQuery) -> Result<Vec<Order>, StoreError>;
 
-    /// Up to `limit` orders in a non-final status last changed at or before `updated_before`, oldest first.
+    /// Up to `limit` unsettled orders (whose saga has work left, see `Order::is_settled`) last
+    /// changed at or before `updated_before`, oldest first.
     async fn stalled(&self, updated_before: Timestamp, limit: usize) -> Result<Vec<Order>, StoreError>;
 }
 

@@ -75,7 +75,7 @@ impl OrderStore for MemoryOrderStore {
     async fn stalled(&self, updated_before: Timestamp, limit: usize) -> Result<Vec<Order>, StoreError> {
         let orders = lock(&self.orders);
         let mut stalled: Vec<_> =
-            orders.values().filter(|o| !o.status.is_final() && o.updated_at <= updated_before).cloned().collect();
+            orders.values().filter(|o| !o.is_settled() && o.updated_at <= updated_before).cloned().collect();
         stalled.sort_by_key(|o| (o.updated_at, o.id));
         stalled.truncate(limit);
         Ok(stalled)

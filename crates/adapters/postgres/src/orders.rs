@@ -35,11 +35,11 @@ impl OrderStore for PgOrderStore {
         let body = serde_json::to_value(order).map_err(|e| corrupt(&e))?;
         let mut tx = self.pool.begin().await.map_err(|e| unavailable(&e))?;
         sqlx::query(
-            "INSERT INTO commerce.orders (id, status, final, version, updated_at, body) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO commerce.orders (id, status, settled, version, updated_at, body) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(order.id.as_uuid())
         .bind(order.status.as_str())
-        .bind(order.status.is_final())
+        .bind(order.is_settled())
         .bind(version_i64(order.version.get()))
         .bind(to_datetime(order.updated_at))
         .bind(body)
@@ -54,12 +54,12 @@ impl OrderStore for PgOrderStore {
         let body = serde_json::to_value(order).map_err(|e| corrupt(&e))?;
         let mut tx = self.pool.begin().await.map_err(|e| unavailable(&e))?;
         let updated = sqlx::query(
-            "UPDATE commerce.orders SET status = $2, final = $3, version = $4, updated_at = $5, body = $6
+            "UPDATE commerce.orders SET status = $2, settled = $3, version = $4, updated_at = $5, body = $6
              WHERE id = $1 AND version = $7",
         )
         .bind(order.id.as_uuid())
         .bind(order.status.as_str())
-        .bind(order.status.is_final())
+        .bind(order.is_settled())
         .bind(version_i64(order.version.get()))
         .bind(to_datetime(order.updated_at))
         .bind(body)
@@ -111,7 +111,7 @@ impl OrderStore for PgOrderStore {
 
     async fn stalled(&self, updated_before: Timestamp, limit: usize) -> Result<Vec<Order>, StoreError> {
         let rows: Vec<serde_json::Value> = sqlx::query_scalar(
-            "SELECT body FROM commerce.orders WHERE NOT final AND updated_at <= $1 ORDER BY updated_at, id LIMIT $2",
+            "SELECT body FROM commerce.orders WHERE NOT settled AND updated_at <= $1 ORDER BY updated_at, id LIMIT $2",
         )
         .bind(to_datetime(updated_before))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))

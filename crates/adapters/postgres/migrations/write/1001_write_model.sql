@@ -37,13 +37,13 @@ CREATE INDEX IF NOT EXISTS reservations_due ON commerce.reservations (expires_at
 CREATE TABLE IF NOT EXISTS commerce.orders (
     id         uuid PRIMARY KEY,
     status     text NOT NULL,
-    final      boolean NOT NULL,
+    settled    boolean NOT NULL,  -- the saga has nothing left to do
     version    bigint NOT NULL,
     updated_at timestamptz NOT NULL,
     body       jsonb NOT NULL
 );
 CREATE INDEX IF NOT EXISTS orders_status ON commerce.orders (status, id DESC);
-CREATE INDEX IF NOT EXISTS orders_stalled ON commerce.orders (updated_at, id) WHERE NOT final;
+CREATE INDEX IF NOT EXISTS orders_stalled ON commerce.orders (updated_at, id) WHERE NOT settled;
 
 CREATE TABLE IF NOT EXISTS commerce.idempotency_keys (
     key             text PRIMARY KEY,

@@ -120,11 +120,20 @@ async fn stalled_finds_old_unfinished_orders(s: &impl OrderStore) {
     let old = pending_order(OrderId::from_uuid(f.id()), f.now());
     let mut old_final = pending_order(OrderId::from_uuid(f.id()), f.now());
     old_final.status = OrderStatus::Cancelled;
+    // Paid but the stock not yet committed: the saga still has work.
+    let mut paid_uncommitted = pending_order(OrderId::from_uuid(f.id()), f.now());
+    paid_uncommitted.status = OrderStatus::Paid;
+    paid_uncommitted.stock = StockState::Reserved;
+    // Paid with the stock committed: settled, nothing for recovery to do.
+    let mut paid_settled = paid_uncommitted.clone();
+    paid_settled.id = OrderId::from_uuid(f.id());
+    paid_settled.stock = StockState::Committed;
     f.clock.advance_secs(100);
     let recent = pending_order(OrderId::from_uuid(f.id()), f.now());
-    for o in [&old, &old_final, &recent] {
+    for o in [&old, &old_final, &paid_uncommitted, &paid_settled, &recent] {
         s.insert(o, &[]).await.unwrap_or_else(|e| panic!("insert: {e}"));
     }
     let stalled = s.stalled(f.now().plus_seconds(-50), 10).await.unwrap_or_else(|e| panic!("stalled: {e}"));
-    assert_eq!(stalled, vec![old], "orders: only old, non-final orders are stalled");
+    let ids: Vec<_> = stalled.iter().map(|o| o.id).collect();
+    assert_eq!(ids, vec![old.id, paid_uncommitted.id], "orders: only old, unsettled orders are stalled");
 }
