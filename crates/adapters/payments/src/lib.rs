@@ -19,6 +19,8 @@
 //! call, and a per-call deadline after which the call reports `Unavailable`
 //! (its outcome unknown, as with a real network timeout).
 
+pub mod remote;
+
 use std::time::Duration;
 
 use async_trait::async_trait;

@@ -6,12 +6,15 @@
 use std::{sync::Arc, time::Duration};
 
 use axum::Router;
-use commerce_core::services::{
-    Env,
-    checkout::{CheckoutService, SagaRunner},
-    inventory::InventoryService,
-    orders::OrderService,
-    recovery::{RecoveryPolicy, RecoveryService},
+use commerce_core::{
+    ports::PaymentGateway,
+    services::{
+        Env,
+        checkout::{CheckoutService, SagaRunner},
+        inventory::InventoryService,
+        orders::OrderService,
+        recovery::{RecoveryPolicy, RecoveryService},
+    },
 };
 use commerce_http::{
     HttpConfig, Metrics,
@@ -20,7 +23,7 @@ use commerce_http::{
 };
 use commerce_jobs::Pace;
 use commerce_memory::{RandomIds, SystemClock};
-use commerce_payments::{ProcessorConfig, SimulatedCardProcessor};
+use commerce_payments::{ProcessorConfig, SimulatedCardProcessor, remote::HttpCardProcessor};
 use commerce_postgres::{PgCatalogStore, PgIdempotencyStore, PgInventoryStore, PgOrderStore};
 pub use commerce_service::{HttpArgs, postgres::DatabaseArgs};
 use tokio_util::sync::CancellationToken;
@@ -38,7 +41,10 @@ pub struct Cli {
     /// Databases.
     #[command(flatten)]
     pub db: DatabaseArgs,
-    /// Simulated card processor round trip, in milliseconds.
+    /// A remote card processor (`payments-simulator`); without it, an in-process simulator.
+    #[arg(long, env = "COMMERCE_PAYMENTS_URL")]
+    pub payments_url: Option<String>,
+    /// In-process simulated card processor round trip, in milliseconds.
     #[arg(long, env = "COMMERCE_PAYMENT_LATENCY_MS", default_value = "0")]
     pub payment_latency_ms: u64,
     /// Seconds a checkout's stock stays reserved if the order stalls.
@@ -75,10 +81,13 @@ pub async fn run(
     let orders = Arc::new(PgOrderStore::new(pool.clone()));
     let inventory =
         InventoryService::with_transactional_events(Arc::new(PgInventoryStore::new(pool.clone())), env.clone());
-    let processor = Arc::new(SimulatedCardProcessor::new(ProcessorConfig {
-        latency: Duration::from_millis(cli.payment_latency_ms),
-        ..ProcessorConfig::default()
-    }));
+    let processor: Arc<dyn PaymentGateway> = match &cli.payments_url {
+        Some(url) => Arc::new(HttpCardProcessor::new(url.clone(), Duration::from_secs(10))?),
+        None => Arc::new(SimulatedCardProcessor::new(ProcessorConfig {
+            latency: Duration::from_millis(cli.payment_latency_ms),
+            ..ProcessorConfig::default()
+        })),
+    };
     let runner =
         SagaRunner::new(orders.clone(), inventory.clone(), processor.clone(), env.clone(), cli.reservation_ttl_secs);
     let catalog = Arc::new(PgCatalogStore::new(pool.clone()));

@@ -1,0 +1,390 @@
+//! The simulated processor as a remote service, like a real card processor:
+//! [`router`] serves a [`SimulatedCardProcessor`] over HTTP (binary
+//! `payments-simulator`), and [`HttpCardProcessor`] is the `PaymentGateway`
+//! client a service uses to reach it. The processor's state then outlives the
+//! services that call it, which is what makes crash tests of checkout honest.
+//!
+//! | route | body | answer |
+//! |---|---|---|
+//! | `POST /v1/payment_methods` | `{"number","exp_month","exp_year","cvc"}` | `{"token","brand","last4"}` |
+//! | `POST /v1/authorizations` | `{"token","amount","reference"}` | `{"outcome": "authorized" \| "declined" \| "requires_action", ...}` |
+//! | `POST /v1/authorizations/{id}/capture` | `{"amount"}` | `{"capture_id"}` |
+//! | `POST /v1/authorizations/{id}/void` | | 204 |
+//! | `POST /v1/captures/{id}/refunds` | `{"amount"}` | `{"refund_id"}` |
+//! | `GET /v1/stats?reference=` | | counts of authorisations, captures, voids, refunds, open holds |
+//!
+//! Money-moving calls take an `Idempotency-Key` header. Errors: 400 `{"error"}`
+//! (invalid request), 402 `{"decline_code"}` (card refused), 5xx or no answer
+//! (outcome unknown: retry with the same key).
+
+use std::{sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use axum::{
+    Json, Router,
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use commerce_core::{
+    Money, Timestamp,
+    payment::{
+        AuthorizationId, AuthorizationOutcome, AuthorizeRequest, CaptureId, CardDetails, CardInput, IdempotencyKey,
+        PaymentError, PaymentMethod, PaymentToken, RefundId,
+    },
+    ports::PaymentGateway,
+    validation::ValidationErrors,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::SimulatedCardProcessor;
+
+#[derive(Serialize, Deserialize)]
+struct CardBody {
+    number: String,
+    exp_month: u8,
+    exp_year: u16,
+    cvc: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AuthorizeBody {
+    token: PaymentToken,
+    amount: Money,
+    reference: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AmountBody {
+    amount: Money,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CaptureReply {
+    capture_id: CaptureId,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RefundReply {
+    refund_id: RefundId,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ErrorReply {
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    decline_code: Option<commerce_core::payment::DeclineReason>,
+}
+
+/// Processor totals, as served by `GET /v1/stats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Authorisations created.
+    pub authorizations: usize,
+    /// Captures made.
+    pub captures: usize,
+    /// Authorisations voided.
+    pub voids: usize,
+    /// Refunds made.
+    pub refunds: usize,
+    /// Authorisations still holding funds.
+    pub open_authorizations: usize,
+}
+
+#[derive(Deserialize)]
+struct StatsQuery {
+    reference: Option<String>,
+}
+
+fn key(headers: &HeaderMap) -> Result<IdempotencyKey, PaymentError> {
+    headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.is_empty())
+        .map(|k| IdempotencyKey(k.to_owned()))
+        .ok_or_else(|| PaymentError::InvalidRequest("Idempotency-Key header is required".into()))
+}
+
+fn error_response(e: &PaymentError) -> Response {
+    match e {
+        PaymentError::InvalidRequest(m) => {
+            (StatusCode::BAD_REQUEST, Json(ErrorReply { error: m.clone(), decline_code: None })).into_response()
+        }
+        PaymentError::CardRefused(reason) => {
+            (StatusCode::PAYMENT_REQUIRED, Json(ErrorReply { error: e.to_string(), decline_code: Some(*reason) }))
+                .into_response()
+        }
+        PaymentError::Unavailable(m) => {
+            (StatusCode::SERVICE_UNAVAILABLE, Json(ErrorReply { error: m.clone(), decline_code: None })).into_response()
+        }
+    }
+}
+
+fn reply<T: Serialize>(result: Result<T, PaymentError>) -> Response {
+    match result {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => error_response(&e),
+    }
+}
+
+/// The processor's HTTP API.
+pub fn router(processor: Arc<SimulatedCardProcessor>) -> Router {
+    Router::new()
+        .route("/v1/payment_methods", post(tokenize))
+        .route("/v1/authorizations", post(authorize))
+        .route("/v1/authorizations/{id}/capture", post(capture))
+        .route("/v1/authorizations/{id}/void", post(void))
+        .route("/v1/captures/{id}/refunds", post(refund))
+        .route("/v1/stats", get(stats))
+        .with_state(processor)
+}
+
+async fn tokenize(State(p): State<Arc<SimulatedCardProcessor>>, Json(card): Json<CardBody>) -> Response {
+    let input = CardInput { number: card.number, exp_month: card.exp_month, exp_year: card.exp_year, cvc: card.cvc };
+    let mut errors = ValidationErrors::new();
+    let now = Timestamp::from_datetime(time_now());
+    match input.validate("card", now, &mut errors) {
+        Some(details) => reply(p.tokenize(&details).await),
+        None => error_response(&PaymentError::InvalidRequest(errors.to_string())),
+    }
+}
+
+fn time_now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
+async fn authorize(
+    State(p): State<Arc<SimulatedCardProcessor>>,
+    headers: HeaderMap,
+    Json(body): Json<AuthorizeBody>,
+) -> Response {
+    let idempotency_key = match key(&headers) {
+        Ok(k) => k,
+        Err(e) => return error_response(&e),
+    };
+    let request =
+        AuthorizeRequest { idempotency_key, token: body.token, amount: body.amount, reference: body.reference };
+    reply(p.authorize(&request).await)
+}
+
+async fn capture(
+    State(p): State<Arc<SimulatedCardProcessor>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<AmountBody>,
+) -> Response {
+    match key(&headers) {
+        Ok(k) => {
+            reply(p.capture(&k, &AuthorizationId(id), body.amount).await.map(|capture_id| CaptureReply { capture_id }))
+        }
+        Err(e) => error_response(&e),
+    }
+}
+
+async fn void(State(p): State<Arc<SimulatedCardProcessor>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    match key(&headers) {
+        Ok(k) => match p.void(&k, &AuthorizationId(id)).await {
+            Ok(()) => StatusCode::NO_CONTENT.into_response(),
+            Err(e) => error_response(&e),
+        },
+        Err(e) => error_response(&e),
+    }
+}
+
+async fn refund(
+    State(p): State<Arc<SimulatedCardProcessor>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<AmountBody>,
+) -> Response {
+    match key(&headers) {
+        Ok(k) => reply(p.refund(&k, &CaptureId(id), body.amount).await.map(|refund_id| RefundReply { refund_id })),
+        Err(e) => error_response(&e),
+    }
+}
+
+async fn stats(State(p): State<Arc<SimulatedCardProcessor>>, Query(q): Query<StatsQuery>) -> Json<Stats> {
+    let s = p.stats(q.reference.as_deref());
+    Json(Stats {
+        authorizations: s.authorizations,
+        captures: s.captures,
+        voids: s.voids,
+        refunds: s.refunds,
+        open_authorizations: s.open_authorizations,
+    })
+}
+
+/// A `PaymentGateway` that calls a remote processor speaking the API above.
+#[derive(Debug, Clone)]
+pub struct HttpCardProcessor {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl HttpCardProcessor {
+    /// A client of the processor at `base` (e.g. `http://127.0.0.1:8090`); calls taking
+    /// longer than `timeout` report `Unavailable` (outcome unknown).
+    pub fn new(base: impl Into<String>, timeout: Duration) -> Result<Self, PaymentError> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| PaymentError::Unavailable(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self { base: base.into().trim_end_matches('/').to_owned(), client })
+    }
+
+    /// The processor's totals (for tests and operators).
+    pub async fn stats(&self, reference: Option<&str>) -> Result<Stats, PaymentError> {
+        let mut request = self.client.get(format!("{}/v1/stats", self.base));
+        if let Some(r) = reference {
+            request = request.query(&[("reference", r)]);
+        }
+        let response = request.send().await.map_err(|e| unavailable(&e))?;
+        decode(response).await
+    }
+
+    async fn post<B: Serialize, T: for<'de> Deserialize<'de>>(
+        &self,
+        path: &str,
+        key: Option<&IdempotencyKey>,
+        body: &B,
+    ) -> Result<T, PaymentError> {
+        let mut request = self.client.post(format!("{}{path}", self.base)).json(body);
+        if let Some(k) = key {
+            request = request.header("Idempotency-Key", &k.0);
+        }
+        decode(request.send().await.map_err(|e| unavailable(&e))?).await
+    }
+}
+
+fn unavailable(e: &reqwest::Error) -> PaymentError {
+    PaymentError::Unavailable(format!("payment processor unreachable: {e}"))
+}
+
+async fn decode<T: for<'de> Deserialize<'de>>(response: reqwest::Response) -> Result<T, PaymentError> {
+    let status = response.status();
+    if status.is_success() {
+        return response.json().await.map_err(|e| unavailable(&e));
+    }
+    let body: ErrorReply =
+        response.json().await.unwrap_or(ErrorReply { error: status.to_string(), decline_code: None });
+    Err(match status {
+        StatusCode::BAD_REQUEST => PaymentError::InvalidRequest(body.error),
+        StatusCode::PAYMENT_REQUIRED => {
+            PaymentError::CardRefused(body.decline_code.unwrap_or(commerce_core::payment::DeclineReason::CardDeclined))
+        }
+        _ => PaymentError::Unavailable(format!("processor answered {status}: {}", body.error)),
+    })
+}
+
+/// Nothing to decode (204).
+#[derive(Deserialize)]
+struct Empty {}
+
+#[async_trait]
+impl PaymentGateway for HttpCardProcessor {
+    async fn tokenize(&self, card: &CardDetails) -> Result<PaymentMethod, PaymentError> {
+        let body = CardBody {
+            number: card.number.expose_digits().to_owned(),
+            exp_month: card.expiry.month(),
+            exp_year: card.expiry.year(),
+            cvc: card.cvc.expose().to_owned(),
+        };
+        self.post("/v1/payment_methods", None, &body).await
+    }
+
+    async fn authorize(&self, request: &AuthorizeRequest) -> Result<AuthorizationOutcome, PaymentError> {
+        let body = AuthorizeBody {
+            token: request.token.clone(),
+            amount: request.amount,
+            reference: request.reference.clone(),
+        };
+        self.post("/v1/authorizations", Some(&request.idempotency_key), &body).await
+    }
+
+    async fn capture(
+        &self,
+        key: &IdempotencyKey,
+        authorization: &AuthorizationId,
+        amount: Money,
+    ) -> Result<CaptureId, PaymentError> {
+        let path = format!("/v1/authorizations/{}/capture", authorization.0);
+        self.post::<_, CaptureReply>(&path, Some(key), &AmountBody { amount }).await.map(|r| r.capture_id)
+    }
+
+    async fn void(&self, key: &IdempotencyKey, authorization: &AuthorizationId) -> Result<(), PaymentError> {
+        let path = format!("{}/v1/authorizations/{}/void", self.base, authorization.0);
+        let response =
+            self.client.post(path).header("Idempotency-Key", &key.0).send().await.map_err(|e| unavailable(&e))?;
+        if response.status() == StatusCode::NO_CONTENT {
+            return Ok(());
+        }
+        decode::<Empty>(response).await.map(|_| ())
+    }
+
+    async fn refund(&self, key: &IdempotencyKey, capture: &CaptureId, amount: Money) -> Result<RefundId, PaymentError> {
+        let path = format!("/v1/captures/{}/refunds", capture.0);
+        self.post::<_, RefundReply>(&path, Some(key), &AmountBody { amount }).await.map(|r| r.refund_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use commerce_core::{
+        payment::{CardExpiry, CardNumber, Cvc, DeclineReason},
+        testkit::conformance,
+    };
+
+    async fn serve() -> (String, Arc<SimulatedCardProcessor>) {
+        let processor = Arc::new(SimulatedCardProcessor::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = router(processor.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (base, processor)
+    }
+
+    fn card(number: &str) -> CardDetails {
+        let number = CardNumber::parse(number).unwrap();
+        CardDetails {
+            cvc: Cvc::parse("123", number.brand()).unwrap(),
+            expiry: CardExpiry::parse(12, 2030, Timestamp::from_unix_micros(1_767_225_600_000_000)).unwrap(),
+            number,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_http_client_passes_the_gateway_conformance_suite() {
+        let (base, processor) = serve().await;
+        let client = HttpCardProcessor::new(base, Duration::from_secs(5)).unwrap();
+        conformance::payment::run(&client, &card("4242424242424242"), "http").await;
+        assert_eq!(client.stats(None).await.unwrap().captures, processor.stats(None).captures);
+    }
+
+    #[tokio::test]
+    async fn declines_and_outages_keep_their_meaning_over_the_wire() {
+        let (base, _) = serve().await;
+        let client = HttpCardProcessor::new(base, Duration::from_secs(5)).unwrap();
+        let token = client.tokenize(&card("4000000000009995")).await.unwrap().token;
+        let request = AuthorizeRequest {
+            idempotency_key: IdempotencyKey("k".into()),
+            token,
+            amount: Money::new(100, commerce_core::Currency::USD).unwrap(),
+            reference: "r".into(),
+        };
+        assert_eq!(
+            client.authorize(&request).await,
+            Ok(AuthorizationOutcome::Declined { reason: DeclineReason::InsufficientFunds })
+        );
+        let forged = AuthorizeRequest {
+            token: PaymentToken("tok_x".into()),
+            idempotency_key: IdempotencyKey("k2".into()),
+            ..request
+        };
+        assert!(matches!(client.authorize(&forged).await, Err(PaymentError::InvalidRequest(_))));
+        let nobody = HttpCardProcessor::new("http://127.0.0.1:1", Duration::from_secs(1)).unwrap();
+        assert!(matches!(nobody.tokenize(&card("4242424242424242")).await, Err(PaymentError::Unavailable(_))));
+    }
+}

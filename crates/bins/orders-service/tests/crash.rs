@@ -1,0 +1,194 @@
+//! kill -9 of `orders-service` under checkout load, then a restart: every order
+//! ends paid (stock committed, captured once) or cancelled / payment-failed
+//! (stock released, nothing captured), and stock adds up. The card processor runs
+//! in this test process (`payments-simulator`'s router), so its record of every
+//! authorisation and capture survives the crash, as a real processor's would.
+
+#![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+
+use std::{
+    process::{Child, Command, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use clap::Parser as _;
+use commerce_core::{
+    Currency, Money, ProductId, Timestamp,
+    order::{OrderStatus, StockState},
+    ports::{CatalogStore, InventoryStore, OrderQuery, OrderStore},
+    testkit::strategies,
+};
+use commerce_payments::SimulatedCardProcessor;
+use commerce_postgres::{
+    PgCatalogStore, PgInventoryStore, PgOrderStore,
+    testing::{Databases, url_for},
+};
+use serde_json::json;
+
+const PRODUCTS: u32 = 6;
+const STOCK: u64 = 25;
+
+fn spawn_service(db: &str, addr: &str, payments: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_orders-service"))
+        .args(["--database-url", db, "--listen", addr, "--payments-url", payments])
+        .args(["--resume-after-secs", "1", "--recovery-interval-secs", "1", "--max-connections", "8"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_ready(client: &reqwest::Client, base: &str) {
+    for _ in 0..200 {
+        if let Ok(r) = client.get(format!("{base}/readyz")).send().await
+            && r.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("orders-service never became ready at {base}");
+}
+
+fn free_addr() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_under_checkout_load_then_restart_settles_every_order() {
+    let dbs = Databases::new();
+    let db = url_for(&dbs.fresh_name().await);
+    orders_service::Cli::parse_from(["orders-service", "--database-url", &db]).db.migrate().await.unwrap();
+    let pool = commerce_postgres::lazy_pool(&db, 4).unwrap();
+
+    // Products with stock, written straight to the write model.
+    let catalog = PgCatalogStore::new(pool.clone());
+    let inventory = PgInventoryStore::new(pool.clone());
+    let mut products = vec![];
+    for n in 0..PRODUCTS {
+        let id = ProductId::from_uuid(uuid::Uuid::now_v7());
+        let price = Money::new(1000 + i64::from(n), Currency::USD).unwrap();
+        catalog
+            .insert_product(&strategies::product(id, n, price, Timestamp::from_unix_micros(1_767_225_600_000_000)), &[])
+            .await
+            .unwrap();
+        inventory.set_on_hand(id, STOCK).await.unwrap();
+        products.push(id.to_string());
+    }
+
+    // The card processor, outside the service that will crash.
+    let processor = Arc::new(SimulatedCardProcessor::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let payments = format!("http://{}", listener.local_addr().unwrap());
+    let app = commerce_payments::remote::router(processor.clone());
+    tokio::spawn(async move { axum_serve(listener, app).await });
+
+    let addr = free_addr();
+    let base = format!("http://{addr}");
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let mut child = spawn_service(&db, &addr, &payments);
+    wait_ready(&client, &base).await;
+
+    // Checkout load from several tasks; a quarter of the cards decline.
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicUsize::new(0));
+    let mut load = vec![];
+    for worker in 0..8_usize {
+        let (client, base, products, stop, sent) =
+            (client.clone(), base.clone(), products.clone(), stop.clone(), sent.clone());
+        load.push(tokio::spawn(async move {
+            let mut n = worker;
+            while !stop.load(Ordering::SeqCst) {
+                n += 8;
+                let card = if n % 4 == 0 { "4000 0000 0000 0002" } else { "4242 4242 4242 4242" };
+                let body = json!({"email": "load@example.com",
+                    "items": [{"product_id": products[n % products.len()], "quantity": 1 + n % 2}],
+                    "card": {"number": card, "exp_month": 12, "exp_year": 2030, "cvc": "123"}});
+                let _ = client
+                    .post(format!("{base}/store/v1/checkout"))
+                    .header("Idempotency-Key", format!("crash-{n}"))
+                    .json(&body)
+                    .send()
+                    .await;
+                sent.fetch_add(1, Ordering::SeqCst);
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    child.kill().unwrap(); // SIGKILL: no drain, no cleanup, transactions cut mid-flight
+    child.wait().unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::SeqCst);
+    for l in load {
+        l.await.unwrap();
+    }
+    assert!(sent.load(Ordering::SeqCst) > 20, "the load must have been running when the service died");
+
+    let orders = PgOrderStore::new(pool.clone());
+    let before = orders.list(&OrderQuery { status: None, limit: 100_000, after: None }).await.unwrap();
+    let stranded = before.iter().filter(|o| !o.is_settled()).count();
+    eprintln!(
+        "after the crash: {} orders, {stranded} unsettled, {} requests sent",
+        before.len(),
+        sent.load(Ordering::SeqCst)
+    );
+    // Eight workers are always mid-checkout, so the kill strands some orders mid-saga.
+    assert!(stranded > 0, "the crash must leave unfinished orders for the recovery job");
+
+    // Restart: the recovery job settles whatever the crash left behind.
+    let mut child = spawn_service(&db, &addr, &payments);
+    wait_ready(&client, &base).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let all = loop {
+        let all = orders.list(&OrderQuery { status: None, limit: 100_000, after: None }).await.unwrap();
+        if all.iter().all(commerce_core::order::Order::is_settled) || Instant::now() > deadline {
+            break all;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    assert!(!all.is_empty());
+    let mut sold = std::collections::HashMap::<ProductId, u64>::new();
+    let (mut paid, mut failed) = (0, 0);
+    for o in &all {
+        let stats = processor.stats(Some(&o.id.to_string()));
+        assert_eq!(stats.open_authorizations, 0, "order {} left a hold open: {o:?}", o.id);
+        match o.status {
+            OrderStatus::Paid => {
+                paid += 1;
+                assert_eq!(o.stock, StockState::Committed, "paid order {} has its stock committed", o.id);
+                assert_eq!((stats.captures, stats.refunds), (1, 0), "paid order {} is captured exactly once", o.id);
+                for l in &o.lines {
+                    *sold.entry(l.product_id).or_default() += u64::from(l.quantity.get());
+                }
+            }
+            OrderStatus::Cancelled | OrderStatus::PaymentFailed => {
+                failed += 1;
+                assert_eq!(o.stock, StockState::Released, "failed order {} released its stock", o.id);
+                assert_eq!(stats.captures, 0, "failed order {} captured nothing", o.id);
+            }
+            other => panic!("order {} did not settle: {other:?}", o.id),
+        }
+    }
+    assert!(paid > 0 && failed > 0, "both outcomes occur ({paid} paid, {failed} failed)");
+    assert_eq!(processor.stats(None).open_authorizations, 0, "no hold exists without an order");
+    let ids: Vec<ProductId> = products.iter().map(|p| p.parse().unwrap()).collect();
+    for level in inventory.stock(&ids).await.unwrap() {
+        assert_eq!(level.reserved, 0, "nothing stays reserved for {}", level.product_id);
+        assert_eq!(level.on_hand + sold.get(&level.product_id).copied().unwrap_or(0), STOCK, "no unit created or lost");
+    }
+    pool.close().await;
+    dbs.cleanup().await;
+}
+
+async fn axum_serve(listener: tokio::net::TcpListener, app: axum::Router) {
+    let _ = axum::serve(listener, app).await;
+}

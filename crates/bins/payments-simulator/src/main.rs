@@ -1,0 +1,43 @@
+//! `payments-simulator`: serves the simulated card processor (Stripe-style test
+//! cards) over HTTP; see `commerce_payments::remote` for the API. Point
+//! `orders-service --payments-url` at it.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use clap::Parser;
+use commerce_payments::{ProcessorConfig, SimulatedCardProcessor};
+
+/// The simulated card processor as a service.
+#[derive(Debug, Parser)]
+#[command(name = "payments-simulator", version, about)]
+struct Cli {
+    /// Address to listen on.
+    #[arg(long, env = "PAYMENTS_LISTEN", default_value = "127.0.0.1:8090")]
+    listen: SocketAddr,
+    /// Added to every call, in milliseconds.
+    #[arg(long, env = "PAYMENTS_LATENCY_MS", default_value = "0")]
+    latency_ms: u64,
+    /// Log as JSON lines.
+    #[arg(long, env = "COMMERCE_LOG_JSON")]
+    log_json: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    commerce_service::init_tracing(cli.log_json);
+    let processor = Arc::new(SimulatedCardProcessor::new(ProcessorConfig {
+        latency: Duration::from_millis(cli.latency_ms),
+        ..ProcessorConfig::default()
+    }));
+    let listener =
+        tokio::net::TcpListener::bind(cli.listen).await.with_context(|| format!("binding {}", cli.listen))?;
+    tracing::info!(addr = %listener.local_addr()?, "payments-simulator listening");
+    axum_serve(listener, commerce_payments::remote::router(processor)).await
+}
+
+async fn axum_serve(listener: tokio::net::TcpListener, app: axum::Router) -> anyhow::Result<()> {
+    axum::serve(listener, app).with_graceful_shutdown(commerce_service::shutdown_signal()).await?;
+    Ok(())
+}
