@@ -18,7 +18,7 @@ use std::{
 use clap::Parser as _;
 use commerce_core::{
     Currency, Money, ProductId, Timestamp,
-    order::{OrderStatus, StockState},
+    order::{Order, OrderStatus, StockState},
     ports::{CatalogStore, InventoryStore, OrderQuery, OrderStore},
     testkit::strategies,
 };
@@ -155,10 +155,22 @@ async fn kill_9_under_checkout_load_then_restart_settles_every_order() {
     child.kill().unwrap();
     child.wait().unwrap();
 
+    check_outcomes(&all, &processor, &inventory, &products).await;
+    pool.close().await;
+    dbs.cleanup().await;
+}
+
+/// Every order settled consistently with the processor's records and the stock.
+async fn check_outcomes(
+    all: &[Order],
+    processor: &SimulatedCardProcessor,
+    inventory: &PgInventoryStore,
+    products: &[String],
+) {
     assert!(!all.is_empty());
     let mut sold = std::collections::HashMap::<ProductId, u64>::new();
     let (mut paid, mut failed) = (0, 0);
-    for o in &all {
+    for o in all {
         let stats = processor.stats(Some(&o.id.to_string()));
         assert_eq!(stats.open_authorizations, 0, "order {} left a hold open: {o:?}", o.id);
         match o.status {
@@ -185,8 +197,6 @@ async fn kill_9_under_checkout_load_then_restart_settles_every_order() {
         assert_eq!(level.reserved, 0, "nothing stays reserved for {}", level.product_id);
         assert_eq!(level.on_hand + sold.get(&level.product_id).copied().unwrap_or(0), STOCK, "no unit created or lost");
     }
-    pool.close().await;
-    dbs.cleanup().await;
 }
 
 async fn axum_serve(listener: tokio::net::TcpListener, app: axum::Router) {
