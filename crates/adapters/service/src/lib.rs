@@ -4,6 +4,8 @@
 //! environment variables, logging, the shutdown signal, the admin token, and
 //! (feature `postgres`) database pools, readiness and migrations.
 
+pub mod seed;
+
 use std::{net::SocketAddr, sync::Arc};
 
 use async_trait::async_trait;

@@ -41,6 +41,38 @@ pub enum Command {
     Serve,
     /// Apply the database migrations and exit.
     Migrate,
+    /// Create a demo catalog (collections, products with attributes and stock) and exit.
+    Seed {
+        /// Products to create.
+        #[arg(default_value = "1000")]
+        count: usize,
+        /// Products created at once.
+        #[arg(long, default_value = "8")]
+        concurrency: usize,
+    },
+}
+
+/// Seeds the demo catalog through the same services as admin requests (events included).
+pub async fn seed(cli: &Cli, count: usize, concurrency: usize) -> anyhow::Result<()> {
+    let (catalog, inventory, _) = services(&cli.db.write_pool()?);
+    let started = std::time::Instant::now();
+    commerce_service::seed::seed(&catalog, &inventory, count, concurrency).await?;
+    tracing::info!(
+        products = count,
+        elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        "seeded"
+    );
+    Ok(())
+}
+
+fn services(pool: &commerce_postgres::PgPool) -> (CatalogService, InventoryService, OrderService) {
+    let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
+    (
+        CatalogService::new(Arc::new(PgCatalogStore::new(pool.clone())), env.clone()),
+        // The PostgreSQL store writes stock.changed to the outbox in each stock transaction.
+        InventoryService::with_transactional_events(Arc::new(PgInventoryStore::new(pool.clone())), env.clone()),
+        OrderService::new(Arc::new(PgOrderStore::new(pool.clone())), env),
+    )
 }
 
 /// Serves until `shutdown` resolves, then drains in-flight requests.

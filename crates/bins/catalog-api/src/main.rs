@@ -7,8 +7,12 @@ use clap::Parser as _;
 async fn main() -> anyhow::Result<()> {
     let cli = catalog_api::Cli::parse();
     commerce_service::init_tracing(cli.http.log_json);
-    if let Some(catalog_api::Command::Migrate) = cli.command {
-        return cli.db.migrate().await;
+    match cli.command {
+        Some(catalog_api::Command::Migrate) => return cli.db.migrate().await,
+        Some(catalog_api::Command::Seed { count, concurrency }) => {
+            return catalog_api::seed(&cli, count, concurrency).await;
+        }
+        Some(catalog_api::Command::Serve) | None => {}
     }
     let listener =
         tokio::net::TcpListener::bind(cli.http.listen).await.with_context(|| format!("binding {}", cli.http.listen))?;

@@ -5,8 +5,6 @@
 //! [`run`] takes the listener and a shutdown future, so tests start it on port 0
 //! and stop it at will; the binary passes SIGINT/SIGTERM.
 
-mod seed;
-
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
@@ -139,7 +137,7 @@ pub async fn run(
 
     if args.seed.0 > 0 {
         let started = std::time::Instant::now();
-        seed::seed(&catalog, &inventory, args.seed.0).await.context("seeding the demo catalog")?;
+        commerce_service::seed::seed(&catalog, &inventory, args.seed.0, 1).await.context("seeding the demo catalog")?;
         while relay.step(10_000).await? + projector.step(&consumer, 10_000).await? > 0 {}
         tracing::info!(
             products = args.seed.0,

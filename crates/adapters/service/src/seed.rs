@@ -5,6 +5,7 @@ use commerce_core::{
     catalog::{CollectionInput, MoneyInput, ProductInput},
     services::{catalog::CatalogService, inventory::InventoryService},
 };
+use futures::{StreamExt as _, TryStreamExt as _};
 
 const COLLECTIONS: &[(&str, &str, &str)] = &[
     ("t-shirts", "T-shirts", "Tee"),
@@ -45,14 +46,21 @@ impl Rng {
     }
 }
 
-/// Seeds `count` active products across the demo collections. Returns how many were created.
-pub async fn seed(catalog: &CatalogService, inventory: &InventoryService, count: usize) -> anyhow::Result<usize> {
+/// Seeds `count` active products across the demo collections, `concurrency` at a time.
+/// Returns how many were created.
+pub async fn seed(
+    catalog: &CatalogService,
+    inventory: &InventoryService,
+    count: usize,
+    concurrency: usize,
+) -> anyhow::Result<usize> {
     let mut collections = Vec::with_capacity(COLLECTIONS.len());
     for (slug, name, noun) in COLLECTIONS {
         let input = CollectionInput { slug: (*slug).into(), name: (*name).into(), description: format!("Our {name}.") };
         collections.push((catalog.create_collection(&input).await?, *noun));
     }
     let mut rng = Rng(0x5EED);
+    let mut items = Vec::with_capacity(count);
     for n in 0..count {
         let (collection, noun) = &collections[n % collections.len()];
         let adjective = rng.pick(ADJECTIVES);
@@ -79,10 +87,18 @@ pub async fn seed(catalog: &CatalogService, inventory: &InventoryService, count:
             attributes: attributes.into_iter().collect(),
             status: Some("active".into()),
         };
-        let product = catalog.create_product(&input).await?;
         // About one product in ten is sold out.
         let on_hand = if rng.below(10) == 0 { 0 } else { 1 + rng.below(100) };
-        inventory.set_on_hand(product.id, on_hand).await?;
+        items.push((input, on_hand));
     }
+    futures::stream::iter(items)
+        .map(|(input, on_hand)| async move {
+            let product = catalog.create_product(&input).await?;
+            inventory.set_on_hand(product.id, on_hand).await?;
+            Ok::<_, anyhow::Error>(())
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect::<Vec<()>>()
+        .await?;
     Ok(count)
 }
