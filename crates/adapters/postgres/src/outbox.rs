@@ -46,6 +46,20 @@ impl PgOutbox {
         Self { pool, lease_secs }
     }
 
+    /// Deletes rows older than `cutoff` that were published or projected; returns how many.
+    /// The outbox is a hand-off, not the event history: the broker (or a rebuild from the
+    /// write model) keeps that.
+    pub async fn prune(&self, cutoff: commerce_core::Timestamp) -> Result<u64, EventError> {
+        sqlx::query(
+            "DELETE FROM commerce.outbox WHERE created_at < $1 AND (published_at IS NOT NULL OR projected_at IS NOT NULL)",
+        )
+        .bind(cutoff.as_datetime())
+        .execute(&self.pool)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(|e| unavailable(&e))
+    }
+
     /// Rows not yet published.
     pub async fn pending(&self) -> Result<i64, EventError> {
         sqlx::query_scalar("SELECT count(*) FROM commerce.outbox WHERE published_at IS NULL")

@@ -51,3 +51,35 @@ async fn outbox_poller() {
     conformance::events::run(&PgOutbox::new(pool.clone(), 30), &PgOutboxConsumer::new(pool)).await;
     dbs.cleanup().await;
 }
+
+#[tokio::test]
+async fn outbox_prune_keeps_rows_nobody_handled() {
+    use commerce_core::{
+        Timestamp,
+        events::{DomainEvent, EventEnvelope, StockChanged},
+        ids::{EventId, ProductId},
+        ports::{EventPublisher, Outbox},
+    };
+    let dbs = Databases::new();
+    let outbox = PgOutbox::new(dbs.fresh().await, 30);
+    let event = |n: u128| {
+        let payload = StockChanged {
+            product_id: ProductId::from_uuid(uuid::Uuid::from_u128(1)),
+            on_hand: 1,
+            reserved: 0,
+            available: 1,
+        };
+        EventEnvelope::new(
+            EventId::from_uuid(uuid::Uuid::from_u128(n)),
+            Timestamp::EPOCH,
+            DomainEvent::StockChanged(payload),
+        )
+    };
+    outbox.publish(&[event(1), event(2)]).await.unwrap();
+    let first = outbox.claim(1).await.unwrap();
+    outbox.mark_published(&[first[0].position]).await.unwrap();
+    let future = Timestamp::from_datetime(time::OffsetDateTime::now_utc()).plus_seconds(60);
+    assert_eq!(outbox.prune(future).await.unwrap(), 1, "only the published row goes");
+    assert_eq!(outbox.pending().await.unwrap(), 1, "the unpublished row stays");
+    dbs.cleanup().await;
+}

@@ -42,9 +42,12 @@ enum Scenario {
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
-    /// Base URL of the shop.
+    /// Base URL of the shop (the storefront, in a split deployment).
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     base_url: String,
+    /// Base URL of the checkout routes (`orders-service`); defaults to `--base-url`.
+    #[arg(long)]
+    checkout_url: Option<String>,
     /// Requests in flight at once.
     #[arg(long, default_value = "32")]
     concurrency: usize,
@@ -109,7 +112,14 @@ async fn product_ids(client: &Client, base: &str) -> anyhow::Result<Vec<String>>
     Ok(ids)
 }
 
-async fn one(client: &Client, base: &str, scenario: Scenario, ids: &[String], n: u64) -> anyhow::Result<bool> {
+async fn one(
+    client: &Client,
+    base: &str,
+    checkout: &str,
+    scenario: Scenario,
+    ids: &[String],
+    n: u64,
+) -> anyhow::Result<bool> {
     let pick = || &ids[usize::try_from(n.wrapping_mul(2_654_435_761) % ids.len() as u64).unwrap_or(0)];
     let response = match scenario {
         Scenario::Healthz => client.get(format!("{base}/healthz")).send().await?,
@@ -119,7 +129,7 @@ async fn one(client: &Client, base: &str, scenario: Scenario, ids: &[String], n:
             let body = json!({"email": "load@example.com", "items": [{"product_id": pick(), "quantity": 1}],
                               "card": {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}});
             client
-                .post(format!("{base}/store/v1/checkout"))
+                .post(format!("{checkout}/store/v1/checkout"))
                 .header("Idempotency-Key", format!("load-{}-{n}", std::process::id()))
                 .json(&body)
                 .send()
@@ -145,13 +155,14 @@ async fn measure(
     let mut workers = vec![];
     for _ in 0..args.concurrency {
         let (client, base, ids, counter) = (client.clone(), args.base_url.clone(), ids.clone(), counter.clone());
+        let checkout = args.checkout_url.clone().unwrap_or_else(|| base.clone());
         workers.push(tokio::spawn(async move {
             let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
             let (mut requests, mut failures) = (0_u64, 0_u64);
             while Instant::now() < deadline {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
                 let t = Instant::now();
-                let ok = one(&client, &base, scenario, &ids, n).await.unwrap_or(false);
+                let ok = one(&client, &base, &checkout, scenario, &ids, n).await.unwrap_or(false);
                 latency.saturating_record(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
                 requests += 1;
                 failures += u64::from(!ok);
