@@ -126,7 +126,7 @@ pub async fn run(
             let recovery = recovery.clone();
             async move {
                 let report = recovery.run_once(RecoveryPolicy::default()).await.map_err(|e| e.to_string())?;
-                if report.examined > 0 || report.expired_reservations > 0 {
+                if report.examined > 0 || report.expired_reservations > 0 || report.expiry_error.is_some() {
                     tracing::info!(?report, "order recovery pass");
                 }
                 // One pass per period: never report work, so the loop waits between passes.

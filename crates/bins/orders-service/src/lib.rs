@@ -108,7 +108,7 @@ pub async fn run(
             let recovery = recovery.clone();
             async move {
                 let report = recovery.run_once(policy).await?;
-                if report.examined > 0 || report.expired_reservations > 0 {
+                if report.examined > 0 || report.expired_reservations > 0 || report.expiry_error.is_some() {
                     tracing::info!(?report, "order recovery pass");
                 }
                 // One pass per interval: report no work so the loop waits.

@@ -27,7 +27,7 @@ impl Default for RecoveryPolicy {
 }
 
 /// What one pass did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RecoveryReport {
     /// Stalled orders found.
     pub examined: usize,
@@ -39,6 +39,8 @@ pub struct RecoveryReport {
     pub still_pending: usize,
     /// Reservations expired.
     pub expired_reservations: usize,
+    /// Why expiring reservations failed this pass, if it did (retried next pass).
+    pub expiry_error: Option<String>,
 }
 
 /// The recovery job.
@@ -75,7 +77,10 @@ impl RecoveryService {
                 _ => report.still_pending += 1,
             }
         }
-        report.expired_reservations = self.inventory.expire_due(policy.batch).await.unwrap_or(0);
+        match self.inventory.expire_due(policy.batch).await {
+            Ok(n) => report.expired_reservations = n,
+            Err(e) => report.expiry_error = Some(e.to_string()),
+        }
         Ok(report)
     }
 }
