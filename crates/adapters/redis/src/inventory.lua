@@ -1,0 +1,51 @@
+-- Shared helpers, prepended to every inventory script. ARGV[1] is the key prefix,
+-- which carries a hash tag ({...}) so every key of one store lives in one cluster slot.
+local P = ARGV[1]
+local ACTIVE = '{"state":"active"}'
+local COMMITTED = '{"state":"committed"}'
+local RELEASED = '{"state":"released"}'
+local EXPIRED = '{"state":"expired"}'
+
+local function stock_key(pid) return P .. ':stock:' .. pid end
+local function res_key(id) return P .. ':res:' .. id end
+local function due_key() return P .. ':due' end
+
+-- "pid:q,pid:q" -> ordered list of {pid, q}
+local function parse_spec(spec)
+  local lines = {}
+  for pid, q in string.gmatch(spec or '', '([^:,]+):(%d+)') do
+    table.insert(lines, {pid, tonumber(q)})
+  end
+  return lines
+end
+
+local function level(pid)
+  local v = redis.call('HMGET', stock_key(pid), 'on_hand', 'reserved', 'version')
+  if not v[1] then return nil end
+  return {tonumber(v[1]), tonumber(v[2]), tonumber(v[3])}
+end
+
+-- Appends pid, on_hand, reserved, version for each line's product that has stock.
+local function push_levels(out, lines)
+  for _, line in ipairs(lines) do
+    local l = level(line[1])
+    if l then
+      table.insert(out, line[1]); table.insert(out, l[1]); table.insert(out, l[2]); table.insert(out, l[3])
+    end
+  end
+  return out
+end
+
+local function receipt(id)
+  local r = redis.call('HMGET', res_key(id), 'lines', 'expires_at', 'state', 'spec')
+  return push_levels({'ok', r[1], r[2], r[3]}, parse_spec(r[4]))
+end
+
+local function give_back(lines, also_on_hand)
+  for _, line in ipairs(lines) do
+    local k = stock_key(line[1])
+    redis.call('HINCRBY', k, 'reserved', -line[2])
+    if also_on_hand then redis.call('HINCRBY', k, 'on_hand', -line[2]) end
+    redis.call('HINCRBY', k, 'version', 1)
+  end
+end
