@@ -1,0 +1,156 @@
+//! Server + client end to end: the gRPC client (an `InventoryStore`) passes the
+//! inventory conformance suite and the ledger model check against a server over
+//! Redis, and 2,000 concurrent checkouts through it never oversell.
+
+#![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+
+use std::sync::Arc;
+
+use commerce_core::{
+    Currency, Money, ProductId,
+    catalog::Version,
+    order::OrderStatus,
+    ports::{CatalogStore, InventoryStore},
+    services::{
+        Env,
+        checkout::{CheckoutInput, CheckoutItemInput, CheckoutService, SagaRunner},
+        inventory::InventoryService,
+    },
+    testkit::{
+        conformance::inventory,
+        fixed::{ManualClock, SequentialIds},
+        strategies,
+    },
+};
+use commerce_grpc::{GrpcInventoryClient, InventoryGrpcServer, serve, server_router};
+use commerce_memory::{MemoryCatalogStore, MemoryEventBus, MemoryOrderStore, MemoryPaymentGateway};
+use commerce_redis::RedisInventoryStore;
+use proptest::test_runner::{Config, TestRunner};
+
+const TOKEN: &str = "grpc-test-token";
+
+fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A server over a fresh Redis namespace on port 0, and a client of it.
+async fn fresh() -> (GrpcInventoryClient, RedisInventoryStore) {
+    let store = RedisInventoryStore::connect(&redis_url(), &format!("grpc-{}", uuid::Uuid::new_v4().simple()))
+        .await
+        .unwrap_or_else(|e| panic!("Redis must be running at {}: {e}", redis_url()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let routes = server_router(InventoryGrpcServer::new(Arc::new(store.clone()), TOKEN)).await.unwrap();
+    tokio::spawn(serve(routes, listener, std::future::pending()));
+    (GrpcInventoryClient::connect_lazy(&url, Some(TOKEN.into())).unwrap(), store)
+}
+
+#[tokio::test]
+async fn the_client_passes_the_inventory_conformance_suite() {
+    let made = std::sync::Mutex::new(vec![]);
+    inventory::run(|| async {
+        let (client, store) = fresh().await;
+        made.lock().unwrap().push(store);
+        client
+    })
+    .await;
+    for store in made.into_inner().unwrap() {
+        store.clear().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_agrees_with_the_reference_ledger() {
+    let handle = tokio::runtime::Handle::current();
+    let result = tokio::task::block_in_place(|| {
+        TestRunner::new(Config { cases: 48, failure_persistence: None, ..Config::default() })
+            .run(&inventory::inventory_ops(), |ops| {
+                handle.block_on(async {
+                    let (client, store) = fresh().await;
+                    inventory::check_model(&client, 1, &ops).await;
+                    store.clear().await.unwrap();
+                });
+                Ok(())
+            })
+            .map_err(|e| e.to_string())
+    });
+    result.unwrap();
+}
+
+#[tokio::test]
+async fn set_on_hand_needs_the_token() {
+    let (client, store) = fresh().await;
+    let anonymous = {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let routes = server_router(InventoryGrpcServer::new(Arc::new(store.clone()), TOKEN)).await.unwrap();
+        tokio::spawn(serve(routes, listener, std::future::pending()));
+        GrpcInventoryClient::connect_lazy(&url, None).unwrap()
+    };
+    let product = ProductId::from_uuid(uuid::Uuid::now_v7());
+    assert!(matches!(
+        anonymous.set_on_hand(product, 5).await,
+        Err(commerce_core::inventory::InventoryError::InvalidRequest(_))
+    ));
+    assert_eq!(client.set_on_hand(product, 5).await.unwrap().on_hand, 5);
+    assert_eq!(anonymous.stock(&[product]).await.unwrap()[0].on_hand, 5, "reads need no token");
+    store.clear().await.unwrap();
+}
+
+/// 2,000 concurrent checkouts from 16 tasks for one product with 100 units, with stock
+/// held by the inventory service over Redis: exactly 100 are paid, and on_hand + sold
+/// stays 100.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_concurrent_checkouts_sell_exactly_the_stock() {
+    let (client, store) = fresh().await;
+    let env = Env::new(Arc::new(ManualClock::default()), Arc::new(SequentialIds::new()));
+    let catalog = Arc::new(MemoryCatalogStore::new());
+    let product_id = ProductId::from_uuid(uuid::Uuid::now_v7());
+    let mut product = strategies::product(product_id, 1, Money::new(500, Currency::USD).unwrap(), env.clock.now());
+    product.version = Version::INITIAL;
+    catalog.insert_product(&product, &[]).await.unwrap();
+    client.set_on_hand(product_id, 100).await.unwrap();
+
+    let inventory = InventoryService::new(Arc::new(client.clone()), Arc::new(MemoryEventBus::new()), env.clone());
+    let orders = Arc::new(MemoryOrderStore::new());
+    let gateway = Arc::new(MemoryPaymentGateway::new());
+    let runner = SagaRunner::new(orders.clone(), inventory, gateway.clone(), env.clone(), 900);
+    let checkout = CheckoutService::new(catalog, orders, gateway.clone(), runner, env);
+
+    let mut tasks = vec![];
+    for _ in 0..16 {
+        let checkout = checkout.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut paid = 0_u64;
+            for _ in 0..125 {
+                let input = CheckoutInput {
+                    email: "rush@example.com".into(),
+                    items: vec![CheckoutItemInput { product_id: product_id.to_string(), quantity: 1 }],
+                    card: commerce_core::payment::CardInput {
+                        number: "4242424242424242".into(),
+                        exp_month: 12,
+                        exp_year: 2030,
+                        cvc: "123".into(),
+                    },
+                };
+                let placed = checkout.place_order(&input).await.unwrap();
+                if placed.order.status == OrderStatus::Paid {
+                    paid += 1;
+                } else {
+                    assert_eq!(placed.order.status, OrderStatus::Cancelled);
+                }
+            }
+            paid
+        }));
+    }
+    let mut sold = 0;
+    for t in tasks {
+        sold += t.await.unwrap();
+    }
+    assert_eq!(sold, 100, "exactly the 100 units were sold");
+    let level = client.stock(&[product_id]).await.unwrap()[0];
+    assert_eq!((level.on_hand, level.reserved), (0, 0));
+    assert_eq!(level.on_hand + sold, 100, "on_hand + sold is constant");
+    assert_eq!(gateway.stats(None).captures, 100, "one capture per unit sold");
+    store.clear().await.unwrap();
+}
