@@ -35,6 +35,13 @@ impl GrpcInventoryClient {
         Ok(Self { client: InventoryServiceClient::new(channel), token, deadline: Duration::from_secs(2), attempts: 3 })
     }
 
+    /// Attempts per idempotent call (default 3; 1 disables retries).
+    #[must_use]
+    pub fn with_attempts(mut self, attempts: u32) -> Self {
+        self.attempts = attempts.max(1);
+        self
+    }
+
     /// Per-call deadline (default 2 s).
     #[must_use]
     pub fn with_deadline(mut self, deadline: Duration) -> Self {

@@ -389,3 +389,29 @@ fn the_sweeper_expires_lapsed_reservations_and_publishes_the_stock() {
         assert_eq!(shop.listed(tee.id).await.unwrap().available_stock, 5);
     });
 }
+
+#[test]
+fn the_storefront_shows_live_stock_and_falls_back_to_the_projection() {
+    use commerce_core::{inventory::InventoryError, ports::MockInventoryStore};
+    block_on(async {
+        let shop = Shop::new();
+        let tee = shop.given_product("TEE-1", 1999, 5).await;
+        // Stock changes in the inventory but is not yet projected.
+        shop.inventory.set_on_hand(tee.id, 2).await.unwrap();
+        let read = shop.storefront.clone();
+        assert_eq!(read.product(tee.id).await.unwrap().available_stock, 5, "projected");
+        let live = read.clone().with_live_stock(shop.inventory_store.clone());
+        assert_eq!(live.product(tee.id).await.unwrap().available_stock, 2, "live from the inventory");
+        let page = live.list(&ProductQueryInput::default()).await.unwrap();
+        assert_eq!(page.items[0].available_stock, 2);
+
+        let mut down = MockInventoryStore::new();
+        down.expect_stock().returning(|_| Err(InventoryError::Unavailable("timeout".into())));
+        let degraded = read.with_live_stock(Arc::new(down));
+        assert_eq!(
+            degraded.product(tee.id).await.unwrap().available_stock,
+            5,
+            "an inventory outage shows the projection"
+        );
+    });
+}

@@ -13,6 +13,17 @@ use commerce_core::ports::IdGenerator;
 use commerce_http::ops::Readiness;
 use commerce_memory::RandomIds;
 
+/// Where stock lives: with `--inventory-grpc-url`, in the inventory service and nowhere else.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InventoryArgs {
+    /// The inventory service (e.g. `http://127.0.0.1:50051`); unset: stock in this service's database.
+    #[arg(long, env = "INVENTORY_GRPC_URL")]
+    pub inventory_grpc_url: Option<String>,
+    /// Bearer token for the inventory service's `SetOnHand`.
+    #[arg(long, env = "INVENTORY_TOKEN", hide_env_values = true)]
+    pub inventory_token: Option<String>,
+}
+
 /// Flags every HTTP service takes.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HttpArgs {

@@ -7,14 +7,15 @@ use std::sync::Arc;
 
 use axum::Router;
 use commerce_core::services::{Env, catalog::CatalogService, inventory::InventoryService, orders::OrderService};
+use commerce_grpc::GrpcInventoryClient;
 use commerce_http::{
     HttpConfig, Metrics,
     admin::{self, AdminState, AdminToken},
     ops::OpsState,
 };
 use commerce_memory::{RandomIds, SystemClock};
-use commerce_postgres::{PgCatalogStore, PgInventoryStore, PgOrderStore};
-pub use commerce_service::{HttpArgs, postgres::DatabaseArgs};
+use commerce_postgres::{PgCatalogStore, PgInventoryStore, PgOrderStore, PgOutbox};
+pub use commerce_service::{HttpArgs, InventoryArgs, postgres::DatabaseArgs};
 
 /// Admin REST API on PostgreSQL.
 #[derive(Debug, Clone, clap::Parser)]
@@ -29,6 +30,9 @@ pub struct Cli {
     /// Databases.
     #[command(flatten)]
     pub db: DatabaseArgs,
+    /// Where stock lives.
+    #[command(flatten)]
+    pub inventory: InventoryArgs,
     /// Bearer token for /admin routes; generated and logged once when unset.
     #[arg(long, env = "COMMERCE_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
@@ -54,7 +58,7 @@ pub enum Command {
 
 /// Seeds the demo catalog through the same services as admin requests (events included).
 pub async fn seed(cli: &Cli, count: usize, concurrency: usize) -> anyhow::Result<()> {
-    let (catalog, inventory, _) = services(&cli.db.write_pool()?);
+    let (catalog, inventory, _) = services(&cli.db.write_pool()?, &cli.inventory)?;
     let started = std::time::Instant::now();
     commerce_service::seed::seed(&catalog, &inventory, count, concurrency).await?;
     tracing::info!(
@@ -65,14 +69,27 @@ pub async fn seed(cli: &Cli, count: usize, concurrency: usize) -> anyhow::Result
     Ok(())
 }
 
-fn services(pool: &commerce_postgres::PgPool) -> (CatalogService, InventoryService, OrderService) {
+fn services(
+    pool: &commerce_postgres::PgPool,
+    inventory: &InventoryArgs,
+) -> anyhow::Result<(CatalogService, InventoryService, OrderService)> {
     let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
-    (
-        CatalogService::new(Arc::new(PgCatalogStore::new(pool.clone())), env.clone()),
+    let inventory = match &inventory.inventory_grpc_url {
+        // Stock lives in the inventory service; its changes reach the read model through
+        // this database's outbox.
+        Some(url) => InventoryService::new(
+            Arc::new(GrpcInventoryClient::connect_lazy(url, inventory.inventory_token.clone())?),
+            Arc::new(PgOutbox::new(pool.clone(), 30)),
+            env.clone(),
+        ),
         // The PostgreSQL store writes stock.changed to the outbox in each stock transaction.
-        InventoryService::with_transactional_events(Arc::new(PgInventoryStore::new(pool.clone())), env.clone()),
+        None => InventoryService::with_transactional_events(Arc::new(PgInventoryStore::new(pool.clone())), env.clone()),
+    };
+    Ok((
+        CatalogService::new(Arc::new(PgCatalogStore::new(pool.clone())), env.clone()),
+        inventory,
         OrderService::new(Arc::new(PgOrderStore::new(pool.clone())), env),
-    )
+    ))
 }
 
 /// Serves until `shutdown` resolves, then drains in-flight requests.
@@ -82,15 +99,11 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let pool = cli.db.write_pool()?;
-    let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
+    let (catalog, inventory, orders) = services(&pool, &cli.inventory)?;
     let state = AdminState {
-        catalog: CatalogService::new(Arc::new(PgCatalogStore::new(pool.clone())), env.clone()),
-        // The PostgreSQL store writes stock.changed to the outbox in each stock transaction.
-        inventory: InventoryService::with_transactional_events(
-            Arc::new(PgInventoryStore::new(pool.clone())),
-            env.clone(),
-        ),
-        orders: OrderService::new(Arc::new(PgOrderStore::new(pool.clone())), env),
+        catalog,
+        inventory,
+        orders,
         token: AdminToken::new(commerce_service::admin_token(cli.admin_token)),
     };
     let ops = OpsState { readiness: commerce_service::postgres::readiness(&[&pool]), metrics: Metrics::new() };

@@ -16,6 +16,7 @@ use commerce_core::{
         recovery::{RecoveryPolicy, RecoveryService},
     },
 };
+use commerce_grpc::GrpcInventoryClient;
 use commerce_http::{
     HttpConfig, Metrics,
     checkout::{self, CheckoutState},
@@ -24,8 +25,8 @@ use commerce_http::{
 use commerce_jobs::Pace;
 use commerce_memory::{RandomIds, SystemClock};
 use commerce_payments::{ProcessorConfig, SimulatedCardProcessor, remote::HttpCardProcessor};
-use commerce_postgres::{PgCatalogStore, PgIdempotencyStore, PgInventoryStore, PgOrderStore};
-pub use commerce_service::{HttpArgs, postgres::DatabaseArgs};
+use commerce_postgres::{PgCatalogStore, PgIdempotencyStore, PgInventoryStore, PgOrderStore, PgOutbox};
+pub use commerce_service::{HttpArgs, InventoryArgs, postgres::DatabaseArgs};
 use tokio_util::sync::CancellationToken;
 
 /// Checkout and order APIs on PostgreSQL.
@@ -41,6 +42,9 @@ pub struct Cli {
     /// Databases.
     #[command(flatten)]
     pub db: DatabaseArgs,
+    /// Where stock lives.
+    #[command(flatten)]
+    pub inventory: InventoryArgs,
     /// A remote card processor (`payments-simulator`); without it, an in-process simulator.
     #[arg(long, env = "COMMERCE_PAYMENTS_URL")]
     pub payments_url: Option<String>,
@@ -79,8 +83,16 @@ pub async fn run(
     let pool = cli.db.write_pool()?;
     let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
     let orders = Arc::new(PgOrderStore::new(pool.clone()));
-    let inventory =
-        InventoryService::with_transactional_events(Arc::new(PgInventoryStore::new(pool.clone())), env.clone());
+    let inventory = match &cli.inventory.inventory_grpc_url {
+        // Stock lives in the inventory service; its changes reach the read model through
+        // this database's outbox (published after each idempotent, retried operation).
+        Some(url) => InventoryService::new(
+            Arc::new(GrpcInventoryClient::connect_lazy(url, cli.inventory.inventory_token.clone())?),
+            Arc::new(PgOutbox::new(pool.clone(), 30)),
+            env.clone(),
+        ),
+        None => InventoryService::with_transactional_events(Arc::new(PgInventoryStore::new(pool.clone())), env.clone()),
+    };
     let processor: Arc<dyn PaymentGateway> = match &cli.payments_url {
         Some(url) => Arc::new(HttpCardProcessor::new(url.clone(), Duration::from_secs(10))?),
         None => Arc::new(SimulatedCardProcessor::new(ProcessorConfig {

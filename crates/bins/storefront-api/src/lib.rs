@@ -6,6 +6,7 @@ use std::{sync::Arc, time::Duration};
 
 use axum::Router;
 use commerce_core::services::{events::Projector, storefront::StorefrontService};
+use commerce_grpc::GrpcInventoryClient;
 use commerce_http::{
     HttpConfig, Metrics,
     ops::OpsState,
@@ -13,7 +14,7 @@ use commerce_http::{
 };
 use commerce_jobs::Pace;
 use commerce_postgres::{PgOutboxConsumer, PgReadModel};
-pub use commerce_service::{HttpArgs, postgres::DatabaseArgs};
+pub use commerce_service::{HttpArgs, InventoryArgs, postgres::DatabaseArgs};
 use tokio_util::sync::CancellationToken;
 
 /// Storefront REST and GraphQL on PostgreSQL.
@@ -29,6 +30,9 @@ pub struct Cli {
     /// Databases.
     #[command(flatten)]
     pub db: DatabaseArgs,
+    /// With `--inventory-grpc-url`, each page shows live stock from one `BatchGetStock`.
+    #[command(flatten)]
+    pub inventory: InventoryArgs,
     /// Do not run the in-process projector (another process feeds the read model).
     #[arg(long, env = "COMMERCE_NO_PROJECTOR")]
     pub no_projector: bool,
@@ -55,7 +59,13 @@ pub async fn run(
     let write = cli.db.write_pool()?;
     let read = cli.db.read_pool(&write)?;
     let read_model = Arc::new(PgReadModel::new(read.clone()));
-    let storefront = StorefrontService::new(read_model.clone());
+    let mut storefront = StorefrontService::new(read_model.clone());
+    if let Some(url) = &cli.inventory.inventory_grpc_url {
+        // One quick attempt: a slow inventory shows the projected stock, never an error page.
+        let live =
+            GrpcInventoryClient::connect_lazy(url, None)?.with_deadline(Duration::from_millis(300)).with_attempts(1);
+        storefront = storefront.with_live_stock(Arc::new(live));
+    }
 
     let jobs = CancellationToken::new();
     let projector_job = (!cli.no_projector).then(|| {

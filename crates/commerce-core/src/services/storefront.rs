@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::{
     catalog::{Collection, ProductStatus},
     ids::ProductId,
-    ports::{ProductReadModel, StoreError},
+    ports::{InventoryStore, ProductReadModel, StoreError},
     query::{Facets, ProductPage, ProductQuery, ProductQueryInput, ProductView},
     validation::ValidationErrors,
 };
@@ -34,12 +34,38 @@ impl From<StoreError> for StorefrontError {
 #[derive(Clone)]
 pub struct StorefrontService {
     read: Arc<dyn ProductReadModel>,
+    live_stock: Option<Arc<dyn InventoryStore>>,
 }
 
 impl StorefrontService {
     /// A service over a read model.
     pub fn new(read: Arc<dyn ProductReadModel>) -> Self {
-        Self { read }
+        Self { read, live_stock: None }
+    }
+
+    /// Shows each returned product's live stock from `inventory` (one batch call per
+    /// page) instead of the projected value. When the inventory cannot answer, the
+    /// projected value is shown: a slow or down inventory never fails a page.
+    /// Filtering and sorting by stock still use the projected value.
+    #[must_use]
+    pub fn with_live_stock(mut self, inventory: Arc<dyn InventoryStore>) -> Self {
+        self.live_stock = Some(inventory);
+        self
+    }
+
+    async fn overlay(&self, views: &mut [ProductView]) {
+        let Some(inventory) = &self.live_stock else { return };
+        let ids: Vec<ProductId> = views.iter().map(|v| v.id).collect();
+        if ids.is_empty() {
+            return;
+        }
+        if let Ok(levels) = inventory.stock(&ids).await {
+            for v in views.iter_mut() {
+                if let Some(l) = levels.iter().find(|l| l.product_id == v.id) {
+                    v.available_stock = l.available();
+                }
+            }
+        }
     }
 
     /// One page of a listing.
@@ -50,13 +76,20 @@ impl StorefrontService {
 
     /// One page of an already-validated query.
     pub async fn list_query(&self, query: &ProductQuery) -> Result<ProductPage, StorefrontError> {
-        Ok(self.read.list(query).await?)
+        let mut page = self.read.list(query).await?;
+        self.overlay(&mut page.items).await;
+        Ok(page)
     }
 
     /// An active product; archived and draft products are `NotFound`.
     pub async fn product(&self, id: ProductId) -> Result<ProductView, StorefrontError> {
         match self.read.get(id).await? {
-            Some(v) if v.status == ProductStatus::Active => Ok(v),
+            Some(v) if v.status == ProductStatus::Active => {
+                let mut views = [v];
+                self.overlay(&mut views).await;
+                let [v] = views;
+                Ok(v)
+            }
             _ => Err(StorefrontError::NotFound),
         }
     }

@@ -1,0 +1,124 @@
+//! `inventory-service`: the single authority for stock in a distributed deployment.
+//!
+//! Serves `commerce.inventory.v1.InventoryService` (plus `grpc.health.v1` and server
+//! reflection) on `INVENTORY_LISTEN` over Redis (`REDIS_URL`), runs the reservation
+//! sweeper, and serves `/healthz`, `/readyz` (Redis answers) and `/metrics` over HTTP
+//! on `INVENTORY_HTTP_LISTEN`. SIGINT/SIGTERM stop both listeners after in-flight calls.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use clap::Parser;
+use commerce_core::ports::{Clock, InventoryStore};
+use commerce_grpc::{InventoryGrpcServer, serve, server_router};
+use commerce_http::{HttpConfig, Metrics, ops::OpsState};
+use commerce_jobs::Pace;
+use commerce_memory::SystemClock;
+use commerce_redis::RedisInventoryStore;
+use readiness::Ready;
+use tokio_util::sync::CancellationToken;
+
+/// The inventory service.
+#[derive(Debug, Parser)]
+#[command(name = "inventory-service", version, about)]
+struct Cli {
+    /// gRPC address.
+    #[arg(long, env = "INVENTORY_LISTEN", default_value = "127.0.0.1:50051")]
+    listen: SocketAddr,
+    /// HTTP address of /healthz, /readyz and /metrics.
+    #[arg(long, env = "INVENTORY_HTTP_LISTEN", default_value = "127.0.0.1:9051")]
+    http_listen: SocketAddr,
+    /// Redis holding the stock.
+    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    redis_url: String,
+    /// Key namespace in Redis (keys are `{namespace}:...`).
+    #[arg(long, env = "INVENTORY_NAMESPACE", default_value = "commerce")]
+    namespace: String,
+    /// Bearer token required by `SetOnHand` and `Expire`; generated and logged when unset.
+    #[arg(long, env = "INVENTORY_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Seconds between sweeps of lapsed reservations.
+    #[arg(long, env = "INVENTORY_SWEEP_INTERVAL_SECS", default_value = "1")]
+    sweep_interval_secs: u64,
+    /// Log as JSON lines.
+    #[arg(long, env = "COMMERCE_LOG_JSON")]
+    log_json: bool,
+}
+
+mod readiness {
+    //! Readiness: Redis answers PING.
+    use commerce_redis::RedisInventoryStore;
+
+    pub struct Ready(pub RedisInventoryStore);
+
+    #[async_trait::async_trait]
+    impl commerce_http::ops::Readiness for Ready {
+        async fn check(&self) -> Result<(), String> {
+            self.0.ping().await.map_err(|e| e.to_string())
+        }
+    }
+}
+
+async fn connect(url: &str, namespace: &str) -> RedisInventoryStore {
+    let mut wait = Duration::from_millis(200);
+    loop {
+        match RedisInventoryStore::connect(url, namespace).await {
+            Ok(store) => return store,
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(0), "Redis not reachable yet");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    commerce_service::init_tracing(cli.log_json);
+    let token = commerce_service::admin_token(cli.token.clone());
+    let grpc_listener =
+        tokio::net::TcpListener::bind(cli.listen).await.with_context(|| format!("binding {}", cli.listen))?;
+    let http_listener =
+        tokio::net::TcpListener::bind(cli.http_listen).await.with_context(|| format!("binding {}", cli.http_listen))?;
+    let store = connect(&cli.redis_url, &cli.namespace).await;
+
+    let stop = CancellationToken::new();
+    let sweeper = {
+        let (store, stop) = (store.clone(), stop.clone());
+        tokio::spawn(commerce_jobs::run(
+            "reservation-sweeper",
+            Pace::every(Duration::from_secs(cli.sweep_interval_secs)),
+            stop,
+            move || {
+                let store = store.clone();
+                async move { store.expire(SystemClock.now(), 500).await.map(|expired| expired.len()) }
+            },
+        ))
+    };
+
+    let ops = OpsState { readiness: Arc::new(Ready(store.clone())), metrics: Metrics::new() };
+    let http = commerce_http::app(axum::Router::new(), ops, HttpConfig::default());
+    let routes =
+        server_router(InventoryGrpcServer::new(Arc::new(store), token)).await.map_err(|e| anyhow::anyhow!(e))?;
+    tracing::info!(grpc = %grpc_listener.local_addr()?, http = %http_listener.local_addr()?, "inventory-service listening");
+
+    let shutdown = CancellationToken::new();
+    let signal = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            commerce_service::shutdown_signal().await;
+            shutdown.cancel();
+        })
+    };
+    let grpc = serve(routes, grpc_listener, shutdown.clone().cancelled_owned());
+    let http = commerce_http::serve(http_listener, http, shutdown.clone().cancelled_owned());
+    let (grpc, http) = tokio::join!(grpc, http);
+    grpc?;
+    http?;
+    stop.cancel();
+    let _ = sweeper.await;
+    signal.abort();
+    Ok(())
+}
