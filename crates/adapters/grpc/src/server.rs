@@ -116,19 +116,22 @@ impl InventoryService for InventoryGrpcServer {
 }
 
 /// The inventory service with the standard health service (`grpc.health.v1`, reporting
-/// SERVING) and server reflection (`grpc.reflection.v1`), ready to serve.
+/// SERVING) and server reflection (`grpc.reflection.v1` and `v1alpha`), ready to serve.
 pub async fn server_router(
     server: InventoryGrpcServer,
 ) -> Result<tonic::service::Routes, Box<dyn std::error::Error + Send + Sync>> {
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter.set_serving::<pb::inventory_service_server::InventoryServiceServer<InventoryGrpcServer>>().await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    // Both reflection versions: grpcurl speaks v1, many client libraries still v1alpha.
     Ok(tonic::service::Routes::new(pb::inventory_service_server::InventoryServiceServer::new(server))
         .add_service(health)
-        .add_service(reflection))
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?))
 }
 
 /// Serves `routes` on `listener` until `shutdown` resolves.
