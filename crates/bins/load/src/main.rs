@@ -35,6 +35,8 @@ enum Scenario {
     Product,
     /// `POST /store/v1/checkout` with the success test card.
     Checkout,
+    /// gRPC `Reserve` + `Commit` of one unit against `--inventory-grpc-url`.
+    Inventory,
     /// All of the above, one after the other.
     All,
 }
@@ -57,6 +59,62 @@ struct Args {
     /// What to measure.
     #[arg(long, value_enum, default_value = "all")]
     scenario: Scenario,
+    /// The inventory service, for `--scenario inventory`.
+    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    inventory_grpc_url: String,
+    /// Its `SetOnHand` token.
+    #[arg(long, env = "INVENTORY_TOKEN", default_value = "")]
+    inventory_token: String,
+}
+
+/// Reserve + commit pairs of one unit each through the gRPC client, at fixed concurrency.
+async fn measure_inventory(args: &Args) -> anyhow::Result<Report> {
+    use commerce_core::{
+        ProductId, ReservationId, Timestamp,
+        inventory::{Quantity, ReservationLine, ReservationRequest},
+        ports::InventoryStore,
+    };
+    let client =
+        commerce_grpc::GrpcInventoryClient::connect_lazy(&args.inventory_grpc_url, Some(args.inventory_token.clone()))?;
+    let product = ProductId::from_uuid(uuid::Uuid::now_v7());
+    client.set_on_hand(product, 1_000_000_000).await?;
+    let deadline = Instant::now() + Duration::from_secs(args.duration_secs);
+    let started = Instant::now();
+    let mut workers = vec![];
+    for _ in 0..args.concurrency {
+        let client = client.clone();
+        workers.push(tokio::spawn(async move {
+            let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+            let (mut requests, mut failures) = (0_u64, 0_u64);
+            let line = ReservationLine { product_id: product, quantity: Quantity::new(1)? };
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let id = ReservationId::from_uuid(uuid::Uuid::now_v7());
+                let request =
+                    ReservationRequest::new(id, vec![line], Timestamp::from_unix_micros(4_102_444_800_000_000))?;
+                let ok = client.reserve(&request).await.is_ok() && client.commit(id).await.is_ok();
+                latency.saturating_record(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
+                requests += 1;
+                failures += u64::from(!ok);
+            }
+            Ok::<_, anyhow::Error>((latency, requests, failures))
+        }));
+    }
+    let mut total = Report {
+        scenario: "gRPC Reserve + Commit (1 unit)",
+        requests: 0,
+        failures: 0,
+        elapsed: Duration::ZERO,
+        latency: Histogram::new_with_bounds(1, 60_000_000, 3)?,
+    };
+    for w in workers {
+        let (latency, requests, failures) = w.await??;
+        total.latency.add(latency)?;
+        total.requests += requests;
+        total.failures += failures;
+    }
+    total.elapsed = started.elapsed();
+    Ok(total)
 }
 
 /// The listing measured: sorted by price, filtered by attribute, stock and price.
@@ -125,7 +183,7 @@ async fn one(
         Scenario::Healthz => client.get(format!("{base}/healthz")).send().await?,
         Scenario::Listing => client.get(format!("{base}{LISTING}")).send().await?,
         Scenario::Product => client.get(format!("{base}/store/v1/products/{}", pick())).send().await?,
-        Scenario::Checkout | Scenario::All => {
+        Scenario::Checkout | Scenario::All | Scenario::Inventory => {
             let body = json!({"email": "load@example.com", "items": [{"product_id": pick(), "quantity": 1}],
                               "card": {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}});
             client
@@ -190,6 +248,13 @@ async fn measure(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.scenario == Scenario::Inventory {
+        println!("concurrency {}, {} s; one product, 1 unit per reservation\n", args.concurrency, args.duration_secs);
+        println!("| scenario | pairs/s | p50 ms | p99 ms | max ms | pairs | failures |");
+        println!("|---|---:|---:|---:|---:|---:|---:|");
+        println!("{}", measure_inventory(&args).await?.row());
+        return Ok(());
+    }
     let client = Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
     let ids = Arc::new(product_ids(&client, &args.base_url).await.context("reading product ids from the shop")?);
     let scenarios: &[(Scenario, &'static str)] = match args.scenario {
@@ -203,6 +268,7 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Listing => &[(Scenario::Listing, "GET listing (sorted + filtered)")],
         Scenario::Product => &[(Scenario::Product, "GET product by id")],
         Scenario::Checkout => &[(Scenario::Checkout, "POST checkout (test card)")],
+        Scenario::Inventory => &[],
     };
     println!(
         "concurrency {}, {} s per scenario, {} in-stock products sampled",
