@@ -237,8 +237,13 @@ pub struct StoredResponse {
 /// The outcome of claiming an idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdempotencyClaim {
-    /// The caller owns the key and must `complete` or `release` it.
-    Acquired,
+    /// The caller owns the key and must `complete` or `release` it. `first_claimed_at` is
+    /// when the key was first claimed; it stays the same when a stale claim is taken over,
+    /// so work derived from it (an order id) is the same on every attempt.
+    Acquired {
+        /// When the key was first claimed.
+        first_claimed_at: Timestamp,
+    },
     /// Another request with this key is executing now.
     InProgress,
     /// The key already completed with the same request: replay this response.

@@ -116,7 +116,7 @@ pub async fn checkout(
         .claim(&key, &hash, now, now.plus_seconds(-s.claim_stale_after_secs))
         .await
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    match claim {
+    let first_claimed_at = match claim {
         IdempotencyClaim::Completed(stored) => return Ok(replay(&stored)),
         IdempotencyClaim::Mismatch => {
             return Err(ApiError::invalid(
@@ -131,10 +131,10 @@ pub async fn checkout(
                 extensions: Map::new(),
             });
         }
-        IdempotencyClaim::Acquired => {}
-    }
+        IdempotencyClaim::Acquired { first_claimed_at } => first_claimed_at,
+    };
 
-    let outcome = execute(&s, &body).await;
+    let outcome = execute(&s, &body, order_id_for(&key, first_claimed_at)).await;
     match outcome {
         Outcome::Final(status, body) => {
             let stored = StoredResponse { status: status.as_u16(), body };
@@ -169,7 +169,19 @@ fn problem_bytes(error: &ApiError) -> (StatusCode, Vec<u8>) {
     )
 }
 
-async fn execute(s: &CheckoutState, body: &[u8]) -> Outcome {
+/// The order id of a checkout: a UUIDv7 whose time is the key's first claim and whose
+/// random bits come from the key. Every attempt of one request (the same key, even
+/// after a crashed attempt's claim was taken over) names the same order, so a retry
+/// resumes that order instead of charging again; ids stay time-ordered.
+pub fn order_id_for(key: &str, first_claimed_at: commerce_core::Timestamp) -> OrderId {
+    let digest = Sha256::digest(key.as_bytes());
+    let mut random = [0_u8; 10];
+    random.copy_from_slice(&digest[..10]);
+    let millis = u64::try_from(first_claimed_at.unix_micros() / 1000).unwrap_or(0);
+    OrderId::from_uuid(uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid())
+}
+
+async fn execute(s: &CheckoutState, body: &[u8], order_id: OrderId) -> Outcome {
     let request: CheckoutRequest = match serde_json::from_slice(body) {
         Ok(r) => r,
         Err(e) if e.is_data() => {
@@ -181,7 +193,7 @@ async fn execute(s: &CheckoutState, body: &[u8]) -> Outcome {
             return Outcome::Final(status, body);
         }
     };
-    match s.checkout.place_order(&request.into()).await {
+    match s.checkout.place_order_as(&request.into(), order_id).await {
         Ok(placed) => {
             let (status, body) = placed_response(&placed);
             Outcome::Final(status, body)
@@ -280,4 +292,19 @@ pub async fn get_order(
     let token = bearer(&headers).ok_or_else(|| ApiError::NotFound("order not found".into()))?;
     let order = s.orders.order_for_customer(id, token).await?;
     Ok(Json(OrderDto::new(&order, None)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_ids_are_deterministic_per_key_and_first_claim_and_time_ordered() {
+        let t = commerce_core::Timestamp::from_unix_micros(1_767_225_600_123_456);
+        let a = order_id_for("key-1", t);
+        assert_eq!(a, order_id_for("key-1", t), "a retry of the same request names the same order");
+        assert_ne!(a, order_id_for("key-2", t));
+        assert_eq!(a.as_uuid().get_version_num(), 7);
+        assert!(order_id_for("key-0", t.plus_seconds(1)) > a, "later first claims sort later");
+    }
 }

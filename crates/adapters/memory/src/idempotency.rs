@@ -67,7 +67,7 @@ impl IdempotencyStore for MemoryIdempotencyStore {
                 State::Completed(r) => IdempotencyClaim::Completed(r.clone()),
                 State::InProgress { since } if *since < stale_before => {
                     e.state = State::InProgress { since: now };
-                    IdempotencyClaim::Acquired
+                    IdempotencyClaim::Acquired { first_claimed_at: e.created_at }
                 }
                 State::InProgress { .. } => IdempotencyClaim::InProgress,
             });
@@ -75,7 +75,7 @@ impl IdempotencyStore for MemoryIdempotencyStore {
         let entry =
             Entry { request_hash: request_hash.to_owned(), state: State::InProgress { since: now }, created_at: now };
         entries.insert(key.to_owned(), entry);
-        Ok(IdempotencyClaim::Acquired)
+        Ok(IdempotencyClaim::Acquired { first_claimed_at: now })
     }
 
     async fn complete(&self, key: &str, response: &StoredResponse) -> Result<(), StoreError> {

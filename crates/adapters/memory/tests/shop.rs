@@ -415,3 +415,34 @@ fn the_storefront_shows_live_stock_and_falls_back_to_the_projection() {
         );
     });
 }
+
+#[test]
+fn a_retried_request_resumes_its_order_instead_of_charging_again() {
+    block_on(async {
+        let shop = Shop::new();
+        let tee = shop.given_product("TEE-1", 1999, 5).await;
+        let input = CheckoutInput {
+            email: "ada@example.com".into(),
+            items: vec![CheckoutItemInput { product_id: tee.id.to_string(), quantity: 1 }],
+            card: CardInput { number: GOOD_CARD.into(), exp_month: 12, exp_year: 2030, cvc: "123".into() },
+        };
+        // The first attempt stalls mid-saga (its process "dies" before answering)...
+        let id = commerce_core::OrderId::from_uuid(uuid::Uuid::now_v7());
+        shop.gateway.down.store(true, Ordering::SeqCst);
+        let first = shop.checkout.place_order_as(&input, id).await.unwrap();
+        assert_eq!(first.order.status, OrderStatus::StockReserved);
+        // ...and the client's retry of the same request finishes that very order.
+        shop.gateway.down.store(false, Ordering::SeqCst);
+        let retry = shop.checkout.place_order_as(&input, id).await.unwrap();
+        assert_eq!((retry.order.id, retry.order.status), (id, OrderStatus::Paid));
+        assert_ne!(retry.access_token, first.access_token, "the undelivered token is replaced");
+        assert_eq!(shop.orders.order_for_customer(id, &retry.access_token).await.unwrap().id, id);
+        assert_eq!(shop.orders.order_for_customer(id, &first.access_token).await, Err(CheckoutError::NotFound));
+        let stats = shop.gateway.inner.stats(None);
+        assert_eq!((stats.authorizations, stats.captures), (1, 1), "charged once");
+        assert_eq!(shop.on_hand(tee.id).await, (4, 0));
+        // A retry after success replays the paid order.
+        let again = shop.checkout.place_order_as(&input, id).await.unwrap();
+        assert_eq!((again.order.status, shop.gateway.inner.stats(None).captures), (OrderStatus::Paid, 1));
+    });
+}

@@ -55,10 +55,10 @@ impl IdempotencyStore for PgIdempotencyStore {
         .map_err(|e| unavailable(&e))?;
         if inserted.rows_affected() == 1 {
             tx.commit().await.map_err(|e| unavailable(&e))?;
-            return Ok(IdempotencyClaim::Acquired);
+            return Ok(IdempotencyClaim::Acquired { first_claimed_at: now });
         }
         let row = sqlx::query(
-            "SELECT request_hash, completed, response_status, response_body, locked_at < $2 AS stale
+            "SELECT request_hash, completed, response_status, response_body, locked_at < $2 AS stale, created_at
              FROM commerce.idempotency_keys WHERE key = $1 FOR UPDATE",
         )
         .bind(key)
@@ -81,7 +81,11 @@ impl IdempotencyStore for PgIdempotencyStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| unavailable(&e))?;
-            IdempotencyClaim::Acquired
+            IdempotencyClaim::Acquired {
+                first_claimed_at: commerce_core::Timestamp::from_datetime(
+                    row.get::<time::OffsetDateTime, _>("created_at"),
+                ),
+            }
         } else {
             IdempotencyClaim::InProgress
         };

@@ -306,6 +306,20 @@ impl CheckoutService {
     /// order as last persisted, in a non-final status: the recovery job will finish or
     /// compensate it, and the customer can follow it with the access token.
     pub async fn place_order(&self, input: &CheckoutInput) -> Result<PlacedOrder, CheckoutError> {
+        self.place_order_as(input, OrderId::from_uuid(self.env.ids.new_id())).await
+    }
+
+    /// [`CheckoutService::place_order`] with a caller-chosen order id: the id an HTTP
+    /// adapter derives from the request's idempotency key. When an order with this id
+    /// exists, an earlier attempt of the same request got that far and then died (before
+    /// its answer was stored): that order is resumed, never a second one placed, so a
+    /// retried request is charged once. Its access token is re-issued, since the first
+    /// one never reached the customer.
+    pub async fn place_order_as(&self, input: &CheckoutInput, id: OrderId) -> Result<PlacedOrder, CheckoutError> {
+        let unavailable = |e: StoreError| CheckoutError::Interrupted { order: Some(id), cause: e.to_string() };
+        if let Some(existing) = self.orders.get(id).await.map_err(unavailable)? {
+            return self.resume_attempt(existing).await;
+        }
         let now = self.env.clock.now();
         let mut errors = ValidationErrors::new();
         let email = errors.check("email", Email::parse(&input.email));
@@ -340,7 +354,7 @@ impl CheckoutService {
         };
         let access_token = self.env.ids.new_secret();
         let order = Order {
-            id: OrderId::from_uuid(self.env.ids.new_id()),
+            id,
             email,
             lines,
             total,
@@ -359,16 +373,36 @@ impl CheckoutService {
             .insert(&order, &[placed])
             .await
             .map_err(|e| CheckoutError::Interrupted { order: None, cause: e.to_string() })?;
+        let order = self.run_saga(order).await?;
+        Ok(PlacedOrder { order, access_token })
+    }
+
+    /// Picks up an order an earlier attempt of the same request left behind.
+    async fn resume_attempt(&self, mut order: Order) -> Result<PlacedOrder, CheckoutError> {
+        let access_token = self.env.ids.new_secret();
+        let expected = order.version;
+        order.access_token_sha256 = Order::hash_access_token(&access_token);
+        order.version = order.version.next();
+        order.updated_at = self.env.clock.now();
+        self.orders
+            .update(&order, expected, &[])
+            .await
+            .map_err(|e| CheckoutError::Interrupted { order: Some(order.id), cause: e.to_string() })?;
+        let order = self.run_saga(order).await?;
+        Ok(PlacedOrder { order, access_token })
+    }
+
+    /// Runs the saga; when it is suspended, answers with the order as last persisted.
+    async fn run_saga(&self, order: Order) -> Result<Order, CheckoutError> {
         let id = order.id;
-        let order = match self.runner.run(order).await {
-            Ok(order) => order,
+        match self.runner.run(order).await {
+            Ok(order) => Ok(order),
             // Suspended mid-saga: report the order as persisted; the recovery job takes over.
             Err(e) => match self.orders.get(id).await {
-                Ok(Some(order)) => order,
-                _ => return Err(CheckoutError::Interrupted { order: Some(id), cause: e.to_string() }),
+                Ok(Some(order)) => Ok(order),
+                _ => Err(CheckoutError::Interrupted { order: Some(id), cause: e.to_string() }),
             },
-        };
-        Ok(PlacedOrder { order, access_token })
+        }
     }
 
     /// Checks each line and merges lines naming the same product.

@@ -22,7 +22,7 @@ where
 async fn claim_complete_replay(s: &impl IdempotencyStore) {
     let f = Fixture::new();
     let (now, long_ago) = (f.now(), f.now().plus_seconds(-3600));
-    assert_eq!(s.claim("k1", "h1", now, long_ago).await, Ok(IdempotencyClaim::Acquired));
+    assert_eq!(s.claim("k1", "h1", now, long_ago).await, Ok(IdempotencyClaim::Acquired { first_claimed_at: now }));
     assert_eq!(
         s.claim("k1", "h1", now, long_ago).await,
         Ok(IdempotencyClaim::InProgress),
@@ -41,21 +41,28 @@ async fn claim_complete_replay(s: &impl IdempotencyStore) {
 async fn release_allows_a_retry(s: &impl IdempotencyStore) {
     let f = Fixture::new();
     let (now, long_ago) = (f.now(), f.now().plus_seconds(-3600));
-    assert_eq!(s.claim("k2", "h", now, long_ago).await, Ok(IdempotencyClaim::Acquired));
+    assert_eq!(s.claim("k2", "h", now, long_ago).await, Ok(IdempotencyClaim::Acquired { first_claimed_at: now }));
     s.release("k2").await.unwrap_or_else(|e| panic!("release: {e}"));
     s.release("k2").await.unwrap_or_else(|e| panic!("release twice: {e}"));
-    assert_eq!(s.claim("k2", "h", now, long_ago).await, Ok(IdempotencyClaim::Acquired), "retry after release");
+    assert_eq!(
+        s.claim("k2", "h", now, long_ago).await,
+        Ok(IdempotencyClaim::Acquired { first_claimed_at: now }),
+        "retry after release"
+    );
 }
 
 async fn stale_claims_are_taken_over(s: &impl IdempotencyStore) {
     let f = Fixture::new();
     let t0 = f.now();
-    assert_eq!(s.claim("k3", "h", t0, t0.plus_seconds(-60)).await, Ok(IdempotencyClaim::Acquired));
+    assert_eq!(
+        s.claim("k3", "h", t0, t0.plus_seconds(-60)).await,
+        Ok(IdempotencyClaim::Acquired { first_claimed_at: t0 })
+    );
     let t1 = t0.plus_seconds(120);
     assert_eq!(
         s.claim("k3", "h", t1, t1.plus_seconds(-60)).await,
-        Ok(IdempotencyClaim::Acquired),
-        "owner crashed: take over"
+        Ok(IdempotencyClaim::Acquired { first_claimed_at: t0 }),
+        "owner crashed: take over, keeping the first claim time"
     );
 }
 
@@ -64,6 +71,6 @@ async fn concurrent_claims_have_one_winner(s: &impl IdempotencyStore) {
     let (now, long_ago) = (f.now(), f.now().plus_seconds(-3600));
     let claims = (0..16).map(|_| s.claim("k4", "h", now, long_ago));
     let results = futures::future::join_all(claims).await;
-    let winners = results.iter().filter(|r| **r == Ok(IdempotencyClaim::Acquired)).count();
+    let winners = results.iter().filter(|r| matches!(r, Ok(IdempotencyClaim::Acquired { .. }))).count();
     assert_eq!(winners, 1, "exactly one concurrent claim wins: {results:?}");
 }
