@@ -55,7 +55,7 @@ fn tsquery(tokens: &[String]) -> String {
 }
 
 fn attributes_json(attributes: &BTreeMap<AttributeName, AttributeValue>) -> serde_json::Value {
-    serde_json::Value::Object(attributes.iter().map(|(k, v)| (k.to_string(), v.as_str().into())).collect())
+    serde_json::to_value(attributes).unwrap_or_default()
 }
 
 /// Appends the filters of `query` (not the cursor) to a `WHERE status = 'active'` clause.
@@ -181,9 +181,7 @@ impl ProductReadModel for PgReadModel {
 impl ProductProjection for PgReadModel {
     async fn apply_product(&self, product: &Product) -> Result<bool, StoreError> {
         let view = ProductView::from_product(product, 0, 0);
-        let attributes: serde_json::Value = serde_json::Value::Object(
-            view.attributes.iter().map(|(k, v)| (k.to_string(), v.as_str().into())).collect(),
-        );
+        let attributes = serde_json::to_value(&product.attributes).map_err(|e| corrupt(&e))?;
         let body = serde_json::to_value(&view).map_err(|e| corrupt(&e))?;
         let applied = sqlx::query(
             "INSERT INTO commerce_read.products

@@ -13,6 +13,15 @@ use commerce_core::ports::IdGenerator;
 use commerce_http::ops::Readiness;
 use commerce_memory::RandomIds;
 
+/// The subcommands of the PostgreSQL services.
+#[derive(Debug, Clone, Copy, clap::Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+}
+
 /// Where stock lives: with `--inventory-grpc-url`, in the inventory service and nowhere else.
 #[derive(Debug, Clone, clap::Args)]
 pub struct InventoryArgs {

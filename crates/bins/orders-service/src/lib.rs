@@ -26,7 +26,7 @@ use commerce_jobs::Pace;
 use commerce_memory::{RandomIds, SystemClock};
 use commerce_payments::{ProcessorConfig, SimulatedCardProcessor, remote::HttpCardProcessor};
 use commerce_postgres::{PgCatalogStore, PgIdempotencyStore, PgInventoryStore, PgOrderStore, PgOutbox};
-pub use commerce_service::{HttpArgs, InventoryArgs, postgres::DatabaseArgs};
+pub use commerce_service::{Command, HttpArgs, InventoryArgs, postgres::DatabaseArgs};
 use tokio_util::sync::CancellationToken;
 
 /// Checkout and order APIs on PostgreSQL.
@@ -63,15 +63,6 @@ pub struct Cli {
     /// Seconds between recovery passes.
     #[arg(long, env = "COMMERCE_RECOVERY_INTERVAL_SECS", default_value = "5")]
     pub recovery_interval_secs: u64,
-}
-
-/// What to do.
-#[derive(Debug, Clone, Copy, clap::Subcommand)]
-pub enum Command {
-    /// Serve the API (the default).
-    Serve,
-    /// Apply the database migrations and exit.
-    Migrate,
 }
 
 /// Serves until `shutdown` resolves; then drains requests and stops the recovery job.

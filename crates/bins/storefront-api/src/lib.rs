@@ -14,7 +14,7 @@ use commerce_http::{
 };
 use commerce_jobs::Pace;
 use commerce_postgres::{PgOutboxConsumer, PgReadModel};
-pub use commerce_service::{HttpArgs, InventoryArgs, postgres::DatabaseArgs};
+pub use commerce_service::{Command, HttpArgs, InventoryArgs, postgres::DatabaseArgs};
 use tokio_util::sync::CancellationToken;
 
 /// Storefront REST and GraphQL on PostgreSQL.
@@ -39,15 +39,6 @@ pub struct Cli {
     /// Projector poll interval when idle, in milliseconds.
     #[arg(long, env = "COMMERCE_PROJECTOR_IDLE_MS", default_value = "50")]
     pub projector_idle_ms: u64,
-}
-
-/// What to do.
-#[derive(Debug, Clone, Copy, clap::Subcommand)]
-pub enum Command {
-    /// Serve the API (the default).
-    Serve,
-    /// Apply the database migrations and exit.
-    Migrate,
 }
 
 /// Serves until `shutdown` resolves; then drains requests and stops the projector.
