@@ -28,9 +28,11 @@ pub async fn run<P: EventPublisher + ?Sized, C: EventConsumer + ?Sized>(publishe
         .collect();
     publisher.publish(&events).await.unwrap_or_else(|e| panic!("publish: {e}"));
 
+    // Without an ack every poll starts again from the first unacknowledged event, so each
+    // poll replaces what the previous one returned; a broker may need a few to fill a batch.
     let mut got = vec![];
     for _ in 0..50 {
-        got.extend(consumer.poll(2).await.unwrap_or_else(|e| panic!("poll: {e}")));
+        got = consumer.poll(2).await.unwrap_or_else(|e| panic!("poll: {e}"));
         if got.len() >= 2 {
             break;
         }
@@ -46,7 +48,7 @@ pub async fn run<P: EventPublisher + ?Sized, C: EventConsumer + ?Sized>(publishe
     consumer.ack(got[1].tag).await.unwrap_or_else(|e| panic!("ack: {e}"));
     let mut rest = vec![];
     for _ in 0..50 {
-        rest.extend(consumer.poll(10).await.unwrap_or_else(|e| panic!("poll: {e}")));
+        rest = consumer.poll(10).await.unwrap_or_else(|e| panic!("poll: {e}"));
         if rest.len() >= 3 {
             break;
         }
