@@ -33,6 +33,20 @@ pub struct InventoryArgs {
     pub inventory_token: Option<String>,
 }
 
+/// Where events travel when a broker is used.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KafkaArgs {
+    /// Kafka-protocol brokers (`host:port,...`); unset: no broker.
+    #[arg(long, env = "KAFKA_BROKERS")]
+    pub kafka_brokers: Option<String>,
+    /// Topic prefix: topics are `<prefix>.product`, `.collection`, `.stock`, `.order`, `.dlq`.
+    #[arg(long, env = "KAFKA_TOPIC_PREFIX", default_value = "commerce")]
+    pub kafka_topic_prefix: String,
+    /// Partitions of topics this process creates.
+    #[arg(long, env = "KAFKA_PARTITIONS", default_value = "3")]
+    pub kafka_partitions: i32,
+}
+
 /// Flags every HTTP service takes.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HttpArgs {

@@ -36,6 +36,10 @@ pub struct Cli {
     /// Do not run the in-process projector (another process feeds the read model).
     #[arg(long, env = "COMMERCE_NO_PROJECTOR")]
     pub no_projector: bool,
+    /// With a broker, the `projector` service feeds the read model: the in-process
+    /// outbox poller is off.
+    #[arg(long, env = "KAFKA_BROKERS")]
+    pub kafka_brokers: Option<String>,
     /// Projector poll interval when idle, in milliseconds.
     #[arg(long, env = "COMMERCE_PROJECTOR_IDLE_MS", default_value = "50")]
     pub projector_idle_ms: u64,
@@ -59,7 +63,8 @@ pub async fn run(
     }
 
     let jobs = CancellationToken::new();
-    let projector_job = (!cli.no_projector).then(|| {
+    let in_process = !cli.no_projector && cli.kafka_brokers.is_none();
+    let projector_job = in_process.then(|| {
         let projector = Projector::new(read_model);
         let consumer = Arc::new(PgOutboxConsumer::new(write.clone()));
         let pace = Pace::every(Duration::from_millis(cli.projector_idle_ms));
@@ -72,10 +77,10 @@ pub async fn run(
     let routes = Router::new()
         .merge(store::router(StoreState { storefront: storefront.clone() }))
         .merge(commerce_graphql::router(commerce_graphql::schema(storefront)));
-    let pools: Vec<_> = if cli.no_projector { vec![&read] } else { vec![&read, &write] };
+    let pools: Vec<_> = if in_process { vec![&read, &write] } else { vec![&read] };
     let ops = OpsState { readiness: commerce_service::postgres::readiness(&pools), metrics: Metrics::new() };
     let app = commerce_http::app(routes, ops, HttpConfig::default());
-    tracing::info!(addr = %listener.local_addr()?, projector = !cli.no_projector, "storefront-api listening");
+    tracing::info!(addr = %listener.local_addr()?, projector = in_process, "storefront-api listening");
     commerce_http::serve(listener, app, shutdown).await?;
     jobs.cancel();
     if let Some(job) = projector_job {

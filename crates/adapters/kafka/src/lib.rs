@@ -1,0 +1,274 @@
+//! # commerce-kafka
+//!
+//! Domain events on a Kafka-protocol broker (Apache Kafka, Redpanda, or tansu in
+//! development) with rdkafka:
+//!
+//! - [`KafkaPublisher`] (`EventPublisher`): the idempotent producer (`acks=all`),
+//!   one topic per aggregate type (`<prefix>.product`, `.collection`, `.stock`,
+//!   `.order`), keyed by aggregate id so one aggregate's events stay ordered in
+//!   one partition. `publish` returns once the broker acknowledged every event.
+//! - [`KafkaConsumer`] (`EventConsumer`): a consumer group with auto-commit off.
+//!   Offsets are committed only by `ack`, after the handler's effect is durable;
+//!   deliveries not acknowledged are delivered again on the next poll (the
+//!   consumer seeks back). A payload that does not decode goes to the dead-letter
+//!   topic `<prefix>.dlq` and is skipped, so it never blocks its partition.
+//! - [`ensure_topics`]: creates the topics (brokers with auto-creation off, tansu
+//!   included, need it).
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Mutex,
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use commerce_core::{
+    events::{AggregateType, EventEnvelope},
+    ports::{Delivery, EventConsumer, EventError, EventPublisher},
+};
+use rdkafka::{
+    ClientConfig, Message, Offset, TopicPartitionList,
+    admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
+    client::DefaultClientContext,
+    consumer::{CommitMode, Consumer, StreamConsumer},
+    error::KafkaError,
+    producer::{FutureProducer, FutureRecord},
+    types::RDKafkaErrorCode,
+    util::Timeout,
+};
+
+const AGGREGATES: [AggregateType; 4] =
+    [AggregateType::Product, AggregateType::Collection, AggregateType::Stock, AggregateType::Order];
+
+/// The topic of an aggregate type: `<prefix>.<aggregate>`.
+pub fn topic(prefix: &str, aggregate: AggregateType) -> String {
+    format!("{prefix}.{}", aggregate.as_str())
+}
+
+/// The dead-letter topic.
+pub fn dead_letter_topic(prefix: &str) -> String {
+    format!("{prefix}.dlq")
+}
+
+/// Every topic the toolkit uses under `prefix`.
+pub fn topics(prefix: &str) -> Vec<String> {
+    let mut all: Vec<String> = AGGREGATES.iter().map(|a| topic(prefix, *a)).collect();
+    all.push(dead_letter_topic(prefix));
+    all
+}
+
+fn unavailable(e: &KafkaError) -> EventError {
+    EventError::Unavailable(e.to_string())
+}
+
+/// Creates every topic under `prefix` with `partitions` partitions (already existing ones are fine).
+pub async fn ensure_topics(brokers: &str, prefix: &str, partitions: i32) -> Result<(), EventError> {
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", brokers).create().map_err(|e| unavailable(&e))?;
+    let names = topics(prefix);
+    let new: Vec<NewTopic<'_>> =
+        names.iter().map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1))).collect();
+    let results = admin
+        .create_topics(&new, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))))
+        .await
+        .map_err(|e| unavailable(&e))?;
+    for result in results {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((name, code)) => return Err(EventError::Unavailable(format!("creating topic {name}: {code}"))),
+        }
+    }
+    Ok(())
+}
+
+/// Publishes events to their aggregate's topic with the idempotent producer.
+pub struct KafkaPublisher {
+    producer: FutureProducer,
+    prefix: String,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for KafkaPublisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaPublisher").field("prefix", &self.prefix).finish_non_exhaustive()
+    }
+}
+
+impl KafkaPublisher {
+    /// A publisher to `brokers` (`host:port,...`) under topic `prefix`.
+    pub fn new(brokers: &str, prefix: &str) -> Result<Self, EventError> {
+        let producer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("message.timeout.ms", "10000")
+            .create()
+            .map_err(|e| unavailable(&e))?;
+        Ok(Self { producer, prefix: prefix.to_owned(), timeout: Duration::from_secs(10) })
+    }
+}
+
+#[async_trait]
+impl EventPublisher for KafkaPublisher {
+    async fn publish(&self, events: &[EventEnvelope]) -> Result<(), EventError> {
+        let encoded: Vec<(String, String, Vec<u8>)> = events
+            .iter()
+            .map(|e| {
+                let payload = serde_json::to_vec(e).map_err(|err| EventError::Rejected(err.to_string()))?;
+                Ok((topic(&self.prefix, e.aggregate_type), e.aggregate_id.to_string(), payload))
+            })
+            .collect::<Result<_, EventError>>()?;
+        let sends = encoded.iter().map(|(topic, key, payload)| {
+            self.producer.send(FutureRecord::to(topic).key(key).payload(payload), Timeout::After(self.timeout))
+        });
+        for result in futures::future::join_all(sends).await {
+            result.map_err(|(e, _)| unavailable(&e))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct Pending {
+    next_tag: u64,
+    /// Unacknowledged deliveries: tag -> (topic, partition, offset).
+    delivered: BTreeMap<u64, (String, i32, i64)>,
+}
+
+/// A consumer group member delivering events at least once.
+pub struct KafkaConsumer {
+    consumer: StreamConsumer,
+    dead_letters: FutureProducer,
+    dead_letter_topic: String,
+    pending: Mutex<Pending>,
+    wait: Duration,
+}
+
+impl std::fmt::Debug for KafkaConsumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaConsumer").field("dead_letter_topic", &self.dead_letter_topic).finish_non_exhaustive()
+    }
+}
+
+impl KafkaConsumer {
+    /// Joins `group` on every aggregate topic under `prefix`. A new group starts at the
+    /// beginning of the topics (`projector rebuild` relies on it).
+    pub fn new(brokers: &str, prefix: &str, group: &str) -> Result<Self, EventError> {
+        let consumer: StreamConsumer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", "10000")
+            .create()
+            .map_err(|e| unavailable(&e))?;
+        let names: Vec<String> = AGGREGATES.iter().map(|a| topic(prefix, *a)).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        consumer.subscribe(&refs).map_err(|e| unavailable(&e))?;
+        let dead_letters = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("enable.idempotence", "true")
+            .create()
+            .map_err(|e| unavailable(&e))?;
+        Ok(Self {
+            consumer,
+            dead_letters,
+            dead_letter_topic: dead_letter_topic(prefix),
+            pending: Mutex::new(Pending::default()),
+            wait: Duration::from_millis(500),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Rewinds every partition with unacknowledged deliveries to the first of them, so
+    /// they are delivered again. Their earlier tags stay valid for `ack`. Returns
+    /// whether it moved any partition.
+    fn rewind(&self) -> Result<bool, EventError> {
+        let mut firsts: HashMap<(String, i32), i64> = HashMap::new();
+        for (topic, partition, offset) in self.lock().delivered.values() {
+            let first = firsts.entry((topic.clone(), *partition)).or_insert(*offset);
+            *first = (*first).min(*offset);
+        }
+        let rewound = !firsts.is_empty();
+        for ((topic, partition), offset) in firsts {
+            self.consumer
+                .seek(&topic, partition, Offset::Offset(offset), Timeout::After(Duration::from_secs(5)))
+                .map_err(|e| unavailable(&e))?;
+        }
+        Ok(rewound)
+    }
+}
+
+#[async_trait]
+impl EventConsumer for KafkaConsumer {
+    async fn poll(&self, max: usize) -> Result<Vec<Delivery>, EventError> {
+        // A rewind drops what librdkafka had fetched: allow time to fetch it again.
+        let mut wait = if self.rewind()? { self.wait * 6 } else { self.wait };
+        let mut batch = vec![];
+        while batch.len() < max {
+            let Ok(received) = tokio::time::timeout(wait, self.consumer.recv()).await else { break };
+            // After the first message, take only what is already buffered.
+            wait = Duration::from_millis(5);
+            let message = received.map_err(|e| unavailable(&e))?;
+            let (topic, partition, offset) = (message.topic().to_owned(), message.partition(), message.offset());
+            let payload = message.payload().unwrap_or_default();
+            let tag = {
+                let mut pending = self.lock();
+                pending.next_tag += 1;
+                let tag = pending.next_tag;
+                pending.delivered.insert(tag, (topic.clone(), partition, offset));
+                tag
+            };
+            match serde_json::from_slice::<EventEnvelope>(payload) {
+                Ok(envelope) => batch.push(Delivery { tag, envelope }),
+                Err(e) => {
+                    // A poison message must not stop the partition: park it and move on. It is
+                    // acknowledged with the deliveries around it.
+                    tracing::warn!(%topic, partition, offset, error = %e, "undecodable event sent to the dead-letter topic");
+                    let key = format!("{topic}/{partition}/{offset}");
+                    self.dead_letters
+                        .send(
+                            FutureRecord::to(&self.dead_letter_topic).key(&key).payload(payload),
+                            Timeout::After(Duration::from_secs(10)),
+                        )
+                        .await
+                        .map_err(|(e, _)| unavailable(&e))?;
+                    if batch.is_empty() {
+                        // Nothing to hand out before it: acknowledge it now.
+                        self.ack(tag).await?;
+                    }
+                }
+            }
+        }
+        Ok(batch)
+    }
+
+    async fn ack(&self, tag: u64) -> Result<(), EventError> {
+        let mut next: HashMap<(String, i32), i64> = HashMap::new();
+        {
+            let mut pending = self.lock();
+            let acked: Vec<u64> = pending.delivered.range(..=tag).map(|(t, _)| *t).collect();
+            for t in acked {
+                if let Some((topic, partition, offset)) = pending.delivered.remove(&t) {
+                    let n = next.entry((topic, partition)).or_insert(offset + 1);
+                    *n = (*n).max(offset + 1);
+                }
+            }
+            // Redelivered copies of what is now acknowledged are acknowledged too.
+            pending.delivered.retain(|_, (topic, partition, offset)| {
+                next.get(&(topic.clone(), *partition)).is_none_or(|committed| *offset >= *committed)
+            });
+        }
+        if next.is_empty() {
+            return Ok(());
+        }
+        let mut list = TopicPartitionList::new();
+        for ((topic, partition), offset) in next {
+            list.add_partition_offset(&topic, partition, Offset::Offset(offset)).map_err(|e| unavailable(&e))?;
+        }
+        self.consumer.commit(&list, CommitMode::Sync).map_err(|e| unavailable(&e))
+    }
+}

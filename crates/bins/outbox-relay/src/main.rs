@@ -1,0 +1,75 @@
+//! `outbox-relay`: reads the write database's outbox in batches (`FOR UPDATE SKIP
+//! LOCKED` with a lease, so several relays may run), publishes each event with the
+//! idempotent producer keyed by aggregate id, and marks rows published only after
+//! the broker acknowledged them. A crash between publish and mark republishes the
+//! batch; consumers ignore versions they already applied.
+
+use std::{sync::Arc, time::Duration};
+
+use clap::Parser;
+use commerce_core::services::events::OutboxRelay;
+use commerce_jobs::Pace;
+use commerce_kafka::{KafkaPublisher, ensure_topics};
+use commerce_postgres::PgOutbox;
+use commerce_service::{KafkaArgs, postgres::DatabaseArgs};
+use tokio_util::sync::CancellationToken;
+
+/// The outbox relay.
+#[derive(Debug, Parser)]
+#[command(name = "outbox-relay", version, about)]
+struct Cli {
+    /// Databases (the outbox is in the write database).
+    #[command(flatten)]
+    db: DatabaseArgs,
+    /// The broker.
+    #[command(flatten)]
+    kafka: KafkaArgs,
+    /// Rows per batch.
+    #[arg(long, env = "RELAY_BATCH", default_value = "500")]
+    batch: usize,
+    /// Poll interval when the outbox is empty, in milliseconds.
+    #[arg(long, env = "RELAY_IDLE_MS", default_value = "50")]
+    idle_ms: u64,
+    /// Log as JSON lines.
+    #[arg(long, env = "COMMERCE_LOG_JSON")]
+    log_json: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    commerce_service::init_tracing(cli.log_json);
+    let brokers = cli.kafka.kafka_brokers.clone().ok_or_else(|| anyhow::anyhow!("KAFKA_BROKERS is required"))?;
+    let prefix = cli.kafka.kafka_topic_prefix.clone();
+    // Topics first (retrying: the broker may still be starting); brokers with
+    // auto-creation off need them.
+    let mut wait = Duration::from_millis(200);
+    while let Err(e) = ensure_topics(&brokers, &prefix, cli.kafka.kafka_partitions).await {
+        tracing::warn!(error = %e, "creating topics failed; retrying");
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(5));
+    }
+    let relay = OutboxRelay::new(
+        Arc::new(PgOutbox::new(cli.db.write_pool()?, 30)),
+        Arc::new(KafkaPublisher::new(&brokers, &prefix)?),
+    );
+    let stop = CancellationToken::new();
+    let job = tokio::spawn(commerce_jobs::run(
+        "outbox-relay",
+        Pace::every(Duration::from_millis(cli.idle_ms)),
+        stop.clone(),
+        {
+            let batch = cli.batch;
+            move || {
+                let relay = relay.clone();
+                async move { relay.step(batch).await }
+            }
+        },
+    ));
+    tracing::info!(%brokers, %prefix, "outbox-relay running");
+    commerce_service::shutdown_signal().await;
+    stop.cancel();
+    let relayed = job.await?;
+    tracing::info!(relayed, "outbox-relay stopped");
+    Ok(())
+}
