@@ -37,7 +37,7 @@ pub struct Cli {
     #[arg(long, env = "COMMERCE_NO_PROJECTOR")]
     pub no_projector: bool,
     /// With a broker, the `projector` service feeds the read model: the in-process
-    /// outbox poller is off.
+    /// outbox poller is off. Empty means no broker.
     #[arg(long, env = "KAFKA_BROKERS")]
     pub kafka_brokers: Option<String>,
     /// Projector poll interval when idle, in milliseconds.
@@ -63,7 +63,7 @@ pub async fn run(
     }
 
     let jobs = CancellationToken::new();
-    let in_process = !cli.no_projector && cli.kafka_brokers.is_none();
+    let in_process = !cli.no_projector && cli.kafka_brokers.as_deref().is_none_or(str::is_empty);
     let projector_job = in_process.then(|| {
         let projector = Projector::new(read_model);
         let consumer = Arc::new(PgOutboxConsumer::new(write.clone()));

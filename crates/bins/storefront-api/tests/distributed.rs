@@ -51,7 +51,8 @@ async fn start(dbs: &Databases) -> Services {
     tasks.push(tokio::spawn(catalog_api::run(catalog_api::Cli::parse_from(a), l, stopper())));
     let (l, store) = listener().await;
     let mut a = args("storefront-api");
-    a.extend(["--projector-idle-ms".into(), "10".into()]);
+    // This deployment has no broker, whatever KAFKA_BROKERS says: the in-process poller projects.
+    a.extend(["--projector-idle-ms".into(), "10".into(), "--kafka-brokers".into(), String::new()]);
     tasks.push(tokio::spawn(storefront_api::run(storefront_api::Cli::parse_from(a), l, stopper())));
     let (l, orders) = listener().await;
     tasks.push(tokio::spawn(orders_service::run(
