@@ -1,0 +1,172 @@
+//! Crash the relay and the projector at random moments under write load, restart
+//! them, and the read model still ends equal to the write model: no event lost,
+//! none applied out of order. A crash is simulated by aborting the task at whatever
+//! `.await` it is in (a database transaction rolls back, a published batch stays
+//! unmarked, an applied batch stays unacknowledged), then starting it again with the
+//! same consumer group, as a restarted process would.
+
+#![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use commerce_core::{
+    ProductId,
+    catalog::{MoneyInput, ProductInput, ProductPatchInput},
+    ports::{InventoryStore, ProductReadModel},
+    services::{
+        Env,
+        catalog::CatalogService,
+        events::{OutboxRelay, Projector},
+        inventory::InventoryService,
+    },
+};
+use commerce_kafka::{KafkaConsumer, KafkaPublisher, ensure_topics};
+use commerce_memory::{RandomIds, SystemClock};
+use commerce_postgres::{PgCatalogStore, PgInventoryStore, PgOutbox, PgReadModel, testing::Databases};
+
+fn brokers() -> String {
+    std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+/// xorshift: a seed reproduces the crash schedule.
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashing_relay_and_projector_lose_nothing() {
+    let seed = u64::from(std::process::id()) | 1;
+    eprintln!("crash schedule seed: {seed}");
+    let dbs = Databases::new();
+    let pool = dbs.fresh().await;
+    let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
+    ensure_topics(&brokers(), &prefix, 3)
+        .await
+        .unwrap_or_else(|e| panic!("broker at {} (scripts/broker): {e}", brokers()));
+    let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
+    let catalog = CatalogService::new(Arc::new(PgCatalogStore::new(pool.clone())), env.clone());
+    let stock = Arc::new(PgInventoryStore::new(pool.clone()));
+    let inventory = InventoryService::with_transactional_events(stock.clone(), env);
+    let mut ids: Vec<ProductId> = vec![];
+    for n in 0..30_i64 {
+        let input = ProductInput {
+            sku: format!("C-{n}"),
+            name: format!("Chaos {n}"),
+            price: MoneyInput { amount: 100 + n, currency: "USD".into() },
+            status: Some("active".into()),
+            ..ProductInput::default()
+        };
+        ids.push(catalog.create_product(&input).await.unwrap().id);
+    }
+
+    // Write load: renames, price changes and restocks for four seconds.
+    let writer = {
+        let (catalog, inventory, ids) = (catalog.clone(), inventory.clone(), ids.clone());
+        tokio::spawn(async move {
+            let mut rng = Rng(seed ^ 0xABCD);
+            let until = Instant::now() + Duration::from_secs(4);
+            let mut writes = 0;
+            while Instant::now() < until {
+                let id = ids[usize::try_from(rng.below(ids.len() as u64)).unwrap()];
+                if rng.below(2) == 0 {
+                    let patch = ProductPatchInput {
+                        name: Some(format!("Chaos {}", rng.below(1000))),
+                        price: Some(MoneyInput {
+                            amount: i64::try_from(rng.below(10_000)).unwrap(),
+                            currency: "USD".into(),
+                        }),
+                        ..ProductPatchInput::default()
+                    };
+                    catalog.update_product(id, &patch, None).await.unwrap();
+                } else {
+                    inventory.set_on_hand(id, rng.below(50)).await.unwrap();
+                }
+                writes += 1;
+            }
+            writes
+        })
+    };
+
+    // Relay and projector, each aborted and restarted at random moments.
+    let outbox = Arc::new(PgOutbox::new(pool.clone(), 1));
+    let publisher = Arc::new(KafkaPublisher::new(&brokers(), &prefix).unwrap());
+    let read = Arc::new(PgReadModel::new(pool.clone()));
+    let group = format!("{prefix}-read-model");
+    let mut rng = Rng(seed);
+    let mut crashes = 0_u32;
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until {
+        let relay = OutboxRelay::new(outbox.clone(), publisher.clone());
+        let relay_task = tokio::spawn(async move {
+            loop {
+                let _ = relay.step(10).await;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+        let (read, prefix, group) = (read.clone(), prefix.clone(), group.clone());
+        let projector_task = tokio::spawn(async move {
+            let projector = Projector::new(read);
+            let consumer = KafkaConsumer::new(&brokers(), &prefix, &group).unwrap();
+            loop {
+                let _ = projector.step(&consumer, 10).await;
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(200 + rng.below(800))).await;
+        relay_task.abort();
+        projector_task.abort();
+        crashes += 2;
+    }
+    let write_count = writer.await.unwrap();
+    assert!(write_count > 50, "the write load ran ({write_count} writes)");
+
+    // Restart both for good and let them drain.
+    let relay = OutboxRelay::new(outbox.clone(), publisher.clone());
+    tokio::time::sleep(Duration::from_millis(1100)).await; // let the crashed relays' leases lapse
+    while relay.step(100).await.unwrap() > 0 || outbox.pending().await.unwrap() > 0 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let projector = Projector::new(read.clone());
+    let consumer = KafkaConsumer::new(&brokers(), &prefix, &group).unwrap();
+    let mut idle = 0;
+    while idle < 8 {
+        idle = if projector.step(&consumer, 200).await.unwrap() == 0 { idle + 1 } else { 0 };
+    }
+
+    assert_same_models(&catalog, &stock, &read, &ids, crashes).await;
+    eprintln!("{write_count} writes, {crashes} crashes: read model equals write model");
+    dbs.cleanup().await;
+}
+
+/// The read model equals the write model, product by product.
+async fn assert_same_models(
+    catalog: &CatalogService,
+    stock: &PgInventoryStore,
+    read: &PgReadModel,
+    ids: &[ProductId],
+    crashes: u32,
+) {
+    for id in ids {
+        let product = catalog.product(*id).await.unwrap();
+        let level = stock.stock(&[*id]).await.unwrap().first().copied();
+        let view = read.get(*id).await.unwrap().unwrap_or_else(|| panic!("{id} missing from the read model"));
+        assert_eq!(
+            (view.name.as_str(), view.price, view.product_version),
+            (product.name.as_str(), product.price, product.version.get()),
+            "product {id} differs after {crashes} crashes"
+        );
+        assert_eq!(
+            view.available_stock,
+            level.map_or(0, |l| l.available()),
+            "stock of {id} differs after {crashes} crashes"
+        );
+    }
+}
