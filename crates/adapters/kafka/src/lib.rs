@@ -160,6 +160,8 @@ impl KafkaConsumer {
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", "10000")
+            // Low projection lag: a broker answers a fetch as soon as anything arrives.
+            .set("fetch.wait.max.ms", "20")
             .create()
             .map_err(|e| unavailable(&e))?;
         let names: Vec<String> = AGGREGATES.iter().map(|a| topic(prefix, *a)).collect();

@@ -19,6 +19,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+mod pipeline;
+
 use anyhow::{Context as _, bail};
 use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
@@ -37,6 +39,9 @@ enum Scenario {
     Checkout,
     /// gRPC `Reserve` + `Commit` of one unit against `--inventory-grpc-url`.
     Inventory,
+    /// Event pipeline: projection lag, relay throughput, plain producer reference
+    /// (`--database-url`, `--kafka-brokers`).
+    Pipeline,
     /// All of the above, one after the other.
     All,
 }
@@ -62,6 +67,15 @@ struct Args {
     /// The inventory service, for `--scenario inventory`.
     #[arg(long, default_value = "http://127.0.0.1:50051")]
     inventory_grpc_url: String,
+    /// Write database, for `--scenario pipeline` (a scratch database: it writes products).
+    #[arg(long, env = "DATABASE_URL", default_value = "")]
+    database_url: String,
+    /// Broker, for `--scenario pipeline`.
+    #[arg(long, env = "KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
+    kafka_brokers: String,
+    /// Products written per second, for `--scenario pipeline`.
+    #[arg(long, default_value = "200")]
+    rate: u64,
     /// Its `SetOnHand` token.
     #[arg(long, env = "INVENTORY_TOKEN", default_value = "")]
     inventory_token: String,
@@ -183,7 +197,7 @@ async fn one(
         Scenario::Healthz => client.get(format!("{base}/healthz")).send().await?,
         Scenario::Listing => client.get(format!("{base}{LISTING}")).send().await?,
         Scenario::Product => client.get(format!("{base}/store/v1/products/{}", pick())).send().await?,
-        Scenario::Checkout | Scenario::All | Scenario::Inventory => {
+        Scenario::Checkout | Scenario::All | Scenario::Inventory | Scenario::Pipeline => {
             let body = json!({"email": "load@example.com", "items": [{"product_id": pick(), "quantity": 1}],
                               "card": {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}});
             client
@@ -248,6 +262,10 @@ async fn measure(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.scenario == Scenario::Pipeline {
+        println!("| measurement | figure | | |\n|---|---:|---:|---:|");
+        return pipeline::run(&args.database_url, &args.kafka_brokers, args.rate, args.duration_secs).await;
+    }
     if args.scenario == Scenario::Inventory {
         println!("concurrency {}, {} s; one product, 1 unit per reservation\n", args.concurrency, args.duration_secs);
         println!("| scenario | pairs/s | p50 ms | p99 ms | max ms | pairs | failures |");
@@ -268,7 +286,7 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Listing => &[(Scenario::Listing, "GET listing (sorted + filtered)")],
         Scenario::Product => &[(Scenario::Product, "GET product by id")],
         Scenario::Checkout => &[(Scenario::Checkout, "POST checkout (test card)")],
-        Scenario::Inventory => &[],
+        Scenario::Inventory | Scenario::Pipeline => &[],
     };
     println!(
         "concurrency {}, {} s per scenario, {} in-stock products sampled",
