@@ -81,6 +81,17 @@ pub async fn ensure_topics(brokers: &str, prefix: &str, partitions: i32) -> Resu
     Ok(())
 }
 
+/// [`ensure_topics`], retried with back-off until the broker answers: services start
+/// before (or while) their broker does.
+pub async fn ensure_topics_patiently(brokers: &str, prefix: &str, partitions: i32) {
+    let mut wait = Duration::from_millis(200);
+    while let Err(e) = ensure_topics(brokers, prefix, partitions).await {
+        tracing::warn!(error = %e, "creating topics failed; retrying");
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(5));
+    }
+}
+
 /// Publishes events to their aggregate's topic with the idempotent producer.
 pub struct KafkaPublisher {
     producer: FutureProducer,

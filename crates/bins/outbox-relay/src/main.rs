@@ -9,7 +9,7 @@ use std::{sync::Arc, time::Duration};
 use clap::Parser;
 use commerce_core::services::events::OutboxRelay;
 use commerce_jobs::Pace;
-use commerce_kafka::{KafkaPublisher, ensure_topics};
+use commerce_kafka::{KafkaPublisher, ensure_topics_patiently};
 use commerce_postgres::PgOutbox;
 use commerce_service::{KafkaArgs, postgres::DatabaseArgs};
 use tokio_util::sync::CancellationToken;
@@ -41,14 +41,8 @@ async fn main() -> anyhow::Result<()> {
     commerce_service::init_tracing(cli.log_json);
     let brokers = cli.kafka.kafka_brokers.clone().ok_or_else(|| anyhow::anyhow!("KAFKA_BROKERS is required"))?;
     let prefix = cli.kafka.kafka_topic_prefix.clone();
-    // Topics first (retrying: the broker may still be starting); brokers with
-    // auto-creation off need them.
-    let mut wait = Duration::from_millis(200);
-    while let Err(e) = ensure_topics(&brokers, &prefix, cli.kafka.kafka_partitions).await {
-        tracing::warn!(error = %e, "creating topics failed; retrying");
-        tokio::time::sleep(wait).await;
-        wait = (wait * 2).min(Duration::from_secs(5));
-    }
+    // Topics first: brokers with auto-creation off need them.
+    ensure_topics_patiently(&brokers, &prefix, cli.kafka.kafka_partitions).await;
     let relay = OutboxRelay::new(
         Arc::new(PgOutbox::new(cli.db.write_pool()?, 30)),
         Arc::new(KafkaPublisher::new(&brokers, &prefix)?),

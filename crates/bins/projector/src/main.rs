@@ -9,7 +9,7 @@ use std::{sync::Arc, time::Duration};
 use clap::Parser;
 use commerce_core::{ports::ProductProjection, services::events::Projector};
 use commerce_jobs::Pace;
-use commerce_kafka::{KafkaConsumer, ensure_topics};
+use commerce_kafka::{KafkaConsumer, ensure_topics_patiently};
 use commerce_postgres::PgReadModel;
 use commerce_service::{KafkaArgs, postgres::DatabaseArgs};
 use tokio_util::sync::CancellationToken;
@@ -49,12 +49,7 @@ async fn main() -> anyhow::Result<()> {
     commerce_service::init_tracing(cli.log_json);
     let brokers = cli.kafka.kafka_brokers.clone().ok_or_else(|| anyhow::anyhow!("KAFKA_BROKERS is required"))?;
     let prefix = cli.kafka.kafka_topic_prefix.clone();
-    let mut wait = Duration::from_millis(200);
-    while let Err(e) = ensure_topics(&brokers, &prefix, cli.kafka.kafka_partitions).await {
-        tracing::warn!(error = %e, "creating topics failed; retrying");
-        tokio::time::sleep(wait).await;
-        wait = (wait * 2).min(Duration::from_secs(5));
-    }
+    ensure_topics_patiently(&brokers, &prefix, cli.kafka.kafka_partitions).await;
     let write = cli.db.write_pool()?;
     let read_model = Arc::new(PgReadModel::new(cli.db.read_pool(&write)?));
     let projector = Projector::new(read_model.clone());
