@@ -88,6 +88,8 @@ async fn writes_survive_a_30_second_broker_outage_and_the_read_model_catches_up(
     for n in 0..10 {
         ids.push(create(n).await.unwrap());
     }
+    // The pipeline is flowing (the consumer group has joined) before the broker stops.
+    wait_until_projected(&read, &ids).await;
 
     let _thaw = Thaw;
     signal_broker("-STOP");
@@ -101,18 +103,23 @@ async fn writes_survive_a_30_second_broker_outage_and_the_read_model_catches_up(
     assert!(outbox.pending().await.unwrap() > 0, "events wait in the outbox during the outage");
     signal_broker("-CONT");
 
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let seen = read.get_many(&ids).await.unwrap().len();
-        if seen == ids.len() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the read model caught up with only {seen} of {} products", ids.len());
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_until_projected(&read, &ids).await;
     assert_eq!(outbox.pending().await.unwrap(), 0, "every event was relayed");
     eprintln!("{} products written across a 30 s broker outage, all projected", ids.len());
     relay_task.abort();
     projector_task.abort();
     dbs.cleanup().await;
+}
+
+/// Waits (at most 90 s) until every product is in the read model.
+async fn wait_until_projected(read: &PgReadModel, ids: &[commerce_core::ProductId]) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let seen = read.get_many(ids).await.unwrap().len();
+        if seen == ids.len() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the read model caught up with only {seen} of {} products", ids.len());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
