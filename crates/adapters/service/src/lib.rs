@@ -176,6 +176,29 @@ pub mod postgres {
         }
     }
 
+    /// The inventory service of a PostgreSQL binary. With `--inventory-grpc-url`, stock lives
+    /// in the inventory service and its changes reach the read model through this database's
+    /// outbox (published after each idempotent, retried operation); otherwise the PostgreSQL
+    /// store writes `stock.changed` to the outbox in each stock transaction.
+    pub fn inventory_service(
+        pool: &PgPool,
+        args: &crate::InventoryArgs,
+        env: commerce_core::services::Env,
+    ) -> anyhow::Result<commerce_core::services::inventory::InventoryService> {
+        use commerce_core::services::inventory::InventoryService;
+        Ok(match &args.inventory_grpc_url {
+            Some(url) => InventoryService::new(
+                Arc::new(commerce_grpc::GrpcInventoryClient::connect_lazy(url, args.inventory_token.clone())?),
+                Arc::new(commerce_postgres::PgOutbox::new(pool.clone(), 30)),
+                env,
+            ),
+            None => InventoryService::with_transactional_events(
+                Arc::new(commerce_postgres::PgInventoryStore::new(pool.clone())),
+                env,
+            ),
+        })
+    }
+
     /// Readiness over the given pools.
     pub fn readiness(pools: &[&PgPool]) -> Arc<dyn Readiness> {
         Arc::new(super::AllReady(pools.iter().map(|p| Arc::new(PgReady((*p).clone())) as Arc<dyn Readiness>).collect()))

@@ -7,14 +7,13 @@ use std::sync::Arc;
 
 use axum::Router;
 use commerce_core::services::{Env, catalog::CatalogService, inventory::InventoryService, orders::OrderService};
-use commerce_grpc::GrpcInventoryClient;
 use commerce_http::{
     HttpConfig, Metrics,
     admin::{self, AdminState, AdminToken},
     ops::OpsState,
 };
 use commerce_memory::{RandomIds, SystemClock};
-use commerce_postgres::{PgCatalogStore, PgInventoryStore, PgOrderStore, PgOutbox};
+use commerce_postgres::{PgCatalogStore, PgOrderStore};
 pub use commerce_service::{HttpArgs, InventoryArgs, postgres::DatabaseArgs};
 
 /// Admin REST API on PostgreSQL.
@@ -74,17 +73,7 @@ fn services(
     inventory: &InventoryArgs,
 ) -> anyhow::Result<(CatalogService, InventoryService, OrderService)> {
     let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
-    let inventory = match &inventory.inventory_grpc_url {
-        // Stock lives in the inventory service; its changes reach the read model through
-        // this database's outbox.
-        Some(url) => InventoryService::new(
-            Arc::new(GrpcInventoryClient::connect_lazy(url, inventory.inventory_token.clone())?),
-            Arc::new(PgOutbox::new(pool.clone(), 30)),
-            env.clone(),
-        ),
-        // The PostgreSQL store writes stock.changed to the outbox in each stock transaction.
-        None => InventoryService::with_transactional_events(Arc::new(PgInventoryStore::new(pool.clone())), env.clone()),
-    };
+    let inventory = commerce_service::postgres::inventory_service(pool, inventory, env.clone())?;
     Ok((
         CatalogService::new(Arc::new(PgCatalogStore::new(pool.clone())), env.clone()),
         inventory,

@@ -11,12 +11,10 @@ use commerce_core::{
     services::{
         Env,
         checkout::{CheckoutService, SagaRunner},
-        inventory::InventoryService,
         orders::OrderService,
         recovery::{RecoveryPolicy, RecoveryService},
     },
 };
-use commerce_grpc::GrpcInventoryClient;
 use commerce_http::{
     HttpConfig, Metrics,
     checkout::{self, CheckoutState},
@@ -25,7 +23,7 @@ use commerce_http::{
 use commerce_jobs::Pace;
 use commerce_memory::{RandomIds, SystemClock};
 use commerce_payments::{ProcessorConfig, SimulatedCardProcessor, remote::HttpCardProcessor};
-use commerce_postgres::{PgCatalogStore, PgIdempotencyStore, PgInventoryStore, PgOrderStore, PgOutbox};
+use commerce_postgres::{PgCatalogStore, PgIdempotencyStore, PgOrderStore};
 pub use commerce_service::{Command, HttpArgs, InventoryArgs, postgres::DatabaseArgs};
 use tokio_util::sync::CancellationToken;
 
@@ -74,16 +72,7 @@ pub async fn run(
     let pool = cli.db.write_pool()?;
     let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
     let orders = Arc::new(PgOrderStore::new(pool.clone()));
-    let inventory = match &cli.inventory.inventory_grpc_url {
-        // Stock lives in the inventory service; its changes reach the read model through
-        // this database's outbox (published after each idempotent, retried operation).
-        Some(url) => InventoryService::new(
-            Arc::new(GrpcInventoryClient::connect_lazy(url, cli.inventory.inventory_token.clone())?),
-            Arc::new(PgOutbox::new(pool.clone(), 30)),
-            env.clone(),
-        ),
-        None => InventoryService::with_transactional_events(Arc::new(PgInventoryStore::new(pool.clone())), env.clone()),
-    };
+    let inventory = commerce_service::postgres::inventory_service(&pool, &cli.inventory, env.clone())?;
     let processor: Arc<dyn PaymentGateway> = match &cli.payments_url {
         Some(url) => Arc::new(HttpCardProcessor::new(url.clone(), Duration::from_secs(10))?),
         None => Arc::new(SimulatedCardProcessor::new(ProcessorConfig {
