@@ -92,43 +92,16 @@ async fn measure_inventory(args: &Args) -> anyhow::Result<Report> {
         commerce_grpc::GrpcInventoryClient::connect_lazy(&args.inventory_grpc_url, Some(args.inventory_token.clone()))?;
     let product = ProductId::from_uuid(uuid::Uuid::now_v7());
     client.set_on_hand(product, 1_000_000_000).await?;
-    let deadline = Instant::now() + Duration::from_secs(args.duration_secs);
-    let started = Instant::now();
-    let mut workers = vec![];
-    for _ in 0..args.concurrency {
+    let line = ReservationLine { product_id: product, quantity: Quantity::new(1)? };
+    drive("gRPC Reserve + Commit (1 unit)", args, move |_| {
         let client = client.clone();
-        workers.push(tokio::spawn(async move {
-            let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
-            let (mut requests, mut failures) = (0_u64, 0_u64);
-            let line = ReservationLine { product_id: product, quantity: Quantity::new(1)? };
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                let id = ReservationId::from_uuid(uuid::Uuid::now_v7());
-                let request =
-                    ReservationRequest::new(id, vec![line], Timestamp::from_unix_micros(4_102_444_800_000_000))?;
-                let ok = client.reserve(&request).await.is_ok() && client.commit(id).await.is_ok();
-                latency.saturating_record(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
-                requests += 1;
-                failures += u64::from(!ok);
-            }
-            Ok::<_, anyhow::Error>((latency, requests, failures))
-        }));
-    }
-    let mut total = Report {
-        scenario: "gRPC Reserve + Commit (1 unit)",
-        requests: 0,
-        failures: 0,
-        elapsed: Duration::ZERO,
-        latency: Histogram::new_with_bounds(1, 60_000_000, 3)?,
-    };
-    for w in workers {
-        let (latency, requests, failures) = w.await??;
-        total.latency.add(latency)?;
-        total.requests += requests;
-        total.failures += failures;
-    }
-    total.elapsed = started.elapsed();
-    Ok(total)
+        async move {
+            let id = ReservationId::from_uuid(uuid::Uuid::now_v7());
+            let request = ReservationRequest::new(id, vec![line], Timestamp::from_unix_micros(4_102_444_800_000_000))?;
+            Ok(client.reserve(&request).await.is_ok() && client.commit(id).await.is_ok())
+        }
+    })
+    .await
 }
 
 /// The listing measured: sorted by price, filtered by attribute, stock and price.
@@ -221,20 +194,36 @@ async fn measure(
     name: &'static str,
     ids: Arc<Vec<String>>,
 ) -> anyhow::Result<Report> {
+    let base = args.base_url.clone();
+    let checkout = args.checkout_url.clone().unwrap_or_else(|| base.clone());
+    let client = client.clone();
+    drive(name, args, move |n| {
+        let (client, base, checkout, ids) = (client.clone(), base.clone(), checkout.clone(), ids.clone());
+        async move { one(&client, &base, &checkout, scenario, &ids, n).await }
+    })
+    .await
+}
+
+/// Runs `op` from `--concurrency` workers until `--duration-secs` pass, recording each
+/// call's latency; an error or `false` counts as a failure. `op` gets a call number.
+async fn drive<F, Fut>(name: &'static str, args: &Args, op: F) -> anyhow::Result<Report>
+where
+    F: Fn(u64) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<bool>> + Send,
+{
     let deadline = Instant::now() + Duration::from_secs(args.duration_secs);
     let counter = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut workers = vec![];
     for _ in 0..args.concurrency {
-        let (client, base, ids, counter) = (client.clone(), args.base_url.clone(), ids.clone(), counter.clone());
-        let checkout = args.checkout_url.clone().unwrap_or_else(|| base.clone());
+        let (op, counter) = (op.clone(), counter.clone());
         workers.push(tokio::spawn(async move {
             let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
             let (mut requests, mut failures) = (0_u64, 0_u64);
             while Instant::now() < deadline {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
                 let t = Instant::now();
-                let ok = one(&client, &base, &checkout, scenario, &ids, n).await.unwrap_or(false);
+                let ok = op(n).await.unwrap_or(false);
                 latency.saturating_record(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
                 requests += 1;
                 failures += u64::from(!ok);
