@@ -34,10 +34,7 @@ async fn main() -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind(cli.listen).await.with_context(|| format!("binding {}", cli.listen))?;
     tracing::info!(addr = %listener.local_addr()?, "payments-simulator listening");
-    axum_serve(listener, commerce_payments::remote::router(processor)).await
-}
-
-async fn axum_serve(listener: tokio::net::TcpListener, app: axum::Router) -> anyhow::Result<()> {
-    axum::serve(listener, app).with_graceful_shutdown(commerce_service::shutdown_signal()).await?;
+    commerce_http::serve(listener, commerce_payments::remote::router(processor), commerce_service::shutdown_signal())
+        .await?;
     Ok(())
 }
