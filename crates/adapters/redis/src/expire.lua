@@ -1,5 +1,5 @@
--- ARGV: prefix, now_us, limit. Atomic, so sweepers in several processes never expire one twice.
-local now_us, limit = ARGV[2], tonumber(ARGV[3])
+-- ARGV: prefix, recording, now_us, limit. Atomic, so sweepers in several processes never expire one twice.
+local now_us, limit = ARGV[3], tonumber(ARGV[4])
 local due = redis.call('ZRANGEBYSCORE', due_key(), '-inf', now_us, 'LIMIT', 0, limit)
 local out = {'ok'}
 for _, id in ipairs(due) do

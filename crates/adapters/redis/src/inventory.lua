@@ -1,6 +1,9 @@
 -- Shared helpers, prepended to every inventory script. ARGV[1] is the key prefix,
 -- which carries a hash tag ({...}) so every key of one store lives in one cluster slot.
+-- ARGV[2] is '1' when the store records its changes in its outbox stream; each
+-- script's own arguments start at ARGV[3].
 local P = ARGV[1]
+local RECORDING = ARGV[2] == '1'
 local ACTIVE = '{"state":"active"}'
 local COMMITTED = '{"state":"committed"}'
 local RELEASED = '{"state":"released"}'
@@ -9,6 +12,7 @@ local EXPIRED = '{"state":"expired"}'
 local function stock_key(pid) return P .. ':stock:' .. pid end
 local function res_key(id) return P .. ':res:' .. id end
 local function due_key() return P .. ':due' end
+local function outbox_key() return P .. ':outbox' end
 
 -- "pid:q,pid:q" -> ordered list of {pid, q}
 local function parse_spec(spec)
@@ -23,6 +27,18 @@ local function level(pid)
   local v = redis.call('HMGET', stock_key(pid), 'on_hand', 'reserved', 'version')
   if not v[1] then return nil end
   return {tonumber(v[1]), tonumber(v[2]), tonumber(v[3])}
+end
+
+-- Records a product's new level in the outbox stream, in the same atomic step as the
+-- change. Entry ids are `0-<n>` with n from a counter, so a relay can name an entry by
+-- one integer; `at` is the server's clock in microseconds.
+local function changed(pid)
+  if not RECORDING then return end
+  local l = level(pid)
+  local n = redis.call('INCR', P .. ':outbox:seq')
+  local t = redis.call('TIME')
+  redis.call('XADD', outbox_key(), '0-' .. n, 'product_id', pid, 'on_hand', l[1], 'reserved', l[2],
+    'version', l[3], 'at', t[1] * 1000000 + t[2])
 end
 
 -- Appends pid, on_hand, reserved, version for each line's product that has stock.
@@ -47,5 +63,6 @@ local function give_back(lines, also_on_hand)
     redis.call('HINCRBY', k, 'reserved', -line[2])
     if also_on_hand then redis.call('HINCRBY', k, 'on_hand', -line[2]) end
     redis.call('HINCRBY', k, 'version', 1)
+    changed(line[1])
   end
 end

@@ -9,6 +9,12 @@
 //! exactly like the core's reference `Ledger` (the conformance suite and the
 //! model-based property test check it against the ledger).
 //!
+//! With [`RedisInventoryStore::recording_events`], every script also appends the
+//! changed products' new levels to an outbox stream in the same atomic step, and
+//! [`RedisStockOutbox`] hands them to the core's `OutboxRelay` as `stock.changed`
+//! events: the inventory service publishes every stock change (reservations, commits,
+//! releases, the sweeper's expiries, restocks) with no window where one is lost.
+//!
 //! All keys of one store share a prefix with a hash tag (`{commerce}:...`), so a
 //! store lives in one Redis Cluster slot and its multi-key scripts stay legal.
 
@@ -23,6 +29,10 @@ use commerce_core::{
 };
 use redis::{Script, Value, aio::ConnectionManager};
 
+mod outbox;
+
+pub use outbox::RedisStockOutbox;
+
 const HELPERS: &str = include_str!("inventory.lua");
 
 fn script(body: &str) -> Script {
@@ -34,6 +44,7 @@ fn script(body: &str) -> Script {
 pub struct RedisInventoryStore {
     conn: ConnectionManager,
     prefix: String,
+    recording: bool,
     reserve: Script,
     commit: Script,
     release: Script,
@@ -63,12 +74,22 @@ impl RedisInventoryStore {
         Ok(Self {
             conn,
             prefix: format!("{{{namespace}}}"),
+            recording: false,
             reserve: script(include_str!("reserve.lua")),
             commit: script(include_str!("commit.lua")),
             release: script(include_str!("release.lua")),
             expire: script(include_str!("expire.lua")),
             set_on_hand: script(include_str!("set_on_hand.lua")),
         })
+    }
+
+    /// This store, also recording each change in its outbox stream (`{namespace}:outbox`)
+    /// for a [`RedisStockOutbox`] to relay. Without a relay the stream grows without bound,
+    /// so only a process that runs one turns this on.
+    #[must_use]
+    pub fn recording_events(mut self) -> Self {
+        self.recording = true;
+        self
     }
 
     /// Deletes every key of this store (tests, and tearing down a namespace).
@@ -107,7 +128,7 @@ impl RedisInventoryStore {
     async fn run(&self, script: &Script, args: &[String]) -> Result<Vec<Value>, InventoryError> {
         let mut conn = self.conn.clone();
         let mut invocation = script.prepare_invoke();
-        invocation.arg(&self.prefix);
+        invocation.arg(&self.prefix).arg(if self.recording { "1" } else { "0" });
         for a in args {
             invocation.arg(a);
         }

@@ -1,5 +1,5 @@
--- ARGV: prefix, id
-local id = ARGV[2]
+-- ARGV: prefix, recording, id
+local id = ARGV[3]
 local key = res_key(id)
 if redis.call('EXISTS', key) == 0 then
   -- A tombstone: a late reserve with this id will hold nothing.

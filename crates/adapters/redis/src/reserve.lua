@@ -1,5 +1,5 @@
--- ARGV: prefix, id, lines_json, expires_at, expires_us, spec
-local id, lines_json, expires_at, expires_us, spec = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+-- ARGV: prefix, recording, id, lines_json, expires_at, expires_us, spec
+local id, lines_json, expires_at, expires_us, spec = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local key = res_key(id)
 if redis.call('EXISTS', key) == 1 then
   local r = redis.call('HMGET', key, 'lines', 'state')
@@ -23,6 +23,7 @@ for _, line in ipairs(lines) do
   local k = stock_key(line[1])
   redis.call('HINCRBY', k, 'reserved', line[2])
   redis.call('HINCRBY', k, 'version', 1)
+  changed(line[1])
 end
 redis.call('HSET', key, 'lines', lines_json, 'expires_at', expires_at, 'state', ACTIVE, 'spec', spec)
 redis.call('ZADD', due_key(), expires_us, id)

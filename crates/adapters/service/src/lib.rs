@@ -31,6 +31,11 @@ pub struct InventoryArgs {
     /// Bearer token for the inventory service's `SetOnHand`.
     #[arg(long, env = "INVENTORY_TOKEN", hide_env_values = true)]
     pub inventory_token: Option<String>,
+    /// The inventory service publishes stock events itself (it runs with `KAFKA_BROKERS`):
+    /// record none here. Unset, this service records a `stock.changed` in its own outbox
+    /// after each inventory call, which also works without a broker.
+    #[arg(long, env = "INVENTORY_PUBLISHES_EVENTS")]
+    pub inventory_publishes_events: bool,
 }
 
 /// Where events travel when a broker is used.
@@ -177,8 +182,9 @@ pub mod postgres {
     }
 
     /// The inventory service of a PostgreSQL binary. With `--inventory-grpc-url`, stock lives
-    /// in the inventory service and its changes reach the read model through this database's
-    /// outbox (published after each idempotent, retried operation); otherwise the PostgreSQL
+    /// in the inventory service; its changes reach the read model through the inventory
+    /// service's own events (`--inventory-publishes-events`) or else through this database's
+    /// outbox (recorded after each idempotent, retried operation). Without it, the PostgreSQL
     /// store writes `stock.changed` to the outbox in each stock transaction.
     pub fn inventory_service(
         pool: &PgPool,
@@ -187,11 +193,15 @@ pub mod postgres {
     ) -> anyhow::Result<commerce_core::services::inventory::InventoryService> {
         use commerce_core::services::inventory::InventoryService;
         Ok(match &args.inventory_grpc_url {
-            Some(url) => InventoryService::new(
-                Arc::new(commerce_grpc::GrpcInventoryClient::connect_lazy(url, args.inventory_token.clone())?),
-                Arc::new(commerce_postgres::PgOutbox::new(pool.clone(), 30)),
-                env,
-            ),
+            Some(url) => {
+                let remote =
+                    Arc::new(commerce_grpc::GrpcInventoryClient::connect_lazy(url, args.inventory_token.clone())?);
+                if args.inventory_publishes_events {
+                    InventoryService::with_transactional_events(remote, env)
+                } else {
+                    InventoryService::new(remote, Arc::new(commerce_postgres::PgOutbox::new(pool.clone(), 30)), env)
+                }
+            }
             None => InventoryService::with_transactional_events(
                 Arc::new(commerce_postgres::PgInventoryStore::new(pool.clone())),
                 env,

@@ -4,17 +4,29 @@
 //! reflection) on `INVENTORY_LISTEN` over Redis (`REDIS_URL`), runs the reservation
 //! sweeper, and serves `/healthz`, `/readyz` (Redis answers) and `/metrics` over HTTP
 //! on `INVENTORY_HTTP_LISTEN`. SIGINT/SIGTERM stop both listeners after in-flight calls.
+//!
+//! With `KAFKA_BROKERS`, it is also the producer of `stock.changed` events: every
+//! stock change (reservations, commits, releases, the sweeper's expiries, restocks) is
+//! recorded in a Redis stream in the same atomic script as the change, and a relay
+//! publishes the stream to `<prefix>.stock`, marking entries only once the broker
+//! acknowledged them. Callers then record no stock events of their own
+//! (`INVENTORY_PUBLISHES_EVENTS`).
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use clap::Parser;
-use commerce_core::ports::{Clock, InventoryStore};
+use commerce_core::{
+    ports::{Clock, InventoryStore},
+    services::events::OutboxRelay,
+};
 use commerce_grpc::{InventoryGrpcServer, serve, server_router};
 use commerce_http::{HttpConfig, Metrics, ops::OpsState};
 use commerce_jobs::Pace;
+use commerce_kafka::{KafkaPublisher, ensure_topics_patiently};
 use commerce_memory::SystemClock;
-use commerce_redis::RedisInventoryStore;
+use commerce_redis::{RedisInventoryStore, RedisStockOutbox};
+use commerce_service::KafkaArgs;
 use readiness::Ready;
 use tokio_util::sync::CancellationToken;
 
@@ -40,6 +52,9 @@ struct Cli {
     /// Seconds between sweeps of lapsed reservations.
     #[arg(long, env = "INVENTORY_SWEEP_INTERVAL_SECS", default_value = "1")]
     sweep_interval_secs: u64,
+    /// The broker the stock events go to; unset: no events.
+    #[command(flatten)]
+    kafka: KafkaArgs,
     /// Log as JSON lines.
     #[arg(long, env = "COMMERCE_LOG_JSON")]
     log_json: bool,
@@ -73,6 +88,28 @@ async fn connect(url: &str, namespace: &str) -> RedisInventoryStore {
     }
 }
 
+/// Publishes the store's outbox until `stop`; returns how many events it relayed.
+/// Creating the topics waits for the broker without holding up the gRPC service.
+async fn relay(store: &RedisInventoryStore, kafka: &KafkaArgs, brokers: &str, stop: CancellationToken) -> u64 {
+    tokio::select! {
+        () = ensure_topics_patiently(brokers, &kafka.kafka_topic_prefix, kafka.kafka_partitions) => {}
+        () = stop.cancelled() => return 0,
+    }
+    let publisher = match KafkaPublisher::new(brokers, &kafka.kafka_topic_prefix) {
+        Ok(publisher) => publisher,
+        Err(e) => {
+            tracing::error!(error = %e, "stock events cannot be published");
+            return 0;
+        }
+    };
+    let relay = OutboxRelay::new(Arc::new(RedisStockOutbox::new(store, Duration::from_secs(30))), Arc::new(publisher));
+    commerce_jobs::run("stock-event-relay", Pace::every(Duration::from_millis(50)), stop, move || {
+        let relay = relay.clone();
+        async move { relay.step(500).await }
+    })
+    .await
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -82,9 +119,17 @@ async fn main() -> anyhow::Result<()> {
         tokio::net::TcpListener::bind(cli.listen).await.with_context(|| format!("binding {}", cli.listen))?;
     let http_listener =
         tokio::net::TcpListener::bind(cli.http_listen).await.with_context(|| format!("binding {}", cli.http_listen))?;
-    let store = connect(&cli.redis_url, &cli.namespace).await;
-
+    let mut store = connect(&cli.redis_url, &cli.namespace).await;
     let stop = CancellationToken::new();
+    let relay = match cli.kafka.kafka_brokers.clone().filter(|b| !b.is_empty()) {
+        Some(brokers) => {
+            store = store.recording_events();
+            let (store, kafka, stop) = (store.clone(), cli.kafka.clone(), stop.clone());
+            tracing::info!(%brokers, "publishing stock events");
+            Some(tokio::spawn(async move { relay(&store, &kafka, &brokers, stop).await }))
+        }
+        None => None,
+    };
     let sweeper = {
         let (store, stop) = (store.clone(), stop.clone());
         tokio::spawn(commerce_jobs::run(
@@ -119,6 +164,9 @@ async fn main() -> anyhow::Result<()> {
     http?;
     stop.cancel();
     let _ = sweeper.await;
+    if let Some(relay) = relay {
+        let _ = relay.await;
+    }
     signal.abort();
     Ok(())
 }

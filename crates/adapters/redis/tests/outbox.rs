@@ -1,0 +1,135 @@
+//! The stock outbox: every change a recording store makes is in the stream once, in
+//! order, carrying the level the store holds; relays share it through the lease.
+//! Needs Redis at `REDIS_URL` (default `redis://127.0.0.1:6379`); fails loudly without it.
+
+#![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+
+use std::time::Duration;
+
+use commerce_core::{
+    ProductId, ReservationId, Timestamp,
+    events::DomainEvent,
+    inventory::{Quantity, ReservationLine, ReservationRequest, StockLevel},
+    ports::{InventoryStore, Outbox},
+    testkit::conformance::inventory,
+};
+use commerce_redis::{RedisInventoryStore, RedisStockOutbox};
+
+fn url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+async fn fresh() -> RedisInventoryStore {
+    let namespace = format!("test-{}", uuid::Uuid::new_v4().simple());
+    RedisInventoryStore::connect(&url(), &namespace)
+        .await
+        .unwrap_or_else(|e| panic!("Redis must be running at {} for these tests: {e}", url()))
+        .recording_events()
+}
+
+fn request(product: ProductId, quantity: u32, expires_at: Timestamp) -> ReservationRequest {
+    let line = ReservationLine { product_id: product, quantity: Quantity::new(quantity).unwrap() };
+    ReservationRequest::new(ReservationId::from_uuid(uuid::Uuid::now_v7()), vec![line], expires_at).unwrap()
+}
+
+fn level(record: &commerce_core::ports::OutboxRecord) -> StockLevel {
+    match &record.envelope.event {
+        DomainEvent::StockChanged(s) => StockLevel {
+            product_id: s.product_id,
+            on_hand: s.on_hand,
+            reserved: s.reserved,
+            version: record.envelope.aggregate_version,
+        },
+        other => panic!("not a stock event: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn recording_does_not_change_the_store_contract() {
+    let made = std::sync::Mutex::new(vec![]);
+    inventory::run(|| async {
+        let store = fresh().await;
+        made.lock().unwrap().push(store.clone());
+        store
+    })
+    .await;
+    for store in made.into_inner().unwrap() {
+        store.clear().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn every_change_is_recorded_once_in_order() {
+    let store = fresh().await;
+    let outbox = RedisStockOutbox::new(&store, Duration::from_secs(30));
+    let p = ProductId::from_uuid(uuid::Uuid::now_v7());
+    let later = Timestamp::from_unix_micros(i64::MAX / 2);
+
+    store.set_on_hand(p, 10).await.unwrap(); // v1: 10/0
+    store.set_on_hand(p, 10).await.unwrap(); // no change, no entry
+    let sold = request(p, 3, later);
+    store.reserve(&sold).await.unwrap(); // v2: 10/3
+    store.reserve(&sold).await.unwrap(); // a retry changes nothing
+    store.commit(sold.id()).await.unwrap(); // v3: 7/0
+    let dropped = request(p, 2, later);
+    store.reserve(&dropped).await.unwrap(); // v4: 7/2
+    store.release(dropped.id()).await.unwrap(); // v5: 7/0
+    let lapsed = request(p, 4, Timestamp::from_unix_micros(1));
+    store.reserve(&lapsed).await.unwrap(); // v6: 7/4
+    assert_eq!(store.expire(Timestamp::from_unix_micros(2), 10).await.unwrap().len(), 1); // v7: 7/0
+
+    let records = outbox.claim(100).await.unwrap();
+    let levels: Vec<(u64, u64, u64)> = records.iter().map(level).map(|l| (l.version, l.on_hand, l.reserved)).collect();
+    assert_eq!(levels, [(1, 10, 0), (2, 10, 3), (3, 7, 0), (4, 7, 2), (5, 7, 0), (6, 7, 4), (7, 7, 0)]);
+    assert!(records.windows(2).all(|w| w[0].position < w[1].position), "positions increase");
+    assert_eq!(records.last().map(level), store.stock(&[p]).await.unwrap().first().copied());
+    assert!(records.iter().all(|r| r.envelope.aggregate_id == p.as_uuid()));
+
+    // Republished, an entry keeps its event id: it is derived from the stock version.
+    let again = RedisStockOutbox::new(&store, Duration::ZERO).claim(100).await.unwrap();
+    let ids = |rs: &[commerce_core::ports::OutboxRecord]| rs.iter().map(|r| r.envelope.event_id).collect::<Vec<_>>();
+    assert_eq!(ids(&again), ids(&records));
+
+    let positions: Vec<u64> = records.iter().map(|r| r.position).collect();
+    outbox.mark_published(&positions).await.unwrap();
+    outbox.mark_published(&positions).await.unwrap(); // idempotent
+    assert_eq!(outbox.pending().await.unwrap(), 0);
+    assert!(outbox.claim(100).await.unwrap().is_empty());
+    store.clear().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_relay_that_does_not_mark_loses_its_claim_after_the_lease() {
+    let store = fresh().await;
+    let p = ProductId::from_uuid(uuid::Uuid::now_v7());
+    for on_hand in 1..=5 {
+        store.set_on_hand(p, on_hand).await.unwrap();
+    }
+    let crashed = RedisStockOutbox::new(&store, Duration::from_millis(300));
+    let other = RedisStockOutbox::new(&store, Duration::from_millis(300));
+    assert_eq!(crashed.claim(3).await.unwrap().len(), 3);
+    // Concurrent relays get disjoint batches while the lease holds.
+    let rest = other.claim(10).await.unwrap();
+    assert_eq!(rest.iter().map(|r| level(r).on_hand).collect::<Vec<_>>(), [4, 5]);
+    assert!(other.claim(10).await.unwrap().is_empty(), "nothing is claimed twice within the lease");
+
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let taken_over = other.claim(10).await.unwrap();
+    let mut on_hands: Vec<u64> = taken_over.iter().map(|r| level(r).on_hand).collect();
+    on_hands.sort_unstable();
+    assert_eq!(on_hands, [1, 2, 3, 4, 5]);
+    other.mark_published(&taken_over.iter().map(|r| r.position).collect::<Vec<_>>()).await.unwrap();
+    assert_eq!(other.pending().await.unwrap(), 0);
+    store.clear().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_store_that_does_not_record_leaves_no_outbox() {
+    let namespace = format!("test-{}", uuid::Uuid::new_v4().simple());
+    let store = RedisInventoryStore::connect(&url(), &namespace).await.unwrap();
+    store.set_on_hand(ProductId::from_uuid(uuid::Uuid::now_v7()), 3).await.unwrap();
+    let outbox = RedisStockOutbox::new(&store, Duration::from_secs(30));
+    assert_eq!(outbox.pending().await.unwrap(), 0);
+    assert!(outbox.claim(10).await.unwrap().is_empty());
+    store.clear().await.unwrap();
+}
