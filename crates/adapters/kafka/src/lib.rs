@@ -8,7 +8,8 @@
 //!   `.order`), keyed by aggregate id so one aggregate's events stay ordered in
 //!   one partition. `publish` returns once the broker acknowledged every event.
 //! - [`KafkaConsumer`] (`EventConsumer`): a consumer group with auto-commit off.
-//!   Offsets are committed only by `ack`, after the handler's effect is durable;
+//!   Offsets are committed only by `ack` (asynchronously, so a silent broker never
+//!   blocks the runtime), after the handler's effect is durable;
 //!   deliveries not acknowledged are delivered again on the next poll (the
 //!   consumer seeks back). A payload that does not decode goes to the dead-letter
 //!   topic `<prefix>.dlq` and is skipped, so it never blocks its partition.
@@ -17,7 +18,7 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
-    sync::Mutex,
+    sync::{Mutex, RwLock},
     time::Duration,
 };
 
@@ -32,7 +33,7 @@ use rdkafka::{
     client::DefaultClientContext,
     consumer::{CommitMode, Consumer, StreamConsumer},
     error::KafkaError,
-    producer::{FutureProducer, FutureRecord},
+    producer::{FutureProducer, FutureRecord, Producer as _},
     types::RDKafkaErrorCode,
     util::Timeout,
 };
@@ -93,8 +94,16 @@ pub async fn ensure_topics_patiently(brokers: &str, prefix: &str, partitions: i3
 }
 
 /// Publishes events to their aggregate's topic with the idempotent producer.
+///
+/// A broker unreachable for longer than the message timeout makes librdkafka bump the
+/// idempotent producer's epoch when it returns; some brokers (tansu) answer that with
+/// `PRODUCER_FENCED`, which is fatal to the producer. The publisher then replaces its
+/// producer (a new producer id) and the caller's retry goes through: a relay recovers
+/// from a broker outage without a restart. Republished events are harmless, consumers
+/// being idempotent by aggregate version.
 pub struct KafkaPublisher {
-    producer: FutureProducer,
+    producer: RwLock<FutureProducer>,
+    brokers: String,
     prefix: String,
     timeout: Duration,
 }
@@ -108,14 +117,41 @@ impl std::fmt::Debug for KafkaPublisher {
 impl KafkaPublisher {
     /// A publisher to `brokers` (`host:port,...`) under topic `prefix`.
     pub fn new(brokers: &str, prefix: &str) -> Result<Self, EventError> {
-        let producer = ClientConfig::new()
+        Ok(Self {
+            producer: RwLock::new(Self::producer(brokers)?),
+            brokers: brokers.to_owned(),
+            prefix: prefix.to_owned(),
+            timeout: Duration::from_secs(10),
+        })
+    }
+
+    fn producer(brokers: &str) -> Result<FutureProducer, EventError> {
+        ClientConfig::new()
             .set("bootstrap.servers", brokers)
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("message.timeout.ms", "10000")
             .create()
-            .map_err(|e| unavailable(&e))?;
-        Ok(Self { producer, prefix: prefix.to_owned(), timeout: Duration::from_secs(10) })
+            .map_err(|e| unavailable(&e))
+    }
+
+    /// Replaces a producer the broker fenced or librdkafka gave up on (a fatal error).
+    fn renew_if_dead(&self, failed: &FutureProducer, error: &KafkaError) {
+        let fenced = matches!(
+            error.rdkafka_error_code(),
+            Some(RDKafkaErrorCode::ProducerFenced | RDKafkaErrorCode::InvalidProducerEpoch)
+        );
+        let fatal = failed.client().fatal_error();
+        if !fenced && fatal.is_none() {
+            return;
+        }
+        match Self::producer(&self.brokers) {
+            Ok(fresh) => {
+                tracing::warn!(%error, ?fatal, "the broker fenced the producer; continuing with a new one");
+                *self.producer.write().unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+            }
+            Err(e) => tracing::error!(error = %e, "replacing a fenced producer failed"),
+        }
     }
 }
 
@@ -129,11 +165,15 @@ impl EventPublisher for KafkaPublisher {
                 Ok((topic(&self.prefix, e.aggregate_type), e.aggregate_id.to_string(), payload))
             })
             .collect::<Result<_, EventError>>()?;
+        let producer = self.producer.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
         let sends = encoded.iter().map(|(topic, key, payload)| {
-            self.producer.send(FutureRecord::to(topic).key(key).payload(payload), Timeout::After(self.timeout))
+            producer.send(FutureRecord::to(topic).key(key).payload(payload), Timeout::After(self.timeout))
         });
         for result in futures::future::join_all(sends).await {
-            result.map_err(|(e, _)| unavailable(&e))?;
+            if let Err((e, _)) = result {
+                self.renew_if_dead(&producer, &e);
+                return Err(unavailable(&e));
+            }
         }
         Ok(())
     }
@@ -170,7 +210,9 @@ impl KafkaConsumer {
             .set("group.id", group)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
-            .set("session.timeout.ms", "10000")
+            // Kafka's default: a broker silent for less than this (a restart, a network
+            // blip) costs no rebalance, on either side.
+            .set("session.timeout.ms", "45000")
             // Low projection lag: a broker answers a fetch as soon as anything arrives.
             .set("fetch.wait.max.ms", "20")
             .create()
@@ -282,6 +324,9 @@ impl EventConsumer for KafkaConsumer {
         for ((topic, partition), offset) in next {
             list.add_partition_offset(&topic, partition, Offset::Offset(offset)).map_err(|e| unavailable(&e))?;
         }
-        self.consumer.commit(&list, CommitMode::Sync).map_err(|e| unavailable(&e))
+        // Asynchronous: a synchronous commit blocks the thread (and with it the async
+        // runtime) for as long as the broker does not answer. The effect is durable already;
+        // a commit lost to a crash only means a redelivery, which the handler ignores.
+        self.consumer.commit(&list, CommitMode::Async).map_err(|e| unavailable(&e))
     }
 }

@@ -7,29 +7,18 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+mod common;
+
+use std::time::{Duration, Instant};
 
 use commerce_core::{
-    ProductId,
-    catalog::{MoneyInput, ProductInput, ProductPatchInput},
-    ports::{InventoryStore, ProductReadModel},
-    services::{
-        Env,
-        catalog::CatalogService,
-        events::{OutboxRelay, Projector},
-        inventory::InventoryService,
-    },
+    catalog::{MoneyInput, ProductPatchInput},
+    services::events::{OutboxRelay, Projector},
 };
 use commerce_kafka::{KafkaConsumer, KafkaPublisher, ensure_topics};
-use commerce_memory::{RandomIds, SystemClock};
-use commerce_postgres::{PgCatalogStore, PgInventoryStore, PgOutbox, PgReadModel, testing::Databases};
-
-fn brokers() -> String {
-    std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
-}
+use commerce_postgres::{PgOutbox, testing::Databases};
+use common::{Models, brokers};
+use std::sync::Arc;
 
 /// xorshift: a seed reproduces the crash schedule.
 struct Rng(u64);
@@ -52,21 +41,8 @@ async fn crashing_relay_and_projector_lose_nothing() {
     ensure_topics(&brokers(), &prefix, 3)
         .await
         .unwrap_or_else(|e| panic!("broker at {} (scripts/broker): {e}", brokers()));
-    let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
-    let catalog = CatalogService::new(Arc::new(PgCatalogStore::new(pool.clone())), env.clone());
-    let stock = Arc::new(PgInventoryStore::new(pool.clone()));
-    let inventory = InventoryService::with_transactional_events(stock.clone(), env);
-    let mut ids: Vec<ProductId> = vec![];
-    for n in 0..30_i64 {
-        let input = ProductInput {
-            sku: format!("C-{n}"),
-            name: format!("Chaos {n}"),
-            price: MoneyInput { amount: 100 + n, currency: "USD".into() },
-            status: Some("active".into()),
-            ..ProductInput::default()
-        };
-        ids.push(catalog.create_product(&input).await.unwrap().id);
-    }
+    let models = Models::new(&pool, 30).await;
+    let (catalog, inventory, ids, read) = (&models.catalog, &models.inventory, &models.ids, &models.read);
 
     // Write load: renames, price changes and restocks for four seconds.
     let writer = {
@@ -99,7 +75,6 @@ async fn crashing_relay_and_projector_lose_nothing() {
     // Relay and projector, each aborted and restarted at random moments.
     let outbox = Arc::new(PgOutbox::new(pool.clone(), 1));
     let publisher = Arc::new(KafkaPublisher::new(&brokers(), &prefix).unwrap());
-    let read = Arc::new(PgReadModel::new(pool.clone()));
     let group = format!("{prefix}-read-model");
     let mut rng = Rng(seed);
     let mut crashes = 0_u32;
@@ -141,32 +116,9 @@ async fn crashing_relay_and_projector_lose_nothing() {
         idle = if projector.step(&consumer, 200).await.unwrap() == 0 { idle + 1 } else { 0 };
     }
 
-    assert_same_models(&catalog, &stock, &read, &ids, crashes).await;
+    if let Err(difference) = models.compare().await {
+        panic!("the read model differs after {crashes} crashes: {difference}");
+    }
     eprintln!("{write_count} writes, {crashes} crashes: read model equals write model");
     dbs.cleanup().await;
-}
-
-/// The read model equals the write model, product by product.
-async fn assert_same_models(
-    catalog: &CatalogService,
-    stock: &PgInventoryStore,
-    read: &PgReadModel,
-    ids: &[ProductId],
-    crashes: u32,
-) {
-    for id in ids {
-        let product = catalog.product(*id).await.unwrap();
-        let level = stock.stock(&[*id]).await.unwrap().first().copied();
-        let view = read.get(*id).await.unwrap().unwrap_or_else(|| panic!("{id} missing from the read model"));
-        assert_eq!(
-            (view.name.as_str(), view.price, view.product_version),
-            (product.name.as_str(), product.price, product.version.get()),
-            "product {id} differs after {crashes} crashes"
-        );
-        assert_eq!(
-            view.available_stock,
-            level.map_or(0, |l| l.available()),
-            "stock of {id} differs after {crashes} crashes"
-        );
-    }
 }
