@@ -179,6 +179,10 @@ impl EventPublisher for KafkaPublisher {
     }
 }
 
+/// Kafka's default session timeout: a broker silent for less than this (a restart, a
+/// network blip) costs no rebalance, on either side.
+pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(45);
+
 #[derive(Default)]
 struct Pending {
     next_tag: u64,
@@ -203,16 +207,28 @@ impl std::fmt::Debug for KafkaConsumer {
 
 impl KafkaConsumer {
     /// Joins `group` on every aggregate topic under `prefix`. A new group starts at the
-    /// beginning of the topics (`projector rebuild` relies on it).
+    /// beginning of the topics (`projector rebuild` relies on it). The session timeout is
+    /// [`DEFAULT_SESSION_TIMEOUT`].
     pub fn new(brokers: &str, prefix: &str, group: &str) -> Result<Self, EventError> {
+        Self::with_session_timeout(brokers, prefix, group, DEFAULT_SESSION_TIMEOUT)
+    }
+
+    /// [`KafkaConsumer::new`] with another session timeout: how long the broker waits for
+    /// a silent member (a crashed process) before handing its partitions to the others,
+    /// and how long a broker may stay silent before this member gives them up.
+    pub fn with_session_timeout(
+        brokers: &str,
+        prefix: &str,
+        group: &str,
+        session_timeout: Duration,
+    ) -> Result<Self, EventError> {
+        let session_ms = session_timeout.as_millis().to_string();
         let consumer: StreamConsumer = ClientConfig::new()
             .set("bootstrap.servers", brokers)
             .set("group.id", group)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
-            // Kafka's default: a broker silent for less than this (a restart, a network
-            // blip) costs no rebalance, on either side.
-            .set("session.timeout.ms", "45000")
+            .set("session.timeout.ms", &session_ms)
             // Low projection lag: a broker answers a fetch as soon as anything arrives.
             .set("fetch.wait.max.ms", "20")
             .create()

@@ -32,7 +32,10 @@ pub struct RedisStockOutbox {
 
 impl std::fmt::Debug for RedisStockOutbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisStockOutbox").field("key", &self.key).field("consumer", &self.consumer).finish_non_exhaustive()
+        f.debug_struct("RedisStockOutbox")
+            .field("key", &self.key)
+            .field("consumer", &self.consumer)
+            .finish_non_exhaustive()
     }
 }
 

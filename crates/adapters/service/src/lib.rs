@@ -50,6 +50,11 @@ pub struct KafkaArgs {
     /// Partitions of topics this process creates.
     #[arg(long, env = "KAFKA_PARTITIONS", default_value = "3")]
     pub kafka_partitions: i32,
+    /// Consumer session timeout in milliseconds: how long the broker waits before giving a
+    /// silent (crashed) consumer's partitions to another, and how long a broker may stay
+    /// silent before a consumer gives them up.
+    #[arg(long, env = "KAFKA_SESSION_TIMEOUT_MS", default_value = "45000")]
+    pub kafka_session_timeout_ms: u64,
 }
 
 /// Flags every HTTP service takes.

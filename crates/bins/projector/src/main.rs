@@ -49,6 +49,7 @@ async fn main() -> anyhow::Result<()> {
     commerce_service::init_tracing(cli.log_json);
     let brokers = cli.kafka.kafka_brokers.clone().ok_or_else(|| anyhow::anyhow!("KAFKA_BROKERS is required"))?;
     let prefix = cli.kafka.kafka_topic_prefix.clone();
+    let session = Duration::from_millis(cli.kafka.kafka_session_timeout_ms);
     ensure_topics_patiently(&brokers, &prefix, cli.kafka.kafka_partitions).await;
     let write = cli.db.write_pool()?;
     let read_model = Arc::new(PgReadModel::new(cli.db.read_pool(&write)?));
@@ -57,7 +58,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(Command::Rebuild) = cli.command {
         read_model.reset().await?;
         let group = format!("{}-rebuild-{}", cli.group, std::process::id());
-        let consumer = KafkaConsumer::new(&brokers, &prefix, &group)?;
+        let consumer = KafkaConsumer::with_session_timeout(&brokers, &prefix, &group, session)?;
         let (mut applied, mut idle) = (0, 0);
         // Caught up once several consecutive polls find nothing.
         while idle < 6 {
@@ -69,7 +70,7 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let consumer = Arc::new(KafkaConsumer::new(&brokers, &prefix, &cli.group)?);
+    let consumer = Arc::new(KafkaConsumer::with_session_timeout(&brokers, &prefix, &cli.group, session)?);
     let stop = CancellationToken::new();
     let job = tokio::spawn(commerce_jobs::run(
         "projector",

@@ -1,0 +1,310 @@
+//! The distributed deployment as separate processes, talking only through PostgreSQL,
+//! Redis, gRPC and the broker: `inventory-service`, `catalog-api`, `orders-service`,
+//! `outbox-relay`, `projector` and `storefront-api`, each the built binary.
+//!
+//! - a product created through catalog-api is listed by storefront-api via the broker,
+//!   and a checkout through orders-service lowers the listed stock;
+//! - the relay and the projector are killed (SIGKILL) at random moments under write load
+//!   and restarted, three times: the storefront ends showing exactly what the write side
+//!   holds, product by product (name, price, available stock).
+//!
+//! Needs the binaries built (`cargo build --workspace --bins`, as `scripts/test` does),
+//! PostgreSQL, Redis and the broker (`scripts/broker`); fails loudly without them.
+
+#![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+
+use std::{
+    path::PathBuf,
+    process::Stdio,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use commerce_postgres::testing::{Databases, url_for};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+
+const ADMIN: &str = "processes-admin";
+const INVENTORY_TOKEN: &str = "processes-inventory";
+const SESSION_MS: u64 = 6000;
+
+fn bin(name: &str) -> PathBuf {
+    // Test executables live in <target>/<profile>/deps; binaries one level up.
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.parent().and_then(|deps| deps.parent()).unwrap().join(name);
+    assert!(path.exists(), "{} is not built: run `cargo build --workspace --bins` first", path.display());
+    path
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// One deployment: shared settings, log directory, and the running processes.
+struct Deployment {
+    env: Vec<(String, String)>,
+    logs: PathBuf,
+    children: Vec<(String, Child)>,
+    client: Client,
+}
+
+impl Deployment {
+    fn new(database_url: &str) -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let logs = std::env::temp_dir().join(format!("commerce-processes-{id}"));
+        std::fs::create_dir_all(&logs).unwrap();
+        let env = [
+            ("DATABASE_URL", database_url.to_owned()),
+            ("REDIS_URL", std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())),
+            ("KAFKA_BROKERS", std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())),
+            ("KAFKA_TOPIC_PREFIX", format!("test-{id}")),
+            ("INVENTORY_NAMESPACE", format!("test-{id}")),
+            ("INVENTORY_TOKEN", INVENTORY_TOKEN.into()),
+            ("PROJECTOR_GROUP", format!("test-{id}-read-model")),
+            // A killed projector's partitions pass to its successor after this long.
+            ("KAFKA_SESSION_TIMEOUT_MS", SESSION_MS.to_string()),
+            ("COMMERCE_ADMIN_TOKEN", ADMIN.into()),
+            ("RUST_LOG", "info,librdkafka=warn".into()),
+        ];
+        Self {
+            env: env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            logs,
+            children: vec![],
+            client: Client::new(),
+        }
+    }
+
+    /// Starts `name` with the shared settings plus `extra`; `label` names it for `kill`.
+    fn start(&mut self, label: &str, name: &str, args: &[&str], extra: &[(&str, String)]) {
+        let log =
+            std::fs::OpenOptions::new().create(true).append(true).open(self.logs.join(format!("{label}.log"))).unwrap();
+        let child = Command::new(bin(name))
+            .args(args)
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        self.children.push((label.to_owned(), child));
+    }
+
+    /// SIGKILL, as a crash: no shutdown path runs.
+    async fn kill(&mut self, label: &str) {
+        let i = self.children.iter().position(|(l, _)| l == label).unwrap();
+        let (_, mut child) = self.children.remove(i);
+        child.kill().await.unwrap();
+    }
+
+    async fn ready(&self, base: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(r) = self.client.get(format!("{base}/readyz")).send().await
+                && r.status() == StatusCode::OK
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{base} never became ready; see the logs in {}", self.logs.display());
+    }
+
+    /// Polls `check` until it returns `Ok`, for up to `secs` seconds.
+    async fn eventually<F, Fut>(&self, secs: u64, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<(), String>>,
+    {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            match check().await {
+                Ok(()) => return,
+                Err(e) if Instant::now() > deadline => {
+                    panic!("{what}: {e} after {secs} s; see the logs in {}", self.logs.display())
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+}
+
+async fn json_of(r: reqwest::RequestBuilder) -> Value {
+    let r = r.send().await.unwrap();
+    assert!(r.status().is_success(), "{} {}", r.status(), r.text().await.unwrap());
+    r.json().await.unwrap()
+}
+
+/// What the storefront shows of a product: name, price and available stock.
+async fn listed(c: &Client, store: &str, id: &str) -> Result<(Value, Value, Value), String> {
+    let r = c.get(format!("{store}/store/v1/products/{id}")).send().await.map_err(|e| e.to_string())?;
+    if r.status() != StatusCode::OK {
+        return Err(format!("storefront answered {}", r.status()));
+    }
+    let p: Value = r.json().await.map_err(|e| e.to_string())?;
+    Ok((p["name"].clone(), money(&p["price"]), p["available_stock"].clone()))
+}
+
+/// What the write side holds: the catalog's name and price, the inventory's available units.
+async fn written(c: &Client, catalog: &str, id: &str) -> (Value, Value, Value) {
+    let p = json_of(c.get(format!("{catalog}/admin/v1/products/{id}")).bearer_auth(ADMIN)).await;
+    let s = json_of(c.get(format!("{catalog}/admin/v1/products/{id}/stock")).bearer_auth(ADMIN)).await;
+    (p["name"].clone(), money(&p["price"]), s["available"].clone())
+}
+
+fn money(price: &Value) -> Value {
+    json!({"amount": price["amount"], "currency": price["currency"]})
+}
+
+struct Urls {
+    catalog: String,
+    store: String,
+    orders: String,
+}
+
+/// Migrates `db` and starts every service on free ports, waiting until each is ready.
+async fn launch(db: &str) -> (Deployment, Urls) {
+    let mut d = Deployment::new(db);
+    let status = Command::new(bin("catalog-api")).arg("migrate").env("DATABASE_URL", db).status().await.unwrap();
+    assert!(status.success(), "catalog-api migrate");
+
+    let (grpc, ops) = (free_port(), free_port());
+    let inventory_url = format!("http://127.0.0.1:{grpc}");
+    d.start(
+        "inventory",
+        "inventory-service",
+        &[],
+        &[("INVENTORY_LISTEN", format!("127.0.0.1:{grpc}")), ("INVENTORY_HTTP_LISTEN", format!("127.0.0.1:{ops}"))],
+    );
+    let remote_stock = [("INVENTORY_GRPC_URL", inventory_url.clone()), ("INVENTORY_PUBLISHES_EVENTS", "true".into())];
+    let [catalog_port, store_port, orders_port] = [free_port(), free_port(), free_port()];
+    let listen = |port: u16| ("COMMERCE_LISTEN", format!("127.0.0.1:{port}"));
+    d.start("catalog", "catalog-api", &[], &[listen(catalog_port), remote_stock[0].clone(), remote_stock[1].clone()]);
+    d.start("orders", "orders-service", &[], &[listen(orders_port), remote_stock[0].clone(), remote_stock[1].clone()]);
+    d.start("store", "storefront-api", &[], &[listen(store_port)]);
+    d.start("relay", "outbox-relay", &[], &[]);
+    d.start("projector", "projector", &[], &[]);
+    let catalog = format!("http://127.0.0.1:{catalog_port}");
+    let store = format!("http://127.0.0.1:{store_port}");
+    let orders = format!("http://127.0.0.1:{orders_port}");
+    for base in [format!("http://127.0.0.1:{ops}"), catalog.clone(), store.clone(), orders.clone()] {
+        d.ready(&base).await;
+    }
+    (d, Urls { catalog, store, orders })
+}
+
+/// Renames, reprices and restocks `ids` through catalog-api while the relay and the
+/// projector are killed at random moments and restarted, three times. Returns the rounds
+/// of writes made.
+async fn crash_under_load(d: &mut Deployment, catalog: &str, ids: &[String], seed: &mut u64) -> usize {
+    let load_on = Arc::new(AtomicBool::new(true));
+    let writer = {
+        let (c, catalog, ids, load_on) = (d.client.clone(), catalog.to_owned(), ids.to_vec(), load_on.clone());
+        tokio::spawn(async move {
+            let mut n = 0_usize;
+            while load_on.load(Ordering::Relaxed) {
+                let id = &ids[n % ids.len()];
+                let patch = json!({"name": format!("Renamed {n}"), "price": {"amount": 1000 + n, "currency": "EUR"}});
+                json_of(c.patch(format!("{catalog}/admin/v1/products/{id}")).bearer_auth(ADMIN).json(&patch)).await;
+                let stock = json!({"on_hand": 10 + n % 7});
+                json_of(c.put(format!("{catalog}/admin/v1/products/{id}/stock")).bearer_auth(ADMIN).json(&stock)).await;
+                n += 1;
+            }
+            n
+        })
+    };
+    // Crash both at a random moment, restart them, and let the new projector take over
+    // the dead one's partitions (one session timeout) before the next crash.
+    for _ in 0..3 {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        tokio::time::sleep(Duration::from_millis(300 + *seed % 1200)).await;
+        d.kill("relay").await;
+        d.kill("projector").await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        d.start("relay", "outbox-relay", &[], &[]);
+        d.start("projector", "projector", &[], &[]);
+        tokio::time::sleep(Duration::from_millis(SESSION_MS + 2000)).await;
+    }
+    load_on.store(false, Ordering::Relaxed);
+    writer.await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn separate_processes_through_the_broker() {
+    let dbs = Databases::new();
+    let db = url_for(&dbs.fresh_name().await);
+    let (mut d, urls) = launch(&db).await;
+    eprintln!("process logs: {}", d.logs.display());
+    let Urls { catalog, store, orders } = urls;
+    let c = d.client.clone();
+
+    // A product created through catalog-api is listed by storefront-api, via the broker.
+    let product = json_of(c.post(format!("{catalog}/admin/v1/products")).bearer_auth(ADMIN).json(&json!({
+        "sku": "LAMP-1", "name": "Desk lamp", "price": {"amount": 4500, "currency": "EUR"}, "status": "active"
+    })))
+    .await;
+    let id = product["id"].as_str().unwrap().to_owned();
+    json_of(c.put(format!("{catalog}/admin/v1/products/{id}/stock")).bearer_auth(ADMIN).json(&json!({"on_hand": 5})))
+        .await;
+    let shows = |stock: u64| {
+        let (c, store, id) = (c.clone(), store.clone(), id.clone());
+        move || {
+            let (c, store, id) = (c.clone(), store.clone(), id.clone());
+            async move {
+                let found = listed(&c, &store, &id).await?;
+                if found.2 == json!(stock) { Ok(()) } else { Err(format!("shows {found:?}")) }
+            }
+        }
+    };
+    d.eventually(30, "the new product in the storefront", shows(5)).await;
+    let page = json_of(c.get(format!("{store}/store/v1/products?q=lamp"))).await;
+    assert_eq!(page["items"][0]["id"], id.as_str());
+
+    // A checkout through orders-service lowers the listed stock (the inventory service's event).
+    let order = json_of(c.post(format!("{orders}/store/v1/checkout")).header("Idempotency-Key", "p-1").json(&json!({
+        "email": "grace@example.com", "items": [{"product_id": id, "quantity": 2}],
+        "card": {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
+    })))
+    .await;
+    assert_eq!(order["status"], "paid");
+    d.eventually(30, "the sale in the listed stock", shows(3)).await;
+
+    // Write load, with the relay and the projector killed and restarted twice.
+    let mut ids = vec![id.clone()];
+    for n in 0..9 {
+        let p = json_of(c.post(format!("{catalog}/admin/v1/products")).bearer_auth(ADMIN).json(&json!({
+            "sku": format!("LOAD-{n}"), "name": format!("Load {n}"),
+            "price": {"amount": 100 + n, "currency": "EUR"}, "status": "active"
+        })))
+        .await;
+        ids.push(p["id"].as_str().unwrap().to_owned());
+    }
+    let mut seed = u64::from(std::process::id()) | 1;
+    eprintln!("crash schedule seed: {seed}");
+    let rounds = crash_under_load(&mut d, &catalog, &ids, &mut seed).await;
+    assert!(rounds > 20, "the write load ran ({rounds} rounds)");
+
+    d.eventually(60, "the storefront equal to the write side", || {
+        let (c, catalog, store, ids) = (c.clone(), catalog.clone(), store.clone(), ids.clone());
+        async move {
+            for id in &ids {
+                let (w, r) = (written(&c, &catalog, id).await, listed(&c, &store, id).await?);
+                if w != r {
+                    return Err(format!("{id}: written {w:?}, listed {r:?}"));
+                }
+            }
+            Ok(())
+        }
+    })
+    .await;
+    eprintln!("{rounds} write rounds, 3 kills of the relay and the projector: storefront equals the write side");
+    drop(d);
+    dbs.cleanup().await;
+}
