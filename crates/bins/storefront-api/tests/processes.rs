@@ -18,7 +18,7 @@ use std::{
     process::Stdio,
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -161,6 +161,7 @@ fn money(price: &Value) -> Value {
     json!({"amount": price["amount"], "currency": price["currency"]})
 }
 
+#[derive(Clone)]
 struct Urls {
     catalog: String,
     store: String,
@@ -201,10 +202,12 @@ async fn launch(db: &str) -> (Deployment, Urls) {
 /// Renames, reprices and restocks `ids` through catalog-api while the relay and the
 /// projector are killed at random moments and restarted, three times. Returns the rounds
 /// of writes made.
-async fn crash_under_load(d: &mut Deployment, catalog: &str, ids: &[String], seed: &mut u64) -> usize {
+async fn crash_under_load(d: &mut Deployment, urls: &Urls, ids: &[String], seed: &mut u64) -> usize {
     let load_on = Arc::new(AtomicBool::new(true));
+    let rounds = Arc::new(AtomicUsize::new(0));
     let writer = {
-        let (c, catalog, ids, load_on) = (d.client.clone(), catalog.to_owned(), ids.to_vec(), load_on.clone());
+        let (c, catalog, ids) = (d.client.clone(), urls.catalog.clone(), ids.to_vec());
+        let (load_on, rounds) = (load_on.clone(), rounds.clone());
         tokio::spawn(async move {
             let mut n = 0_usize;
             while load_on.load(Ordering::Relaxed) {
@@ -214,12 +217,14 @@ async fn crash_under_load(d: &mut Deployment, catalog: &str, ids: &[String], see
                 let stock = json!({"on_hand": 10 + n % 7});
                 json_of(c.put(format!("{catalog}/admin/v1/products/{id}/stock")).bearer_auth(ADMIN).json(&stock)).await;
                 n += 1;
+                rounds.store(n, Ordering::Relaxed);
             }
             n
         })
     };
     // Crash both at a random moment, restart them, and let the new projector take over
-    // the dead one's partitions (one session timeout) before the next crash.
+    // the dead one's partitions (after one session timeout) before the next crash: a
+    // write made after the restart shows in the storefront.
     for _ in 0..3 {
         *seed ^= *seed << 13;
         *seed ^= *seed >> 7;
@@ -230,7 +235,22 @@ async fn crash_under_load(d: &mut Deployment, catalog: &str, ids: &[String], see
         tokio::time::sleep(Duration::from_millis(200)).await;
         d.start("relay", "outbox-relay", &[], &[]);
         d.start("projector", "projector", &[], &[]);
-        tokio::time::sleep(Duration::from_millis(SESSION_MS + 2000)).await;
+        let mark = rounds.load(Ordering::Relaxed);
+        let (c, store, id) = (d.client.clone(), urls.store.clone(), ids[(mark + 1) % ids.len()].clone());
+        d.eventually(SESSION_MS / 1000 * 5, "the restarted projector to take over", || {
+            let (c, store, id) = (c.clone(), store.clone(), id.clone());
+            async move {
+                let (name, ..) = listed(&c, &store, &id).await?;
+                let round =
+                    name.as_str().and_then(|n| n.strip_prefix("Renamed ")).and_then(|n| n.parse::<usize>().ok());
+                if round.is_some_and(|r| r > mark) {
+                    Ok(())
+                } else {
+                    Err(format!("shows {name} (restart at round {mark})"))
+                }
+            }
+        })
+        .await;
     }
     load_on.store(false, Ordering::Relaxed);
     writer.await.unwrap()
@@ -242,7 +262,7 @@ async fn separate_processes_through_the_broker() {
     let db = url_for(&dbs.fresh_name().await);
     let (mut d, urls) = launch(&db).await;
     eprintln!("process logs: {}", d.logs.display());
-    let Urls { catalog, store, orders } = urls;
+    let Urls { catalog, store, orders } = urls.clone();
     let c = d.client.clone();
 
     // A product created through catalog-api is listed by storefront-api, via the broker.
@@ -288,7 +308,7 @@ async fn separate_processes_through_the_broker() {
     }
     let mut seed = u64::from(std::process::id()) | 1;
     eprintln!("crash schedule seed: {seed}");
-    let rounds = crash_under_load(&mut d, &catalog, &ids, &mut seed).await;
+    let rounds = crash_under_load(&mut d, &urls, &ids, &mut seed).await;
     assert!(rounds > 20, "the write load ran ({rounds} rounds)");
 
     d.eventually(60, "the storefront equal to the write side", || {
