@@ -2,14 +2,16 @@
 //! LOCKED` with a lease, so several relays may run), publishes each event with the
 //! idempotent producer keyed by aggregate id, and marks rows published only after
 //! the broker acknowledged them. A crash between publish and mark republishes the
-//! batch; consumers ignore versions they already applied.
+//! batch; consumers ignore versions they already applied. It also prunes published
+//! rows older than `OUTBOX_RETAIN_HOURS`, so the outbox stays a hand-off, not a log.
 
 use std::{sync::Arc, time::Duration};
 
 use clap::Parser;
-use commerce_core::services::events::OutboxRelay;
+use commerce_core::{ports::Clock as _, services::events::OutboxRelay};
 use commerce_jobs::Pace;
 use commerce_kafka::{KafkaPublisher, ensure_topics_patiently};
+use commerce_memory::SystemClock;
 use commerce_postgres::PgOutbox;
 use commerce_service::{KafkaArgs, postgres::DatabaseArgs};
 use tokio_util::sync::CancellationToken;
@@ -30,6 +32,9 @@ struct Cli {
     /// Poll interval when the outbox is empty, in milliseconds.
     #[arg(long, env = "RELAY_IDLE_MS", default_value = "50")]
     idle_ms: u64,
+    /// Published rows are deleted after this many hours (0: never).
+    #[arg(long, env = "OUTBOX_RETAIN_HOURS", default_value = "24")]
+    retain_hours: u32,
     /// Log as JSON lines.
     #[arg(long, env = "COMMERCE_LOG_JSON")]
     log_json: bool,
@@ -43,11 +48,25 @@ async fn main() -> anyhow::Result<()> {
     let prefix = cli.kafka.kafka_topic_prefix.clone();
     // Topics first: brokers with auto-creation off need them.
     ensure_topics_patiently(&brokers, &prefix, cli.kafka.kafka_partitions).await;
-    let relay = OutboxRelay::new(
-        Arc::new(PgOutbox::new(cli.db.write_pool()?, 30)),
-        Arc::new(KafkaPublisher::new(&brokers, &prefix)?),
-    );
+    let outbox = PgOutbox::new(cli.db.write_pool()?, 30);
+    let relay = OutboxRelay::new(Arc::new(outbox.clone()), Arc::new(KafkaPublisher::new(&brokers, &prefix)?));
     let stop = CancellationToken::new();
+    let retain_secs = i64::from(cli.retain_hours) * 3600;
+    let pruner = (retain_secs > 0).then(|| {
+        let outbox = outbox.clone();
+        tokio::spawn(commerce_jobs::run(
+            "outbox-prune",
+            Pace::every(Duration::from_secs(60)),
+            stop.clone(),
+            move || {
+                let outbox = outbox.clone();
+                async move {
+                    let pruned = outbox.prune(SystemClock.now().plus_seconds(-retain_secs)).await?;
+                    usize::try_from(pruned).map_err(|e| commerce_core::ports::EventError::Unavailable(e.to_string()))
+                }
+            },
+        ))
+    });
     let job = tokio::spawn(commerce_jobs::run(
         "outbox-relay",
         Pace::every(Duration::from_millis(cli.idle_ms)),
@@ -64,6 +83,9 @@ async fn main() -> anyhow::Result<()> {
     commerce_service::shutdown_signal().await;
     stop.cancel();
     let relayed = job.await?;
+    if let Some(pruner) = pruner {
+        pruner.await?;
+    }
     tracing::info!(relayed, "outbox-relay stopped");
     Ok(())
 }
