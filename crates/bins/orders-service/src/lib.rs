@@ -61,6 +61,10 @@ pub struct Cli {
     /// Seconds between recovery passes.
     #[arg(long, env = "COMMERCE_RECOVERY_INTERVAL_SECS", default_value = "5")]
     pub recovery_interval_secs: u64,
+    /// Idempotency keys are deleted after this many hours, once a minute (0: never). Keep
+    /// them longer than clients retry a checkout.
+    #[arg(long, env = "IDEMPOTENCY_RETAIN_HOURS", default_value = "24")]
+    pub idempotency_retain_hours: u32,
 }
 
 /// Serves until `shutdown` resolves; then drains requests and stops the recovery job.
@@ -109,10 +113,24 @@ pub async fn run(
         },
     ));
 
+    let idempotency = PgIdempotencyStore::new(pool.clone());
+    let retain_secs = i64::from(cli.idempotency_retain_hours) * 3600;
+    let prune_job = (retain_secs > 0).then(|| {
+        let (keys, clock) = (idempotency.clone(), env.clock.clone());
+        tokio::spawn(commerce_jobs::run(
+            "idempotency-prune",
+            Pace::every(Duration::from_secs(60)),
+            jobs.clone(),
+            move || {
+                let (keys, cutoff) = (keys.clone(), clock.now().plus_seconds(-retain_secs));
+                async move { keys.prune(cutoff).await.map(|n| usize::try_from(n).unwrap_or(usize::MAX)) }
+            },
+        ))
+    });
     let state = CheckoutState {
         checkout: checkout_service,
         orders: OrderService::new(orders, env.clone()),
-        idempotency: Arc::new(PgIdempotencyStore::new(pool.clone())),
+        idempotency: Arc::new(idempotency),
         clock: env.clock.clone(),
         claim_stale_after_secs: 60,
     };
@@ -122,5 +140,8 @@ pub async fn run(
     commerce_http::serve(listener, app, shutdown).await?;
     jobs.cancel();
     let _ = recovery_job.await;
+    if let Some(job) = prune_job {
+        let _ = job.await;
+    }
     Ok(())
 }
