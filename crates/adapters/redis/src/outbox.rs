@@ -5,7 +5,13 @@
 //! the lease (it crashed, or its broker was down), then reads new ones. `mark_published`
 //! acknowledges and deletes entries, so the stream holds only what is unpublished.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use commerce_core::{
@@ -28,6 +34,8 @@ pub struct RedisStockOutbox {
     key: String,
     consumer: String,
     lease_ms: u64,
+    /// The consumer group exists (created once; again if Redis lost it).
+    group_ready: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for RedisStockOutbox {
@@ -57,6 +65,7 @@ impl RedisStockOutbox {
             key: format!("{}:outbox", store.prefix),
             consumer: Uuid::new_v4().simple().to_string(),
             lease_ms: u64::try_from(lease.as_millis()).unwrap_or(u64::MAX),
+            group_ready: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -67,6 +76,9 @@ impl RedisStockOutbox {
     }
 
     async fn ensure_group(&self, conn: &mut ConnectionManager) -> Result<(), EventError> {
+        if self.group_ready.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         let created: Result<(), redis::RedisError> = redis::cmd("XGROUP")
             .arg("CREATE")
             .arg(&self.key)
@@ -77,8 +89,20 @@ impl RedisStockOutbox {
             .await;
         match created {
             Err(e) if e.code() != Some("BUSYGROUP") => Err(unavailable(&e)),
-            _ => Ok(()),
+            _ => {
+                self.group_ready.store(true, Ordering::Relaxed);
+                Ok(())
+            }
         }
+    }
+
+    /// A failed group command. A group Redis lost (a restart without persistence) is
+    /// created again on the next claim.
+    fn failed(&self, e: &redis::RedisError) -> EventError {
+        if e.code() == Some("NOGROUP") {
+            self.group_ready.store(false, Ordering::Relaxed);
+        }
+        unavailable(e)
     }
 }
 
@@ -148,7 +172,7 @@ impl Outbox for RedisStockOutbox {
             .arg(limit)
             .query_async(&mut conn)
             .await
-            .map_err(|e| unavailable(&e))?;
+            .map_err(|e| self.failed(&e))?;
         let mut claimed = match stale.as_sequence().and_then(|reply| reply.get(1)) {
             Some(entries) => records(entries)?,
             None => vec![],
@@ -166,7 +190,7 @@ impl Outbox for RedisStockOutbox {
                 .arg(">")
                 .query_async(&mut conn)
                 .await
-                .map_err(|e| unavailable(&e))?;
+                .map_err(|e| self.failed(&e))?;
             if let Some(entries) = fresh
                 .as_sequence()
                 .and_then(|streams| streams.first())

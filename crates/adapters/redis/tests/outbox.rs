@@ -133,3 +133,25 @@ async fn a_store_that_does_not_record_leaves_no_outbox() {
     assert!(outbox.claim(10).await.unwrap().is_empty());
     store.clear().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_group_redis_lost_is_created_again() {
+    let store = fresh().await;
+    let outbox = RedisStockOutbox::new(&store, Duration::from_secs(30));
+    let p = ProductId::from_uuid(uuid::Uuid::now_v7());
+    store.set_on_hand(p, 1).await.unwrap();
+    assert_eq!(outbox.claim(10).await.unwrap().len(), 1);
+    // Redis without persistence restarted: the stream and its group are gone.
+    store.clear().await.unwrap();
+    store.set_on_hand(p, 2).await.unwrap();
+    let mut claimed = None;
+    for _ in 0..2 {
+        if let Ok(records) = outbox.claim(10).await {
+            claimed = Some(records);
+            break;
+        }
+    }
+    let records = claimed.expect("a claim after the group was lost succeeds on retry");
+    assert_eq!(records.iter().map(|r| level(r).on_hand).collect::<Vec<_>>(), [2]);
+    store.clear().await.unwrap();
+}

@@ -1,17 +1,20 @@
 //! # commerce-service
 //!
 //! What every reference binary needs around its wiring: common flags and
-//! environment variables, logging, the shutdown signal, the admin token, and
-//! (feature `postgres`) database pools, readiness and migrations.
+//! environment variables, logging, the shutdown signal, the admin token, the
+//! retention job, and (feature `postgres`) database pools, readiness and migrations.
 
 pub mod seed;
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{fmt::Display, future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
-use commerce_core::ports::IdGenerator;
+use commerce_core::{
+    Timestamp,
+    ports::{Clock as _, IdGenerator},
+};
 use commerce_http::ops::Readiness;
-use commerce_memory::RandomIds;
+use commerce_memory::{RandomIds, SystemClock};
 
 /// The subcommands of the PostgreSQL services.
 #[derive(Debug, Clone, Copy, clap::Subcommand)]
@@ -55,6 +58,41 @@ pub struct KafkaArgs {
     /// silent before a consumer gives them up.
     #[arg(long, env = "KAFKA_SESSION_TIMEOUT_MS", default_value = "45000")]
     pub kafka_session_timeout_ms: u64,
+}
+
+impl KafkaArgs {
+    /// The brokers, when one is configured (an empty `KAFKA_BROKERS` means none).
+    pub fn brokers(&self) -> Option<&str> {
+        self.kafka_brokers.as_deref().filter(|b| !b.is_empty())
+    }
+
+    /// The brokers of a process that cannot run without them.
+    pub fn required_brokers(&self) -> anyhow::Result<&str> {
+        self.brokers().ok_or_else(|| anyhow::anyhow!("KAFKA_BROKERS is required"))
+    }
+}
+
+/// Runs `prune(cutoff)` once a minute until `stop`, `cutoff` being `retain_hours` ago:
+/// the retention of outbox rows, idempotency keys and the like. `None` (no job) when
+/// `retain_hours` is 0.
+pub fn spawn_retention<F, Fut, E>(
+    name: &'static str,
+    retain_hours: u32,
+    stop: tokio_util::sync::CancellationToken,
+    prune: F,
+) -> Option<tokio::task::JoinHandle<u64>>
+where
+    F: Fn(Timestamp) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<u64, E>> + Send + 'static,
+    E: Display + Send + 'static,
+{
+    let retain_secs = i64::from(retain_hours) * 3600;
+    (retain_secs > 0).then(|| {
+        tokio::spawn(commerce_jobs::run(name, commerce_jobs::Pace::every(Duration::from_secs(60)), stop, move || {
+            let pruned = prune(SystemClock.now().plus_seconds(-retain_secs));
+            async move { pruned.await.map(|n| usize::try_from(n).unwrap_or(usize::MAX)) }
+        }))
+    })
 }
 
 /// Flags every HTTP service takes.

@@ -121,7 +121,7 @@ async fn main() -> anyhow::Result<()> {
         tokio::net::TcpListener::bind(cli.http_listen).await.with_context(|| format!("binding {}", cli.http_listen))?;
     let mut store = connect(&cli.redis_url, &cli.namespace).await;
     let stop = CancellationToken::new();
-    let relay = match cli.kafka.kafka_brokers.clone().filter(|b| !b.is_empty()) {
+    let relay = match cli.kafka.brokers().map(str::to_owned) {
         Some(brokers) => {
             store = store.recording_events();
             let (store, kafka, stop) = (store.clone(), cli.kafka.clone(), stop.clone());

@@ -114,19 +114,18 @@ pub async fn run(
     ));
 
     let idempotency = PgIdempotencyStore::new(pool.clone());
-    let retain_secs = i64::from(cli.idempotency_retain_hours) * 3600;
-    let prune_job = (retain_secs > 0).then(|| {
-        let (keys, clock) = (idempotency.clone(), env.clock.clone());
-        tokio::spawn(commerce_jobs::run(
+    let prune_job = {
+        let keys = idempotency.clone();
+        commerce_service::spawn_retention(
             "idempotency-prune",
-            Pace::every(Duration::from_secs(60)),
+            cli.idempotency_retain_hours,
             jobs.clone(),
-            move || {
-                let (keys, cutoff) = (keys.clone(), clock.now().plus_seconds(-retain_secs));
-                async move { keys.prune(cutoff).await.map(|n| usize::try_from(n).unwrap_or(usize::MAX)) }
+            move |cutoff| {
+                let keys = keys.clone();
+                async move { keys.prune(cutoff).await }
             },
-        ))
-    });
+        )
+    };
     let state = CheckoutState {
         checkout: checkout_service,
         orders: OrderService::new(orders, env.clone()),

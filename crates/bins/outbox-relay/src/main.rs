@@ -8,10 +8,9 @@
 use std::{sync::Arc, time::Duration};
 
 use clap::Parser;
-use commerce_core::{ports::Clock as _, services::events::OutboxRelay};
+use commerce_core::services::events::OutboxRelay;
 use commerce_jobs::Pace;
 use commerce_kafka::{KafkaPublisher, ensure_topics_patiently};
-use commerce_memory::SystemClock;
 use commerce_postgres::PgOutbox;
 use commerce_service::{KafkaArgs, postgres::DatabaseArgs};
 use tokio_util::sync::CancellationToken;
@@ -44,29 +43,20 @@ struct Cli {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     commerce_service::init_tracing(cli.log_json);
-    let brokers = cli.kafka.kafka_brokers.clone().ok_or_else(|| anyhow::anyhow!("KAFKA_BROKERS is required"))?;
+    let brokers = cli.kafka.required_brokers()?.to_owned();
     let prefix = cli.kafka.kafka_topic_prefix.clone();
     // Topics first: brokers with auto-creation off need them.
     ensure_topics_patiently(&brokers, &prefix, cli.kafka.kafka_partitions).await;
     let outbox = PgOutbox::new(cli.db.write_pool()?, 30);
     let relay = OutboxRelay::new(Arc::new(outbox.clone()), Arc::new(KafkaPublisher::new(&brokers, &prefix)?));
     let stop = CancellationToken::new();
-    let retain_secs = i64::from(cli.retain_hours) * 3600;
-    let pruner = (retain_secs > 0).then(|| {
+    let pruner = {
         let outbox = outbox.clone();
-        tokio::spawn(commerce_jobs::run(
-            "outbox-prune",
-            Pace::every(Duration::from_secs(60)),
-            stop.clone(),
-            move || {
-                let outbox = outbox.clone();
-                async move {
-                    let pruned = outbox.prune(SystemClock.now().plus_seconds(-retain_secs)).await?;
-                    usize::try_from(pruned).map_err(|e| commerce_core::ports::EventError::Unavailable(e.to_string()))
-                }
-            },
-        ))
-    });
+        commerce_service::spawn_retention("outbox-prune", cli.retain_hours, stop.clone(), move |cutoff| {
+            let outbox = outbox.clone();
+            async move { outbox.prune(cutoff).await }
+        })
+    };
     let job = tokio::spawn(commerce_jobs::run(
         "outbox-relay",
         Pace::every(Duration::from_millis(cli.idle_ms)),

@@ -47,7 +47,7 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     commerce_service::init_tracing(cli.log_json);
-    let brokers = cli.kafka.kafka_brokers.clone().ok_or_else(|| anyhow::anyhow!("KAFKA_BROKERS is required"))?;
+    let brokers = cli.kafka.required_brokers()?.to_owned();
     let prefix = cli.kafka.kafka_topic_prefix.clone();
     let session = Duration::from_millis(cli.kafka.kafka_session_timeout_ms);
     ensure_topics_patiently(&brokers, &prefix, cli.kafka.kafka_partitions).await;
