@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
+mod common;
+
 use std::time::Duration;
 
 use commerce_core::{
@@ -12,7 +14,8 @@ use commerce_core::{
     ports::{EventConsumer, EventPublisher},
     testkit::conformance,
 };
-use commerce_kafka::{KafkaConsumer, KafkaPublisher, ensure_topics, topic};
+use commerce_kafka::{KafkaConsumer, KafkaPublisher, topic};
+use common::{brokers, fresh_topics};
 use rdkafka::{
     ClientConfig, Message as _,
     consumer::{Consumer, StreamConsumer},
@@ -20,21 +23,9 @@ use rdkafka::{
     util::Timeout,
 };
 
-fn brokers() -> String {
-    std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
-}
-
-async fn fresh_prefix() -> String {
-    let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
-    ensure_topics(&brokers(), &prefix, 2)
-        .await
-        .unwrap_or_else(|e| panic!("a Kafka-protocol broker must answer at {} (scripts/broker): {e}", brokers()));
-    prefix
-}
-
 #[tokio::test]
 async fn publisher_and_consumer_pass_the_events_conformance_suite() {
-    let prefix = fresh_prefix().await;
+    let prefix = fresh_topics(2).await;
     let publisher = KafkaPublisher::new(&brokers(), &prefix).unwrap();
     let consumer = KafkaConsumer::new(&brokers(), &prefix, &format!("{prefix}-group")).unwrap();
     conformance::events::run(&publisher, &consumer).await;
@@ -42,7 +33,7 @@ async fn publisher_and_consumer_pass_the_events_conformance_suite() {
 
 #[tokio::test]
 async fn an_undecodable_event_goes_to_the_dead_letter_topic_and_does_not_block() {
-    let prefix = fresh_prefix().await;
+    let prefix = fresh_topics(2).await;
     let product = ProductId::from_uuid(uuid::Uuid::now_v7());
     // A poison message first, then a good event, on the same key (same partition).
     let raw: FutureProducer = ClientConfig::new().set("bootstrap.servers", brokers()).create().unwrap();

@@ -15,9 +15,9 @@ use commerce_core::{
     catalog::{MoneyInput, ProductPatchInput},
     services::events::{OutboxRelay, Projector},
 };
-use commerce_kafka::{KafkaConsumer, KafkaPublisher, ensure_topics};
+use commerce_kafka::{KafkaConsumer, KafkaPublisher};
 use commerce_postgres::{PgOutbox, testing::Databases};
-use common::{Models, brokers};
+use common::{Models, brokers, fresh_topics};
 use std::sync::Arc;
 
 /// xorshift: a seed reproduces the crash schedule.
@@ -37,10 +37,7 @@ async fn crashing_relay_and_projector_lose_nothing() {
     eprintln!("crash schedule seed: {seed}");
     let dbs = Databases::new();
     let pool = dbs.fresh().await;
-    let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
-    ensure_topics(&brokers(), &prefix, 3)
-        .await
-        .unwrap_or_else(|e| panic!("broker at {} (scripts/broker): {e}", brokers()));
+    let prefix = fresh_topics(3).await;
     let models = Models::new(&pool, 30).await;
     let (catalog, inventory, ids, read) = (&models.catalog, &models.inventory, &models.ids, &models.read);
 

@@ -28,9 +28,9 @@ use commerce_core::{
     catalog::{MoneyInput, ProductPatchInput},
     services::events::{OutboxRelay, Projector},
 };
-use commerce_kafka::{KafkaConsumer, KafkaPublisher, ensure_topics};
+use commerce_kafka::{KafkaConsumer, KafkaPublisher};
 use commerce_postgres::{PgOutbox, testing::Databases};
-use common::{Models, brokers};
+use common::{Models, brokers, fresh_topics};
 use tokio_util::sync::CancellationToken;
 
 /// The broker frozen until dropped (also when the test panics).
@@ -61,10 +61,7 @@ fn signal(name: &str, pid: &str) {
 async fn writes_survive_a_broker_outage_and_the_read_model_catches_up() {
     let dbs = Databases::new();
     let pool = dbs.fresh().await;
-    let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
-    ensure_topics(&brokers(), &prefix, 3)
-        .await
-        .unwrap_or_else(|e| panic!("broker at {} (scripts/broker): {e}", brokers()));
+    let prefix = fresh_topics(3).await;
     let models = Arc::new(Models::new(&pool, 20).await);
     let stop = CancellationToken::new();
 

@@ -4,50 +4,26 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
+mod common;
+
 use std::sync::Arc;
 
 use commerce_core::{
-    catalog::{MoneyInput, ProductInput},
     ports::{ProductProjection, ProductReadModel},
-    services::{
-        Env,
-        catalog::CatalogService,
-        events::{OutboxRelay, Projector},
-        inventory::InventoryService,
-    },
+    services::events::{OutboxRelay, Projector},
 };
-use commerce_kafka::{KafkaConsumer, KafkaPublisher, ensure_topics};
-use commerce_memory::{RandomIds, SystemClock};
-use commerce_postgres::{PgCatalogStore, PgInventoryStore, PgOutbox, PgReadModel, testing::Databases};
-
-fn brokers() -> String {
-    std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
-}
+use commerce_kafka::{KafkaConsumer, KafkaPublisher};
+use commerce_postgres::{PgOutbox, testing::Databases};
+use common::{Models, brokers, fresh_topics};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outbox_to_broker_to_read_model_and_rebuild() {
     let dbs = Databases::new();
     let pool = dbs.fresh().await;
-    let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
-    ensure_topics(&brokers(), &prefix, 3)
-        .await
-        .unwrap_or_else(|e| panic!("broker at {} (scripts/broker): {e}", brokers()));
-
-    let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
-    let catalog = CatalogService::new(Arc::new(PgCatalogStore::new(pool.clone())), env.clone());
-    let inventory = InventoryService::with_transactional_events(Arc::new(PgInventoryStore::new(pool.clone())), env);
-    let mut ids = vec![];
-    for n in 0..20 {
-        let input = ProductInput {
-            sku: format!("SKU-{n}"),
-            name: format!("Product {n}"),
-            price: MoneyInput { amount: 100 + n, currency: "USD".into() },
-            status: Some("active".into()),
-            ..ProductInput::default()
-        };
-        let p = catalog.create_product(&input).await.unwrap();
-        inventory.set_on_hand(p.id, u64::try_from(n).unwrap()).await.unwrap();
-        ids.push(p.id);
+    let prefix = fresh_topics(3).await;
+    let Models { catalog, inventory, read, ids, .. } = Models::new(&pool, 20).await;
+    for (n, id) in (0_u64..).zip(&ids) {
+        inventory.set_on_hand(*id, n).await.unwrap();
     }
     let patch = commerce_core::catalog::ProductPatchInput { name: Some("Renamed".into()), ..Default::default() };
     catalog.update_product(ids[0], &patch, None).await.unwrap();
@@ -63,7 +39,6 @@ async fn outbox_to_broker_to_read_model_and_rebuild() {
     assert_eq!(outbox.pending().await.unwrap(), 0, "every row is marked published after the broker acknowledged it");
 
     // Projector: broker -> read model.
-    let read = Arc::new(PgReadModel::new(pool.clone()));
     let projector = Projector::new(read.clone());
     let consumer = KafkaConsumer::new(&brokers(), &prefix, &format!("{prefix}-read-model")).unwrap();
     let mut projected = 0;

@@ -4,33 +4,15 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
+mod common;
+
 use commerce_core::testkit::conformance::inventory;
-use commerce_redis::RedisInventoryStore;
+use common::fresh;
 use proptest::test_runner::{Config, TestRunner};
-
-fn url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-async fn fresh() -> RedisInventoryStore {
-    let namespace = format!("test-{}", uuid::Uuid::new_v4().simple());
-    RedisInventoryStore::connect(&url(), &namespace)
-        .await
-        .unwrap_or_else(|e| panic!("Redis must be running at {} for these tests: {e}", url()))
-}
 
 #[tokio::test]
 async fn conformance_suite() {
-    let made = std::sync::Mutex::new(vec![]);
-    inventory::run(|| async {
-        let store = fresh().await;
-        made.lock().unwrap().push(store.clone());
-        store
-    })
-    .await;
-    for store in made.into_inner().unwrap() {
-        store.clear().await.unwrap();
-    }
+    common::conformance_suite(false).await;
 }
 
 /// 2,000 concurrent one-unit reservations from 16 tasks for a product with 100 units:
@@ -42,7 +24,7 @@ async fn contended_reservations_never_oversell() {
         inventory::{InventoryError, Quantity, ReservationLine, ReservationRequest},
         ports::InventoryStore,
     };
-    let store = fresh().await;
+    let store = fresh(false).await;
     let product = ProductId::from_uuid(uuid::Uuid::now_v7());
     store.set_on_hand(product, 100).await.unwrap();
     let mut tasks = vec![];
@@ -85,7 +67,7 @@ async fn model_check() {
         TestRunner::new(Config { cases: 128, failure_persistence: None, ..Config::default() })
             .run(&inventory::inventory_ops(), |ops| {
                 handle.block_on(async {
-                    let store = fresh().await;
+                    let store = fresh(false).await;
                     inventory::check_model(&store, 1, &ops).await;
                     store.clear().await.unwrap();
                 });

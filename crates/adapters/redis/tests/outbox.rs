@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
+mod common;
+
 use std::time::Duration;
 
 use commerce_core::{
@@ -11,21 +13,9 @@ use commerce_core::{
     events::DomainEvent,
     inventory::{Quantity, ReservationLine, ReservationRequest, StockLevel},
     ports::{InventoryStore, Outbox},
-    testkit::conformance::inventory,
 };
-use commerce_redis::{RedisInventoryStore, RedisStockOutbox};
-
-fn url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-async fn fresh() -> RedisInventoryStore {
-    let namespace = format!("test-{}", uuid::Uuid::new_v4().simple());
-    RedisInventoryStore::connect(&url(), &namespace)
-        .await
-        .unwrap_or_else(|e| panic!("Redis must be running at {} for these tests: {e}", url()))
-        .recording_events()
-}
+use commerce_redis::RedisStockOutbox;
+use common::fresh;
 
 fn request(product: ProductId, quantity: u32, expires_at: Timestamp) -> ReservationRequest {
     let line = ReservationLine { product_id: product, quantity: Quantity::new(quantity).unwrap() };
@@ -46,21 +36,12 @@ fn level(record: &commerce_core::ports::OutboxRecord) -> StockLevel {
 
 #[tokio::test]
 async fn recording_does_not_change_the_store_contract() {
-    let made = std::sync::Mutex::new(vec![]);
-    inventory::run(|| async {
-        let store = fresh().await;
-        made.lock().unwrap().push(store.clone());
-        store
-    })
-    .await;
-    for store in made.into_inner().unwrap() {
-        store.clear().await.unwrap();
-    }
+    common::conformance_suite(true).await;
 }
 
 #[tokio::test]
 async fn every_change_is_recorded_once_in_order() {
-    let store = fresh().await;
+    let store = fresh(true).await;
     let outbox = RedisStockOutbox::new(&store, Duration::from_secs(30));
     let p = ProductId::from_uuid(uuid::Uuid::now_v7());
     let later = Timestamp::from_unix_micros(i64::MAX / 2);
@@ -100,7 +81,7 @@ async fn every_change_is_recorded_once_in_order() {
 
 #[tokio::test]
 async fn a_relay_that_does_not_mark_loses_its_claim_after_the_lease() {
-    let store = fresh().await;
+    let store = fresh(true).await;
     let p = ProductId::from_uuid(uuid::Uuid::now_v7());
     for on_hand in 1..=5 {
         store.set_on_hand(p, on_hand).await.unwrap();
@@ -125,8 +106,7 @@ async fn a_relay_that_does_not_mark_loses_its_claim_after_the_lease() {
 
 #[tokio::test]
 async fn a_store_that_does_not_record_leaves_no_outbox() {
-    let namespace = format!("test-{}", uuid::Uuid::new_v4().simple());
-    let store = RedisInventoryStore::connect(&url(), &namespace).await.unwrap();
+    let store = fresh(false).await;
     store.set_on_hand(ProductId::from_uuid(uuid::Uuid::now_v7()), 3).await.unwrap();
     let outbox = RedisStockOutbox::new(&store, Duration::from_secs(30));
     assert_eq!(outbox.pending().await.unwrap(), 0);
@@ -136,7 +116,7 @@ async fn a_store_that_does_not_record_leaves_no_outbox() {
 
 #[tokio::test]
 async fn a_group_redis_lost_is_created_again() {
-    let store = fresh().await;
+    let store = fresh(true).await;
     let outbox = RedisStockOutbox::new(&store, Duration::from_secs(30));
     let p = ProductId::from_uuid(uuid::Uuid::now_v7());
     store.set_on_hand(p, 1).await.unwrap();

@@ -19,6 +19,15 @@ pub fn brokers() -> String {
     std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
 }
 
+/// A fresh topic prefix with its topics created; fails loudly without a broker.
+pub async fn fresh_topics(partitions: i32) -> String {
+    let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
+    commerce_kafka::ensure_topics(&brokers(), &prefix, partitions)
+        .await
+        .unwrap_or_else(|e| panic!("a Kafka-protocol broker must answer at {} (scripts/broker): {e}", brokers()));
+    prefix
+}
+
 /// The write side (catalog and stock on PostgreSQL, events in its outbox) and the read model.
 pub struct Models {
     pub catalog: CatalogService,
