@@ -88,20 +88,20 @@ async fn connect(url: &str, namespace: &str) -> RedisInventoryStore {
     }
 }
 
-/// Publishes the store's outbox until `stop`; returns how many events it relayed.
-/// Creating the topics waits for the broker without holding up the gRPC service.
-async fn relay(store: &RedisInventoryStore, kafka: &KafkaArgs, brokers: &str, stop: CancellationToken) -> u64 {
+/// Publishes the store's outbox through `publisher` until `stop`; returns how many
+/// events it relayed. Creating the topics waits for the broker without holding up the
+/// gRPC service.
+async fn relay(
+    store: &RedisInventoryStore,
+    kafka: &KafkaArgs,
+    brokers: &str,
+    publisher: KafkaPublisher,
+    stop: CancellationToken,
+) -> u64 {
     tokio::select! {
         () = ensure_topics_patiently(brokers, &kafka.kafka_topic_prefix, kafka.kafka_partitions) => {}
         () = stop.cancelled() => return 0,
     }
-    let publisher = match KafkaPublisher::new(brokers, &kafka.kafka_topic_prefix) {
-        Ok(publisher) => publisher,
-        Err(e) => {
-            tracing::error!(error = %e, "stock events cannot be published");
-            return 0;
-        }
-    };
     let relay = OutboxRelay::new(Arc::new(RedisStockOutbox::new(store, Duration::from_secs(30))), Arc::new(publisher));
     commerce_jobs::run("stock-event-relay", Pace::every(Duration::from_millis(50)), stop, move || {
         let relay = relay.clone();
@@ -123,10 +123,13 @@ async fn main() -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let relay = match cli.kafka.brokers().map(str::to_owned) {
         Some(brokers) => {
+            // A publisher that cannot be built stops the service here, rather than leave
+            // the stream growing with no relay.
+            let publisher = KafkaPublisher::new(&brokers, &cli.kafka.kafka_topic_prefix)?;
             store = store.recording_events();
             let (store, kafka, stop) = (store.clone(), cli.kafka.clone(), stop.clone());
             tracing::info!(%brokers, "publishing stock events");
-            Some(tokio::spawn(async move { relay(&store, &kafka, &brokers, stop).await }))
+            Some(tokio::spawn(async move { relay(&store, &kafka, &brokers, publisher, stop).await }))
         }
         None => None,
     };
