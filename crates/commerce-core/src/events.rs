@@ -48,6 +48,9 @@ pub enum DomainEvent {
     /// A product's on-hand or reserved units changed.
     #[serde(rename = "stock.changed")]
     StockChanged(StockChanged),
+    /// A seller restocked a product: the catalog asks the inventory to set its on-hand units.
+    #[serde(rename = "stock.set")]
+    StockSet(StockSet),
     /// An order changed status (placed, paid, cancelled, ...).
     #[serde(rename = "order.status_changed")]
     OrderStatusChanged(OrderSummary),
@@ -72,6 +75,17 @@ impl From<StockLevel> for StockChanged {
     }
 }
 
+/// Payload of `stock.set`: the on-hand units a seller counted. The envelope's
+/// `aggregate_version` is the product's restock number in the catalog, so the
+/// inventory applies each restock once and never an older one after a newer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockSet {
+    /// The product.
+    pub product_id: ProductId,
+    /// Units in stock.
+    pub on_hand: u64,
+}
+
 /// The kind of aggregate an event belongs to; also the topic family on a broker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -84,6 +98,8 @@ pub enum AggregateType {
     Stock,
     /// Orders.
     Order,
+    /// Seller restocks of one product, on their way from the catalog to the inventory.
+    Restock,
 }
 
 impl AggregateType {
@@ -94,6 +110,7 @@ impl AggregateType {
             Self::Collection => "collection",
             Self::Stock => "stock",
             Self::Order => "order",
+            Self::Restock => "restock",
         }
     }
 }
@@ -111,6 +128,7 @@ impl DomainEvent {
             // A deleted collection has no further versions; u64::MAX makes the delete win.
             Self::CollectionDeleted { id } => (AggregateType::Collection, id.as_uuid(), u64::MAX),
             Self::StockChanged(s) => (AggregateType::Stock, s.product_id.as_uuid(), 0),
+            Self::StockSet(s) => (AggregateType::Restock, s.product_id.as_uuid(), 0),
             Self::OrderStatusChanged(o) => (AggregateType::Order, o.id.as_uuid(), o.version),
         }
     }
@@ -125,6 +143,7 @@ impl DomainEvent {
             Self::CollectionUpdated(_) => "collection.updated",
             Self::CollectionDeleted { .. } => "collection.deleted",
             Self::StockChanged(_) => "stock.changed",
+            Self::StockSet(_) => "stock.set",
             Self::OrderStatusChanged(_) => "order.status_changed",
         }
     }
@@ -175,6 +194,13 @@ impl EventEnvelope {
     pub fn stock_changed(event_id: EventId, occurred_at: Timestamp, level: StockLevel) -> Self {
         let mut e = Self::new(event_id, occurred_at, DomainEvent::StockChanged(level.into()));
         e.aggregate_version = level.version;
+        e
+    }
+
+    /// A `stock.set` envelope for a seller restock, versioned by the product's restock number.
+    pub fn stock_set(event_id: EventId, occurred_at: Timestamp, restock: StockSet, restock_version: u64) -> Self {
+        let mut e = Self::new(event_id, occurred_at, DomainEvent::StockSet(restock));
+        e.aggregate_version = restock_version;
         e
     }
 }

@@ -234,6 +234,31 @@ pub enum InventoryError {
 pub struct Ledger {
     items: BTreeMap<ProductId, StockLevel>,
     reservations: HashMap<ReservationId, Reservation>,
+    /// The last restock number applied per product (see [`Ledger::restock`]).
+    restocks: HashMap<ProductId, u64>,
+}
+
+/// What became of a seller restock (see [`Ledger::restock`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestockOutcome {
+    /// The restock set the on-hand units; the level after it.
+    Applied(StockLevel),
+    /// A restock with this number or a newer one was applied already: nothing changed.
+    Stale {
+        /// The newest restock number applied.
+        applied: u64,
+        /// The level now.
+        level: StockLevel,
+    },
+}
+
+impl RestockOutcome {
+    /// The product's stock level after the restock (applied or not).
+    pub fn level(&self) -> StockLevel {
+        match self {
+            Self::Applied(level) | Self::Stale { level, .. } => *level,
+        }
+    }
 }
 
 impl Ledger {
@@ -251,6 +276,7 @@ impl Ledger {
         Self {
             items: levels.into_iter().map(|l| (l.product_id, l)).collect(),
             reservations: reservations.into_iter().map(|r| (r.id, r)).collect(),
+            restocks: HashMap::new(),
         }
     }
 
@@ -300,6 +326,28 @@ impl Ledger {
             level.version += 1;
         }
         Ok(*level)
+    }
+
+    /// Applies a seller restock numbered `restock` by the catalog (1, 2, ... per product):
+    /// sets the on-hand units unless a restock with this or a higher number was applied
+    /// already, so a redelivered or overtaken restock changes nothing.
+    ///
+    /// Returns `BelowReserved` like [`Ledger::set_on_hand`]; the number is not recorded
+    /// then, and nothing changes.
+    pub fn restock(
+        &mut self,
+        product: ProductId,
+        on_hand: u64,
+        restock: u64,
+    ) -> Result<RestockOutcome, InventoryError> {
+        if let Some(&applied) = self.restocks.get(&product).filter(|applied| **applied >= restock)
+            && let Some(level) = self.stock(product)
+        {
+            return Ok(RestockOutcome::Stale { applied, level });
+        }
+        let level = self.set_on_hand(product, on_hand)?;
+        self.restocks.insert(product, restock);
+        Ok(RestockOutcome::Applied(level))
     }
 
     /// Holds every line or nothing. A retry with the same id returns the first
@@ -500,6 +548,23 @@ mod tests {
         assert_eq!(expired.len(), 1);
         assert_eq!(expired[0].reservation.state, ReservationState::Expired);
         assert_eq!(l.stock(pid(1)).unwrap().reserved, 1);
+    }
+
+    #[test]
+    fn restocks_apply_once_and_never_out_of_order() {
+        let mut l = Ledger::new();
+        let first = l.restock(pid(1), 5, 1).unwrap();
+        assert!(matches!(first, RestockOutcome::Applied(StockLevel { on_hand: 5, version: 1, .. })));
+        assert!(matches!(l.restock(pid(1), 5, 1).unwrap(), RestockOutcome::Stale { applied: 1, .. }), "redelivered");
+        assert!(matches!(l.restock(pid(1), 9, 3).unwrap(), RestockOutcome::Applied(StockLevel { on_hand: 9, .. })));
+        let overtaken = l.restock(pid(1), 7, 2).unwrap();
+        assert!(matches!(overtaken, RestockOutcome::Stale { applied: 3, level: StockLevel { on_hand: 9, .. } }));
+        assert_eq!(l.stock(pid(1)).unwrap().on_hand, 9);
+
+        l.reserve(&req(1, vec![line(1, 4)])).unwrap();
+        assert!(matches!(l.restock(pid(1), 3, 4), Err(InventoryError::BelowReserved { reserved: 4, .. })));
+        // A refused restock is not recorded: a corrected one with a later number applies.
+        assert!(matches!(l.restock(pid(1), 6, 5).unwrap(), RestockOutcome::Applied(StockLevel { on_hand: 6, .. })));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! | [`CatalogStore`] | memory, PostgreSQL (write model + outbox) |
 //! | [`ProductReadModel`], [`ProductProjection`] | memory, PostgreSQL (read model) |
 //! | [`InventoryStore`] | memory, PostgreSQL, Redis, gRPC client |
+//! | [`RestockStore`] | memory, Redis |
 //! | [`OrderStore`] | memory, PostgreSQL |
 //! | [`IdempotencyStore`] | memory, PostgreSQL |
 //! | [`PaymentGateway`] | memory (scriptable), simulated card processor |
@@ -22,8 +23,8 @@ use uuid::Uuid;
 use crate::{
     catalog::{Collection, Product, Version},
     events::EventEnvelope,
-    ids::{CollectionId, OrderId, ProductId, ReservationId},
-    inventory::{InventoryError, InventoryReceipt, ReservationRequest, StockLevel},
+    ids::{CollectionId, EventId, OrderId, ProductId, ReservationId},
+    inventory::{InventoryError, InventoryReceipt, ReservationRequest, RestockOutcome, StockLevel},
     money::Money,
     order::{Order, OrderStatus},
     payment::{
@@ -111,6 +112,20 @@ pub trait CatalogStore: Send + Sync {
 
     /// Every collection, by name.
     async fn collections(&self) -> Result<Vec<Collection>, StoreError>;
+
+    /// Records a seller restock bound for the inventory service: gives it `product`'s next
+    /// restock number (1 for the first) and appends its `stock.set` event
+    /// ([`EventEnvelope::stock_set`] with `event_id`, `at` and that number), atomically.
+    /// Returns the number.
+    ///
+    /// Returns `NotFound` for an unknown product; nothing is written then.
+    async fn record_restock(
+        &self,
+        product: ProductId,
+        on_hand: u64,
+        event_id: EventId,
+        at: Timestamp,
+    ) -> Result<u64, StoreError>;
 }
 
 /// The storefront's read side: listing, lookup and facets over product views.
@@ -190,6 +205,22 @@ pub trait InventoryStore: Send + Sync {
     /// Expires up to `limit` active reservations whose deadline is at or before `now`.
     /// Safe to run from several processes at once: each reservation expires once.
     async fn expire(&self, now: Timestamp, limit: usize) -> Result<Vec<InventoryReceipt>, InventoryError>;
+}
+
+/// Applies seller restocks that arrive as `stock.set` events, the rule of
+/// [`Ledger::restock`](crate::inventory::Ledger::restock) applied atomically: each
+/// restock number applies at most once per product, and never after a higher one.
+///
+/// An adapter that records `stock.changed` events (a stream or outbox of its own)
+/// records the change of an applied restock in the same atomic step.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait RestockStore: Send + Sync {
+    /// Sets `product`'s on-hand units unless restock `restock` or a later one was applied.
+    ///
+    /// Returns `BelowReserved` when `on_hand` is below the reserved units (nothing changes
+    /// and the number is not recorded), and `Unavailable` when the store cannot be reached.
+    async fn restock(&self, product: ProductId, on_hand: u64, restock: u64) -> Result<RestockOutcome, InventoryError>;
 }
 
 /// A page request over orders.
@@ -366,6 +397,11 @@ pub trait EventConsumer: Send + Sync {
     /// Acknowledges every delivery up to and including `tag`: call it only after their
     /// effects are durable. Unacknowledged deliveries are delivered again.
     async fn ack(&self, tag: u64) -> Result<(), EventError>;
+
+    /// Parks a delivery that can never be handled (a rule refuses it) in the dead-letter
+    /// destination with `reason`, for an operator to look at. It still has to be
+    /// acknowledged, like any other delivery, once this returns.
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<(), EventError>;
 }
 
 /// The current time.

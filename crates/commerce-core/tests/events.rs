@@ -5,7 +5,7 @@
 use commerce_core::{
     Currency, EventId, Money, ProductId, Timestamp,
     catalog::{Attributes, Description, Product, ProductName, ProductStatus, Sku, Version},
-    events::{AggregateType, DomainEvent, EventEnvelope, SCHEMA_VERSION},
+    events::{AggregateType, DomainEvent, EventEnvelope, SCHEMA_VERSION, StockSet},
     inventory::StockLevel,
 };
 use serde_json::json;
@@ -77,6 +77,27 @@ fn stock_events_carry_the_stock_version() {
         json!({"product_id": "00000000-0000-0000-0000-000000000001", "on_hand": 9, "reserved": 2, "available": 7})
     );
     assert_eq!(e.event.type_name(), "stock.changed");
+}
+
+#[test]
+fn restock_events_carry_the_restock_number() {
+    let restock = StockSet { product_id: ProductId::from_uuid(Uuid::from_u128(1)), on_hand: 40 };
+    let e = EventEnvelope::stock_set(EventId::from_uuid(Uuid::from_u128(4)), Timestamp::EPOCH, restock, 3);
+    let value = serde_json::to_value(&e).unwrap();
+    assert_eq!(
+        value,
+        json!({
+            "event_id": "00000000-0000-0000-0000-000000000004",
+            "aggregate_type": "restock",
+            "aggregate_id": "00000000-0000-0000-0000-000000000001",
+            "aggregate_version": 3,
+            "occurred_at": "1970-01-01T00:00:00Z",
+            "schema_version": 1,
+            "type": "stock.set",
+            "payload": {"product_id": "00000000-0000-0000-0000-000000000001", "on_hand": 40}
+        })
+    );
+    assert_eq!(serde_json::from_value::<EventEnvelope>(value).unwrap(), e);
 }
 
 #[test]

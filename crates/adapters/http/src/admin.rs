@@ -24,7 +24,7 @@ use utoipa::IntoParams;
 use crate::{
     dto::{
         AdminProduct, AdminProductPage, CollectionDto, CollectionList, CreateCollectionRequest, CreateProductRequest,
-        OrderDto, OrderPage, SetStockRequest, StockDto, UpdateCollectionRequest, UpdateProductRequest,
+        OrderDto, OrderPage, RestockAccepted, SetStockRequest, StockDto, UpdateCollectionRequest, UpdateProductRequest,
     },
     error::{ApiError, Problem},
     extract::{ApiJson, ApiPath, ApiQuery, bearer, etag, if_match, path_id},
@@ -51,6 +51,18 @@ impl std::fmt::Debug for AdminToken {
     }
 }
 
+/// How `PUT /admin/v1/products/{id}/stock` reaches the inventory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RestockDelivery {
+    /// A call to the inventory (in process or over gRPC): `200` with the resulting level,
+    /// or `409` below the reserved units.
+    #[default]
+    Direct,
+    /// A `stock.set` event through the catalog's outbox and the broker, which the inventory
+    /// service applies: `202` with the restock number.
+    Events,
+}
+
 /// What the admin routes need.
 #[derive(Clone)]
 pub struct AdminState {
@@ -58,6 +70,8 @@ pub struct AdminState {
     pub catalog: CatalogService,
     /// Stock.
     pub inventory: InventoryService,
+    /// How restocks reach the inventory.
+    pub restocks: RestockDelivery,
     /// Orders.
     pub orders: OrderService,
     /// Bearer token.
@@ -220,11 +234,18 @@ pub async fn archive_product(
 pub const MAX_ON_HAND: u64 = 1_000_000_000;
 
 /// Set a product's on-hand units.
+///
+/// Where restocks travel as events (catalog-api with `RESTOCK_VIA_EVENTS`), the answer is
+/// `202` once the restock is recorded; the inventory service applies it shortly after,
+/// and `GET` shows the level then. A restock below the reserved units is refused there
+/// and parked in the dead-letter topic.
 #[utoipa::path(
     put, operation_id = "admin_set_stock", path = "/admin/v1/products/{id}/stock", tag = "admin", security(("admin_token" = [])),
     params(("id" = uuid::Uuid, Path)), request_body = SetStockRequest,
     responses(
         (status = 200, body = StockDto),
+        (status = 202, description = "Recorded; the inventory service applies it asynchronously", body = RestockAccepted,
+         headers(("Location" = String, description = "The product's stock"))),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Below the units reserved by open checkouts", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -234,13 +255,25 @@ pub async fn set_stock(
     State(s): State<AdminState>,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<SetStockRequest>,
-) -> Result<Json<StockDto>, ApiError> {
+) -> Result<Response, ApiError> {
     if body.on_hand > MAX_ON_HAND {
         return Err(ApiError::invalid("on_hand", format!("must be at most {MAX_ON_HAND}")));
     }
-    let product = s.catalog.product(path_id(&id, "product")?).await?;
-    let level = s.inventory.set_on_hand(product.id, body.on_hand).await?;
-    Ok(Json(level.into()))
+    let id = path_id(&id, "product")?;
+    match s.restocks {
+        RestockDelivery::Direct => {
+            let product = s.catalog.product(id).await?;
+            let level = s.inventory.set_on_hand(product.id, body.on_hand).await?;
+            Ok(Json(StockDto::from(level)).into_response())
+        }
+        RestockDelivery::Events => {
+            let accepted = s.catalog.request_restock(id, body.on_hand).await?;
+            let location = HeaderValue::try_from(format!("/admin/v1/products/{id}/stock"))
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(RestockAccepted::from(accepted)))
+                .into_response())
+        }
+    }
 }
 
 /// Read a product's stock.

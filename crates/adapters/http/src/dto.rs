@@ -15,7 +15,10 @@ use commerce_core::{
     order::{FailureReason, Order, OrderLine},
     payment::CardInput,
     query::ProductView,
-    services::checkout::{CheckoutInput, CheckoutItemInput},
+    services::{
+        catalog::RestockRequested,
+        checkout::{CheckoutInput, CheckoutItemInput},
+    },
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -340,6 +343,24 @@ pub struct SetStockRequest {
     /// Units physically in stock (at most 1,000,000,000).
     #[schema(example = 25, minimum = 0, maximum = 1_000_000_000)]
     pub on_hand: u64,
+}
+
+/// A restock recorded for the inventory service (`202` of `PUT .../stock` where restocks
+/// travel as events).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RestockAccepted {
+    /// Product id.
+    pub product_id: String,
+    /// The on-hand units asked for.
+    pub on_hand: u64,
+    /// The product's restock number (1, 2, ...); the inventory applies restocks in this order.
+    pub restock: u64,
+}
+
+impl From<RestockRequested> for RestockAccepted {
+    fn from(r: RestockRequested) -> Self {
+        Self { product_id: r.product_id.to_string(), on_hand: r.on_hand, restock: r.restock }
+    }
 }
 
 /// A product's stock.

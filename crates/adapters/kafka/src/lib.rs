@@ -5,14 +5,15 @@
 //!
 //! - [`KafkaPublisher`] (`EventPublisher`): the idempotent producer (`acks=all`),
 //!   one topic per aggregate type (`<prefix>.product`, `.collection`, `.stock`,
-//!   `.order`), keyed by aggregate id so one aggregate's events stay ordered in
-//!   one partition. `publish` returns once the broker acknowledged every event.
+//!   `.order`, `.restock`), keyed by aggregate id so one aggregate's events stay
+//!   ordered in one partition. `publish` returns once the broker acknowledged every event.
 //! - [`KafkaConsumer`] (`EventConsumer`): a consumer group with auto-commit off.
 //!   Offsets are committed only by `ack` (asynchronously, so a silent broker never
 //!   blocks the runtime), after the handler's effect is durable;
 //!   deliveries not acknowledged are delivered again on the next poll (the
 //!   consumer seeks back). A payload that does not decode goes to the dead-letter
-//!   topic `<prefix>.dlq` and is skipped, so it never blocks its partition.
+//!   topic `<prefix>.dlq` and is skipped, so it never blocks its partition; so does
+//!   an event its handler refuses (`dead_letter`), with the reason in a header.
 //! - [`ensure_topics`]: creates the topics (brokers with auto-creation off, tansu
 //!   included, need it).
 
@@ -33,12 +34,23 @@ use rdkafka::{
     client::DefaultClientContext,
     consumer::{CommitMode, Consumer, StreamConsumer},
     error::KafkaError,
+    message::{Header, OwnedHeaders},
     producer::{FutureProducer, FutureRecord, Producer as _},
     types::RDKafkaErrorCode,
     util::Timeout,
 };
 
-const AGGREGATES: [AggregateType; 4] =
+const AGGREGATES: [AggregateType; 5] = [
+    AggregateType::Product,
+    AggregateType::Collection,
+    AggregateType::Stock,
+    AggregateType::Order,
+    AggregateType::Restock,
+];
+
+/// The topics a read model consumes (every aggregate but restocks, which only the
+/// inventory service reads).
+pub const READ_MODEL_AGGREGATES: [AggregateType; 4] =
     [AggregateType::Product, AggregateType::Collection, AggregateType::Stock, AggregateType::Order];
 
 /// The topic of an aggregate type: `<prefix>.<aggregate>`.
@@ -206,9 +218,9 @@ impl std::fmt::Debug for KafkaConsumer {
 }
 
 impl KafkaConsumer {
-    /// Joins `group` on every aggregate topic under `prefix`. A new group starts at the
-    /// beginning of the topics (`projector rebuild` relies on it). The session timeout is
-    /// [`DEFAULT_SESSION_TIMEOUT`].
+    /// Joins `group` on the read model's topics under `prefix` ([`READ_MODEL_AGGREGATES`]).
+    /// A new group starts at the beginning of the topics (`projector rebuild` relies on
+    /// it). The session timeout is [`DEFAULT_SESSION_TIMEOUT`].
     pub fn new(brokers: &str, prefix: &str, group: &str) -> Result<Self, EventError> {
         Self::with_session_timeout(brokers, prefix, group, DEFAULT_SESSION_TIMEOUT)
     }
@@ -222,6 +234,18 @@ impl KafkaConsumer {
         group: &str,
         session_timeout: Duration,
     ) -> Result<Self, EventError> {
+        Self::subscribed(brokers, prefix, group, &READ_MODEL_AGGREGATES, session_timeout)
+    }
+
+    /// Joins `group` on the topics of `aggregates` under `prefix` (the inventory service
+    /// reads only [`AggregateType::Restock`]).
+    pub fn subscribed(
+        brokers: &str,
+        prefix: &str,
+        group: &str,
+        aggregates: &[AggregateType],
+        session_timeout: Duration,
+    ) -> Result<Self, EventError> {
         let session_ms = session_timeout.as_millis().to_string();
         let consumer: StreamConsumer = ClientConfig::new()
             .set("bootstrap.servers", brokers)
@@ -233,7 +257,7 @@ impl KafkaConsumer {
             .set("fetch.wait.max.ms", "20")
             .create()
             .map_err(|e| unavailable(&e))?;
-        let names: Vec<String> = AGGREGATES.iter().map(|a| topic(prefix, *a)).collect();
+        let names: Vec<String> = aggregates.iter().map(|a| topic(prefix, *a)).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         consumer.subscribe(&refs).map_err(|e| unavailable(&e))?;
         let dead_letters = ClientConfig::new()
@@ -344,5 +368,23 @@ impl EventConsumer for KafkaConsumer {
         // runtime) for as long as the broker does not answer. The effect is durable already;
         // a commit lost to a crash only means a redelivery, which the handler ignores.
         self.consumer.commit(&list, CommitMode::Async).map_err(|e| unavailable(&e))
+    }
+
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<(), EventError> {
+        let Some((topic, partition, offset)) = self.lock().delivered.get(&delivery.tag).cloned() else {
+            return Err(EventError::Rejected(format!("delivery {} is not pending", delivery.tag)));
+        };
+        let payload = serde_json::to_vec(&delivery.envelope).map_err(|e| EventError::Rejected(e.to_string()))?;
+        tracing::warn!(%topic, partition, offset, event_id = %delivery.envelope.event_id, reason, "event refused by its handler sent to the dead-letter topic");
+        let key = format!("{topic}/{partition}/{offset}");
+        let headers = OwnedHeaders::new().insert(Header { key: "reason", value: Some(reason) });
+        self.dead_letters
+            .send(
+                FutureRecord::to(&self.dead_letter_topic).key(&key).payload(&payload).headers(headers),
+                Timeout::After(Duration::from_secs(10)),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|(e, _)| unavailable(&e))
     }
 }

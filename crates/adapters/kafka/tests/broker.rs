@@ -6,19 +6,23 @@
 
 mod common;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use commerce_core::{
-    EventId, ProductId, Timestamp,
-    events::{DomainEvent, EventEnvelope, StockChanged},
-    ports::{EventConsumer, EventPublisher},
+    EventId, ProductId, ReservationId, Timestamp,
+    events::{AggregateType, DomainEvent, EventEnvelope, StockChanged, StockSet},
+    inventory::{Quantity, ReservationLine, ReservationRequest},
+    ports::{EventConsumer, EventPublisher, InventoryStore},
+    services::events::{RestockStep, Restocker},
     testkit::conformance,
 };
-use commerce_kafka::{KafkaConsumer, KafkaPublisher, topic};
+use commerce_kafka::{DEFAULT_SESSION_TIMEOUT, KafkaConsumer, KafkaPublisher, topic};
+use commerce_memory::MemoryInventoryStore;
 use common::{brokers, fresh_topics};
 use rdkafka::{
     ClientConfig, Message as _,
     consumer::{Consumer, StreamConsumer},
+    message::Headers as _,
     producer::{FutureProducer, FutureRecord},
     util::Timeout,
 };
@@ -77,4 +81,72 @@ async fn an_undecodable_event_goes_to_the_dead_letter_topic_and_does_not_block()
     dlq.subscribe(&[&commerce_kafka::dead_letter_topic(&prefix)]).unwrap();
     let parked = tokio::time::timeout(Duration::from_secs(30), dlq.recv()).await.unwrap().unwrap();
     assert_eq!(parked.payload(), Some(&b"{not json"[..]));
+}
+
+/// Steps `restocker` until it has received `n` events, summing what it did.
+async fn restock_until(restocker: &Restocker, consumer: &KafkaConsumer, n: usize) -> RestockStep {
+    let mut total = RestockStep::default();
+    for _ in 0..60 {
+        let step = restocker.step(consumer, 100).await.unwrap();
+        total.received += step.received;
+        total.applied += step.applied;
+        total.refused += step.refused;
+        if total.received >= n {
+            break;
+        }
+    }
+    total
+}
+
+#[tokio::test]
+async fn restocks_reach_the_inventory_once_and_a_refused_one_is_parked_with_its_reason() {
+    let prefix = fresh_topics(2).await;
+    let product = ProductId::from_uuid(uuid::Uuid::now_v7());
+    let set = |on_hand: u64, number: u64| {
+        let restock = StockSet { product_id: product, on_hand };
+        EventEnvelope::stock_set(EventId::from_uuid(uuid::Uuid::now_v7()), Timestamp::EPOCH, restock, number)
+    };
+    let publisher = KafkaPublisher::new(&brokers(), &prefix).unwrap();
+    // Restock 1 arrives twice (a relay retried it); a stock event on its own topic is not read.
+    let level = commerce_core::inventory::StockLevel { product_id: product, on_hand: 99, reserved: 0, version: 9 };
+    let other = EventEnvelope::stock_changed(EventId::from_uuid(uuid::Uuid::now_v7()), Timestamp::EPOCH, level);
+    publisher.publish(&[set(5, 1), set(5, 1), other, set(9, 2)]).await.unwrap();
+
+    let store = Arc::new(MemoryInventoryStore::new());
+    let restocker = Restocker::with_transactional_events(store.clone());
+    let group = format!("{prefix}-inventory");
+    let consumer =
+        KafkaConsumer::subscribed(&brokers(), &prefix, &group, &[AggregateType::Restock], DEFAULT_SESSION_TIMEOUT)
+            .unwrap();
+    let done = restock_until(&restocker, &consumer, 3).await;
+    assert_eq!((done.received, done.applied, done.refused), (3, 2, 0), "only the restock topic, each number once");
+    assert_eq!(store.stock(&[product]).await.unwrap()[0].on_hand, 9);
+
+    // Checkouts hold 4 units; a restock to 2 can never apply.
+    let line = ReservationLine { product_id: product, quantity: Quantity::new(4).unwrap() };
+    let hold = ReservationRequest::new(
+        ReservationId::from_uuid(uuid::Uuid::now_v7()),
+        vec![line],
+        Timestamp::from_unix_micros(i64::MAX / 2),
+    )
+    .unwrap();
+    store.reserve(&hold).await.unwrap();
+    let refused = set(2, 3);
+    publisher.publish(&[refused.clone(), set(12, 4)]).await.unwrap();
+    let done = restock_until(&restocker, &consumer, 2).await;
+    assert_eq!((done.received, done.applied, done.refused), (2, 1, 1), "the refusal does not block the next");
+    assert_eq!(store.stock(&[product]).await.unwrap()[0].on_hand, 12);
+
+    let dlq: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("group.id", format!("{prefix}-dlq-reader"))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    dlq.subscribe(&[&commerce_kafka::dead_letter_topic(&prefix)]).unwrap();
+    let parked = tokio::time::timeout(Duration::from_secs(30), dlq.recv()).await.unwrap().unwrap();
+    let envelope: EventEnvelope = serde_json::from_slice(parked.payload().unwrap()).unwrap();
+    assert_eq!(envelope, refused);
+    let reason = parked.headers().and_then(|h| h.iter().find(|h| h.key == "reason")).and_then(|h| h.value).unwrap();
+    assert!(String::from_utf8_lossy(reason).contains("below the 4 units reserved"), "reason header");
 }

@@ -7,9 +7,9 @@ use std::{
 
 use async_trait::async_trait;
 use commerce_core::{
-    CollectionId, ProductId,
+    CollectionId, EventId, ProductId, Timestamp,
     catalog::{Collection, Product, Sku, Version},
-    events::EventEnvelope,
+    events::{EventEnvelope, StockSet},
     ports::{CatalogStore, EventError, Outbox, OutboxRecord, StoreError},
 };
 
@@ -20,6 +20,8 @@ struct State {
     products: BTreeMap<ProductId, Product>,
     skus: HashMap<Sku, ProductId>,
     collections: BTreeMap<CollectionId, Collection>,
+    /// The last restock number per product.
+    restocks: HashMap<ProductId, u64>,
 }
 
 impl State {
@@ -158,6 +160,29 @@ impl CatalogStore for MemoryCatalogStore {
         let mut all: Vec<_> = lock(&self.state).collections.values().cloned().collect();
         all.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()).then(a.id.cmp(&b.id)));
         Ok(all)
+    }
+
+    async fn record_restock(
+        &self,
+        product: ProductId,
+        on_hand: u64,
+        event_id: EventId,
+        at: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let mut s = lock(&self.state);
+        if !s.products.contains_key(&product) {
+            return Err(StoreError::NotFound);
+        }
+        let number = s.restocks.entry(product).or_default();
+        *number += 1;
+        let number = *number;
+        self.outbox.append(&[EventEnvelope::stock_set(
+            event_id,
+            at,
+            StockSet { product_id: product, on_hand },
+            number,
+        )]);
+        Ok(number)
     }
 }
 

@@ -90,6 +90,7 @@ impl Outbox for MemoryOutbox {
 struct BusState {
     log: Vec<EventEnvelope>,
     committed: HashMap<String, u64>,
+    dead_letters: Vec<(EventEnvelope, String)>,
 }
 
 /// An in-process event log with consumer groups: the embedded stand-in for a broker.
@@ -121,6 +122,11 @@ impl MemoryEventBus {
     /// Number of events ever published.
     pub fn len(&self) -> usize {
         lock(&self.state).log.len()
+    }
+
+    /// Events consumers parked as dead letters, with the reason, oldest first.
+    pub fn dead_letters(&self) -> Vec<(EventEnvelope, String)> {
+        lock(&self.state).dead_letters.clone()
     }
 
     /// True before the first event.
@@ -162,6 +168,11 @@ impl EventConsumer for MemoryConsumer {
         let mut s = lock(&self.bus.state);
         let committed = s.committed.entry(self.group.clone()).or_default();
         *committed = (*committed).max(tag);
+        Ok(())
+    }
+
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<(), EventError> {
+        lock(&self.bus.state).dead_letters.push((delivery.envelope.clone(), reason.to_owned()));
         Ok(())
     }
 }

@@ -5,8 +5,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use commerce_core::{
     ProductId, ReservationId, Timestamp,
-    inventory::{InventoryError, InventoryReceipt, Ledger, ReservationRequest, StockLevel},
-    ports::InventoryStore,
+    inventory::{InventoryError, InventoryReceipt, Ledger, ReservationRequest, RestockOutcome, StockLevel},
+    ports::{InventoryStore, RestockStore},
 };
 
 use crate::lock;
@@ -50,5 +50,12 @@ impl InventoryStore for MemoryInventoryStore {
 
     async fn expire(&self, now: Timestamp, limit: usize) -> Result<Vec<InventoryReceipt>, InventoryError> {
         Ok(lock(&self.ledger).expire(now, limit))
+    }
+}
+
+#[async_trait]
+impl RestockStore for MemoryInventoryStore {
+    async fn restock(&self, product: ProductId, on_hand: u64, restock: u64) -> Result<RestockOutcome, InventoryError> {
+        lock(&self.ledger).restock(product, on_hand, restock)
     }
 }

@@ -29,6 +29,11 @@ fn inventory_store() {
 }
 
 #[test]
+fn restock_store() {
+    block_on(conformance::restock::run(|| async { MemoryInventoryStore::new() }));
+}
+
+#[test]
 fn order_store() {
     block_on(conformance::orders::run(|| async { MemoryOrderStore::new() }));
 }

@@ -22,7 +22,7 @@ use commerce_core::{
         Env,
         catalog::{CatalogError, CatalogService},
         checkout::{CheckoutError, CheckoutInput, CheckoutItemInput, CheckoutService, PlacedOrder, SagaRunner},
-        events::{OutboxRelay, Projector},
+        events::{OutboxRelay, Projector, Restocker},
         inventory::InventoryService,
         orders::OrderService,
         recovery::{RecoveryPolicy, RecoveryService},
@@ -89,6 +89,8 @@ struct Shop {
     relay: OutboxRelay,
     projector: Projector,
     consumer: MemoryConsumer,
+    restocker: Restocker,
+    restocks: MemoryConsumer,
     gateway: Arc<Flaky>,
     bus: Arc<MemoryEventBus>,
 }
@@ -106,7 +108,9 @@ impl Shop {
         let gateway = Arc::new(Flaky { inner: MemoryPaymentGateway::new(), down: AtomicBool::new(false) });
         let inventory = InventoryService::new(inventory_store.clone(), bus.clone(), env.clone());
         let runner = SagaRunner::new(orders.clone(), inventory.clone(), gateway.clone(), env.clone(), 900);
+        let restocker = Restocker::new(inventory_store.clone(), bus.clone(), env.clone());
         Self {
+            restocker,
             catalog: CatalogService::new(catalog_store.clone(), env.clone()),
             storefront: StorefrontService::new(read_model.clone()),
             checkout: CheckoutService::new(catalog_store, orders.clone(), gateway.clone(), runner.clone(), env.clone()),
@@ -117,6 +121,7 @@ impl Shop {
             relay: OutboxRelay::new(Arc::new(outbox), bus.clone()),
             projector: Projector::new(read_model),
             consumer: bus.consumer("read-model"),
+            restocks: bus.consumer("inventory"),
             gateway,
             bus,
             clock,
@@ -126,6 +131,7 @@ impl Shop {
     /// Relays the outbox to the bus and projects everything pending.
     async fn sync(&self) {
         while self.relay.step(100).await.unwrap() > 0 {}
+        while self.restocker.step(&self.restocks, 100).await.unwrap().received > 0 {}
         while self.projector.step(&self.consumer, 100).await.unwrap() > 0 {}
     }
 
@@ -444,5 +450,39 @@ fn a_retried_request_resumes_its_order_instead_of_charging_again() {
         // A retry after success replays the paid order.
         let again = shop.checkout.place_order_as(&input, id).await.unwrap();
         assert_eq!((again.order.status, shop.gateway.inner.stats(None).captures), (OrderStatus::Paid, 1));
+    });
+}
+
+#[test]
+fn restocks_travel_as_events_and_a_refused_one_is_parked() {
+    block_on(async {
+        let shop = Shop::new();
+        let tee = shop.given_product("TEE-1", 1999, 2).await;
+        // Given a checkout holding both units,
+        shop.gateway.down.store(true, Ordering::SeqCst);
+        let _ = shop.when_checkout(&[(tee.id, 2)], GOOD_CARD).await;
+        assert_eq!(shop.on_hand(tee.id).await, (2, 2));
+
+        // when the seller restocks through the catalog (twice, the second overtaking the first),
+        let first = shop.catalog.request_restock(tee.id, 10).await.unwrap();
+        let second = shop.catalog.request_restock(tee.id, 12).await.unwrap();
+        assert_eq!((first.restock, second.restock), (1, 2));
+        shop.sync().await;
+        // then the inventory holds the last one and the storefront lists what is free of it.
+        assert_eq!(shop.on_hand(tee.id).await, (12, 2));
+        assert_eq!(shop.listed(tee.id).await.unwrap().available_stock, 10);
+
+        // A restock below the units held is refused by the inventory and parked, with the reason.
+        shop.catalog.request_restock(tee.id, 1).await.unwrap();
+        shop.sync().await;
+        assert_eq!(shop.on_hand(tee.id).await, (12, 2));
+        let parked = shop.bus.dead_letters();
+        assert_eq!(parked.len(), 1);
+        assert_eq!(parked[0].0.aggregate_version, 3);
+        assert!(parked[0].1.contains("reserved"), "reason: {}", parked[0].1);
+
+        // Restocking an unknown product is refused by the catalog.
+        let unknown = ProductId::from_uuid(uuid::Uuid::from_u128(42));
+        assert_eq!(shop.catalog.request_restock(unknown, 1).await, Err(CatalogError::ProductNotFound));
     });
 }

@@ -2,14 +2,14 @@
 
 use async_trait::async_trait;
 use commerce_core::{
-    CollectionId, ProductId,
+    CollectionId, EventId, ProductId, Timestamp,
     catalog::{Collection, Product, Version},
-    events::EventEnvelope,
+    events::{EventEnvelope, StockSet},
     ports::{CatalogStore, EventError, Outbox, OutboxRecord, StoreError},
 };
 use sqlx::{PgPool, Row};
 
-use crate::{append_events, corrupt, sqlstate, store_error, unavailable, version_i64};
+use crate::{append_events, corrupt, sqlstate, store_error, to_datetime, unavailable, version_i64};
 
 /// Products and collections in the `commerce` schema.
 #[derive(Debug, Clone)]
@@ -195,6 +195,39 @@ impl CatalogStore for PgCatalogStore {
             .map(|r| serde_json::from_value(r.get::<serde_json::Value, _>("body")))
             .collect::<Result<_, _>>()
             .map_err(|e| corrupt(&e))
+    }
+
+    async fn record_restock(
+        &self,
+        product: ProductId,
+        on_hand: u64,
+        event_id: EventId,
+        at: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(|e| unavailable(&e))?;
+        // The upsert locks the product's row: concurrent restocks of one product get
+        // consecutive numbers in commit order.
+        let number: i64 = sqlx::query_scalar(
+            "INSERT INTO commerce.restocks (product_id, restock, on_hand, requested_at) VALUES ($1, 1, $2, $3)
+             ON CONFLICT (product_id) DO UPDATE
+               SET restock = commerce.restocks.restock + 1, on_hand = EXCLUDED.on_hand, requested_at = EXCLUDED.requested_at
+             RETURNING restock",
+        )
+        .bind(product.as_uuid())
+        .bind(version_i64(on_hand))
+        .bind(to_datetime(at))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| match sqlstate(&e).as_deref() {
+            Some("23503") => StoreError::NotFound,
+            _ => unavailable(&e),
+        })?;
+        let number =
+            u64::try_from(number).map_err(|_| StoreError::Unavailable(format!("stored restock number {number}")))?;
+        let event = EventEnvelope::stock_set(event_id, at, StockSet { product_id: product, on_hand }, number);
+        append_events(&mut tx, &[event]).await.map_err(|e| unavailable(&e))?;
+        tx.commit().await.map_err(|e| unavailable(&e))?;
+        Ok(number)
     }
 }
 

@@ -158,4 +158,17 @@ impl EventConsumer for PgOutboxConsumer {
             .map(|_| ())
             .map_err(|e| unavailable(&e))
     }
+
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<(), EventError> {
+        let envelope = serde_json::to_value(&delivery.envelope).map_err(|e| EventError::Rejected(e.to_string()))?;
+        tracing::warn!(event_id = %delivery.envelope.event_id, reason, "event parked in commerce.dead_letters");
+        sqlx::query("INSERT INTO commerce.dead_letters (event_id, envelope, reason) VALUES ($1, $2, $3)")
+            .bind(delivery.envelope.event_id.as_uuid())
+            .bind(envelope)
+            .bind(reason)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable(&e))
+    }
 }

@@ -83,3 +83,29 @@ async fn outbox_prune_keeps_rows_nobody_handled() {
     assert_eq!(outbox.pending().await.unwrap(), 1, "the unpublished row stays");
     dbs.cleanup().await;
 }
+
+#[tokio::test]
+async fn outbox_poller_parks_dead_letters_with_their_reason() {
+    use commerce_core::{
+        Timestamp,
+        events::{EventEnvelope, StockSet},
+        ids::{EventId, ProductId},
+        ports::{EventConsumer, EventPublisher},
+    };
+    let dbs = Databases::new();
+    let pool = dbs.fresh().await;
+    let restock = StockSet { product_id: ProductId::from_uuid(uuid::Uuid::from_u128(1)), on_hand: 1 };
+    let event = EventEnvelope::stock_set(EventId::from_uuid(uuid::Uuid::from_u128(9)), Timestamp::EPOCH, restock, 4);
+    PgOutbox::new(pool.clone(), 30).publish(std::slice::from_ref(&event)).await.unwrap();
+    let consumer = PgOutboxConsumer::new(pool.clone());
+    let delivery = consumer.poll(10).await.unwrap().remove(0);
+    consumer.dead_letter(&delivery, "below reserved").await.unwrap();
+    consumer.ack(delivery.tag).await.unwrap();
+
+    let (envelope, reason): (serde_json::Value, String) =
+        sqlx::query_as("SELECT envelope, reason FROM commerce.dead_letters").fetch_one(&pool).await.unwrap();
+    assert_eq!(serde_json::from_value::<EventEnvelope>(envelope).unwrap(), event);
+    assert_eq!(reason, "below reserved");
+    assert!(consumer.poll(10).await.unwrap().is_empty(), "a parked event is acknowledged with the batch");
+    dbs.cleanup().await;
+}

@@ -41,6 +41,24 @@ local function changed(pid)
     'version', l[3], 'at', t[1] * 1000000 + t[2])
 end
 
+-- Sets a product's on-hand units, creating its record. Returns nil, or the refusal
+-- reply when fewer than the reserved units.
+local function set_on_hand(pid, on_hand)
+  local k = stock_key(pid)
+  local l = level(pid)
+  if not l then
+    redis.call('HSET', k, 'on_hand', on_hand, 'reserved', 0, 'version', 1)
+    changed(pid)
+  elseif on_hand < l[2] then
+    return {'err', 'below_reserved', l[2]}
+  elseif on_hand ~= l[1] then
+    redis.call('HSET', k, 'on_hand', on_hand)
+    redis.call('HINCRBY', k, 'version', 1)
+    changed(pid)
+  end
+  return nil
+end
+
 -- Appends pid, on_hand, reserved, version for each line's product that has stock.
 local function push_levels(out, lines)
   for _, line in ipairs(lines) do

@@ -3,7 +3,7 @@
 //! The inventory store port on Redis. Each product's stock is a hash
 //! (`on_hand`, `reserved`, `version`); each reservation a hash (its lines, deadline
 //! and state); active reservations sit in a sorted set by deadline for the sweeper.
-//! Reserve, commit, release, expire and set-on-hand are Lua scripts (sent once,
+//! Reserve, commit, release, expire, set-on-hand and restock are Lua scripts (sent once,
 //! then run by `EVALSHA`), so each is atomic: `available` can never go negative
 //! however many clients race, and every operation is idempotent by reservation id
 //! exactly like the core's reference `Ledger` (the conformance suite and the
@@ -23,9 +23,9 @@ use commerce_core::{
     ProductId, ReservationId, Timestamp,
     inventory::{
         InventoryError, InventoryReceipt, Reservation, ReservationLine, ReservationRequest, ReservationState,
-        StockLevel,
+        RestockOutcome, StockLevel,
     },
-    ports::InventoryStore,
+    ports::{InventoryStore, RestockStore},
 };
 use redis::{Script, Value, aio::ConnectionManager};
 
@@ -50,6 +50,7 @@ pub struct RedisInventoryStore {
     release: Script,
     expire: Script,
     set_on_hand: Script,
+    restock: Script,
 }
 
 impl std::fmt::Debug for RedisInventoryStore {
@@ -80,6 +81,7 @@ impl RedisInventoryStore {
             release: script(include_str!("release.lua")),
             expire: script(include_str!("expire.lua")),
             set_on_hand: script(include_str!("set_on_hand.lua")),
+            restock: script(include_str!("restock.lua")),
         })
     }
 
@@ -156,23 +158,23 @@ fn product(raw: &str) -> Result<ProductId, InventoryError> {
     raw.parse().map_err(|_| malformed("product id"))
 }
 
+/// Reads `pid, on_hand, reserved, version`.
+fn level(items: &[Value]) -> Result<StockLevel, InventoryError> {
+    Ok(StockLevel {
+        product_id: product(&text(items.first())?)?,
+        on_hand: int(items.get(1))?,
+        reserved: int(items.get(2))?,
+        version: int(items.get(3))?,
+    })
+}
+
 /// Reads `lines, expires_at, state, (pid, on_hand, reserved, version)*` into a receipt.
 fn receipt(id: ReservationId, items: &[Value]) -> Result<InventoryReceipt, InventoryError> {
     let lines: Vec<ReservationLine> = serde_json::from_str(&text(items.first())?).map_err(|_| malformed("lines"))?;
     let expires_at: Timestamp =
         serde_json::from_value(serde_json::Value::String(text(items.get(1))?)).map_err(|_| malformed("deadline"))?;
     let state: ReservationState = serde_json::from_str(&text(items.get(2))?).map_err(|_| malformed("state"))?;
-    let levels = items[3..]
-        .chunks(4)
-        .map(|c| {
-            Ok(StockLevel {
-                product_id: product(&text(c.first())?)?,
-                on_hand: int(c.get(1))?,
-                reserved: int(c.get(2))?,
-                version: int(c.get(3))?,
-            })
-        })
-        .collect::<Result<_, InventoryError>>()?;
+    let levels = items[3..].chunks(4).map(level).collect::<Result<_, InventoryError>>()?;
     Ok(InventoryReceipt { reservation: Reservation { id, lines, expires_at, state }, levels })
 }
 
@@ -224,12 +226,7 @@ impl InventoryStore for RedisInventoryStore {
     async fn set_on_hand(&self, product_id: ProductId, on_hand: u64) -> Result<StockLevel, InventoryError> {
         let reply = self.run(&self.set_on_hand, &[product_id.to_string(), on_hand.to_string()]).await?;
         match text(reply.first())?.as_str() {
-            "ok" => Ok(StockLevel {
-                product_id: product(&text(reply.get(1))?)?,
-                on_hand: int(reply.get(2))?,
-                reserved: int(reply.get(3))?,
-                version: int(reply.get(4))?,
-            }),
+            "ok" => level(&reply[1..]),
             _ => Err(InventoryError::BelowReserved { product_id, on_hand, reserved: int(reply.get(2))? }),
         }
     }
@@ -271,5 +268,23 @@ impl InventoryStore for RedisInventoryStore {
             i += 2 + n;
         }
         Ok(receipts)
+    }
+}
+
+#[async_trait]
+impl RestockStore for RedisInventoryStore {
+    async fn restock(
+        &self,
+        product_id: ProductId,
+        on_hand: u64,
+        restock: u64,
+    ) -> Result<RestockOutcome, InventoryError> {
+        let args = [product_id.to_string(), on_hand.to_string(), restock.to_string()];
+        let reply = self.run(&self.restock, &args).await?;
+        match text(reply.first())?.as_str() {
+            "applied" => Ok(RestockOutcome::Applied(level(&reply[1..])?)),
+            "stale" => Ok(RestockOutcome::Stale { applied: int(reply.get(1))?, level: level(&reply[2..])? }),
+            _ => Err(InventoryError::BelowReserved { product_id, on_hand, reserved: int(reply.get(2))? }),
+        }
     }
 }

@@ -12,7 +12,7 @@ use commerce_core::{
     ProductId, ReservationId, Timestamp,
     events::DomainEvent,
     inventory::{Quantity, ReservationLine, ReservationRequest, StockLevel},
-    ports::{InventoryStore, Outbox},
+    ports::{InventoryStore, Outbox, RestockStore},
 };
 use commerce_redis::RedisStockOutbox;
 use common::fresh;
@@ -76,6 +76,23 @@ async fn every_change_is_recorded_once_in_order() {
     outbox.mark_published(&positions).await.unwrap(); // idempotent
     assert_eq!(outbox.pending().await.unwrap(), 0);
     assert!(outbox.claim(100).await.unwrap().is_empty());
+    store.clear().await.unwrap();
+}
+
+#[tokio::test]
+async fn applied_restocks_are_recorded_and_stale_ones_are_not() {
+    let store = fresh(true).await;
+    let outbox = RedisStockOutbox::new(&store, Duration::from_secs(30));
+    let p = ProductId::from_uuid(uuid::Uuid::now_v7());
+    store.restock(p, 5, 1).await.unwrap(); // v1: 5/0
+    store.restock(p, 5, 1).await.unwrap(); // redelivered: nothing
+    store.restock(p, 8, 3).await.unwrap(); // v2: 8/0
+    store.restock(p, 2, 2).await.unwrap(); // overtaken: nothing
+    store.reserve(&request(p, 6, Timestamp::from_unix_micros(i64::MAX / 2))).await.unwrap(); // v3: 8/6
+    assert!(store.restock(p, 4, 4).await.is_err(), "below reserved: nothing");
+    let levels: Vec<(u64, u64, u64)> =
+        outbox.claim(100).await.unwrap().iter().map(level).map(|l| (l.version, l.on_hand, l.reserved)).collect();
+    assert_eq!(levels, [(1, 5, 0), (2, 8, 0), (3, 8, 6)]);
     store.clear().await.unwrap();
 }
 

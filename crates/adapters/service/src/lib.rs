@@ -47,7 +47,7 @@ pub struct KafkaArgs {
     /// Kafka-protocol brokers (`host:port,...`); unset: no broker.
     #[arg(long, env = "KAFKA_BROKERS")]
     pub kafka_brokers: Option<String>,
-    /// Topic prefix: topics are `<prefix>.product`, `.collection`, `.stock`, `.order`, `.dlq`.
+    /// Topic prefix: topics are `<prefix>.product`, `.collection`, `.stock`, `.order`, `.restock`, `.dlq`.
     #[arg(long, env = "KAFKA_TOPIC_PREFIX", default_value = "commerce")]
     pub kafka_topic_prefix: String,
     /// Partitions of topics this process creates.

@@ -9,7 +9,7 @@ use axum::Router;
 use commerce_core::services::{Env, catalog::CatalogService, inventory::InventoryService, orders::OrderService};
 use commerce_http::{
     HttpConfig, Metrics,
-    admin::{self, AdminState, AdminToken},
+    admin::{self, AdminState, AdminToken, RestockDelivery},
     ops::OpsState,
 };
 use commerce_memory::{RandomIds, SystemClock};
@@ -32,6 +32,12 @@ pub struct Cli {
     /// Where stock lives.
     #[command(flatten)]
     pub inventory: InventoryArgs,
+    /// Restocks (`PUT .../stock`) travel to the inventory service as `stock.set` events
+    /// through the outbox and the broker, answered `202`, instead of a gRPC call. Needs
+    /// `INVENTORY_GRPC_URL` (for reads), an `outbox-relay` and the inventory service on
+    /// the broker.
+    #[arg(long, env = "RESTOCK_VIA_EVENTS")]
+    pub restock_via_events: bool,
     /// Bearer token for /admin routes; generated and logged once when unset.
     #[arg(long, env = "COMMERCE_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
@@ -87,11 +93,21 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let restocks = if cli.restock_via_events {
+        anyhow::ensure!(
+            cli.inventory.inventory_grpc_url.is_some(),
+            "RESTOCK_VIA_EVENTS needs INVENTORY_GRPC_URL: the inventory service applies the restocks"
+        );
+        RestockDelivery::Events
+    } else {
+        RestockDelivery::Direct
+    };
     let pool = cli.db.write_pool()?;
     let (catalog, inventory, orders) = services(&pool, &cli.inventory)?;
     let state = AdminState {
         catalog,
         inventory,
+        restocks,
         orders,
         token: AdminToken::new(commerce_service::admin_token(cli.admin_token)),
     };

@@ -21,7 +21,7 @@ use commerce_core::services::{
 };
 use commerce_http::{
     HttpConfig, Metrics,
-    admin::{self, AdminState, AdminToken},
+    admin::{self, AdminState, AdminToken, RestockDelivery},
     checkout::{self, CheckoutState},
     ops::{AlwaysReady, OpsState},
     store::{self, StoreState},
@@ -158,6 +158,7 @@ pub async fn run(
         .merge(admin::router(AdminState {
             catalog,
             inventory,
+            restocks: RestockDelivery::Direct,
             orders: order_service.clone(),
             token: AdminToken::new(token),
         }))

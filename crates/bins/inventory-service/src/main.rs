@@ -10,20 +10,24 @@
 //! recorded in a Redis stream in the same atomic script as the change, and a relay
 //! publishes the stream to `<prefix>.stock`, marking entries only once the broker
 //! acknowledged them. Callers then record no stock events of their own
-//! (`INVENTORY_PUBLISHES_EVENTS`).
+//! (`INVENTORY_PUBLISHES_EVENTS`). It also consumes seller restocks (`stock.set` on
+//! `<prefix>.restock`, from catalog-api with `RESTOCK_VIA_EVENTS`) as the consumer
+//! group `INVENTORY_RESTOCK_GROUP`: each restock number applies once, in order, and a
+//! restock below the reserved units is parked in `<prefix>.dlq` with the reason.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use clap::Parser;
 use commerce_core::{
+    events::AggregateType,
     ports::{Clock, InventoryStore},
-    services::events::OutboxRelay,
+    services::events::{OutboxRelay, Restocker},
 };
 use commerce_grpc::{InventoryGrpcServer, serve, server_router};
 use commerce_http::{HttpConfig, Metrics, ops::OpsState};
 use commerce_jobs::Pace;
-use commerce_kafka::{KafkaPublisher, ensure_topics_patiently};
+use commerce_kafka::{KafkaConsumer, KafkaPublisher, ensure_topics_patiently};
 use commerce_memory::SystemClock;
 use commerce_redis::{RedisInventoryStore, RedisStockOutbox};
 use commerce_service::KafkaArgs;
@@ -52,9 +56,12 @@ struct Cli {
     /// Seconds between sweeps of lapsed reservations.
     #[arg(long, env = "INVENTORY_SWEEP_INTERVAL_SECS", default_value = "1")]
     sweep_interval_secs: u64,
-    /// The broker the stock events go to; unset: no events.
+    /// The broker the stock events go to and restocks come from; unset: no events.
     #[command(flatten)]
     kafka: KafkaArgs,
+    /// Consumer group reading restocks.
+    #[arg(long, env = "INVENTORY_RESTOCK_GROUP", default_value = "commerce-inventory")]
+    restock_group: String,
     /// Log as JSON lines.
     #[arg(long, env = "COMMERCE_LOG_JSON")]
     log_json: bool,
@@ -110,6 +117,36 @@ async fn relay(
     .await
 }
 
+/// Applies the restocks on `<prefix>.restock` until `stop`; returns how many events it
+/// received. The store records the resulting stock changes in its stream.
+async fn restock(
+    store: RedisInventoryStore,
+    kafka: &KafkaArgs,
+    brokers: &str,
+    group: &str,
+    stop: CancellationToken,
+) -> anyhow::Result<u64> {
+    tokio::select! {
+        () = ensure_topics_patiently(brokers, &kafka.kafka_topic_prefix, kafka.kafka_partitions) => {}
+        () = stop.cancelled() => return Ok(0),
+    }
+    let session = Duration::from_millis(kafka.kafka_session_timeout_ms);
+    let consumer = Arc::new(KafkaConsumer::subscribed(
+        brokers,
+        &kafka.kafka_topic_prefix,
+        group,
+        &[AggregateType::Restock],
+        session,
+    )?);
+    let restocker = Restocker::with_transactional_events(Arc::new(store));
+    let received = commerce_jobs::run("restocker", Pace::every(Duration::from_millis(10)), stop, move || {
+        let (restocker, consumer) = (restocker.clone(), consumer.clone());
+        async move { restocker.step(&*consumer, 500).await.map(|step| step.received) }
+    })
+    .await;
+    Ok(received)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -121,17 +158,34 @@ async fn main() -> anyhow::Result<()> {
         tokio::net::TcpListener::bind(cli.http_listen).await.with_context(|| format!("binding {}", cli.http_listen))?;
     let mut store = connect(&cli.redis_url, &cli.namespace).await;
     let stop = CancellationToken::new();
-    let relay = match cli.kafka.brokers().map(str::to_owned) {
+    let shutdown = CancellationToken::new();
+    let (relay, restocker) = match cli.kafka.brokers().map(str::to_owned) {
         Some(brokers) => {
             // A publisher that cannot be built stops the service here, rather than leave
             // the stream growing with no relay.
             let publisher = KafkaPublisher::new(&brokers, &cli.kafka.kafka_topic_prefix)?;
             store = store.recording_events();
-            let (store, kafka, stop) = (store.clone(), cli.kafka.clone(), stop.clone());
-            tracing::info!(%brokers, "publishing stock events");
-            Some(tokio::spawn(async move { relay(&store, &kafka, &brokers, publisher, stop).await }))
+            tracing::info!(%brokers, group = %cli.restock_group, "publishing stock events, applying restocks");
+            let relay = {
+                let (store, kafka, brokers, stop) = (store.clone(), cli.kafka.clone(), brokers.clone(), stop.clone());
+                tokio::spawn(async move { relay(&store, &kafka, &brokers, publisher, stop).await })
+            };
+            let restocker = {
+                let (store, kafka, group) = (store.clone(), cli.kafka.clone(), cli.restock_group.clone());
+                let (stop, shutdown) = (stop.clone(), shutdown.clone());
+                tokio::spawn(async move {
+                    let done = restock(store, &kafka, &brokers, &group, stop).await;
+                    if let Err(e) = &done {
+                        // Restocks would pile up unapplied: stop the service rather than run without them.
+                        tracing::error!(error = %e, "restocker failed; stopping");
+                        shutdown.cancel();
+                    }
+                    done
+                })
+            };
+            (Some(relay), Some(restocker))
         }
-        None => None,
+        None => (None, None),
     };
     let sweeper = {
         let (store, stop) = (store.clone(), stop.clone());
@@ -152,7 +206,6 @@ async fn main() -> anyhow::Result<()> {
         server_router(InventoryGrpcServer::new(Arc::new(store), token)).await.map_err(|e| anyhow::anyhow!(e))?;
     tracing::info!(grpc = %grpc_listener.local_addr()?, http = %http_listener.local_addr()?, "inventory-service listening");
 
-    let shutdown = CancellationToken::new();
     let signal = {
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
@@ -169,6 +222,9 @@ async fn main() -> anyhow::Result<()> {
     let _ = sweeper.await;
     if let Some(relay) = relay {
         let _ = relay.await;
+    }
+    if let Some(restocker) = restocker {
+        restocker.await??;
     }
     signal.abort();
     Ok(())

@@ -4,6 +4,8 @@
 //!
 //! - a product created through catalog-api is listed by storefront-api via the broker,
 //!   and a checkout through orders-service lowers the listed stock;
+//! - restocks travel as `stock.set` events (catalog-api answers `202`), which the
+//!   inventory service consumes: every product ends with its last restock applied;
 //! - the relay and the projector are killed (SIGKILL) at random moments under write load
 //!   and restarted, three times: the storefront ends showing exactly what the write side
 //!   holds, product by product (name, price, available stock).
@@ -14,6 +16,7 @@
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
 use std::{
+    collections::HashMap,
     path::PathBuf,
     process::Stdio,
     sync::{
@@ -185,7 +188,13 @@ async fn launch(db: &str) -> (Deployment, Urls) {
     let remote_stock = [("INVENTORY_GRPC_URL", inventory_url.clone()), ("INVENTORY_PUBLISHES_EVENTS", "true".into())];
     let [catalog_port, store_port, orders_port] = [free_port(), free_port(), free_port()];
     let listen = |port: u16| ("COMMERCE_LISTEN", format!("127.0.0.1:{port}"));
-    d.start("catalog", "catalog-api", &[], &[listen(catalog_port), remote_stock[0].clone(), remote_stock[1].clone()]);
+    let restocks = ("RESTOCK_VIA_EVENTS", "true".into());
+    d.start(
+        "catalog",
+        "catalog-api",
+        &[],
+        &[listen(catalog_port), remote_stock[0].clone(), remote_stock[1].clone(), restocks],
+    );
     d.start("orders", "orders-service", &[], &[listen(orders_port), remote_stock[0].clone(), remote_stock[1].clone()]);
     d.start("store", "storefront-api", &[], &[listen(store_port)]);
     d.start("relay", "outbox-relay", &[], &[]);
@@ -201,25 +210,32 @@ async fn launch(db: &str) -> (Deployment, Urls) {
 
 /// Renames, reprices and restocks `ids` through catalog-api while the relay and the
 /// projector are killed at random moments and restarted, three times. Returns the rounds
-/// of writes made.
-async fn crash_under_load(d: &mut Deployment, urls: &Urls, ids: &[String], seed: &mut u64) -> usize {
+/// of writes made and each product's last restock.
+async fn crash_under_load(
+    d: &mut Deployment,
+    urls: &Urls,
+    ids: &[String],
+    seed: &mut u64,
+) -> (usize, HashMap<String, usize>) {
     let load_on = Arc::new(AtomicBool::new(true));
     let rounds = Arc::new(AtomicUsize::new(0));
     let writer = {
         let (c, catalog, ids) = (d.client.clone(), urls.catalog.clone(), ids.to_vec());
         let (load_on, rounds) = (load_on.clone(), rounds.clone());
         tokio::spawn(async move {
-            let mut n = 0_usize;
+            let (mut n, mut last) = (0_usize, HashMap::new());
             while load_on.load(Ordering::Relaxed) {
                 let id = &ids[n % ids.len()];
                 let patch = json!({"name": format!("Renamed {n}"), "price": {"amount": 1000 + n, "currency": "EUR"}});
                 json_of(c.patch(format!("{catalog}/admin/v1/products/{id}")).bearer_auth(ADMIN).json(&patch)).await;
-                let stock = json!({"on_hand": 10 + n % 7});
+                let on_hand = 10 + n % 7;
+                let stock = json!({"on_hand": on_hand});
                 json_of(c.put(format!("{catalog}/admin/v1/products/{id}/stock")).bearer_auth(ADMIN).json(&stock)).await;
+                last.insert(id.clone(), on_hand);
                 n += 1;
                 rounds.store(n, Ordering::Relaxed);
             }
-            n
+            (n, last)
         })
     };
     // Crash both at a random moment, restart them, and let the new projector take over
@@ -271,8 +287,17 @@ async fn separate_processes_through_the_broker() {
     })))
     .await;
     let id = product["id"].as_str().unwrap().to_owned();
-    json_of(c.put(format!("{catalog}/admin/v1/products/{id}/stock")).bearer_auth(ADMIN).json(&json!({"on_hand": 5})))
-        .await;
+    // The restock is recorded and travels to the inventory service as an event.
+    let r = c
+        .put(format!("{catalog}/admin/v1/products/{id}/stock"))
+        .bearer_auth(ADMIN)
+        .json(&json!({"on_hand": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert_eq!(r.headers()["location"], format!("/admin/v1/products/{id}/stock").as_str());
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"product_id": id, "on_hand": 5, "restock": 1}));
     let shows = |stock: u64| {
         let (c, store, id) = (c.clone(), store.clone(), id.clone());
         move || {
@@ -308,9 +333,23 @@ async fn separate_processes_through_the_broker() {
     }
     let mut seed = u64::from(std::process::id()) | 1;
     eprintln!("crash schedule seed: {seed}");
-    let rounds = crash_under_load(&mut d, &urls, &ids, &mut seed).await;
+    let (rounds, last_restocks) = crash_under_load(&mut d, &urls, &ids, &mut seed).await;
     assert!(rounds > 20, "the write load ran ({rounds} rounds)");
 
+    // No restock was lost or applied out of order: each product comes to hold its last one.
+    d.eventually(60, "every product's last restock in the inventory", || {
+        let (c, catalog, last) = (c.clone(), catalog.clone(), last_restocks.clone());
+        async move {
+            for (id, on_hand) in &last {
+                let s = json_of(c.get(format!("{catalog}/admin/v1/products/{id}/stock")).bearer_auth(ADMIN)).await;
+                if s["on_hand"] != json!(on_hand) {
+                    return Err(format!("{id}: on hand {}, last restock {on_hand}", s["on_hand"]));
+                }
+            }
+            Ok(())
+        }
+    })
+    .await;
     d.eventually(60, "the storefront equal to the write side", || {
         let (c, catalog, store, ids) = (c.clone(), catalog.clone(), store.clone(), ids.clone());
         async move {

@@ -9,7 +9,7 @@ use crate::{
         Version,
     },
     events::DomainEvent,
-    ids::{CollectionId, ProductId},
+    ids::{CollectionId, EventId, ProductId},
     ports::{CatalogStore, StoreError},
     validation::ValidationErrors,
 };
@@ -61,6 +61,17 @@ impl From<StoreError> for CatalogError {
             StoreError::Unavailable(m) => Self::Unavailable(m),
         }
     }
+}
+
+/// A seller restock recorded by the catalog and on its way to the inventory service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RestockRequested {
+    /// The product.
+    pub product_id: ProductId,
+    /// The on-hand units asked for.
+    pub on_hand: u64,
+    /// The product's restock number (1, 2, ...): the inventory applies restocks in this order.
+    pub restock: u64,
 }
 
 /// The catalog use cases.
@@ -179,6 +190,16 @@ impl CatalogService {
             self.store.update_collection(&collection, expected, &[event]).await.map_err(not_found_is_collection)?;
         }
         Ok(collection)
+    }
+
+    /// Records a seller restock as a `stock.set` event for the inventory service, which
+    /// applies it asynchronously (deployments whose inventory is another service and
+    /// restocks travel through the broker). Works for products in any status, like a
+    /// direct stock change.
+    pub async fn request_restock(&self, product: ProductId, on_hand: u64) -> Result<RestockRequested, CatalogError> {
+        let event_id = EventId::from_uuid(self.env.ids.new_id());
+        let restock = self.store.record_restock(product, on_hand, event_id, self.env.clock.now()).await?;
+        Ok(RestockRequested { product_id: product, on_hand, restock })
     }
 
     /// Deletes an empty collection.

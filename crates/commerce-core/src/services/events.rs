@@ -1,12 +1,16 @@
-//! Moving events: the outbox relay (outbox -> broker) and the projector
-//! (events -> read model). Each is a single step; the binaries loop over it
-//! with their own runtime, back-off and shutdown signal.
+//! Moving events: the outbox relay (outbox -> broker), the projector
+//! (events -> read model) and the restocker (`stock.set` -> inventory). Each is a
+//! single step; the binaries loop over it with their own runtime, back-off and
+//! shutdown signal.
 
 use std::sync::Arc;
 
+use super::Env;
 use crate::{
     events::{DomainEvent, EventEnvelope},
-    ports::{EventConsumer, EventError, EventPublisher, Outbox, ProductProjection, StoreError},
+    ids::EventId,
+    inventory::{InventoryError, RestockOutcome},
+    ports::{EventConsumer, EventError, EventPublisher, Outbox, ProductProjection, RestockStore, StoreError},
 };
 
 /// Why a projection step failed.
@@ -46,7 +50,7 @@ impl Projector {
             DomainEvent::StockChanged(s) => {
                 self.projection.apply_stock(s.product_id, s.available, envelope.aggregate_version).await
             }
-            DomainEvent::OrderStatusChanged(_) => Ok(false),
+            DomainEvent::OrderStatusChanged(_) | DomainEvent::StockSet(_) => Ok(false),
         }
     }
 
@@ -61,6 +65,96 @@ impl Projector {
             consumer.ack(last.tag).await?;
         }
         Ok(batch.len())
+    }
+}
+
+/// Why a restock step failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RestockError {
+    /// Receiving, dead-lettering or acknowledging failed.
+    #[error(transparent)]
+    Events(#[from] EventError),
+    /// The inventory could not be reached; the batch is not acknowledged and will be redelivered.
+    #[error(transparent)]
+    Inventory(#[from] InventoryError),
+}
+
+/// What one restock step did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RestockStep {
+    /// Events received.
+    pub received: usize,
+    /// Restocks that changed the inventory.
+    pub applied: usize,
+    /// Restocks a rule refused (below the reserved units), parked as dead letters.
+    pub refused: usize,
+}
+
+/// Applies seller restocks (`stock.set` events from the catalog) to the inventory.
+///
+/// Each restock carries the product's restock number, so a redelivered or overtaken
+/// one changes nothing. A restock the inventory refuses (fewer units than open
+/// checkouts hold) can never succeed by retrying: it goes to the dead-letter
+/// destination with the reason, and the partition moves on.
+///
+/// Like [`InventoryService`](super::inventory::InventoryService), a restocker over a
+/// store that does not record `stock.changed` itself gets a publisher. It publishes
+/// the level after every restock, stale ones included, so a restock redelivered
+/// after a failed publish publishes again (consumers ignore versions they hold).
+#[derive(Clone)]
+pub struct Restocker {
+    store: Arc<dyn RestockStore>,
+    publisher: Option<(Arc<dyn EventPublisher>, Env)>,
+}
+
+impl Restocker {
+    /// A restocker over `store`, publishing `stock.changed` to `publisher`.
+    pub fn new(store: Arc<dyn RestockStore>, publisher: Arc<dyn EventPublisher>, env: Env) -> Self {
+        Self { store, publisher: Some((publisher, env)) }
+    }
+
+    /// A restocker over a store that records its own `stock.changed` events atomically
+    /// with each change.
+    pub fn with_transactional_events(store: Arc<dyn RestockStore>) -> Self {
+        Self { store, publisher: None }
+    }
+
+    /// Applies one event; events other than `stock.set` are ignored (`None`). A failed
+    /// publish is reported as `Unavailable`.
+    pub async fn apply(&self, envelope: &EventEnvelope) -> Result<Option<RestockOutcome>, InventoryError> {
+        let DomainEvent::StockSet(s) = &envelope.event else {
+            return Ok(None);
+        };
+        let outcome = self.store.restock(s.product_id, s.on_hand, envelope.aggregate_version).await?;
+        if let Some((publisher, env)) = &self.publisher {
+            let id = EventId::from_uuid(env.ids.new_id());
+            let event = EventEnvelope::stock_changed(id, env.clock.now(), outcome.level());
+            publisher.publish(&[event]).await.map_err(|e| InventoryError::Unavailable(e.to_string()))?;
+        }
+        Ok(Some(outcome))
+    }
+
+    /// Polls up to `max` events, applies them, parks refused ones as dead letters and
+    /// acknowledges the batch once every effect is durable. When the inventory is
+    /// unavailable nothing further is acknowledged and the batch comes again.
+    pub async fn step(&self, consumer: &dyn EventConsumer, max: usize) -> Result<RestockStep, RestockError> {
+        let batch = consumer.poll(max).await?;
+        let mut step = RestockStep { received: batch.len(), ..RestockStep::default() };
+        for delivery in &batch {
+            match self.apply(&delivery.envelope).await {
+                Ok(Some(RestockOutcome::Applied(_))) => step.applied += 1,
+                Ok(Some(RestockOutcome::Stale { .. }) | None) => {}
+                Err(e @ InventoryError::Unavailable(_)) => return Err(e.into()),
+                Err(refused) => {
+                    consumer.dead_letter(delivery, &refused.to_string()).await?;
+                    step.refused += 1;
+                }
+            }
+        }
+        if let Some(last) = batch.last() {
+            consumer.ack(last.tag).await?;
+        }
+        Ok(step)
     }
 }
 

@@ -1,6 +1,6 @@
 //! A store of its own per test: a fresh key namespace on the test Redis.
 
-use commerce_core::testkit::conformance::inventory;
+use commerce_core::testkit::conformance::{inventory, restock};
 use commerce_redis::RedisInventoryStore;
 
 pub fn url() -> String {
@@ -16,15 +16,16 @@ pub async fn fresh(recording: bool) -> RedisInventoryStore {
     if recording { store.recording_events() } else { store }
 }
 
-/// The core's inventory conformance suite over fresh stores, cleared afterwards.
+/// The core's inventory and restock conformance suites over fresh stores, cleared afterwards.
 pub async fn conformance_suite(recording: bool) {
     let made = std::sync::Mutex::new(vec![]);
-    inventory::run(|| async {
+    let fresh_store = || async {
         let store = fresh(recording).await;
         made.lock().unwrap().push(store.clone());
         store
-    })
-    .await;
+    };
+    inventory::run(fresh_store).await;
+    restock::run(fresh_store).await;
     for store in made.into_inner().unwrap() {
         store.clear().await.unwrap();
     }

@@ -4,8 +4,8 @@ use std::future::Future;
 
 use crate::{
     catalog::{Collection, CollectionInput, ProductPatchInput, ProductStatus, Sku, Version},
-    events::DomainEvent,
-    ids::{CollectionId, ProductId},
+    events::{DomainEvent, EventEnvelope, StockSet},
+    ids::{CollectionId, EventId, ProductId},
     money::{Currency, Money},
     ports::{CatalogStore, Outbox, StoreError},
     testkit::strategies::product,
@@ -46,6 +46,7 @@ where
     Fut: Future<Output = S>,
 {
     events_are_written_with_the_change(&make().await).await;
+    restocks_are_numbered_per_product_with_their_event(&make().await).await;
     run(make).await;
 }
 
@@ -198,4 +199,28 @@ async fn events_are_written_with_the_change<S: CatalogStore + Outbox>(s: &S) {
     s.mark_published(&positions).await.unwrap_or_else(|e| panic!("mark: {e}"));
     s.mark_published(&positions).await.unwrap_or_else(|e| panic!("mark twice: {e}"));
     assert_eq!(s.claim(10).await.map(|b| b.len()), Ok(0), "published records are not claimed again");
+}
+
+async fn restocks_are_numbered_per_product_with_their_event<S: CatalogStore + Outbox>(s: &S) {
+    let f = Fixture::new();
+    let (a, b) = (
+        product(ProductId::from_uuid(f.id()), 1, usd(100), f.now()),
+        product(ProductId::from_uuid(f.id()), 2, usd(100), f.now()),
+    );
+    for p in [&a, &b] {
+        s.insert_product(p, &[]).await.unwrap_or_else(|e| panic!("insert: {e}"));
+    }
+    let mut expected = vec![];
+    for (p, on_hand, number) in [(&a, 5, 1), (&a, 8, 2), (&b, 3, 1), (&a, 0, 3)] {
+        let event_id = EventId::from_uuid(f.id());
+        let got = s.record_restock(p.id, on_hand, event_id, f.now()).await;
+        assert_eq!(got, Ok(number), "restock numbers count per product");
+        expected.push(EventEnvelope::stock_set(event_id, f.now(), StockSet { product_id: p.id, on_hand }, number));
+    }
+    let unknown = s.record_restock(ProductId::from_uuid(f.id()), 1, EventId::from_uuid(f.id()), f.now()).await;
+    assert_eq!(unknown, Err(StoreError::NotFound), "restock of an unknown product");
+
+    let events: Vec<_> =
+        s.claim(10).await.unwrap_or_else(|e| panic!("claim: {e}")).into_iter().map(|r| r.envelope).collect();
+    assert_eq!(events, expected, "each restock appends its stock.set event, numbered");
 }

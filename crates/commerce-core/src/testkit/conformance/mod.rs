@@ -18,6 +18,7 @@ pub mod inventory;
 pub mod orders;
 pub mod payment;
 pub mod read_model;
+pub mod restock;
 
 use std::sync::Arc;
 
