@@ -20,6 +20,7 @@ use std::{
 };
 
 mod pipeline;
+mod restock;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, ValueEnum};
@@ -42,6 +43,9 @@ enum Scenario {
     /// Event pipeline: projection lag, relay throughput, plain producer reference
     /// (`--database-url`, `--kafka-brokers`).
     Pipeline,
+    /// Restocks as events: lag from the catalog's commit to applied in the inventory
+    /// (`--database-url`, `--kafka-brokers`, `--redis-url`).
+    Restock,
     /// All of the above, one after the other.
     All,
 }
@@ -73,7 +77,10 @@ struct Args {
     /// Broker, for `--scenario pipeline`.
     #[arg(long, env = "KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
     kafka_brokers: String,
-    /// Products written per second, for `--scenario pipeline`.
+    /// Redis of the inventory, for `--scenario restock` (it uses a key namespace of its own).
+    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    redis_url: String,
+    /// Products (pipeline) or restocks (restock) written per second.
     #[arg(long, default_value = "200")]
     rate: u64,
     /// Its `SetOnHand` token.
@@ -170,7 +177,7 @@ async fn one(
         Scenario::Healthz => client.get(format!("{base}/healthz")).send().await?,
         Scenario::Listing => client.get(format!("{base}{LISTING}")).send().await?,
         Scenario::Product => client.get(format!("{base}/store/v1/products/{}", pick())).send().await?,
-        Scenario::Checkout | Scenario::All | Scenario::Inventory | Scenario::Pipeline => {
+        Scenario::Checkout | Scenario::All | Scenario::Inventory | Scenario::Pipeline | Scenario::Restock => {
             let body = json!({"email": "load@example.com", "items": [{"product_id": pick(), "quantity": 1}],
                               "card": {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}});
             client
@@ -255,6 +262,11 @@ async fn main() -> anyhow::Result<()> {
         println!("| measurement | figure | | |\n|---|---:|---:|---:|");
         return pipeline::run(&args.database_url, &args.kafka_brokers, args.rate, args.duration_secs).await;
     }
+    if args.scenario == Scenario::Restock {
+        println!("| measurement | figure | | |\n|---|---:|---:|---:|");
+        return restock::run(&args.database_url, &args.kafka_brokers, &args.redis_url, args.rate, args.duration_secs)
+            .await;
+    }
     if args.scenario == Scenario::Inventory {
         println!("concurrency {}, {} s; one product, 1 unit per reservation\n", args.concurrency, args.duration_secs);
         println!("| scenario | pairs/s | p50 ms | p99 ms | max ms | pairs | failures |");
@@ -275,7 +287,7 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Listing => &[(Scenario::Listing, "GET listing (sorted + filtered)")],
         Scenario::Product => &[(Scenario::Product, "GET product by id")],
         Scenario::Checkout => &[(Scenario::Checkout, "POST checkout (test card)")],
-        Scenario::Inventory | Scenario::Pipeline => &[],
+        Scenario::Inventory | Scenario::Pipeline | Scenario::Restock => &[],
     };
     println!(
         "concurrency {}, {} s per scenario, {} in-stock products sampled",
