@@ -52,13 +52,17 @@ pub async fn run(database_url: &str, brokers: &str, rate: u64, seconds: u64) -> 
     );
 
     // 1. Lag: products created at `rate`/s; relay and projector run beside; lag = applied - occurred.
+    // SKUs unique to this run, so runs can share a database.
+    let run = prefix[6..14].to_owned();
     let writer = tokio::spawn(async move {
-        let interval = Duration::from_micros(1_000_000 / rate.max(1));
+        // A fixed schedule: a slow write is followed by catch-up writes, so the rate holds.
+        let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
         let until = Instant::now() + Duration::from_secs(seconds);
         let mut n = 0_u64;
         while Instant::now() < until {
+            tick.tick().await;
             let input = ProductInput {
-                sku: format!("B-{n}"),
+                sku: format!("B-{run}-{n}"),
                 name: format!("Bench {n}"),
                 price: MoneyInput { amount: 100, currency: "USD".into() },
                 status: Some("active".into()),
@@ -66,7 +70,6 @@ pub async fn run(database_url: &str, brokers: &str, rate: u64, seconds: u64) -> 
             };
             catalog.create_product(&input).await?;
             n += 1;
-            tokio::time::sleep(interval).await;
         }
         Ok::<_, anyhow::Error>(n)
     });
