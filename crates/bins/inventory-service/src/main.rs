@@ -59,9 +59,10 @@ struct Cli {
     /// The broker the stock events go to and restocks come from; unset: no events.
     #[command(flatten)]
     kafka: KafkaArgs,
-    /// Consumer group reading restocks.
-    #[arg(long, env = "INVENTORY_RESTOCK_GROUP", default_value = "commerce-inventory")]
-    restock_group: String,
+    /// Consumer group reading restocks; default `<topic prefix>-inventory`, so deployments
+    /// sharing a cluster under different prefixes never share a group.
+    #[arg(long, env = "INVENTORY_RESTOCK_GROUP")]
+    restock_group: Option<String>,
     /// Log as JSON lines.
     #[arg(long, env = "COMMERCE_LOG_JSON")]
     log_json: bool,
@@ -165,13 +166,15 @@ async fn main() -> anyhow::Result<()> {
             // the stream growing with no relay.
             let publisher = KafkaPublisher::new(&brokers, &cli.kafka.kafka_topic_prefix)?;
             store = store.recording_events();
-            tracing::info!(%brokers, group = %cli.restock_group, "publishing stock events, applying restocks");
+            let group =
+                cli.restock_group.clone().unwrap_or_else(|| format!("{}-inventory", cli.kafka.kafka_topic_prefix));
+            tracing::info!(%brokers, %group, "publishing stock events, applying restocks");
             let relay = {
                 let (store, kafka, brokers, stop) = (store.clone(), cli.kafka.clone(), brokers.clone(), stop.clone());
                 tokio::spawn(async move { relay(&store, &kafka, &brokers, publisher, stop).await })
             };
             let restocker = {
-                let (store, kafka, group) = (store.clone(), cli.kafka.clone(), cli.restock_group.clone());
+                let (store, kafka) = (store.clone(), cli.kafka.clone());
                 let (stop, shutdown) = (stop.clone(), shutdown.clone());
                 tokio::spawn(async move {
                     let done = restock(store, &kafka, &brokers, &group, stop).await;

@@ -8,7 +8,9 @@
 //!   inventory service consumes: every product ends with its last restock applied;
 //! - the relay and the projector are killed (SIGKILL) at random moments under write load
 //!   and restarted, three times: the storefront ends showing exactly what the write side
-//!   holds, product by product (name, price, available stock).
+//!   holds, product by product (name, price, available stock). A restarted projector
+//!   that tansu leaves without partitions is restarted once more, as an operator would
+//!   (docs/operations.md).
 //!
 //! Needs the binaries built (`cargo build --workspace --bins`, as `scripts/test` does),
 //! PostgreSQL, Redis and the broker (`scripts/broker`); fails loudly without them.
@@ -118,8 +120,17 @@ impl Deployment {
         panic!("{base} never became ready; see the logs in {}", self.logs.display());
     }
 
-    /// Polls `check` until it returns `Ok`, for up to `secs` seconds.
-    async fn eventually<F, Fut>(&self, secs: u64, what: &str, mut check: F)
+    /// SIGTERM, as an operator's restart: the process leaves its consumer group.
+    async fn stop(&mut self, label: &str) {
+        let i = self.children.iter().position(|(l, _)| l == label).unwrap();
+        let (_, mut child) = self.children.remove(i);
+        let pid = child.id().unwrap().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().await.unwrap().success());
+        child.wait().await.unwrap();
+    }
+
+    /// Polls `check` until it returns `Ok`, for up to `secs` seconds; the last error otherwise.
+    async fn within<F, Fut>(secs: u64, mut check: F) -> Result<(), String>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<(), String>>,
@@ -127,12 +138,21 @@ impl Deployment {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             match check().await {
-                Ok(()) => return,
-                Err(e) if Instant::now() > deadline => {
-                    panic!("{what}: {e} after {secs} s; see the logs in {}", self.logs.display())
-                }
+                Ok(()) => return Ok(()),
+                Err(e) if Instant::now() > deadline => return Err(e),
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
+        }
+    }
+
+    /// Polls `check` until it returns `Ok`, for up to `secs` seconds.
+    async fn eventually<F, Fut>(&self, secs: u64, what: &str, check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<(), String>>,
+    {
+        if let Err(e) = Self::within(secs, check).await {
+            panic!("{what}: {e} after {secs} s; see the logs in {}", self.logs.display())
         }
     }
 }
@@ -253,7 +273,7 @@ async fn crash_under_load(
         d.start("projector", "projector", &[], &[]);
         let mark = rounds.load(Ordering::Relaxed);
         let (c, store, id) = (d.client.clone(), urls.store.clone(), ids[(mark + 1) % ids.len()].clone());
-        d.eventually(SESSION_MS / 1000 * 5, "the restarted projector to take over", || {
+        let taken_over = || {
             let (c, store, id) = (c.clone(), store.clone(), id.clone());
             async move {
                 let (name, ..) = listed(&c, &store, &id).await?;
@@ -265,8 +285,18 @@ async fn crash_under_load(
                     Err(format!("shows {name} (restart at round {mark})"))
                 }
             }
-        })
-        .await;
+        };
+        // tansu sometimes makes a dead member the leader of the rebalance the restarted
+        // projector starts, then hands the projector an empty assignment for good
+        // (docs/operations.md). An operator restarts such a projector; so does the test.
+        let mut restarts = 0;
+        while let Err(e) = Deployment::within(SESSION_MS / 1000 * 4, taken_over).await {
+            restarts += 1;
+            assert!(restarts <= 2, "the restarted projector to take over: {e}; see the logs in {}", d.logs.display());
+            eprintln!("the restarted projector got no partitions ({e}); restarting it (tansu)");
+            d.stop("projector").await;
+            d.start("projector", "projector", &[], &[]);
+        }
     }
     load_on.store(false, Ordering::Relaxed);
     writer.await.unwrap()
