@@ -5,10 +5,9 @@
 
 use std::sync::Arc;
 
-use super::Env;
+use super::{Env, inventory::StockEvents};
 use crate::{
     events::{DomainEvent, EventEnvelope},
-    ids::EventId,
     inventory::{InventoryError, RestockOutcome},
     ports::{EventConsumer, EventError, EventPublisher, Outbox, ProductProjection, RestockStore, StoreError},
 };
@@ -104,19 +103,19 @@ pub struct RestockStep {
 #[derive(Clone)]
 pub struct Restocker {
     store: Arc<dyn RestockStore>,
-    publisher: Option<(Arc<dyn EventPublisher>, Env)>,
+    events: StockEvents,
 }
 
 impl Restocker {
     /// A restocker over `store`, publishing `stock.changed` to `publisher`.
     pub fn new(store: Arc<dyn RestockStore>, publisher: Arc<dyn EventPublisher>, env: Env) -> Self {
-        Self { store, publisher: Some((publisher, env)) }
+        Self { store, events: StockEvents::published(publisher, env) }
     }
 
     /// A restocker over a store that records its own `stock.changed` events atomically
     /// with each change.
     pub fn with_transactional_events(store: Arc<dyn RestockStore>) -> Self {
-        Self { store, publisher: None }
+        Self { store, events: StockEvents::recorded_by_store() }
     }
 
     /// Applies one event; events other than `stock.set` are ignored (`None`). A failed
@@ -126,11 +125,7 @@ impl Restocker {
             return Ok(None);
         };
         let outcome = self.store.restock(s.product_id, s.on_hand, envelope.aggregate_version).await?;
-        if let Some((publisher, env)) = &self.publisher {
-            let id = EventId::from_uuid(env.ids.new_id());
-            let event = EventEnvelope::stock_changed(id, env.clock.now(), outcome.level());
-            publisher.publish(&[event]).await.map_err(|e| InventoryError::Unavailable(e.to_string()))?;
-        }
+        self.events.publish([outcome.level()]).await?;
         Ok(Some(outcome))
     }
 

@@ -17,43 +17,60 @@ use crate::{
     ports::{EventPublisher, InventoryStore},
 };
 
-/// The inventory use cases.
+/// Where the `stock.changed` events of a stock change go: to a publisher after the
+/// change, or nowhere when the store records them itself (a transactional outbox).
+/// Shared by [`InventoryService`] and the restocker.
 #[derive(Clone)]
-pub struct InventoryService {
-    store: Arc<dyn InventoryStore>,
-    publisher: Option<Arc<dyn EventPublisher>>,
-    env: Env,
-}
+pub(crate) struct StockEvents(Option<(Arc<dyn EventPublisher>, Env)>);
 
-impl InventoryService {
-    /// A service over `store`, publishing stock events to `publisher`.
-    pub fn new(store: Arc<dyn InventoryStore>, publisher: Arc<dyn EventPublisher>, env: Env) -> Self {
-        Self { store, publisher: Some(publisher), env }
+impl StockEvents {
+    pub(crate) fn published(publisher: Arc<dyn EventPublisher>, env: Env) -> Self {
+        Self(Some((publisher, env)))
     }
 
-    /// A service over a store that records its own `stock.changed` events atomically
-    /// with each change (a transactional outbox).
-    pub fn with_transactional_events(store: Arc<dyn InventoryStore>, env: Env) -> Self {
-        Self { store, publisher: None, env }
+    pub(crate) fn recorded_by_store() -> Self {
+        Self(None)
     }
 
-    async fn publish(&self, levels: impl IntoIterator<Item = StockLevel>) -> Result<(), InventoryError> {
-        let Some(publisher) = &self.publisher else {
+    /// Publishes a `stock.changed` per level; a failed publish is `Unavailable`.
+    pub(crate) async fn publish(&self, levels: impl IntoIterator<Item = StockLevel>) -> Result<(), InventoryError> {
+        let Some((publisher, env)) = &self.0 else {
             return Ok(());
         };
-        let now = self.env.clock.now();
+        let now = env.clock.now();
         let events: Vec<_> = levels
             .into_iter()
-            .map(|l| EventEnvelope::stock_changed(EventId::from_uuid(self.env.ids.new_id()), now, l))
+            .map(|l| EventEnvelope::stock_changed(EventId::from_uuid(env.ids.new_id()), now, l))
             .collect();
         if events.is_empty() {
             return Ok(());
         }
         publisher.publish(&events).await.map_err(|e| InventoryError::Unavailable(e.to_string()))
     }
+}
+
+/// The inventory use cases.
+#[derive(Clone)]
+pub struct InventoryService {
+    store: Arc<dyn InventoryStore>,
+    events: StockEvents,
+    env: Env,
+}
+
+impl InventoryService {
+    /// A service over `store`, publishing stock events to `publisher`.
+    pub fn new(store: Arc<dyn InventoryStore>, publisher: Arc<dyn EventPublisher>, env: Env) -> Self {
+        Self { store, events: StockEvents::published(publisher, env.clone()), env }
+    }
+
+    /// A service over a store that records its own `stock.changed` events atomically
+    /// with each change (a transactional outbox).
+    pub fn with_transactional_events(store: Arc<dyn InventoryStore>, env: Env) -> Self {
+        Self { store, events: StockEvents::recorded_by_store(), env }
+    }
 
     async fn published(&self, receipt: InventoryReceipt) -> Result<InventoryReceipt, InventoryError> {
-        self.publish(receipt.levels.iter().copied()).await?;
+        self.events.publish(receipt.levels.iter().copied()).await?;
         Ok(receipt)
     }
 
@@ -65,7 +82,7 @@ impl InventoryService {
     /// Sets on-hand units (a restock or a count correction).
     pub async fn set_on_hand(&self, product: ProductId, on_hand: u64) -> Result<StockLevel, InventoryError> {
         let level = self.store.set_on_hand(product, on_hand).await?;
-        self.publish([level]).await?;
+        self.events.publish([level]).await?;
         Ok(level)
     }
 
@@ -90,7 +107,7 @@ impl InventoryService {
     /// Expires up to `limit` overdue reservations (the sweeper's step). Returns how many.
     pub async fn expire_due(&self, limit: usize) -> Result<usize, InventoryError> {
         let expired = self.store.expire(self.env.clock.now(), limit).await?;
-        self.publish(expired.iter().flat_map(|r| r.levels.iter().copied())).await?;
+        self.events.publish(expired.iter().flat_map(|r| r.levels.iter().copied())).await?;
         Ok(expired.len())
     }
 }
