@@ -274,6 +274,26 @@ impl KafkaConsumer {
         })
     }
 
+    /// Sends `payload`, received at `(topic, partition, offset)`, to the dead-letter topic,
+    /// keyed `<topic>/<partition>/<offset>` and with `reason` in a header.
+    async fn park(
+        &self,
+        (topic, partition, offset): (&str, i32, i64),
+        payload: &[u8],
+        reason: &str,
+    ) -> Result<(), EventError> {
+        let key = format!("{topic}/{partition}/{offset}");
+        let headers = OwnedHeaders::new().insert(Header { key: "reason", value: Some(reason) });
+        self.dead_letters
+            .send(
+                FutureRecord::to(&self.dead_letter_topic).key(&key).payload(payload).headers(headers),
+                Timeout::After(Duration::from_secs(10)),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|(e, _)| unavailable(&e))
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
         self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -323,14 +343,7 @@ impl EventConsumer for KafkaConsumer {
                     // A poison message must not stop the partition: park it and move on. It is
                     // acknowledged with the deliveries around it.
                     tracing::warn!(%topic, partition, offset, error = %e, "undecodable event sent to the dead-letter topic");
-                    let key = format!("{topic}/{partition}/{offset}");
-                    self.dead_letters
-                        .send(
-                            FutureRecord::to(&self.dead_letter_topic).key(&key).payload(payload),
-                            Timeout::After(Duration::from_secs(10)),
-                        )
-                        .await
-                        .map_err(|(e, _)| unavailable(&e))?;
+                    self.park((&topic, partition, offset), payload, &format!("does not decode: {e}")).await?;
                     if batch.is_empty() {
                         // Nothing to hand out before it: acknowledge it now.
                         self.ack(tag).await?;
@@ -376,15 +389,6 @@ impl EventConsumer for KafkaConsumer {
         };
         let payload = serde_json::to_vec(&delivery.envelope).map_err(|e| EventError::Rejected(e.to_string()))?;
         tracing::warn!(%topic, partition, offset, event_id = %delivery.envelope.event_id, reason, "event refused by its handler sent to the dead-letter topic");
-        let key = format!("{topic}/{partition}/{offset}");
-        let headers = OwnedHeaders::new().insert(Header { key: "reason", value: Some(reason) });
-        self.dead_letters
-            .send(
-                FutureRecord::to(&self.dead_letter_topic).key(&key).payload(&payload).headers(headers),
-                Timeout::After(Duration::from_secs(10)),
-            )
-            .await
-            .map(|_| ())
-            .map_err(|(e, _)| unavailable(&e))
+        self.park((&topic, partition, offset), &payload, reason).await
     }
 }

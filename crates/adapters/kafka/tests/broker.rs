@@ -22,10 +22,22 @@ use common::{brokers, fresh_topics};
 use rdkafka::{
     ClientConfig, Message as _,
     consumer::{Consumer, StreamConsumer},
-    message::Headers as _,
+    message::{Headers as _, OwnedMessage},
     producer::{FutureProducer, FutureRecord},
     util::Timeout,
 };
+
+/// The first message in the dead-letter topic under `prefix`.
+async fn first_dead_letter(prefix: &str) -> OwnedMessage {
+    let dlq: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("group.id", format!("{prefix}-dlq-reader"))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    dlq.subscribe(&[&commerce_kafka::dead_letter_topic(prefix)]).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), dlq.recv()).await.unwrap().unwrap().detach()
+}
 
 #[tokio::test]
 async fn publisher_and_consumer_pass_the_events_conformance_suite() {
@@ -72,14 +84,7 @@ async fn an_undecodable_event_goes_to_the_dead_letter_topic_and_does_not_block()
     consumer.ack(got[0].tag).await.unwrap();
 
     // The poison message sits in the dead-letter topic.
-    let dlq: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
-        .set("group.id", format!("{prefix}-dlq-reader"))
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .unwrap();
-    dlq.subscribe(&[&commerce_kafka::dead_letter_topic(&prefix)]).unwrap();
-    let parked = tokio::time::timeout(Duration::from_secs(30), dlq.recv()).await.unwrap().unwrap();
+    let parked = first_dead_letter(&prefix).await;
     assert_eq!(parked.payload(), Some(&b"{not json"[..]));
 }
 
@@ -137,14 +142,7 @@ async fn restocks_reach_the_inventory_once_and_a_refused_one_is_parked_with_its_
     assert_eq!((done.received, done.applied, done.refused), (2, 1, 1), "the refusal does not block the next");
     assert_eq!(store.stock(&[product]).await.unwrap()[0].on_hand, 12);
 
-    let dlq: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
-        .set("group.id", format!("{prefix}-dlq-reader"))
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .unwrap();
-    dlq.subscribe(&[&commerce_kafka::dead_letter_topic(&prefix)]).unwrap();
-    let parked = tokio::time::timeout(Duration::from_secs(30), dlq.recv()).await.unwrap().unwrap();
+    let parked = first_dead_letter(&prefix).await;
     let envelope: EventEnvelope = serde_json::from_slice(parked.payload().unwrap()).unwrap();
     assert_eq!(envelope, refused);
     let reason = parked.headers().and_then(|h| h.iter().find(|h| h.key == "reason")).and_then(|h| h.value).unwrap();
