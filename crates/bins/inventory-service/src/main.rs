@@ -96,40 +96,21 @@ async fn connect(url: &str, namespace: &str) -> RedisInventoryStore {
     }
 }
 
-/// Publishes the store's outbox through `publisher` until `stop`; returns how many
-/// events it relayed. Creating the topics waits for the broker without holding up the
-/// gRPC service.
-async fn relay(
-    store: &RedisInventoryStore,
-    kafka: &KafkaArgs,
-    brokers: &str,
-    publisher: KafkaPublisher,
-    stop: CancellationToken,
-) -> u64 {
-    tokio::select! {
-        () = ensure_topics_patiently(brokers, &kafka.kafka_topic_prefix, kafka.kafka_partitions) => {}
-        () = stop.cancelled() => return 0,
-    }
-    let relay = OutboxRelay::new(Arc::new(RedisStockOutbox::new(store, Duration::from_secs(30))), Arc::new(publisher));
-    commerce_jobs::run("stock-event-relay", Pace::every(Duration::from_millis(50)), stop, move || {
-        let relay = relay.clone();
-        async move { relay.step(500).await }
-    })
-    .await
-}
-
-/// Applies the restocks on `<prefix>.restock` until `stop`; returns how many events it
-/// received. The store records the resulting stock changes in its stream.
-async fn restock(
+/// The service's part of the event pipeline until `stop`: relays the store's stock
+/// stream through `publisher` and applies the restocks on `<prefix>.restock` (the store
+/// records the resulting stock changes in its stream). Creating the topics, once for
+/// both, waits for the broker without holding up the gRPC service.
+async fn pipeline(
     store: RedisInventoryStore,
     kafka: &KafkaArgs,
     brokers: &str,
     group: &str,
+    publisher: KafkaPublisher,
     stop: CancellationToken,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<()> {
     tokio::select! {
         () = ensure_topics_patiently(brokers, &kafka.kafka_topic_prefix, kafka.kafka_partitions) => {}
-        () = stop.cancelled() => return Ok(0),
+        () = stop.cancelled() => return Ok(()),
     }
     let session = Duration::from_millis(kafka.kafka_session_timeout_ms);
     let consumer = Arc::new(KafkaConsumer::subscribed(
@@ -139,13 +120,20 @@ async fn restock(
         &[AggregateType::Restock],
         session,
     )?);
+    let relay = OutboxRelay::new(Arc::new(RedisStockOutbox::new(&store, Duration::from_secs(30))), Arc::new(publisher));
     let restocker = Restocker::with_transactional_events(Arc::new(store));
-    let received = commerce_jobs::run("restocker", Pace::every(Duration::from_millis(10)), stop, move || {
+    let relay_job =
+        commerce_jobs::run("stock-event-relay", Pace::every(Duration::from_millis(50)), stop.clone(), move || {
+            let relay = relay.clone();
+            async move { relay.step(500).await }
+        });
+    let restock_job = commerce_jobs::run("restocker", Pace::every(Duration::from_millis(10)), stop, move || {
         let (restocker, consumer) = (restocker.clone(), consumer.clone());
         async move { restocker.step(&*consumer, 500).await.map(|step| step.received) }
-    })
-    .await;
-    Ok(received)
+    });
+    let (relayed, restocks) = tokio::join!(relay_job, restock_job);
+    tracing::info!(relayed, restocks, "stock events and restocks stopped");
+    Ok(())
 }
 
 #[tokio::main]
@@ -160,7 +148,7 @@ async fn main() -> anyhow::Result<()> {
     let mut store = connect(&cli.redis_url, &cli.namespace).await;
     let stop = CancellationToken::new();
     let shutdown = CancellationToken::new();
-    let (relay, restocker) = match cli.kafka.brokers().map(str::to_owned) {
+    let events = match cli.kafka.brokers().map(str::to_owned) {
         Some(brokers) => {
             // A publisher that cannot be built stops the service here, rather than leave
             // the stream growing with no relay.
@@ -169,26 +157,19 @@ async fn main() -> anyhow::Result<()> {
             let group =
                 cli.restock_group.clone().unwrap_or_else(|| format!("{}-inventory", cli.kafka.kafka_topic_prefix));
             tracing::info!(%brokers, %group, "publishing stock events, applying restocks");
-            let relay = {
-                let (store, kafka, brokers, stop) = (store.clone(), cli.kafka.clone(), brokers.clone(), stop.clone());
-                tokio::spawn(async move { relay(&store, &kafka, &brokers, publisher, stop).await })
-            };
-            let restocker = {
-                let (store, kafka) = (store.clone(), cli.kafka.clone());
-                let (stop, shutdown) = (stop.clone(), shutdown.clone());
-                tokio::spawn(async move {
-                    let done = restock(store, &kafka, &brokers, &group, stop).await;
-                    if let Err(e) = &done {
-                        // Restocks would pile up unapplied: stop the service rather than run without them.
-                        tracing::error!(error = %e, "restocker failed; stopping");
-                        shutdown.cancel();
-                    }
-                    done
-                })
-            };
-            (Some(relay), Some(restocker))
+            let (store, kafka) = (store.clone(), cli.kafka.clone());
+            let (stop, shutdown) = (stop.clone(), shutdown.clone());
+            Some(tokio::spawn(async move {
+                let done = pipeline(store, &kafka, &brokers, &group, publisher, stop).await;
+                if let Err(e) = &done {
+                    // Restocks would pile up unapplied: stop the service rather than run without them.
+                    tracing::error!(error = %e, "stock event pipeline failed; stopping");
+                    shutdown.cancel();
+                }
+                done
+            }))
         }
-        None => (None, None),
+        None => None,
     };
     let sweeper = {
         let (store, stop) = (store.clone(), stop.clone());
@@ -223,11 +204,8 @@ async fn main() -> anyhow::Result<()> {
     http?;
     stop.cancel();
     let _ = sweeper.await;
-    if let Some(relay) = relay {
-        let _ = relay.await;
-    }
-    if let Some(restocker) = restocker {
-        restocker.await??;
+    if let Some(events) = events {
+        events.await??;
     }
     signal.abort();
     Ok(())
