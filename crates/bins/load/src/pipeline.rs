@@ -34,6 +34,36 @@ fn now() -> Timestamp {
     commerce_core::ports::Clock::now(&SystemClock)
 }
 
+/// Calls `write(n)` for n = 0, 1, ... at `rate` per second for `seconds` and returns how
+/// many it made. The schedule is fixed: a slow write is followed by catch-up writes, so
+/// the rate holds.
+pub async fn paced<F, Fut>(rate: u64, seconds: u64, mut write: F) -> anyhow::Result<u64>
+where
+    F: FnMut(u64) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let mut n = 0_u64;
+    while Instant::now() < until {
+        tick.tick().await;
+        write(n).await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Runs `relay` in batches of `batch` until the task is aborted.
+pub fn spawn_relay(relay: OutboxRelay, batch: usize) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if relay.step(batch).await.unwrap_or(0) == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    })
+}
+
 /// Runs the three measurements and prints a table.
 pub async fn run(database_url: &str, brokers: &str, rate: u64, seconds: u64) -> anyhow::Result<()> {
     let pool = commerce_postgres::lazy_pool(database_url, 8)?;
@@ -54,13 +84,9 @@ pub async fn run(database_url: &str, brokers: &str, rate: u64, seconds: u64) -> 
     // 1. Lag: products created at `rate`/s; relay and projector run beside; lag = applied - occurred.
     // SKUs unique to this run, so runs can share a database.
     let run = prefix[6..14].to_owned();
-    let writer = tokio::spawn(async move {
-        // A fixed schedule: a slow write is followed by catch-up writes, so the rate holds.
-        let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
-        let until = Instant::now() + Duration::from_secs(seconds);
-        let mut n = 0_u64;
-        while Instant::now() < until {
-            tick.tick().await;
+    let writer = tokio::spawn(paced(rate, seconds, move |n| {
+        let (catalog, run) = (catalog.clone(), run.clone());
+        async move {
             let input = ProductInput {
                 sku: format!("B-{run}-{n}"),
                 name: format!("Bench {n}"),
@@ -69,20 +95,10 @@ pub async fn run(database_url: &str, brokers: &str, rate: u64, seconds: u64) -> 
                 ..ProductInput::default()
             };
             catalog.create_product(&input).await?;
-            n += 1;
+            Ok(())
         }
-        Ok::<_, anyhow::Error>(n)
-    });
-    let relay_task = {
-        let relay = relay.clone();
-        tokio::spawn(async move {
-            loop {
-                if relay.step(200).await.unwrap_or(0) == 0 {
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-            }
-        })
-    };
+    }));
+    let relay_task = spawn_relay(relay.clone(), 200);
     let mut lag = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
     let started = Instant::now();
     let mut applied = 0_u64;

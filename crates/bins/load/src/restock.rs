@@ -25,6 +25,8 @@ use commerce_postgres::{PgCatalogStore, PgOutbox};
 use commerce_redis::RedisInventoryStore;
 use hdrhistogram::Histogram;
 
+use crate::pipeline::{paced, spawn_relay};
+
 /// A consumer that records, at each acknowledgement, how long ago the acknowledged
 /// events occurred: the restock was applied by then.
 struct Timed {
@@ -94,13 +96,7 @@ pub async fn run(database_url: &str, brokers: &str, redis_url: &str, rate: u64, 
     let store = RedisInventoryStore::connect(redis_url, &prefix).await?.recording_events();
     let relay =
         OutboxRelay::new(Arc::new(PgOutbox::new(pool.clone(), 30)), Arc::new(KafkaPublisher::new(brokers, &prefix)?));
-    let relay_task = tokio::spawn(async move {
-        loop {
-            if relay.step(500).await.unwrap_or(0) == 0 {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        }
-    });
+    let relay_task = spawn_relay(relay, 500);
     let consumer = Timed {
         inner: KafkaConsumer::subscribed(
             brokers,
@@ -121,19 +117,15 @@ pub async fn run(database_url: &str, brokers: &str, redis_url: &str, rate: u64, 
     }
     consumer.lag.lock().unwrap_or_else(PoisonError::into_inner).reset();
 
-    let writer = tokio::spawn(async move {
-        // A fixed schedule: a slow write is followed by catch-up writes, so the rate holds.
-        let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
-        let until = Instant::now() + Duration::from_secs(seconds);
-        let mut n = 0_u64;
-        while Instant::now() < until {
-            tick.tick().await;
+    let ids = Arc::new(ids);
+    let writer = tokio::spawn(paced(rate, seconds, move |n| {
+        let (catalog, ids) = (catalog.clone(), ids.clone());
+        async move {
             let product = ids[usize::try_from(n).unwrap_or(0) % ids.len()];
             catalog.request_restock(product, 1 + n % 100).await?;
-            n += 1;
+            Ok(())
         }
-        Ok::<_, anyhow::Error>(n)
-    });
+    }));
     while !writer.is_finished() {
         restocker.step(&consumer, 500).await?;
     }
