@@ -34,6 +34,11 @@ fn level(record: &commerce_core::ports::OutboxRecord) -> StockLevel {
     }
 }
 
+/// `(version, on_hand, reserved)` of each record.
+fn levels(records: &[commerce_core::ports::OutboxRecord]) -> Vec<(u64, u64, u64)> {
+    records.iter().map(level).map(|l| (l.version, l.on_hand, l.reserved)).collect()
+}
+
 #[tokio::test]
 async fn recording_does_not_change_the_store_contract() {
     common::conformance_suite(true).await;
@@ -60,8 +65,7 @@ async fn every_change_is_recorded_once_in_order() {
     assert_eq!(store.expire(Timestamp::from_unix_micros(2), 10).await.unwrap().len(), 1); // v7: 7/0
 
     let records = outbox.claim(100).await.unwrap();
-    let levels: Vec<(u64, u64, u64)> = records.iter().map(level).map(|l| (l.version, l.on_hand, l.reserved)).collect();
-    assert_eq!(levels, [(1, 10, 0), (2, 10, 3), (3, 7, 0), (4, 7, 2), (5, 7, 0), (6, 7, 4), (7, 7, 0)]);
+    assert_eq!(levels(&records), [(1, 10, 0), (2, 10, 3), (3, 7, 0), (4, 7, 2), (5, 7, 0), (6, 7, 4), (7, 7, 0)]);
     assert!(records.windows(2).all(|w| w[0].position < w[1].position), "positions increase");
     assert_eq!(records.last().map(level), store.stock(&[p]).await.unwrap().first().copied());
     assert!(records.iter().all(|r| r.envelope.aggregate_id == p.as_uuid()));
@@ -90,9 +94,7 @@ async fn applied_restocks_are_recorded_and_stale_ones_are_not() {
     store.restock(p, 2, 2).await.unwrap(); // overtaken: nothing
     store.reserve(&request(p, 6, Timestamp::from_unix_micros(i64::MAX / 2))).await.unwrap(); // v3: 8/6
     assert!(store.restock(p, 4, 4).await.is_err(), "below reserved: nothing");
-    let levels: Vec<(u64, u64, u64)> =
-        outbox.claim(100).await.unwrap().iter().map(level).map(|l| (l.version, l.on_hand, l.reserved)).collect();
-    assert_eq!(levels, [(1, 5, 0), (2, 8, 0), (3, 8, 6)]);
+    assert_eq!(levels(&outbox.claim(100).await.unwrap()), [(1, 5, 0), (2, 8, 0), (3, 8, 6)]);
     store.clear().await.unwrap();
 }
 

@@ -102,9 +102,12 @@ impl Deployment {
 
     /// SIGKILL, as a crash: no shutdown path runs.
     async fn kill(&mut self, label: &str) {
+        self.take(label).kill().await.unwrap();
+    }
+
+    fn take(&mut self, label: &str) -> Child {
         let i = self.children.iter().position(|(l, _)| l == label).unwrap();
-        let (_, mut child) = self.children.remove(i);
-        child.kill().await.unwrap();
+        self.children.remove(i).1
     }
 
     async fn ready(&self, base: &str) {
@@ -122,8 +125,7 @@ impl Deployment {
 
     /// SIGTERM, as an operator's restart: the process leaves its consumer group.
     async fn stop(&mut self, label: &str) {
-        let i = self.children.iter().position(|(l, _)| l == label).unwrap();
-        let (_, mut child) = self.children.remove(i);
+        let mut child = self.take(label);
         let pid = child.id().unwrap().to_string();
         assert!(Command::new("kill").args(["-TERM", &pid]).status().await.unwrap().success());
         child.wait().await.unwrap();
