@@ -24,8 +24,9 @@ use commerce_core::{
 };
 use commerce_memory::{
     MemoryCatalogStore, MemoryEventBus, MemoryInventoryStore, MemoryOrderStore, MemoryOutbox, MemoryPaymentGateway,
-    MemoryReadModel, RandomIds, SystemClock,
+    MemoryReadModel,
 };
+use commerce_runtime::{RandomIds, SystemClock};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     futures::executor::block_on(run())

@@ -15,7 +15,6 @@ mod inventory;
 mod orders;
 mod payments;
 mod read_model;
-mod system;
 
 pub use catalog::MemoryCatalogStore;
 pub use events::{MemoryConsumer, MemoryEventBus, MemoryOutbox};
@@ -24,7 +23,6 @@ pub use inventory::MemoryInventoryStore;
 pub use orders::MemoryOrderStore;
 pub use payments::{GatewayStats, MemoryPaymentGateway};
 pub use read_model::MemoryReadModel;
-pub use system::{RandomIds, SystemClock};
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 

@@ -12,9 +12,9 @@ use commerce_http::{
     admin::{self, AdminState, AdminToken, RestockDelivery},
     ops::OpsState,
 };
-use commerce_memory::{RandomIds, SystemClock};
 use commerce_postgres::{PgCatalogStore, PgOrderStore};
-pub use commerce_service::{HttpArgs, InventoryArgs, postgres::DatabaseArgs};
+pub use commerce_process::{HttpArgs, InventoryArgs, postgres::DatabaseArgs};
+use commerce_runtime::{RandomIds, SystemClock};
 
 /// Admin REST API on PostgreSQL.
 #[derive(Debug, Clone, clap::Parser)]
@@ -65,7 +65,7 @@ pub enum Command {
 pub async fn seed(cli: &Cli, count: usize, concurrency: usize) -> anyhow::Result<()> {
     let (catalog, inventory, _) = services(&cli.db.write_pool()?, &cli.inventory)?;
     let started = std::time::Instant::now();
-    commerce_service::seed::seed(&catalog, &inventory, count, concurrency).await?;
+    commerce_process::seed::seed(&catalog, &inventory, count, concurrency).await?;
     tracing::info!(
         products = count,
         elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -79,7 +79,7 @@ fn services(
     inventory: &InventoryArgs,
 ) -> anyhow::Result<(CatalogService, InventoryService, OrderService)> {
     let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
-    let inventory = commerce_service::postgres::inventory_service(pool, inventory, env.clone())?;
+    let inventory = commerce_process::postgres::inventory_service(pool, inventory, env.clone())?;
     Ok((
         CatalogService::new(Arc::new(PgCatalogStore::new(pool.clone())), env.clone()),
         inventory,
@@ -109,9 +109,9 @@ pub async fn run(
         inventory,
         restocks,
         orders,
-        token: AdminToken::new(commerce_service::admin_token(cli.admin_token)),
+        token: AdminToken::new(commerce_process::admin_token(cli.admin_token)),
     };
-    let ops = OpsState { readiness: commerce_service::postgres::readiness(&[&pool]), metrics: Metrics::new() };
+    let ops = OpsState { readiness: commerce_process::postgres::readiness(&[&pool]), metrics: Metrics::new() };
     let app = commerce_http::app(Router::new().merge(admin::router(state)), ops, HttpConfig::default());
     tracing::info!(addr = %listener.local_addr()?, "catalog-api listening");
     commerce_http::serve(listener, app, shutdown).await?;

@@ -6,7 +6,7 @@ use clap::Parser as _;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = catalog_api::Cli::parse();
-    commerce_service::init_tracing(cli.http.log_json);
+    commerce_process::init_tracing(cli.http.log_json);
     match cli.command {
         Some(catalog_api::Command::Migrate) => return cli.db.migrate().await,
         Some(catalog_api::Command::Seed { count, concurrency }) => {
@@ -16,5 +16,5 @@ async fn main() -> anyhow::Result<()> {
     }
     let listener =
         tokio::net::TcpListener::bind(cli.http.listen).await.with_context(|| format!("binding {}", cli.http.listen))?;
-    catalog_api::run(cli, listener, commerce_service::shutdown_signal()).await
+    catalog_api::run(cli, listener, commerce_process::shutdown_signal()).await
 }

@@ -26,12 +26,13 @@ use commerce_http::{
     ops::{AlwaysReady, OpsState},
     store::{self, StoreState},
 };
-use commerce_jobs::Pace;
 use commerce_memory::{
     MemoryCatalogStore, MemoryEventBus, MemoryIdempotencyStore, MemoryInventoryStore, MemoryOrderStore, MemoryOutbox,
-    MemoryReadModel, RandomIds, SystemClock,
+    MemoryReadModel,
 };
-use commerce_payments::{ProcessorConfig, SimulatedCardProcessor};
+use commerce_payment_simulator::{ProcessorConfig, SimulatedCardProcessor};
+use commerce_runtime::Pace;
+use commerce_runtime::{RandomIds, SystemClock};
 use tokio_util::sync::CancellationToken;
 
 /// How many demo products to seed: a number, or `none`.
@@ -105,39 +106,49 @@ pub async fn run(
     let projector = Projector::new(read_model.clone());
     let consumer = bus.consumer("read-model");
 
-    let token = commerce_service::admin_token(args.admin_token.clone());
+    let token = commerce_process::admin_token(args.admin_token.clone());
 
     // Background jobs.
     let jobs = CancellationToken::new();
     let pump = {
         let (relay, projector, consumer, stop) = (relay.clone(), projector.clone(), consumer.clone(), jobs.clone());
-        tokio::spawn(commerce_jobs::run("event-pump", Pace::every(Duration::from_millis(20)), stop, move || {
-            let (relay, projector, consumer) = (relay.clone(), projector.clone(), consumer.clone());
-            async move {
-                let relayed = relay.step(500).await.map_err(|e| e.to_string())?;
-                let projected = projector.step(&consumer, 500).await.map_err(|e| e.to_string())?;
-                Ok::<_, String>(relayed + projected)
-            }
-        }))
+        tokio::spawn(commerce_runtime::jobs::run(
+            "event-pump",
+            Pace::every(Duration::from_millis(20)),
+            stop,
+            move || {
+                let (relay, projector, consumer) = (relay.clone(), projector.clone(), consumer.clone());
+                async move {
+                    let relayed = relay.step(500).await.map_err(|e| e.to_string())?;
+                    let projected = projector.step(&consumer, 500).await.map_err(|e| e.to_string())?;
+                    Ok::<_, String>(relayed + projected)
+                }
+            },
+        ))
     };
     let recovery_job = {
         let stop = jobs.clone();
-        tokio::spawn(commerce_jobs::run("order-recovery", Pace::every(Duration::from_secs(5)), stop, move || {
-            let recovery = recovery.clone();
-            async move {
-                let report = recovery.run_once(RecoveryPolicy::default()).await.map_err(|e| e.to_string())?;
-                if report.examined > 0 || report.expired_reservations > 0 || report.expiry_error.is_some() {
-                    tracing::info!(?report, "order recovery pass");
+        tokio::spawn(commerce_runtime::jobs::run(
+            "order-recovery",
+            Pace::every(Duration::from_secs(5)),
+            stop,
+            move || {
+                let recovery = recovery.clone();
+                async move {
+                    let report = recovery.run_once(RecoveryPolicy::default()).await.map_err(|e| e.to_string())?;
+                    if report.examined > 0 || report.expired_reservations > 0 || report.expiry_error.is_some() {
+                        tracing::info!(?report, "order recovery pass");
+                    }
+                    // One pass per period: never report work, so the loop waits between passes.
+                    Ok::<_, String>(0)
                 }
-                // One pass per period: never report work, so the loop waits between passes.
-                Ok::<_, String>(0)
-            }
-        }))
+            },
+        ))
     };
 
     if args.seed.0 > 0 {
         let started = std::time::Instant::now();
-        commerce_service::seed::seed(&catalog, &inventory, args.seed.0, 1).await.context("seeding the demo catalog")?;
+        commerce_process::seed::seed(&catalog, &inventory, args.seed.0, 1).await.context("seeding the demo catalog")?;
         while relay.step(10_000).await? + projector.step(&consumer, 10_000).await? > 0 {}
         tracing::info!(
             products = args.seed.0,

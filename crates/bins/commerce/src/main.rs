@@ -12,8 +12,8 @@ use commerce::Config;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    commerce_service::init_tracing(config.log_json);
+    commerce_process::init_tracing(config.log_json);
     let listener =
         tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
-    commerce::run(config, listener, commerce_service::shutdown_signal()).await
+    commerce::run(config, listener, commerce_process::shutdown_signal()).await
 }

@@ -26,11 +26,11 @@ use commerce_core::{
 };
 use commerce_grpc::{InventoryGrpcServer, serve, server_router};
 use commerce_http::{HttpConfig, Metrics, ops::OpsState};
-use commerce_jobs::Pace;
 use commerce_kafka::{KafkaConsumer, KafkaPublisher, ensure_topics_patiently};
-use commerce_memory::SystemClock;
+use commerce_process::KafkaArgs;
 use commerce_redis::{RedisInventoryStore, RedisStockOutbox};
-use commerce_service::KafkaArgs;
+use commerce_runtime::Pace;
+use commerce_runtime::SystemClock;
 use readiness::Ready;
 use tokio_util::sync::CancellationToken;
 
@@ -122,15 +122,20 @@ async fn pipeline(
     )?);
     let relay = OutboxRelay::new(Arc::new(RedisStockOutbox::new(&store, Duration::from_secs(30))), Arc::new(publisher));
     let restocker = Restocker::with_transactional_events(Arc::new(store));
-    let relay_job =
-        commerce_jobs::run("stock-event-relay", Pace::every(Duration::from_millis(50)), stop.clone(), move || {
+    let relay_job = commerce_runtime::jobs::run(
+        "stock-event-relay",
+        Pace::every(Duration::from_millis(50)),
+        stop.clone(),
+        move || {
             let relay = relay.clone();
             async move { relay.step(500).await }
+        },
+    );
+    let restock_job =
+        commerce_runtime::jobs::run("restocker", Pace::every(Duration::from_millis(10)), stop, move || {
+            let (restocker, consumer) = (restocker.clone(), consumer.clone());
+            async move { restocker.step(&*consumer, 500).await.map(|step| step.received) }
         });
-    let restock_job = commerce_jobs::run("restocker", Pace::every(Duration::from_millis(10)), stop, move || {
-        let (restocker, consumer) = (restocker.clone(), consumer.clone());
-        async move { restocker.step(&*consumer, 500).await.map(|step| step.received) }
-    });
     let (relayed, restocks) = tokio::join!(relay_job, restock_job);
     tracing::info!(relayed, restocks, "stock events and restocks stopped");
     Ok(())
@@ -139,8 +144,8 @@ async fn pipeline(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    commerce_service::init_tracing(cli.log_json);
-    let token = commerce_service::admin_token(cli.token.clone());
+    commerce_process::init_tracing(cli.log_json);
+    let token = commerce_process::admin_token(cli.token.clone());
     let grpc_listener =
         tokio::net::TcpListener::bind(cli.listen).await.with_context(|| format!("binding {}", cli.listen))?;
     let http_listener =
@@ -173,7 +178,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let sweeper = {
         let (store, stop) = (store.clone(), stop.clone());
-        tokio::spawn(commerce_jobs::run(
+        tokio::spawn(commerce_runtime::jobs::run(
             "reservation-sweeper",
             Pace::every(Duration::from_secs(cli.sweep_interval_secs)),
             stop,
@@ -193,7 +198,7 @@ async fn main() -> anyhow::Result<()> {
     let signal = {
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
-            commerce_service::shutdown_signal().await;
+            commerce_process::shutdown_signal().await;
             shutdown.cancel();
         })
     };

@@ -21,8 +21,8 @@ use commerce_core::{
     },
 };
 use commerce_kafka::{KafkaConsumer, KafkaPublisher, ensure_topics, topic};
-use commerce_memory::{RandomIds, SystemClock};
 use commerce_postgres::{PgCatalogStore, PgOutbox, PgReadModel};
+use commerce_runtime::{RandomIds, SystemClock};
 use hdrhistogram::Histogram;
 use rdkafka::{
     ClientConfig,

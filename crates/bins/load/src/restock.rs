@@ -20,9 +20,9 @@ use commerce_core::{
     },
 };
 use commerce_kafka::{DEFAULT_SESSION_TIMEOUT, KafkaConsumer, KafkaPublisher, ensure_topics};
-use commerce_memory::{RandomIds, SystemClock};
 use commerce_postgres::{PgCatalogStore, PgOutbox};
 use commerce_redis::RedisInventoryStore;
+use commerce_runtime::{RandomIds, SystemClock};
 use hdrhistogram::Histogram;
 
 use crate::pipeline::{paced, spawn_relay};

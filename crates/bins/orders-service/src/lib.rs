@@ -20,11 +20,11 @@ use commerce_http::{
     checkout::{self, CheckoutState},
     ops::OpsState,
 };
-use commerce_jobs::Pace;
-use commerce_memory::{RandomIds, SystemClock};
-use commerce_payments::{ProcessorConfig, SimulatedCardProcessor, remote::HttpCardProcessor};
+use commerce_payment_simulator::{ProcessorConfig, SimulatedCardProcessor, remote::HttpCardProcessor};
 use commerce_postgres::{PgCatalogStore, PgIdempotencyStore, PgOrderStore};
-pub use commerce_service::{Command, HttpArgs, InventoryArgs, postgres::DatabaseArgs};
+pub use commerce_process::{Command, HttpArgs, InventoryArgs, postgres::DatabaseArgs};
+use commerce_runtime::Pace;
+use commerce_runtime::{RandomIds, SystemClock};
 use tokio_util::sync::CancellationToken;
 
 /// Checkout and order APIs on PostgreSQL.
@@ -76,7 +76,7 @@ pub async fn run(
     let pool = cli.db.write_pool()?;
     let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
     let orders = Arc::new(PgOrderStore::new(pool.clone()));
-    let inventory = commerce_service::postgres::inventory_service(&pool, &cli.inventory, env.clone())?;
+    let inventory = commerce_process::postgres::inventory_service(&pool, &cli.inventory, env.clone())?;
     let processor: Arc<dyn PaymentGateway> = match &cli.payments_url {
         Some(url) => Arc::new(HttpCardProcessor::new(url.clone(), Duration::from_secs(10))?),
         None => Arc::new(SimulatedCardProcessor::new(ProcessorConfig {
@@ -96,7 +96,7 @@ pub async fn run(
         abandon_after_secs: cli.abandon_after_secs,
         batch: 100,
     };
-    let recovery_job = tokio::spawn(commerce_jobs::run(
+    let recovery_job = tokio::spawn(commerce_runtime::jobs::run(
         "order-recovery",
         Pace::every(Duration::from_secs(cli.recovery_interval_secs)),
         jobs.clone(),
@@ -116,7 +116,7 @@ pub async fn run(
     let idempotency = PgIdempotencyStore::new(pool.clone());
     let prune_job = {
         let keys = idempotency.clone();
-        commerce_service::spawn_retention(
+        commerce_process::spawn_retention(
             "idempotency-prune",
             cli.idempotency_retain_hours,
             jobs.clone(),
@@ -133,7 +133,7 @@ pub async fn run(
         clock: env.clock.clone(),
         claim_stale_after_secs: 60,
     };
-    let ops = OpsState { readiness: commerce_service::postgres::readiness(&[&pool]), metrics: Metrics::new() };
+    let ops = OpsState { readiness: commerce_process::postgres::readiness(&[&pool]), metrics: Metrics::new() };
     let app = commerce_http::app(Router::new().merge(checkout::router(state)), ops, HttpConfig::default());
     tracing::info!(addr = %listener.local_addr()?, "orders-service listening");
     commerce_http::serve(listener, app, shutdown).await?;

@@ -6,11 +6,11 @@ use clap::Parser as _;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = orders_service::Cli::parse();
-    commerce_service::init_tracing(cli.http.log_json);
+    commerce_process::init_tracing(cli.http.log_json);
     if let Some(orders_service::Command::Migrate) = cli.command {
         return cli.db.migrate().await;
     }
     let listener =
         tokio::net::TcpListener::bind(cli.http.listen).await.with_context(|| format!("binding {}", cli.http.listen))?;
-    orders_service::run(cli, listener, commerce_service::shutdown_signal()).await
+    orders_service::run(cli, listener, commerce_process::shutdown_signal()).await
 }

@@ -22,7 +22,7 @@ use commerce_core::{
     ports::{CatalogStore, InventoryStore, OrderQuery, OrderStore},
     testkit::strategies,
 };
-use commerce_payments::SimulatedCardProcessor;
+use commerce_payment_simulator::SimulatedCardProcessor;
 use commerce_postgres::{
     PgCatalogStore, PgInventoryStore, PgOrderStore,
     testing::{Databases, url_for},
@@ -86,7 +86,7 @@ async fn kill_9_under_checkout_load_then_restart_settles_every_order() {
     let processor = Arc::new(SimulatedCardProcessor::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let payments = format!("http://{}", listener.local_addr().unwrap());
-    let app = commerce_payments::remote::router(processor.clone());
+    let app = commerce_payment_simulator::remote::router(processor.clone());
     tokio::spawn(async move { axum_serve(listener, app).await });
 
     let addr = free_addr();

@@ -9,10 +9,10 @@ use std::{sync::Arc, time::Duration};
 
 use clap::Parser;
 use commerce_core::services::events::OutboxRelay;
-use commerce_jobs::Pace;
 use commerce_kafka::{KafkaPublisher, ensure_topics_patiently};
 use commerce_postgres::PgOutbox;
-use commerce_service::{KafkaArgs, postgres::DatabaseArgs};
+use commerce_process::{KafkaArgs, postgres::DatabaseArgs};
+use commerce_runtime::Pace;
 use tokio_util::sync::CancellationToken;
 
 /// The outbox relay.
@@ -42,7 +42,7 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    commerce_service::init_tracing(cli.log_json);
+    commerce_process::init_tracing(cli.log_json);
     let brokers = cli.kafka.required_brokers()?.to_owned();
     let prefix = cli.kafka.kafka_topic_prefix.clone();
     // Topics first: brokers with auto-creation off need them.
@@ -52,12 +52,12 @@ async fn main() -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let pruner = {
         let outbox = outbox.clone();
-        commerce_service::spawn_retention("outbox-prune", cli.retain_hours, stop.clone(), move |cutoff| {
+        commerce_process::spawn_retention("outbox-prune", cli.retain_hours, stop.clone(), move |cutoff| {
             let outbox = outbox.clone();
             async move { outbox.prune(cutoff).await }
         })
     };
-    let job = tokio::spawn(commerce_jobs::run(
+    let job = tokio::spawn(commerce_runtime::jobs::run(
         "outbox-relay",
         Pace::every(Duration::from_millis(cli.idle_ms)),
         stop.clone(),
@@ -70,7 +70,7 @@ async fn main() -> anyhow::Result<()> {
         },
     ));
     tracing::info!(%brokers, %prefix, "outbox-relay running");
-    commerce_service::shutdown_signal().await;
+    commerce_process::shutdown_signal().await;
     stop.cancel();
     let relayed = job.await?;
     if let Some(pruner) = pruner {

@@ -1,12 +1,12 @@
 //! `payments-simulator`: serves the simulated card processor (Stripe-style test
-//! cards) over HTTP; see `commerce_payments::remote` for the API. Point
+//! cards) over HTTP; see `commerce_payment_simulator::remote` for the API. Point
 //! `orders-service --payments-url` at it.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use clap::Parser;
-use commerce_payments::{ProcessorConfig, SimulatedCardProcessor};
+use commerce_payment_simulator::{ProcessorConfig, SimulatedCardProcessor};
 
 /// The simulated card processor as a service.
 #[derive(Debug, Parser)]
@@ -26,7 +26,7 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    commerce_service::init_tracing(cli.log_json);
+    commerce_process::init_tracing(cli.log_json);
     let processor = Arc::new(SimulatedCardProcessor::new(ProcessorConfig {
         latency: Duration::from_millis(cli.latency_ms),
         ..ProcessorConfig::default()
@@ -34,7 +34,11 @@ async fn main() -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind(cli.listen).await.with_context(|| format!("binding {}", cli.listen))?;
     tracing::info!(addr = %listener.local_addr()?, "payments-simulator listening");
-    commerce_http::serve(listener, commerce_payments::remote::router(processor), commerce_service::shutdown_signal())
-        .await?;
+    commerce_http::serve(
+        listener,
+        commerce_payment_simulator::remote::router(processor),
+        commerce_process::shutdown_signal(),
+    )
+    .await?;
     Ok(())
 }

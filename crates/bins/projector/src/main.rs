@@ -8,10 +8,10 @@ use std::{sync::Arc, time::Duration};
 
 use clap::Parser;
 use commerce_core::{ports::ProductProjection, services::events::Projector};
-use commerce_jobs::Pace;
 use commerce_kafka::{KafkaConsumer, ensure_topics_patiently};
 use commerce_postgres::PgReadModel;
-use commerce_service::{KafkaArgs, postgres::DatabaseArgs};
+use commerce_process::{KafkaArgs, postgres::DatabaseArgs};
+use commerce_runtime::Pace;
 use tokio_util::sync::CancellationToken;
 
 /// The projector.
@@ -46,7 +46,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    commerce_service::init_tracing(cli.log_json);
+    commerce_process::init_tracing(cli.log_json);
     let brokers = cli.kafka.required_brokers()?.to_owned();
     let prefix = cli.kafka.kafka_topic_prefix.clone();
     let session = Duration::from_millis(cli.kafka.kafka_session_timeout_ms);
@@ -72,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
 
     let consumer = Arc::new(KafkaConsumer::with_session_timeout(&brokers, &prefix, &cli.group, session)?);
     let stop = CancellationToken::new();
-    let job = tokio::spawn(commerce_jobs::run(
+    let job = tokio::spawn(commerce_runtime::jobs::run(
         "projector",
         Pace::every(Duration::from_millis(10)),
         stop.clone(),
@@ -82,7 +82,7 @@ async fn main() -> anyhow::Result<()> {
         },
     ));
     tracing::info!(%brokers, %prefix, group = %cli.group, "projector running");
-    commerce_service::shutdown_signal().await;
+    commerce_process::shutdown_signal().await;
     stop.cancel();
     let applied = job.await?;
     tracing::info!(applied, "projector stopped");

@@ -12,9 +12,9 @@ use commerce_http::{
     ops::OpsState,
     store::{self, StoreState},
 };
-use commerce_jobs::Pace;
 use commerce_postgres::{PgOutboxConsumer, PgReadModel};
-pub use commerce_service::{Command, HttpArgs, InventoryArgs, postgres::DatabaseArgs};
+pub use commerce_process::{Command, HttpArgs, InventoryArgs, postgres::DatabaseArgs};
+use commerce_runtime::Pace;
 use tokio_util::sync::CancellationToken;
 
 /// Storefront REST and GraphQL on PostgreSQL.
@@ -68,7 +68,7 @@ pub async fn run(
         let projector = Projector::new(read_model);
         let consumer = Arc::new(PgOutboxConsumer::new(write.clone()));
         let pace = Pace::every(Duration::from_millis(cli.projector_idle_ms));
-        tokio::spawn(commerce_jobs::run("projector", pace, jobs.clone(), move || {
+        tokio::spawn(commerce_runtime::jobs::run("projector", pace, jobs.clone(), move || {
             let (projector, consumer) = (projector.clone(), consumer.clone());
             async move { projector.step(&*consumer, 500).await }
         }))
@@ -78,7 +78,7 @@ pub async fn run(
         .merge(store::router(StoreState { storefront: storefront.clone() }))
         .merge(commerce_graphql::router(commerce_graphql::schema(storefront)));
     let pools: Vec<_> = if in_process { vec![&read, &write] } else { vec![&read] };
-    let ops = OpsState { readiness: commerce_service::postgres::readiness(&pools), metrics: Metrics::new() };
+    let ops = OpsState { readiness: commerce_process::postgres::readiness(&pools), metrics: Metrics::new() };
     let app = commerce_http::app(routes, ops, HttpConfig::default());
     tracing::info!(addr = %listener.local_addr()?, projector = in_process, "storefront-api listening");
     commerce_http::serve(listener, app, shutdown).await?;

@@ -6,11 +6,11 @@ use clap::Parser as _;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = storefront_api::Cli::parse();
-    commerce_service::init_tracing(cli.http.log_json);
+    commerce_process::init_tracing(cli.http.log_json);
     if let Some(storefront_api::Command::Migrate) = cli.command {
         return cli.db.migrate().await;
     }
     let listener =
         tokio::net::TcpListener::bind(cli.http.listen).await.with_context(|| format!("binding {}", cli.http.listen))?;
-    storefront_api::run(cli, listener, commerce_service::shutdown_signal()).await
+    storefront_api::run(cli, listener, commerce_process::shutdown_signal()).await
 }

@@ -11,8 +11,8 @@ use commerce_core::{
     ports::{InventoryStore, ProductReadModel},
     services::{Env, catalog::CatalogService, inventory::InventoryService},
 };
-use commerce_memory::{RandomIds, SystemClock};
 use commerce_postgres::{PgCatalogStore, PgInventoryStore, PgReadModel};
+use commerce_runtime::{RandomIds, SystemClock};
 use sqlx::PgPool;
 
 pub fn brokers() -> String {

@@ -1,4 +1,4 @@
-//! # commerce-payments
+//! # commerce-payment-simulator
 //!
 //! A simulated card processor implementing the `PaymentGateway` port, for
 //! development, demos and load tests. It answers like a real processor in test

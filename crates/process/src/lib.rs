@@ -1,4 +1,4 @@
-//! # commerce-service
+//! # commerce-process
 //!
 //! What every reference binary needs around its wiring: common flags and
 //! environment variables, logging, the shutdown signal, the admin token, the
@@ -14,7 +14,7 @@ use commerce_core::{
     ports::{Clock as _, IdGenerator},
 };
 use commerce_http::ops::Readiness;
-use commerce_memory::{RandomIds, SystemClock};
+use commerce_runtime::{RandomIds, SystemClock};
 
 /// The subcommands of the PostgreSQL services.
 #[derive(Debug, Clone, Copy, clap::Subcommand)]
@@ -88,10 +88,15 @@ where
 {
     let retain_secs = i64::from(retain_hours) * 3600;
     (retain_secs > 0).then(|| {
-        tokio::spawn(commerce_jobs::run(name, commerce_jobs::Pace::every(Duration::from_secs(60)), stop, move || {
-            let pruned = prune(SystemClock.now().plus_seconds(-retain_secs));
-            async move { pruned.await.map(|n| usize::try_from(n).unwrap_or(usize::MAX)) }
-        }))
+        tokio::spawn(commerce_runtime::jobs::run(
+            name,
+            commerce_runtime::Pace::every(Duration::from_secs(60)),
+            stop,
+            move || {
+                let pruned = prune(SystemClock.now().plus_seconds(-retain_secs));
+                async move { pruned.await.map(|n| usize::try_from(n).unwrap_or(usize::MAX)) }
+            },
+        ))
     })
 }
 

@@ -1,6 +1,4 @@
-//! # commerce-jobs
-//!
-//! The core exposes background work as single steps (`OutboxRelay::step`,
+//! Background jobs: the core exposes background work as single steps (`OutboxRelay::step`,
 //! `Projector::step`, `RecoveryService::run_once`, `InventoryService::expire_due`);
 //! this crate runs such a step in a loop on tokio:
 //!
