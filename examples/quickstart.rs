@@ -12,7 +12,7 @@ use std::sync::Arc;
 use commerce_core::{
     catalog::{CollectionInput, MoneyInput, ProductInput},
     payment::CardInput,
-    query::ProductQueryInput,
+    query::{ProductQueryParams, SortOrder},
     services::{
         Env,
         catalog::CatalogService,
@@ -77,12 +77,13 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     inventory.set_on_hand(tee.id, 10).await?;
     sync().await?;
 
-    let query = ProductQueryInput {
+    let query = ProductQueryParams {
         q: Some("tee".into()),
-        sort: Some("price_asc".into()),
-        attributes: [("colour".to_owned(), "red".to_owned())].into(),
-        ..ProductQueryInput::default()
-    };
+        sort: SortOrder::PriceAsc,
+        attributes: vec![("colour".into(), "red".into())],
+        ..ProductQueryParams::default()
+    }
+    .validate()?;
     for v in storefront.list(&query).await?.items {
         println!("listed: {} {} at {}, {} in stock", v.sku, v.name, v.price, v.available_stock);
     }

@@ -112,6 +112,17 @@ impl ValidationErrors {
         &self.0
     }
 
+    /// Appends every error of `other`.
+    pub fn extend(&mut self, other: Self) {
+        self.0.extend(other.0);
+    }
+
+    /// Orders the errors by `rank` of their field (a stable sort: errors of one field keep
+    /// their order), so errors collected in several passes read in one order.
+    pub fn sort_by_field(&mut self, rank: impl Fn(&str) -> usize) {
+        self.0.sort_by_key(|e| rank(&e.field));
+    }
+
     /// `Ok(value)` when nothing was recorded, otherwise `Err(self)`.
     pub fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, Self> {
         if self.0.is_empty() { Ok(value()) } else { Err(self) }

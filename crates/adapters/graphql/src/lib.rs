@@ -31,8 +31,8 @@ use axum::{
 };
 use commerce_core::{
     catalog::Collection as DomainCollection,
-    ids::ProductId,
-    query::{Cursor, ProductQueryInput, ProductView, SortOrder},
+    ids::{CollectionId, ProductId},
+    query::{Cursor, ProductQuery, ProductQueryParams, ProductView, SortOrder},
     services::storefront::{StorefrontError, StorefrontService},
     validation::ValidationErrors,
 };
@@ -322,24 +322,36 @@ fn storefront_error(e: StorefrontError) -> async_graphql::Error {
     }
 }
 
-fn query_input(
+/// The query of typed GraphQL arguments, checked by the core's rules. Only the two
+/// arguments GraphQL carries as strings (an `ID`, a cursor) are parsed here.
+fn product_query(
     filter: Option<ProductFilter>,
     sort: Option<ProductSort>,
     first: Option<i32>,
     after: Option<String>,
-) -> ProductQueryInput {
+) -> async_graphql::Result<ProductQuery> {
     let f = filter.unwrap_or_default();
-    ProductQueryInput {
+    let mut parse_errors = ValidationErrors::new();
+    let collection = f.collection.and_then(|id| {
+        parse_errors.check(
+            "collection",
+            id.parse::<CollectionId>().map_err(|_| format!("{:?} is not a collection id", id.as_str())),
+        )
+    });
+    let after = after.and_then(|c| parse_errors.check("cursor", Cursor::decode(&c)));
+    ProductQueryParams {
         q: f.q,
-        collection: f.collection.map(|id| id.0),
-        min_price: f.min_price.map(|p| p.to_string()),
-        max_price: f.max_price.map(|p| p.to_string()),
-        in_stock: f.in_stock.map(|b| b.to_string()),
+        collection,
+        min_price: f.min_price,
+        max_price: f.max_price,
+        in_stock_only: f.in_stock.unwrap_or(false),
         attributes: f.attributes.into_iter().map(|a| (a.name, a.value)).collect(),
-        sort: sort.map(|s| SortOrder::from(s).as_str().to_owned()),
-        limit: first.map(|n| n.to_string()),
-        cursor: after,
+        sort: sort.map(SortOrder::from).unwrap_or_default(),
+        limit: first.map(i64::from),
+        after,
     }
+    .validate_with(parse_errors)
+    .map_err(|e| validation_error(&e))
 }
 
 /// The root of every query.
@@ -358,8 +370,8 @@ impl QueryRoot {
         after: Option<String>,
     ) -> async_graphql::Result<ProductConnection> {
         let storefront = ctx.data::<StorefrontService>()?;
-        let query = query_input(filter, sort, first, after).validate().map_err(|e| validation_error(&e))?;
-        let page = storefront.list_query(&query).await.map_err(storefront_error)?;
+        let query = product_query(filter, sort, first, after)?;
+        let page = storefront.list(&query).await.map_err(storefront_error)?;
         let collections = storefront.collections().await.map_err(storefront_error)?;
         let edges: Vec<ProductEdge> = page
             .items
@@ -400,7 +412,7 @@ impl QueryRoot {
     /// Counts per collection and attribute value over every product matching `filter`.
     async fn facets(&self, ctx: &Context<'_>, filter: Option<ProductFilter>) -> async_graphql::Result<Facets> {
         let storefront = ctx.data::<StorefrontService>()?;
-        let query = query_input(filter, None, None, None).validate().map_err(|e| validation_error(&e))?;
+        let query = product_query(filter, None, None, None)?;
         let facets = storefront.facets(&query).await.map_err(storefront_error)?;
         let collections = storefront.collections().await.map_err(storefront_error)?;
         Ok(Facets {

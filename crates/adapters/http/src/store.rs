@@ -25,31 +25,6 @@ pub fn router(state: StoreState) -> Router {
         .with_state(state)
 }
 
-/// Builds a listing query from URL parameters; `attr.<name>=<value>` filters on attributes.
-fn query_input(params: Vec<(String, String)>) -> ProductQueryInput {
-    let mut input = ProductQueryInput::default();
-    for (key, value) in params {
-        let slot = match key.as_str() {
-            "q" => &mut input.q,
-            "collection" => &mut input.collection,
-            "min_price" => &mut input.min_price,
-            "max_price" => &mut input.max_price,
-            "in_stock" => &mut input.in_stock,
-            "sort" => &mut input.sort,
-            "limit" => &mut input.limit,
-            "cursor" => &mut input.cursor,
-            other => {
-                if let Some(name) = other.strip_prefix("attr.") {
-                    input.attributes.insert(name.to_owned(), value);
-                }
-                continue;
-            }
-        };
-        *slot = Some(value);
-    }
-    input
-}
-
 /// List active products: search, filter, sort, page.
 #[utoipa::path(
     get, operation_id = "store_list_products", path = "/store/v1/products", tag = "store",
@@ -73,7 +48,8 @@ pub async fn list_products(
     State(s): State<StoreState>,
     ApiQuery(params): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Json<StoreProductPage>, ApiError> {
-    let page = s.storefront.list(&query_input(params)).await?;
+    let query = ProductQueryInput::from_pairs(params).validate().map_err(ApiError::Validation)?;
+    let page = s.storefront.list(&query).await?;
     let collections = s.storefront.collections().await?;
     Ok(Json(StoreProductPage {
         items: page.items.iter().map(|v| StoreProduct::new(v, &collections)).collect(),

@@ -17,7 +17,7 @@ use commerce_core::{
         IdempotencyKey, PaymentError, PaymentMethod, RefundId,
     },
     ports::{InventoryStore, PaymentGateway},
-    query::{ProductQueryInput, ProductView},
+    query::{ProductQuery, ProductQueryParams, ProductView},
     services::{
         Env,
         catalog::{CatalogError, CatalogService},
@@ -177,8 +177,11 @@ fn a_created_product_is_listed_with_its_stock() {
         let tee = shop.given_product("TEE-1", 1999, 7).await;
         let view = shop.listed(tee.id).await.unwrap();
         assert_eq!((view.available_stock, view.price.amount()), (7, 1999));
-        let page =
-            shop.storefront.list(&ProductQueryInput { q: Some("tee".into()), ..Default::default() }).await.unwrap();
+        let page = shop
+            .storefront
+            .list(&ProductQueryParams { q: Some("tee".into()), ..Default::default() }.validate().unwrap())
+            .await
+            .unwrap();
         assert_eq!(page.items.iter().map(|v| v.id).collect::<Vec<_>>(), [tee.id]);
     });
 }
@@ -408,7 +411,7 @@ fn the_storefront_shows_live_stock_and_falls_back_to_the_projection() {
         assert_eq!(read.product(tee.id).await.unwrap().available_stock, 5, "projected");
         let live = read.clone().with_live_stock(shop.inventory_store.clone());
         assert_eq!(live.product(tee.id).await.unwrap().available_stock, 2, "live from the inventory");
-        let page = live.list(&ProductQueryInput::default()).await.unwrap();
+        let page = live.list(&ProductQuery::default()).await.unwrap();
         assert_eq!(page.items[0].available_stock, 2);
 
         let mut down = MockInventoryStore::new();

@@ -6,7 +6,7 @@ use crate::{
     catalog::{Collection, ProductStatus},
     ids::ProductId,
     ports::{InventoryStore, ProductReadModel, StoreError},
-    query::{Facets, ProductPage, ProductQuery, ProductQueryInput, ProductView},
+    query::{Facets, ProductPage, ProductQuery, ProductView},
     validation::ValidationErrors,
 };
 
@@ -68,14 +68,10 @@ impl StorefrontService {
         }
     }
 
-    /// One page of a listing.
-    pub async fn list(&self, input: &ProductQueryInput) -> Result<ProductPage, StorefrontError> {
-        let query = input.validate()?;
-        self.list_query(&query).await
-    }
-
-    /// One page of an already-validated query.
-    pub async fn list_query(&self, query: &ProductQuery) -> Result<ProductPage, StorefrontError> {
+    /// One page of a listing. Build the query from typed values with
+    /// [`ProductQueryParams`](crate::query::ProductQueryParams), or from URL parameters
+    /// with [`ProductQueryInput`](crate::query::ProductQueryInput).
+    pub async fn list(&self, query: &ProductQuery) -> Result<ProductPage, StorefrontError> {
         let mut page = self.read.list(query).await?;
         self.overlay(&mut page.items).await;
         Ok(page)

@@ -6,20 +6,34 @@
 //! the last item shown, and ties on the sort key are broken by product id, so
 //! walking every page returns each matching product exactly once.
 //!
-//! [`evaluate`] answers a query over a slice of [`ProductView`]s by brute
-//! force. It is the oracle every read-model adapter is tested against.
+//! - [`ProductQueryParams`] is how any adapter asks: typed values, checked by the
+//!   core's rules into a [`ProductQuery`];
+//! - [`ProductQueryInput`] is the URL-shaped form (`?q=&min_price=&attr.colour=red`)
+//!   that web adapters parse into those params;
+//! - [`Cursor::encode`] / [`Cursor::decode`] are the opaque page tokens clients pass back;
+//! - [`evaluate`] and [`facets`] answer a query over a slice of [`ProductView`]s by
+//!   brute force: the oracle every read-model adapter is tested against.
+
+mod cursor;
+mod eval;
+mod params;
+mod url;
 
 use std::{cmp::Ordering, collections::BTreeMap};
 
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
+
+pub use cursor::Cursor;
+pub use eval::{Facets, evaluate, facets};
+pub use params::ProductQueryParams;
+pub use url::ProductQueryInput;
 
 use crate::{
     catalog::{AttributeName, AttributeValue, Attributes, Description, Product, ProductName, ProductStatus, Sku},
     ids::{CollectionId, ProductId},
     money::Money,
     timestamp::Timestamp,
-    validation::{InvalidValue, ValidationErrors},
+    validation::InvalidValue,
 };
 
 /// A product as the storefront reads it: catalog fields plus available stock.
@@ -205,54 +219,6 @@ pub enum SortKey {
     /// Available units.
     Stock(u64),
 }
-
-/// Where the previous page ended. Opaque to clients (URL-safe base64 of JSON).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Cursor {
-    /// The sort it was issued for.
-    #[serde(rename = "s")]
-    pub sort: SortOrder,
-    /// Sort key of the last item shown.
-    #[serde(rename = "k")]
-    pub key: SortKey,
-    /// Id of the last item shown.
-    #[serde(rename = "i")]
-    pub id: ProductId,
-}
-
-impl Cursor {
-    /// The cursor positioned after `view`.
-    pub fn after(sort: SortOrder, view: &ProductView) -> Self {
-        Self { sort, key: sort.key_of(view), id: view.id }
-    }
-
-    /// Encodes the cursor for a client.
-    pub fn encode(&self) -> String {
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
-    }
-
-    /// Decodes a cursor a client sent back.
-    pub fn decode(raw: &str) -> Result<Self, InvalidValue> {
-        let malformed = || InvalidValue::Other("cursor is malformed; use a next_cursor value as returned".into());
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).map_err(|_| malformed())?;
-        let cursor: Self = serde_json::from_slice(&bytes).map_err(|_| malformed())?;
-        let key_fits = matches!(
-            (cursor.sort, &cursor.key),
-            (SortOrder::PriceAsc | SortOrder::PriceDesc, SortKey::Price(_))
-                | (SortOrder::Name, SortKey::Name(_))
-                | (SortOrder::Newest, SortKey::Created(_))
-                | (SortOrder::StockDesc, SortKey::Stock(_))
-        );
-        if key_fits { Ok(cursor) } else { Err(malformed()) }
-    }
-
-    /// The position to continue after.
-    pub fn position(&self) -> (&SortKey, ProductId) {
-        (&self.key, self.id)
-    }
-}
-
 /// Items per page: 1 to 100, 20 by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageSize(u8);
@@ -304,99 +270,6 @@ pub struct ProductQuery {
     /// Continue after this position.
     pub after: Option<Cursor>,
 }
-
-/// An unvalidated listing query as it arrives in a URL (`?q=&min_price=&attr.colour=red`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct ProductQueryInput {
-    /// `q`.
-    pub q: Option<String>,
-    /// `collection` (id).
-    pub collection: Option<String>,
-    /// `min_price` (minor units).
-    pub min_price: Option<String>,
-    /// `max_price` (minor units).
-    pub max_price: Option<String>,
-    /// `in_stock` (`true`/`false`).
-    pub in_stock: Option<String>,
-    /// `attr.<name>` parameters, without the prefix.
-    #[serde(skip)]
-    pub attributes: BTreeMap<String, String>,
-    /// `sort`.
-    pub sort: Option<String>,
-    /// `limit`.
-    pub limit: Option<String>,
-    /// `cursor`.
-    pub cursor: Option<String>,
-}
-
-fn parse_price(raw: &str) -> Result<i64, InvalidValue> {
-    let n: i64 =
-        raw.parse().map_err(|_| InvalidValue::Other(format!("{raw:?} is not a whole number of minor units")))?;
-    if n < 0 {
-        return Err(InvalidValue::OutOfRange { min: 0, max: i64::MAX, actual: n });
-    }
-    Ok(n)
-}
-
-impl ProductQueryInput {
-    /// Validates every parameter, reporting all problems at once.
-    pub fn validate(&self) -> Result<ProductQuery, ValidationErrors> {
-        let mut e = ValidationErrors::new();
-        let blank = |s: &Option<String>| s.as_deref().filter(|v| !v.trim().is_empty()).map(str::to_owned);
-        let text = blank(&self.q).and_then(|v| e.check("q", SearchTerm::parse(&v)));
-        let collection = blank(&self.collection).and_then(|v| {
-            e.check(
-                "collection",
-                v.parse::<CollectionId>().map_err(|_| InvalidValue::Other(format!("{v:?} is not a collection id"))),
-            )
-        });
-        let min_price = blank(&self.min_price).and_then(|v| e.check("min_price", parse_price(&v)));
-        let max_price = blank(&self.max_price).and_then(|v| e.check("max_price", parse_price(&v)));
-        if let (Some(min), Some(max)) = (min_price, max_price)
-            && min > max
-        {
-            e.add("min_price", format!("must not exceed max_price ({min} > {max})"));
-        }
-        let in_stock_only = match blank(&self.in_stock).as_deref() {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(other) => {
-                e.add("in_stock", format!("must be true or false (got {other:?})"));
-                false
-            }
-        };
-        let mut attributes = BTreeMap::new();
-        for (name, value) in &self.attributes {
-            let field = format!("attr.{name}");
-            let n = e.check(&field, AttributeName::parse(name));
-            let v = e.check(&field, AttributeValue::parse(value));
-            if let (Some(n), Some(v)) = (n, v) {
-                attributes.insert(n, v);
-            }
-        }
-        let sort = blank(&self.sort).and_then(|v| e.check("sort", SortOrder::parse(&v))).unwrap_or_default();
-        let limit = match blank(&self.limit) {
-            None => PageSize::default(),
-            Some(v) => {
-                let n = v.parse::<i64>().map_err(|_| InvalidValue::Other(format!("{v:?} is not a whole number")));
-                e.check("limit", n.and_then(PageSize::new)).unwrap_or_default()
-            }
-        };
-        let after = blank(&self.cursor).and_then(|v| e.check("cursor", Cursor::decode(&v)));
-        if let Some(c) = &after
-            && c.sort != sort
-        {
-            e.add(
-                "cursor",
-                format!("cursor was issued for sort {} but the query sorts by {}", c.sort.as_str(), sort.as_str()),
-            );
-        }
-        let query =
-            ProductQuery { text, collection, min_price, max_price, in_stock_only, attributes, sort, limit, after };
-        e.finish(|| query)
-    }
-}
-
 impl ProductQuery {
     /// True when `view` passes every filter (cursor and paging aside).
     pub fn matches(&self, view: &ProductView) -> bool {
@@ -446,93 +319,9 @@ impl ProductPage {
     }
 }
 
-/// The reference evaluator: answers `query` over `views` by brute force.
-pub fn evaluate(query: &ProductQuery, views: &[ProductView]) -> ProductPage {
-    let mut hits: Vec<(SortKey, &ProductView)> = views
-        .iter()
-        .filter(|v| query.matches(v) && query.is_after_cursor(v))
-        .map(|v| (query.sort.key_of(v), v))
-        .collect();
-    hits.sort_by(|a, b| query.sort.compare((&a.0, a.1.id), (&b.0, b.1.id)));
-    let candidates = hits.into_iter().take(query.limit.get() + 1).map(|(_, v)| v.clone()).collect();
-    ProductPage::from_candidates(query, candidates)
-}
-
-/// Counts of matching products per collection and per attribute value.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
-pub struct Facets {
-    /// Matching products per collection.
-    pub collections: BTreeMap<CollectionId, u64>,
-    /// Matching products per attribute name and value.
-    pub attributes: BTreeMap<AttributeName, BTreeMap<AttributeValue, u64>>,
-}
-
-/// The reference facet counter: counts over every product matching `query`'s filters.
-pub fn facets(query: &ProductQuery, views: &[ProductView]) -> Facets {
-    let mut f = Facets::default();
-    for v in views.iter().filter(|v| query.matches(v)) {
-        if let Some(c) = v.collection_id {
-            *f.collections.entry(c).or_default() += 1;
-        }
-        for (n, val) in v.attributes.iter() {
-            *f.attributes.entry(n.clone()).or_default().entry(val.clone()).or_default() += 1;
-        }
-    }
-    f
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn input(pairs: &[(&str, &str)]) -> ProductQueryInput {
-        let mut i = ProductQueryInput::default();
-        for (k, v) in pairs {
-            let v = Some((*v).to_owned());
-            match *k {
-                "q" => i.q = v,
-                "min_price" => i.min_price = v,
-                "max_price" => i.max_price = v,
-                "sort" => i.sort = v,
-                "limit" => i.limit = v,
-                "cursor" => i.cursor = v,
-                "in_stock" => i.in_stock = v,
-                other => {
-                    i.attributes.insert(other.trim_start_matches("attr.").to_owned(), v.clone().unwrap_or_default());
-                }
-            }
-        }
-        i
-    }
-
-    fn fields(e: &ValidationErrors) -> Vec<&str> {
-        e.errors().iter().map(|e| e.field.as_str()).collect()
-    }
-
-    #[test]
-    fn validation_errors_are_precise() {
-        let e = input(&[("min_price", "500"), ("max_price", "100")]).validate().unwrap_err();
-        assert_eq!(fields(&e), ["min_price"]);
-        assert!(e.errors()[0].message.contains("500 > 100"));
-        let e = input(&[("sort", "cheapest"), ("limit", "0"), ("cursor", "!!"), ("in_stock", "yes")])
-            .validate()
-            .unwrap_err();
-        assert_eq!(fields(&e), ["in_stock", "sort", "limit", "cursor"]);
-        assert!(e.errors()[1].message.contains("price_asc"));
-        let e = input(&[("limit", "101"), ("attr.Colour", "red")]).validate().unwrap_err();
-        assert_eq!(fields(&e), ["attr.Colour", "limit"]);
-    }
-
-    #[test]
-    fn cursor_round_trips_and_is_bound_to_its_sort() {
-        let c =
-            Cursor { sort: SortOrder::PriceAsc, key: SortKey::Price(5), id: ProductId::from_uuid(uuid::Uuid::nil()) };
-        assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
-        let e = input(&[("cursor", &c.encode()), ("sort", "name")]).validate().unwrap_err();
-        assert_eq!(fields(&e), ["cursor"]);
-        let ok = input(&[("cursor", &c.encode()), ("sort", "price_asc")]).validate().unwrap();
-        assert_eq!(ok.after, Some(c));
-    }
 
     #[test]
     fn search_is_prefix_per_word() {

@@ -8,6 +8,9 @@
 //! through the ports and persists the order after every step. Every action is
 //! idempotent (keys derive from the order id), so re-running the saga after a
 //! crash at any point either finishes the order or compensates it.
+mod saga;
+
+pub use saga::{SagaAction, StepResult, next_action};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -271,96 +274,6 @@ pub struct OrderSummary {
     /// Order version.
     pub version: u64,
 }
-
-/// The next thing the saga must do for an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SagaAction {
-    /// Reserve every line.
-    Reserve,
-    /// Authorise the total on the card.
-    Authorize,
-    /// Capture the authorised total.
-    Capture,
-    /// Commit the reservation (units leave stock).
-    CommitStock,
-    /// Compensation: cancel the hold on the card.
-    Void,
-    /// Compensation: return captured funds.
-    Refund,
-    /// Compensation: an authorisation may be in flight; ask the gateway (same key) what happened.
-    ResolveAuthorization,
-    /// Compensation: give the reserved units back (or fence the reservation id).
-    Release,
-    /// Compensation finished: set the final failed status.
-    Finalize,
-    /// Nothing left to do.
-    Done,
-}
-
-/// What executing a [`SagaAction`] produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StepResult {
-    /// Every line is held.
-    Reserved,
-    /// Not enough stock; nothing held.
-    ReserveRejected {
-        /// Product short.
-        product_id: ProductId,
-        /// Asked for.
-        requested: u64,
-        /// Available.
-        available: u64,
-    },
-    /// The gateway answered an authorisation (from `Authorize` or `ResolveAuthorization`).
-    Authorization(crate::payment::AuthorizationOutcome),
-    /// Funds captured.
-    Captured(CaptureId),
-    /// The capture was refused; the hold must be voided.
-    CaptureDeclined(DeclineReason),
-    /// Units left stock.
-    StockCommitted,
-    /// The reservation is no longer active (expired or released).
-    StockLost,
-    /// Hold cancelled.
-    Voided,
-    /// Funds returned.
-    Refunded(RefundId),
-    /// Units given back.
-    Released,
-    /// Final status set.
-    Finalized,
-}
-
-/// Decides the next step for `order`. Pure: the same order always gives the same action.
-pub fn next_action(order: &Order) -> SagaAction {
-    if order.status.is_final() {
-        return SagaAction::Done;
-    }
-    if order.failure.is_none() {
-        return match (order.status, order.stock) {
-            (OrderStatus::Pending, _) => SagaAction::Reserve,
-            (OrderStatus::StockReserved, _) => SagaAction::Authorize,
-            (OrderStatus::PaymentAuthorized, _) => SagaAction::Capture,
-            (OrderStatus::Paid, StockState::Committed) => SagaAction::Done,
-            (OrderStatus::Paid, _) => SagaAction::CommitStock,
-            _ => SagaAction::Done,
-        };
-    }
-    match order.payment {
-        PaymentState::Authorized { .. } => return SagaAction::Void,
-        PaymentState::Captured { .. } => return SagaAction::Refund,
-        // An authorisation may have reached the gateway before the crash: find out before giving up.
-        PaymentState::NotAuthorized if order.status == OrderStatus::StockReserved => {
-            return SagaAction::ResolveAuthorization;
-        }
-        _ => {}
-    }
-    match order.stock {
-        StockState::NotReserved | StockState::Reserved => SagaAction::Release,
-        StockState::Committed | StockState::Released => SagaAction::Finalize,
-    }
-}
-
 impl Order {
     /// The reservation this order's checkout uses.
     pub fn reservation_id(&self) -> ReservationId {
@@ -388,12 +301,6 @@ impl Order {
         a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
     }
 
-    /// True when the saga has nothing left to do: a final status, or paid with the stock
-    /// committed. The recovery job only looks at unsettled orders.
-    pub fn is_settled(&self) -> bool {
-        next_action(self) == SagaAction::Done
-    }
-
     /// The event summary of this order.
     pub fn summary(&self) -> OrderSummary {
         OrderSummary {
@@ -409,74 +316,6 @@ impl Order {
             version: self.version.get(),
         }
     }
-
-    fn fail(&mut self, reason: FailureReason) {
-        if self.failure.is_none() {
-            self.failure = Some(reason);
-        }
-    }
-
-    /// Records the result of a step and bumps the version. Pure.
-    pub fn apply(&mut self, result: StepResult, now: Timestamp) {
-        use crate::payment::AuthorizationOutcome as A;
-        match result {
-            StepResult::Reserved => {
-                self.stock = StockState::Reserved;
-                if self.failure.is_none() {
-                    self.status = OrderStatus::StockReserved;
-                }
-            }
-            StepResult::ReserveRejected { product_id, requested, available } => {
-                self.fail(FailureReason::OutOfStock { product_id, requested, available });
-            }
-            StepResult::Authorization(A::Authorized { authorization_id }) => {
-                self.payment = PaymentState::Authorized { authorization_id };
-                if self.failure.is_none() {
-                    self.status = OrderStatus::PaymentAuthorized;
-                }
-            }
-            StepResult::Authorization(A::Declined { reason }) => {
-                self.payment = PaymentState::Declined { reason };
-                self.fail(FailureReason::PaymentDeclined { reason });
-            }
-            StepResult::Authorization(A::RequiresAction { authorization_id, .. }) => {
-                // This flow cannot take the customer through 3-D Secure: cancel the pending hold.
-                self.payment = PaymentState::Authorized { authorization_id };
-                self.fail(FailureReason::PaymentActionRequired);
-            }
-            StepResult::Captured(capture_id) => {
-                if let PaymentState::Authorized { authorization_id } = &self.payment {
-                    self.payment = PaymentState::Captured { authorization_id: authorization_id.clone(), capture_id };
-                    self.status = OrderStatus::Paid;
-                }
-            }
-            StepResult::CaptureDeclined(reason) => self.fail(FailureReason::PaymentDeclined { reason }),
-            StepResult::StockCommitted => self.stock = StockState::Committed,
-            StepResult::StockLost => {
-                self.stock = StockState::Released;
-                self.fail(FailureReason::ReservationLost);
-            }
-            StepResult::Voided => {
-                if let PaymentState::Authorized { authorization_id } = &self.payment {
-                    self.payment = PaymentState::Voided { authorization_id: authorization_id.clone() };
-                }
-            }
-            StepResult::Refunded(refund_id) => {
-                if let PaymentState::Captured { capture_id, .. } = &self.payment {
-                    self.payment = PaymentState::Refunded { capture_id: capture_id.clone(), refund_id };
-                }
-            }
-            StepResult::Released => self.stock = StockState::Released,
-            StepResult::Finalized => {
-                if let Some(reason) = self.failure {
-                    self.status = reason.final_status();
-                }
-            }
-        }
-        self.version = self.version.next();
-        self.updated_at = now;
-    }
-
     /// Gives up on a stalled order: the saga then compensates it. Only orders whose payment
     /// is not yet authorised can be abandoned: once authorised, a capture may be in flight,
     /// so the saga drives the order forward (capture is retried with its key) instead of
@@ -507,102 +346,10 @@ impl Order {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payment::AuthorizationOutcome;
-    use SagaAction::*;
     use uuid::Uuid;
 
     fn order() -> Order {
         crate::testkit::conformance::orders::pending_order(OrderId::from_uuid(Uuid::from_u128(1)), Timestamp::EPOCH)
-    }
-
-    fn auth() -> StepResult {
-        StepResult::Authorization(AuthorizationOutcome::Authorized { authorization_id: AuthorizationId("a".into()) })
-    }
-
-    /// Runs the saga with scripted results, returning the actions taken.
-    fn drive(o: &mut Order, results: impl IntoIterator<Item = StepResult>) -> Vec<SagaAction> {
-        let mut actions = vec![];
-        for r in results {
-            actions.push(next_action(o));
-            o.apply(r, Timestamp::EPOCH);
-        }
-        actions.push(next_action(o));
-        actions
-    }
-
-    #[test]
-    fn happy_path() {
-        let mut o = order();
-        let actions = drive(
-            &mut o,
-            [StepResult::Reserved, auth(), StepResult::Captured(CaptureId("c".into())), StepResult::StockCommitted],
-        );
-        assert_eq!(actions, [Reserve, Authorize, Capture, CommitStock, Done]);
-        assert_eq!((o.status, o.stock, o.version), (OrderStatus::Paid, StockState::Committed, Version::new(5)));
-        assert!(o.fulfil(Timestamp::EPOCH));
-        assert_eq!(o.status, OrderStatus::Fulfilled);
-    }
-
-    #[test]
-    fn decline_releases_stock_and_fails_payment() {
-        let mut o = order();
-        let declined =
-            StepResult::Authorization(AuthorizationOutcome::Declined { reason: DeclineReason::InsufficientFunds });
-        let actions = drive(&mut o, [StepResult::Reserved, declined, StepResult::Released, StepResult::Finalized]);
-        assert_eq!(actions, [Reserve, Authorize, Release, Finalize, Done]);
-        assert_eq!(o.status, OrderStatus::PaymentFailed);
-        assert_eq!(o.failure, Some(FailureReason::PaymentDeclined { reason: DeclineReason::InsufficientFunds }));
-    }
-
-    #[test]
-    fn out_of_stock_fences_the_reservation_and_cancels() {
-        let mut o = order();
-        let pid = o.lines[0].product_id;
-        let rejected = StepResult::ReserveRejected { product_id: pid, requested: 2, available: 1 };
-        let actions = drive(&mut o, [rejected, StepResult::Released, StepResult::Finalized]);
-        assert_eq!(actions, [Reserve, Release, Finalize, Done]);
-        assert_eq!(o.status, OrderStatus::Cancelled);
-    }
-
-    #[test]
-    fn abandoned_order_resolves_an_in_flight_authorisation_then_voids_it() {
-        let mut o = order();
-        o.apply(StepResult::Reserved, Timestamp::EPOCH);
-        assert!(o.abandon(Timestamp::EPOCH));
-        let actions = drive(&mut o, [auth(), StepResult::Voided, StepResult::Released, StepResult::Finalized]);
-        assert_eq!(actions, [ResolveAuthorization, Void, Release, Finalize, Done]);
-        assert_eq!(o.status, OrderStatus::Cancelled);
-        assert!(matches!(o.payment, PaymentState::Voided { .. }));
-    }
-
-    #[test]
-    fn lost_reservation_after_capture_refunds() {
-        let mut o = order();
-        let actions = drive(
-            &mut o,
-            [
-                StepResult::Reserved,
-                auth(),
-                StepResult::Captured(CaptureId("c".into())),
-                StepResult::StockLost,
-                StepResult::Refunded(RefundId("r".into())),
-                StepResult::Finalized,
-            ],
-        );
-        assert_eq!(actions, [Reserve, Authorize, Capture, CommitStock, Refund, Finalize, Done]);
-        assert_eq!(o.status, OrderStatus::Cancelled);
-        assert!(matches!(o.payment, PaymentState::Refunded { .. }));
-    }
-
-    #[test]
-    fn authorised_orders_are_never_abandoned() {
-        let mut o = order();
-        drive(&mut o, [StepResult::Reserved, auth()]);
-        assert!(!o.abandon(Timestamp::EPOCH), "a capture may be in flight");
-        assert_eq!(next_action(&o), SagaAction::Capture);
-        o.apply(StepResult::Captured(CaptureId("c".into())), Timestamp::EPOCH);
-        assert!(!o.abandon(Timestamp::EPOCH));
-        assert_eq!(next_action(&o), SagaAction::CommitStock);
     }
 
     #[test]
