@@ -9,21 +9,25 @@
 //! - [`inventory`]: on-hand/reserved stock, reservations and the reference [`inventory::Ledger`].
 //! - [`payment`]: card validation (never printable or serialisable in clear) and gateway vocabulary.
 //! - [`order`]: orders and the checkout saga as a pure state machine.
+//! - [`idempotency`]: client keys, command fingerprints and stored outcomes of idempotent commands.
 //! - [`events`]: versioned domain events in an envelope (documented in `docs/events.md`).
 //! - [`ports`]: the traits adapters implement, with their error contracts.
-//! - [`services`]: the use cases, generic over the ports.
+//! - [`services`]: the use cases, generic over the ports; [`services::shop::Shop`] wires them all.
+//! - [`prelude`]: the common imports in one `use commerce_core::prelude::*;`.
 //!
 //! Features: `mocks` adds mockall mocks of every port (`ports::MockCatalogStore`, ...);
 //! `testkit` adds proptest strategies and one conformance suite per port.
 
 pub mod catalog;
 pub mod events;
+pub mod idempotency;
 pub mod ids;
 pub mod inventory;
 pub mod money;
 pub mod order;
 pub mod payment;
 pub mod ports;
+pub mod prelude;
 pub mod query;
 pub mod services;
 pub mod timestamp;

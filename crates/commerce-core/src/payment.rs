@@ -77,11 +77,11 @@ pub enum CardError {
     /// The Luhn check digit does not match.
     #[error("card number is invalid (check digit mismatch)")]
     Luhn,
-    /// Months are 1 to 12.
-    #[error("expiry month must be between 1 and 12 (got {0})")]
+    /// Months are 1 to 12. (Messages never repeat a card value.)
+    #[error("expiry month must be between 1 and 12")]
     Month(u8),
     /// The card expired.
-    #[error("card expired at the end of {month:02}/{year}")]
+    #[error("the card has expired")]
     Expired {
         /// Expiry month.
         month: u8,
@@ -89,7 +89,7 @@ pub enum CardError {
         year: u16,
     },
     /// The expiry year is implausible.
-    #[error("expiry year {0} is out of range")]
+    #[error("expiry year is out of range")]
     Year(u16),
     /// The CVC is 3 digits (4 for American Express).
     #[error("CVC must be {expected} digits")]

@@ -3,7 +3,7 @@
 //!
 //! | port | adapters |
 //! |---|---|
-//! | [`CatalogStore`] | memory, PostgreSQL (write model + outbox) |
+//! | [`ProductStore`], [`CollectionStore`], [`RestockLog`] | memory, PostgreSQL (write model + outbox) |
 //! | [`ProductReadModel`], [`ProductProjection`] | memory, PostgreSQL (read model) |
 //! | [`InventoryStore`] | memory, PostgreSQL, Redis, gRPC client |
 //! | [`RestockStore`] | memory, Redis |
@@ -23,8 +23,9 @@ use uuid::Uuid;
 use crate::{
     catalog::{Collection, Product, Version},
     events::EventEnvelope,
+    idempotency::{CommandOutcome, Fingerprint, KeyDigest},
     ids::{CollectionId, EventId, OrderId, ProductId, ReservationId},
-    inventory::{InventoryError, InventoryReceipt, ReservationRequest, RestockOutcome, StockLevel},
+    inventory::{InventoryError, InventoryReceipt, OnHand, ReservationRequest, RestockOutcome, StockLevel},
     money::Money,
     order::{Order, OrderStatus},
     payment::{
@@ -63,13 +64,14 @@ pub enum StoreError {
     Unavailable(String),
 }
 
-/// The catalog's write model.
+/// The catalog's products (write model).
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
-pub trait CatalogStore: Send + Sync {
+pub trait ProductStore: Send + Sync {
     /// Inserts a new product and appends `events` to the outbox, atomically.
     ///
-    /// Returns `Duplicate` when the SKU (or id) is taken; nothing is written then.
+    /// Returns `Duplicate` when the SKU (or id) is taken, and `MissingReference` when its
+    /// collection does not exist; nothing is written then.
     async fn insert_product(&self, product: &Product, events: &[EventEnvelope]) -> Result<(), StoreError>;
 
     /// Replaces a product whose stored version is `expected`, and appends `events`, atomically.
@@ -88,13 +90,19 @@ pub trait CatalogStore: Send + Sync {
 
     /// Products in id order, starting after `after`, at most `limit`.
     async fn products(&self, after: Option<ProductId>, limit: usize) -> Result<Vec<Product>, StoreError>;
+}
 
+/// The catalog's collections (write model). A collection cannot be deleted while a
+/// product of the same store belongs to it.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait CollectionStore: Send + Sync {
     /// Inserts a collection and appends `events`. Returns `Duplicate` when the slug (or id) is taken.
     async fn insert_collection(&self, collection: &Collection, events: &[EventEnvelope]) -> Result<(), StoreError>;
 
     /// Replaces a collection whose stored version is `expected`, and appends `events`.
     ///
-    /// Returns `NotFound`, `VersionConflict` or `Duplicate` (slug) like [`CatalogStore::update_product`].
+    /// Returns `NotFound`, `VersionConflict` or `Duplicate` (slug) like [`ProductStore::update_product`].
     async fn update_collection(
         &self,
         collection: &Collection,
@@ -112,17 +120,22 @@ pub trait CatalogStore: Send + Sync {
 
     /// Every collection, by name.
     async fn collections(&self) -> Result<Vec<Collection>, StoreError>;
+}
 
-    /// Records a seller restock bound for the inventory service: gives it `product`'s next
-    /// restock number (1 for the first) and appends its `stock.set` event
-    /// ([`EventEnvelope::stock_set`] with `event_id`, `at` and that number), atomically.
-    /// Returns the number.
+/// The catalog's record of seller restocks bound for the inventory service, where
+/// restocks travel as `stock.set` events.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait RestockLog: Send + Sync {
+    /// Records a seller restock: gives it `product`'s next restock number (1 for the first)
+    /// and appends its `stock.set` event ([`EventEnvelope::stock_set`] with `event_id`, `at`
+    /// and that number), atomically. Returns the number.
     ///
-    /// Returns `NotFound` for an unknown product; nothing is written then.
+    /// Returns `NotFound` for a product this store does not hold; nothing is written then.
     async fn record_restock(
         &self,
         product: ProductId,
-        on_hand: u64,
+        on_hand: OnHand,
         event_id: EventId,
         at: Timestamp,
     ) -> Result<u64, StoreError>;
@@ -186,7 +199,7 @@ pub trait InventoryStore: Send + Sync {
     async fn stock(&self, products: &[ProductId]) -> Result<Vec<StockLevel>, InventoryError>;
 
     /// Sets on-hand units, creating the record. Returns `BelowReserved` when fewer than the reserved units.
-    async fn set_on_hand(&self, product: ProductId, on_hand: u64) -> Result<StockLevel, InventoryError>;
+    async fn set_on_hand(&self, product: ProductId, on_hand: OnHand) -> Result<StockLevel, InventoryError>;
 
     /// Holds every line or none. Returns `InsufficientStock` (and records the refusal, so a
     /// retry returns it again), `UnknownProduct` when a product has no stock record, and
@@ -220,7 +233,12 @@ pub trait RestockStore: Send + Sync {
     ///
     /// Returns `BelowReserved` when `on_hand` is below the reserved units (nothing changes
     /// and the number is not recorded), and `Unavailable` when the store cannot be reached.
-    async fn restock(&self, product: ProductId, on_hand: u64, restock: u64) -> Result<RestockOutcome, InventoryError>;
+    async fn restock(
+        &self,
+        product: ProductId,
+        on_hand: OnHand,
+        restock: u64,
+    ) -> Result<RestockOutcome, InventoryError>;
 }
 
 /// A page request over orders.
@@ -238,7 +256,9 @@ pub struct OrderQuery {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait OrderStore: Send + Sync {
-    /// Inserts a new order and appends `events`, atomically. Returns `Duplicate` when the id exists.
+    /// Inserts a new order and appends `events`, atomically. Returns `Duplicate` when the id
+    /// exists. `Unavailable` means the outcome is unknown: the connection may have been lost
+    /// around the commit, so the order may exist.
     async fn insert(&self, order: &Order, events: &[EventEnvelope]) -> Result<(), StoreError>;
 
     /// Replaces an order whose stored version is `expected`, and appends `events`, atomically.
@@ -256,53 +276,52 @@ pub trait OrderStore: Send + Sync {
     async fn stalled(&self, updated_before: Timestamp, limit: usize) -> Result<Vec<Order>, StoreError>;
 }
 
-/// A response remembered for an idempotency key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredResponse {
-    /// HTTP-style status code.
-    pub status: u16,
-    /// Body bytes.
-    pub body: Vec<u8>,
-}
-
 /// The outcome of claiming an idempotency key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdempotencyClaim {
-    /// The caller owns the key and must `complete` or `release` it. `first_claimed_at` is
-    /// when the key was first claimed; it stays the same when a stale claim is taken over,
-    /// so work derived from it (an order id) is the same on every attempt.
+    /// The caller owns the key and must `complete` or `release` it (or leave it claimed when
+    /// the command's outcome is unknown). `first_claimed_at` is when the key was first
+    /// claimed; it stays the same when a stale claim is taken over, so work derived from it
+    /// (an order id) is the same on every attempt.
     Acquired {
         /// When the key was first claimed.
         first_claimed_at: Timestamp,
     },
     /// Another request with this key is executing now.
     InProgress,
-    /// The key already completed with the same request: replay this response.
-    Completed(StoredResponse),
-    /// The key was used with a different request.
+    /// The key already completed with the same command: answer this outcome again.
+    Completed(CommandOutcome),
+    /// The key was used with a different command.
     Mismatch,
 }
 
-/// Remembers request outcomes by client-chosen key so retries never execute twice.
+/// Remembers command outcomes by client key so retries never execute twice. Stores see
+/// only the key's digest and the command's keyed fingerprint (see [`crate::idempotency`]).
+///
+/// Every adapter bounds what it keeps: keys older than its retention period are dropped
+/// (a retry after that executes anew).
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
-    /// Claims `key` for a request whose canonical hash is `request_hash`. Of two concurrent
-    /// claims exactly one gets `Acquired`. An in-progress claim made before `stale_before`
-    /// (its owner crashed) may be taken over.
+    /// Claims `key` for a command with `fingerprint`. Of two concurrent claims exactly one
+    /// gets `Acquired`. An in-progress claim made before `stale_before` (its owner crashed)
+    /// is taken over. A mismatching fingerprint is `Mismatch` whatever the key's state.
+    ///
+    /// Returns `Unavailable` when the store cannot be reached (nothing was claimed then),
+    /// or when it is full of claims it may not drop.
     async fn claim(
         &self,
-        key: &str,
-        request_hash: &str,
+        key: &KeyDigest,
+        fingerprint: &Fingerprint,
         now: Timestamp,
         stale_before: Timestamp,
     ) -> Result<IdempotencyClaim, StoreError>;
 
-    /// Stores the response of an acquired key. Returns `NotFound` when the key was never claimed.
-    async fn complete(&self, key: &str, response: &StoredResponse) -> Result<(), StoreError>;
+    /// Stores the outcome of an acquired key. Returns `NotFound` when the key is not claimed.
+    async fn complete(&self, key: &KeyDigest, outcome: &CommandOutcome) -> Result<(), StoreError>;
 
-    /// Drops an acquired, uncompleted claim so the request may be retried (idempotent).
-    async fn release(&self, key: &str) -> Result<(), StoreError>;
+    /// Drops an acquired, uncompleted claim so the command may be retried (idempotent).
+    async fn release(&self, key: &KeyDigest) -> Result<(), StoreError>;
 }
 
 /// A card processor.

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why one value was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,7 +47,7 @@ pub enum InvalidValue {
 }
 
 /// One rejected field: a JSON-pointer-like path (`price.amount`, `items[2].quantity`) and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
     /// Path of the field in the request.
     pub field: String,
@@ -56,7 +56,7 @@ pub struct FieldError {
 }
 
 /// Every field a request got wrong, so a client can fix them all at once.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, thiserror::Error)]
 #[serde(transparent)]
 pub struct ValidationErrors(Vec<FieldError>);
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use commerce_core::{
     Timestamp,
     catalog::{MoneyInput, ProductInput},
-    ports::{MockCatalogStore, MockClock, MockIdGenerator, StoreError},
+    ports::{MockClock, MockCollectionStore, MockIdGenerator, MockProductStore, MockRestockLog, StoreError},
     services::{
         Env,
         catalog::{CatalogError, CatalogService},
@@ -22,6 +22,15 @@ fn env() -> Env {
     let mut ids = MockIdGenerator::new();
     ids.expect_new_id().returning(uuid::Uuid::now_v7);
     Env::new(Arc::new(clock), Arc::new(ids))
+}
+
+fn catalog(products: MockProductStore) -> CatalogService {
+    CatalogService::from_ports(
+        Arc::new(products),
+        Arc::new(MockCollectionStore::new()),
+        Arc::new(MockRestockLog::new()),
+        env(),
+    )
 }
 
 fn input() -> ProductInput {
@@ -39,16 +48,16 @@ fn store_outages_surface_as_unavailable_and_duplicates_as_duplicate() {
         (StoreError::Unavailable("connection reset".into()), CatalogError::Unavailable("connection reset".into())),
         (StoreError::Duplicate("sku TEE-1".into()), CatalogError::Duplicate("sku TEE-1".into())),
     ] {
-        let mut store = MockCatalogStore::new();
+        let mut store = MockProductStore::new();
         store.expect_insert_product().times(1).returning(move |_, _| Err(failure.clone()));
-        let service = CatalogService::new(Arc::new(store), env());
+        let service = catalog(store);
         assert_eq!(block_on(service.create_product(&input())), Err(expected));
     }
 }
 
 #[test]
 fn a_product_and_its_event_are_written_in_one_call() {
-    let mut store = MockCatalogStore::new();
+    let mut store = MockProductStore::new();
     store
         .expect_insert_product()
         .withf(|p, events| {
@@ -58,7 +67,7 @@ fn a_product_and_its_event_are_written_in_one_call() {
         })
         .times(1)
         .returning(|_, _| Ok(()));
-    let service = CatalogService::new(Arc::new(store), env());
+    let service = catalog(store);
     let p = block_on(service.create_product(&input())).unwrap();
     assert_eq!(p.sku.as_str(), "TEE-1");
 }

@@ -11,6 +11,7 @@ use std::{fmt::Display, future::Future, net::SocketAddr, sync::Arc, time::Durati
 use async_trait::async_trait;
 use commerce_core::{
     Timestamp,
+    idempotency::IdempotencySecret,
     ports::{Clock as _, IdGenerator},
 };
 use commerce_http::ops::Readiness;
@@ -39,6 +40,42 @@ pub struct InventoryArgs {
     /// after each inventory call, which also works without a broker.
     #[arg(long, env = "INVENTORY_PUBLISHES_EVENTS")]
     pub inventory_publishes_events: bool,
+}
+
+/// The secret of idempotent commands (see `commerce_core::idempotency`).
+#[derive(Clone, clap::Args)]
+pub struct IdempotencyArgs {
+    /// Secret (at least 32 bytes) that fingerprints idempotent requests and derives order
+    /// access tokens. Every replica of one shop must share it; changing it makes retries of
+    /// earlier keys answer 422 (never a second order).
+    #[arg(long, env = "COMMERCE_IDEMPOTENCY_SECRET", hide_env_values = true)]
+    pub idempotency_secret: Option<String>,
+}
+
+impl std::fmt::Debug for IdempotencyArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdempotencyArgs").finish_non_exhaustive()
+    }
+}
+
+impl IdempotencyArgs {
+    /// The configured secret; required where keys outlive the process or replicas share them.
+    pub fn required_secret(&self) -> anyhow::Result<IdempotencySecret> {
+        let raw = self.idempotency_secret.as_deref().filter(|s| !s.is_empty()).ok_or_else(|| {
+            anyhow::anyhow!(
+                "COMMERCE_IDEMPOTENCY_SECRET is required: the same secret of at least 32 bytes on every replica (e.g. `openssl rand -hex 32`)"
+            )
+        })?;
+        IdempotencySecret::new(raw.as_bytes().to_vec()).map_err(|e| anyhow::anyhow!("COMMERCE_IDEMPOTENCY_SECRET {e}"))
+    }
+
+    /// The configured secret, or a new random one for a process whose keys die with it.
+    pub fn secret_or_generated(&self) -> anyhow::Result<IdempotencySecret> {
+        match self.idempotency_secret.as_deref().filter(|s| !s.is_empty()) {
+            Some(_) => self.required_secret(),
+            None => Ok(IdempotencySecret::generate(&RandomIds)),
+        }
+    }
 }
 
 /// Where events travel when a broker is used.

@@ -3,6 +3,7 @@
 
 use commerce_core::{
     catalog::{CollectionInput, MoneyInput, ProductInput},
+    inventory::OnHand,
     services::{catalog::CatalogService, inventory::InventoryService},
 };
 use futures::{StreamExt as _, TryStreamExt as _};
@@ -94,7 +95,7 @@ pub async fn seed(
     futures::stream::iter(items)
         .map(|(input, on_hand)| async move {
             let product = catalog.create_product(&input).await?;
-            inventory.set_on_hand(product.id, on_hand).await?;
+            inventory.set_on_hand(product.id, OnHand::new(on_hand)?).await?;
             Ok::<_, anyhow::Error>(())
         })
         .buffer_unordered(concurrency.max(1))

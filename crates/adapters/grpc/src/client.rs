@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use commerce_core::{
     ProductId, ReservationId, Timestamp,
-    inventory::{InventoryError, InventoryReceipt, ReservationRequest, StockLevel},
+    inventory::{InventoryError, InventoryReceipt, OnHand, ReservationRequest, StockLevel},
     ports::InventoryStore,
 };
 use tonic::{Code, Request, transport::Channel};
@@ -97,10 +97,11 @@ impl InventoryStore for GrpcInventoryClient {
         reply.levels.iter().map(level_from_pb).collect()
     }
 
-    async fn set_on_hand(&self, product: ProductId, on_hand: u64) -> Result<StockLevel, InventoryError> {
+    async fn set_on_hand(&self, product: ProductId, on_hand: OnHand) -> Result<StockLevel, InventoryError> {
         let reply = self
             .idempotent(|mut c| {
-                let r = self.request(pb::SetOnHandRequest { product_id: product.to_string(), on_hand }, true);
+                let r = self
+                    .request(pb::SetOnHandRequest { product_id: product.to_string(), on_hand: on_hand.get() }, true);
                 async move { c.set_on_hand(r).await }
             })
             .await?;

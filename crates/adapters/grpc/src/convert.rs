@@ -3,7 +3,7 @@
 use commerce_core::{
     ProductId, ReservationId, Timestamp,
     inventory::{
-        InventoryError, InventoryReceipt, Quantity, Reservation, ReservationLine, ReservationState, StockLevel,
+        InventoryError, InventoryReceipt, OnHand, Quantity, Reservation, ReservationLine, ReservationState, StockLevel,
     },
 };
 use serde::{Deserialize, Serialize};
@@ -27,6 +27,11 @@ pub fn level_from_pb(l: &pb::StockLevel) -> Result<StockLevel, InventoryError> {
 
 pub fn product(raw: &str) -> Result<ProductId, InventoryError> {
     raw.parse().map_err(|_| InventoryError::InvalidRequest(format!("{raw:?} is not a product id")))
+}
+
+/// Validates a `SetOnHand` count against the domain's ceiling (`INVALID_ARGUMENT` naming the field).
+pub fn on_hand(n: u64) -> Result<OnHand, InventoryError> {
+    OnHand::new(n).map_err(|e| InventoryError::InvalidRequest(format!("on_hand: {e}")))
 }
 
 pub fn reservation_id(raw: &str) -> Result<ReservationId, InventoryError> {

@@ -11,7 +11,7 @@ use subtle::ConstantTimeEq;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    convert::{level_to_pb, lines_from_pb, product, receipt_to_pb, reservation_id, status_of},
+    convert::{level_to_pb, lines_from_pb, on_hand, product, receipt_to_pb, reservation_id, status_of},
     pb::{self, inventory_service_server::InventoryService},
 };
 
@@ -98,7 +98,8 @@ impl InventoryService for InventoryGrpcServer {
     async fn set_on_hand(&self, request: Request<pb::SetOnHandRequest>) -> Result<Response<pb::StockLevel>, Status> {
         self.authorize(&request)?;
         let id = product(&request.get_ref().product_id).map_err(|e| invalid(&e))?;
-        let level = self.store.set_on_hand(id, request.get_ref().on_hand).await.map_err(|e| status_of(&e))?;
+        let units = on_hand(request.get_ref().on_hand).map_err(|e| invalid(&e))?;
+        let level = self.store.set_on_hand(id, units).await.map_err(|e| status_of(&e))?;
         Ok(Response::new(level_to_pb(&level)))
     }
 

@@ -4,13 +4,14 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
+use commerce_core::testkit::units;
 use std::sync::Arc;
 
 use commerce_core::{
     Currency, Money, ProductId,
     catalog::Version,
     order::OrderStatus,
-    ports::{CatalogStore, InventoryStore},
+    ports::{InventoryStore, ProductStore},
     services::{
         Env,
         checkout::{CheckoutInput, CheckoutItemInput, CheckoutService, SagaRunner},
@@ -78,6 +79,31 @@ async fn the_client_agrees_with_the_reference_ledger() {
 }
 
 #[tokio::test]
+async fn set_on_hand_above_the_domain_ceiling_is_an_invalid_argument() {
+    use commerce_core::inventory::OnHand;
+    use commerce_grpc::pb::{SetOnHandRequest, inventory_service_client::InventoryServiceClient};
+    let store = RedisInventoryStore::connect(&redis_url(), &format!("grpc-{}", uuid::Uuid::new_v4().simple()))
+        .await
+        .unwrap_or_else(|e| panic!("Redis must be running at {}: {e}", redis_url()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let routes = server_router(InventoryGrpcServer::new(Arc::new(store.clone()), TOKEN)).await.unwrap();
+    tokio::spawn(serve(routes, listener, std::future::pending()));
+    let mut raw = InventoryServiceClient::connect(url).await.unwrap();
+    let product = ProductId::from_uuid(uuid::Uuid::now_v7()).to_string();
+    let set = |on_hand| {
+        let mut r = tonic::Request::new(SetOnHandRequest { product_id: product.clone(), on_hand });
+        r.metadata_mut().insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
+        r
+    };
+    let refused = raw.set_on_hand(set(OnHand::MAX + 1)).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert!(refused.message().contains("on_hand"), "names the field: {}", refused.message());
+    assert_eq!(raw.set_on_hand(set(OnHand::MAX)).await.unwrap().into_inner().on_hand, OnHand::MAX);
+    store.clear().await.unwrap();
+}
+
+#[tokio::test]
 async fn set_on_hand_needs_the_token() {
     let (client, store) = fresh().await;
     let anonymous = {
@@ -89,10 +115,10 @@ async fn set_on_hand_needs_the_token() {
     };
     let product = ProductId::from_uuid(uuid::Uuid::now_v7());
     assert!(matches!(
-        anonymous.set_on_hand(product, 5).await,
+        anonymous.set_on_hand(product, units(5)).await,
         Err(commerce_core::inventory::InventoryError::InvalidRequest(_))
     ));
-    assert_eq!(client.set_on_hand(product, 5).await.unwrap().on_hand, 5);
+    assert_eq!(client.set_on_hand(product, units(5)).await.unwrap().on_hand, 5);
     assert_eq!(anonymous.stock(&[product]).await.unwrap()[0].on_hand, 5, "reads need no token");
     store.clear().await.unwrap();
 }
@@ -109,7 +135,7 @@ async fn two_thousand_concurrent_checkouts_sell_exactly_the_stock() {
     let mut product = strategies::product(product_id, 1, Money::new(500, Currency::USD).unwrap(), env.clock.now());
     product.version = Version::INITIAL;
     catalog.insert_product(&product, &[]).await.unwrap();
-    client.set_on_hand(product_id, 100).await.unwrap();
+    client.set_on_hand(product_id, units(100)).await.unwrap();
 
     let inventory = InventoryService::new(Arc::new(client.clone()), Arc::new(MemoryEventBus::new()), env.clone());
     let orders = Arc::new(MemoryOrderStore::new());

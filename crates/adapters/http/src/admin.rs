@@ -1,4 +1,5 @@
-//! Admin routes (bearer admin token): products, collections, stock, orders.
+//! Admin routes (behind an [`AdminAuthorizer`], the bearer admin token by default):
+//! products, collections, stock, orders.
 
 use std::sync::Arc;
 
@@ -13,12 +14,16 @@ use axum::{
 use commerce_core::{
     catalog::Version,
     ids::{CollectionId, OrderId, ProductId},
+    inventory::OnHand,
     order::OrderStatus,
     ports::OrderQuery,
-    services::{catalog::CatalogService, inventory::InventoryService, orders::OrderService},
+    services::{
+        catalog::CatalogService,
+        orders::OrderService,
+        restock::{RestockService, StockChange},
+    },
 };
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
 use utoipa::IntoParams;
 
 use crate::{
@@ -27,58 +32,27 @@ use crate::{
         OrderDto, OrderPage, RestockAccepted, SetStockRequest, StockDto, UpdateCollectionRequest, UpdateProductRequest,
     },
     error::{ApiError, Problem},
-    extract::{ApiJson, ApiPath, ApiQuery, bearer, etag, if_match, path_id},
+    extract::{ApiJson, ApiPath, ApiQuery, etag, if_match, path_id},
 };
 
-/// The operators' shared secret, compared in constant time.
-#[derive(Clone)]
-pub struct AdminToken(Arc<str>);
+pub use commerce_core::services::restock::RestockDelivery;
 
-impl AdminToken {
-    /// Wraps a token.
-    pub fn new(token: impl Into<Arc<str>>) -> Self {
-        Self(token.into())
-    }
-
-    fn accepts(&self, candidate: &str) -> bool {
-        bool::from(self.0.as_bytes().ct_eq(candidate.as_bytes()))
-    }
-}
-
-impl std::fmt::Debug for AdminToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AdminToken(***)")
-    }
-}
-
-/// How `PUT /admin/v1/products/{id}/stock` reaches the inventory.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum RestockDelivery {
-    /// A call to the inventory (in process or over gRPC): `200` with the resulting level,
-    /// or `409` below the reserved units.
-    #[default]
-    Direct,
-    /// A `stock.set` event through the catalog's outbox and the broker, which the inventory
-    /// service applies: `202` with the restock number.
-    Events,
-}
+pub use crate::auth::{AdminAuthorizer, AdminToken};
 
 /// What the admin routes need.
 #[derive(Clone)]
 pub struct AdminState {
     /// Products and collections.
     pub catalog: CatalogService,
-    /// Stock.
-    pub inventory: InventoryService,
-    /// How restocks reach the inventory.
-    pub restocks: RestockDelivery,
+    /// Restocks and stock reads.
+    pub stock: RestockService,
     /// Orders.
     pub orders: OrderService,
-    /// Bearer token.
-    pub token: AdminToken,
+    /// Who may call these routes ([`AdminToken`] by default).
+    pub authorizer: Arc<dyn AdminAuthorizer>,
 }
 
-/// Every `/admin/v1/...` route, behind the admin token.
+/// Every `/admin/v1/...` route, behind the state's authorizer.
 pub fn router(state: AdminState) -> Router {
     Router::new()
         .route("/admin/v1/products", post(create_product).get(list_products))
@@ -89,14 +63,15 @@ pub fn router(state: AdminState) -> Router {
         .route("/admin/v1/orders", get(list_orders))
         .route("/admin/v1/orders/{id}", get(get_order))
         .route("/admin/v1/orders/{id}/fulfil", post(fulfil_order))
-        .route_layer(middleware::from_fn_with_state(state.token.clone(), require_admin))
+        .route_layer(middleware::from_fn_with_state(state.authorizer.clone(), require_admin))
         .with_state(state)
 }
 
-async fn require_admin(State(token): State<AdminToken>, request: Request, next: Next) -> Response {
-    match bearer(request.headers()) {
-        Some(candidate) if token.accepts(candidate) => next.run(request).await,
-        _ => ApiError::Unauthorized.into_response(),
+async fn require_admin(State(authorizer): State<Arc<dyn AdminAuthorizer>>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    match authorizer.authorize(&parts).await {
+        Ok(()) => next.run(Request::from_parts(parts, body)).await,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -229,10 +204,6 @@ pub async fn archive_product(
     Ok(with_etag(StatusCode::OK, product.version, Json(AdminProduct::from(&product))))
 }
 
-/// The largest on-hand count accepted: far above any real shelf, and safely inside
-/// every store's integer range.
-pub const MAX_ON_HAND: u64 = 1_000_000_000;
-
 /// Set a product's on-hand units.
 ///
 /// Where restocks travel as events (catalog-api with `RESTOCK_VIA_EVENTS`), the answer is
@@ -256,18 +227,11 @@ pub async fn set_stock(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<SetStockRequest>,
 ) -> Result<Response, ApiError> {
-    if body.on_hand > MAX_ON_HAND {
-        return Err(ApiError::invalid("on_hand", format!("must be at most {MAX_ON_HAND}")));
-    }
+    let on_hand = OnHand::new(body.on_hand).map_err(|e| ApiError::invalid("on_hand", e))?;
     let id = path_id(&id, "product")?;
-    match s.restocks {
-        RestockDelivery::Direct => {
-            let product = s.catalog.product(id).await?;
-            let level = s.inventory.set_on_hand(product.id, body.on_hand).await?;
-            Ok(Json(StockDto::from(level)).into_response())
-        }
-        RestockDelivery::Events => {
-            let accepted = s.catalog.request_restock(id, body.on_hand).await?;
+    match s.stock.set_stock(id, on_hand).await? {
+        StockChange::Applied(level) => Ok(Json(StockDto::from(level)).into_response()),
+        StockChange::Requested(accepted) => {
             let location = HeaderValue::try_from(format!("/admin/v1/products/{id}/stock"))
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
             Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(RestockAccepted::from(accepted)))
@@ -283,12 +247,7 @@ pub async fn set_stock(
     responses((status = 200, body = StockDto), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn get_stock(State(s): State<AdminState>, ApiPath(id): ApiPath<String>) -> Result<Json<StockDto>, ApiError> {
-    let product = s.catalog.product(path_id(&id, "product")?).await?;
-    let level = s.inventory.stock(&[product.id]).await?.into_iter().next();
-    Ok(Json(level.map_or_else(
-        || StockDto { product_id: product.id.to_string(), on_hand: 0, reserved: 0, available: 0 },
-        StockDto::from,
-    )))
+    Ok(Json(StockDto::from(s.stock.stock(path_id(&id, "product")?).await?)))
 }
 
 /// Create a collection.

@@ -10,7 +10,7 @@ use axum::{
 };
 use commerce_core::{
     inventory::InventoryError,
-    services::{catalog::CatalogError, checkout::CheckoutError, storefront::StorefrontError},
+    services::{catalog::CatalogError, checkout::CheckoutError, restock::RestockError, storefront::StorefrontError},
     validation::ValidationErrors,
 };
 use serde::Serialize;
@@ -60,8 +60,10 @@ pub struct Problem {
 pub enum ApiError {
     /// 400: the request is malformed (bad JSON, missing header).
     BadRequest(ValidationErrors),
-    /// 401: missing or wrong bearer token.
+    /// 401: missing or wrong credentials.
     Unauthorized,
+    /// 403: the caller is known but may not do this.
+    Forbidden(String),
     /// 402: the card was declined.
     PaymentRequired {
         /// What happened.
@@ -128,6 +130,7 @@ impl ApiError {
                 ..p(StatusCode::BAD_REQUEST, "bad-request", "Malformed request", Some(e.to_string()))
             },
             Self::Unauthorized => p(StatusCode::UNAUTHORIZED, "unauthorized", "Missing or invalid bearer token", None),
+            Self::Forbidden(d) => p(StatusCode::FORBIDDEN, "forbidden", "Forbidden", Some(d.clone())),
             Self::PaymentRequired { detail, extensions } => Problem {
                 extensions: extensions.clone(),
                 ..p(StatusCode::PAYMENT_REQUIRED, "payment-declined", "Payment declined", Some(detail.clone()))
@@ -259,6 +262,15 @@ impl From<InventoryError> for ApiError {
     }
 }
 
+impl From<RestockError> for ApiError {
+    fn from(e: RestockError) -> Self {
+        match e {
+            RestockError::Catalog(e) => e.into(),
+            RestockError::Inventory(e) => e.into(),
+        }
+    }
+}
+
 impl From<CheckoutError> for ApiError {
     fn from(e: CheckoutError) -> Self {
         match e {
@@ -273,6 +285,14 @@ impl From<CheckoutError> for ApiError {
                 let mut extensions = Map::new();
                 extensions.insert("decline_code".into(), serde_json::to_value(reason).unwrap_or_default());
                 Self::PaymentRequired { detail: "the card was refused".into(), extensions }
+            }
+            CheckoutError::InProgress => Self::Conflict {
+                title: "Request in progress",
+                detail: "a request with this Idempotency-Key is still being processed; retry shortly".into(),
+                extensions: Map::new(),
+            },
+            CheckoutError::KeyReused => {
+                Self::invalid("Idempotency-Key", "this key was already used with a different request body")
             }
             CheckoutError::Interrupted { cause, .. } => Self::Unavailable(cause),
         }

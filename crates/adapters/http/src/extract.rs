@@ -37,13 +37,36 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
             // "Failed to deserialize the JSON body into the target type: price.amount: invalid type ..."
             let detail = text.split_once("target type: ").map_or(text.as_str(), |(_, rest)| rest);
             match detail.split_once(": ") {
-                Some((path, message)) if !path.contains(' ') => ApiError::invalid(path, message),
-                _ => ApiError::invalid("body", detail),
+                Some((path, message)) if !path.contains(' ') => ApiError::invalid(path, without_value(message)),
+                _ => ApiError::invalid("body", without_value(detail)),
             }
         }
         other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(text),
         _ => ApiError::bad_request("body", text),
     }
+}
+
+/// serde's messages quote the value they rejected (``invalid type: integer `4242…`, expected
+/// a string``). A body may carry card data, so the quoted value is cut and only what was
+/// expected is kept: no value a client sent is ever echoed in an error.
+pub fn without_value(message: &str) -> String {
+    // serde_json appends the position: " at line 1 column 42".
+    let message = message.rsplit_once(" at line ").map_or(message, |(m, _)| m);
+    for (prefix, kind) in [("invalid type: ", "invalid type"), ("invalid value: ", "invalid value")] {
+        if message.starts_with(prefix) {
+            return match message.rsplit_once(", expected ") {
+                Some((_, expected)) => format!("{kind}: expected {expected}"),
+                None => kind.to_owned(),
+            };
+        }
+    }
+    if message.starts_with("unknown variant") {
+        return match message.rsplit_once(", expected ") {
+            Some((_, expected)) => format!("unknown variant, expected {expected}"),
+            None => "unknown variant".to_owned(),
+        };
+    }
+    message.to_owned()
 }
 
 /// `Path<T>` whose rejection (e.g. a segment that is not valid UTF-8) is a 404 problem.
@@ -125,6 +148,20 @@ mod tests {
         h.insert(header::IF_MATCH, HeaderValue::from_static("\"abc\""));
         assert!(if_match(&h).is_err());
         assert_eq!(if_match(&HeaderMap::new()).unwrap(), None);
+    }
+
+    #[test]
+    fn rejected_values_are_never_echoed() {
+        assert_eq!(
+            without_value("invalid type: integer `4242424242424242`, expected a string at line 1 column 60"),
+            "invalid type: expected a string"
+        );
+        assert_eq!(without_value("invalid value: integer `4242`, expected u8"), "invalid value: expected u8");
+        assert_eq!(
+            without_value("unknown variant `4111 1111`, expected `draft` or `active`"),
+            "unknown variant, expected `draft` or `active`"
+        );
+        assert_eq!(without_value("missing field `email`"), "missing field `email`");
     }
 
     #[test]

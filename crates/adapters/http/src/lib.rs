@@ -15,6 +15,7 @@
 //! 404 and wrong methods 405, both as problems too.
 
 pub mod admin;
+pub mod auth;
 pub mod checkout;
 pub mod dto;
 pub mod error;

@@ -9,6 +9,7 @@
 
 mod common;
 
+use commerce_core::testkit::units;
 use std::time::{Duration, Instant};
 
 use commerce_core::{
@@ -61,7 +62,7 @@ async fn crashing_relay_and_projector_lose_nothing() {
                     };
                     catalog.update_product(id, &patch, None).await.unwrap();
                 } else {
-                    inventory.set_on_hand(id, rng.below(50)).await.unwrap();
+                    inventory.set_on_hand(id, units(rng.below(50))).await.unwrap();
                 }
                 writes += 1;
             }

@@ -15,6 +15,7 @@
 
 mod common;
 
+use commerce_core::testkit::units;
 use std::{
     process::Command,
     sync::{
@@ -111,7 +112,7 @@ async fn writes_survive_a_broker_outage_and_the_read_model_catches_up() {
                     };
                     models.catalog.update_product(id, &patch, None).await.unwrap();
                 } else {
-                    models.inventory.set_on_hand(id, n % 40).await.unwrap();
+                    models.inventory.set_on_hand(id, units(n % 40)).await.unwrap();
                 }
                 n += 1;
                 writes.store(n, Ordering::Relaxed);

@@ -6,6 +6,7 @@
 
 mod common;
 
+use commerce_core::testkit::units;
 use std::sync::Arc;
 
 use commerce_core::{
@@ -23,7 +24,7 @@ async fn outbox_to_broker_to_read_model_and_rebuild() {
     let prefix = fresh_topics(3).await;
     let Models { catalog, inventory, read, ids, .. } = Models::new(&pool, 20).await;
     for (n, id) in (0_u64..).zip(&ids) {
-        inventory.set_on_hand(*id, n).await.unwrap();
+        inventory.set_on_hand(*id, units(n)).await.unwrap();
     }
     let patch = commerce_core::catalog::ProductPatchInput { name: Some("Renamed".into()), ..Default::default() };
     catalog.update_product(ids[0], &patch, None).await.unwrap();

@@ -10,7 +10,8 @@ use commerce_core::{
     CollectionId, EventId, ProductId, Timestamp,
     catalog::{Collection, Product, Sku, Version},
     events::{EventEnvelope, StockSet},
-    ports::{CatalogStore, EventError, Outbox, OutboxRecord, StoreError},
+    inventory::OnHand,
+    ports::{CollectionStore, EventError, Outbox, OutboxRecord, ProductStore, RestockLog, StoreError},
 };
 
 use crate::{MemoryOutbox, lock};
@@ -40,7 +41,7 @@ impl State {
     }
 }
 
-/// Products and collections in memory, writing events to a [`MemoryOutbox`].
+/// Products, collections and the restock log in memory, writing events to a [`MemoryOutbox`].
 #[derive(Debug, Default)]
 pub struct MemoryCatalogStore {
     state: Mutex<State>,
@@ -69,7 +70,7 @@ fn check_version(stored: Version, expected: Version) -> Result<(), StoreError> {
 }
 
 #[async_trait]
-impl CatalogStore for MemoryCatalogStore {
+impl ProductStore for MemoryCatalogStore {
     async fn insert_product(&self, product: &Product, events: &[EventEnvelope]) -> Result<(), StoreError> {
         let mut s = lock(&self.state);
         if s.products.contains_key(&product.id) {
@@ -108,7 +109,10 @@ impl CatalogStore for MemoryCatalogStore {
         };
         Ok(range.take(limit).map(|(_, p)| p.clone()).collect())
     }
+}
 
+#[async_trait]
+impl CollectionStore for MemoryCatalogStore {
     async fn insert_collection(&self, collection: &Collection, events: &[EventEnvelope]) -> Result<(), StoreError> {
         let mut s = lock(&self.state);
         if s.collections.contains_key(&collection.id) {
@@ -161,11 +165,14 @@ impl CatalogStore for MemoryCatalogStore {
         all.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()).then(a.id.cmp(&b.id)));
         Ok(all)
     }
+}
 
+#[async_trait]
+impl RestockLog for MemoryCatalogStore {
     async fn record_restock(
         &self,
         product: ProductId,
-        on_hand: u64,
+        on_hand: OnHand,
         event_id: EventId,
         at: Timestamp,
     ) -> Result<u64, StoreError> {
@@ -179,7 +186,7 @@ impl CatalogStore for MemoryCatalogStore {
         self.outbox.append(&[EventEnvelope::stock_set(
             event_id,
             at,
-            StockSet { product_id: product, on_hand },
+            StockSet { product_id: product, on_hand: on_hand.get() },
             number,
         )]);
         Ok(number)

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use commerce_core::{
     ProductId, ReservationId, Timestamp,
-    inventory::{InventoryError, InventoryReceipt, Ledger, ReservationRequest, RestockOutcome, StockLevel},
+    inventory::{InventoryError, InventoryReceipt, Ledger, OnHand, ReservationRequest, RestockOutcome, StockLevel},
     ports::{InventoryStore, RestockStore},
 };
 
@@ -32,7 +32,7 @@ impl InventoryStore for MemoryInventoryStore {
         Ok(products.iter().filter_map(|p| l.stock(*p)).collect())
     }
 
-    async fn set_on_hand(&self, product: ProductId, on_hand: u64) -> Result<StockLevel, InventoryError> {
+    async fn set_on_hand(&self, product: ProductId, on_hand: OnHand) -> Result<StockLevel, InventoryError> {
         lock(&self.ledger).set_on_hand(product, on_hand)
     }
 
@@ -55,7 +55,12 @@ impl InventoryStore for MemoryInventoryStore {
 
 #[async_trait]
 impl RestockStore for MemoryInventoryStore {
-    async fn restock(&self, product: ProductId, on_hand: u64, restock: u64) -> Result<RestockOutcome, InventoryError> {
+    async fn restock(
+        &self,
+        product: ProductId,
+        on_hand: OnHand,
+        restock: u64,
+    ) -> Result<RestockOutcome, InventoryError> {
         lock(&self.ledger).restock(product, on_hand, restock)
     }
 }

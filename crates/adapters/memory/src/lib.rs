@@ -15,6 +15,7 @@ mod inventory;
 mod orders;
 mod payments;
 mod read_model;
+mod shop;
 
 pub use catalog::MemoryCatalogStore;
 pub use events::{MemoryConsumer, MemoryEventBus, MemoryOutbox};
@@ -23,6 +24,7 @@ pub use inventory::MemoryInventoryStore;
 pub use orders::MemoryOrderStore;
 pub use payments::{GatewayStats, MemoryPaymentGateway};
 pub use read_model::MemoryReadModel;
+pub use shop::{MemoryAdapters, SyncError};
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 

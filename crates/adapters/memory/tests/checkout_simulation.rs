@@ -9,13 +9,19 @@
 //! - paid, with its stock committed and exactly one capture, or
 //! - cancelled / payment-failed, with its stock released, no capture and no open hold;
 //!
-//! and stock must add up. The seed is part of the proptest input, so a failing
-//! run is reproduced by its seed.
+//! and stock must add up.
+//!
+//! Every cart is sent as a client would under one idempotency key: several attempts at
+//! once (interleaved at every port call), a retry after its claim went stale, and a last
+//! retry once the dust settled; the idempotency store loses writes too. Every key
+//! must yield at most one order (so at most one capture), and every answer for one key
+//! names the same order. The seed is part of the proptest input, so a failing run is
+//! reproduced by its seed.
 
 #![allow(clippy::unwrap_used, reason = "test helpers fail loudly on unexpected errors")]
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeSet, HashMap},
     sync::{Arc, Mutex},
 };
 
@@ -24,26 +30,30 @@ use commerce_core::{
     Money, OrderId, ProductId, ReservationId, Timestamp,
     catalog::{Product, Version},
     events::EventEnvelope,
-    inventory::{InventoryError, InventoryReceipt, Quantity, ReservationRequest, StockLevel},
+    idempotency::{ClientKey, CommandOutcome, Fingerprint, KeyDigest},
+    inventory::{InventoryError, InventoryReceipt, OnHand, Quantity, ReservationRequest, StockLevel},
     order::{Order, OrderStatus, SagaAction, StockState, next_action},
     payment::{
         AuthorizationId, AuthorizationOutcome, AuthorizeRequest, CaptureId, CardDetails, CardInput, IdempotencyKey,
         PaymentError, PaymentMethod, RefundId,
     },
-    ports::{CatalogStore, InventoryStore, OrderQuery, OrderStore, PaymentGateway, StoreError},
+    ports::{
+        IdempotencyClaim, IdempotencyStore, InventoryStore, OrderQuery, OrderStore, PaymentGateway, ProductStore,
+        StoreError,
+    },
     services::{
         Env,
-        checkout::{CheckoutError, CheckoutInput, CheckoutItemInput, CheckoutService, SagaRunner},
+        checkout::{CheckoutError, CheckoutInput, CheckoutItemInput, CheckoutReply},
         inventory::InventoryService,
-        recovery::{RecoveryPolicy, RecoveryService},
+        recovery::RecoveryPolicy,
     },
     testkit::{
-        fixed::{ManualClock, SequentialIds},
-        strategies,
+        fixed::{ManualClock, SequentialIds, idempotency_secret},
+        strategies, units,
     },
 };
 use commerce_memory::{
-    MemoryCatalogStore, MemoryEventBus, MemoryInventoryStore, MemoryOrderStore, MemoryPaymentGateway,
+    MemoryAdapters, MemoryIdempotencyStore, MemoryInventoryStore, MemoryOrderStore, MemoryPaymentGateway,
 };
 use futures::executor::block_on;
 use proptest::prelude::*;
@@ -94,9 +104,26 @@ impl Chaos {
 
 const ALL: &[Fault] = &[Fault::FailBefore, Fault::FailAfter, Fault::Duplicate];
 
+/// Returns `Pending` once, so concurrent attempts interleave at every port call.
+struct YieldNow(bool);
+
+impl std::future::Future for YieldNow {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.0 {
+            std::task::Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
+}
+
 /// Runs `call` under a fault: maybe not at all, maybe twice, maybe "losing" its answer.
 macro_rules! chaotic {
     ($chaos:expr, $unavailable:expr, $call:expr) => {{
+        YieldNow(false).await;
         match $chaos.roll(ALL) {
             Fault::FailBefore => Err($unavailable),
             Fault::FailAfter => {
@@ -163,7 +190,7 @@ impl InventoryStore for ChaosInventory {
     async fn stock(&self, p: &[ProductId]) -> Result<Vec<StockLevel>, InventoryError> {
         self.inner.stock(p).await
     }
-    async fn set_on_hand(&self, p: ProductId, n: u64) -> Result<StockLevel, InventoryError> {
+    async fn set_on_hand(&self, p: ProductId, n: OnHand) -> Result<StockLevel, InventoryError> {
         self.inner.set_on_hand(p, n).await
     }
     async fn reserve(&self, r: &ReservationRequest) -> Result<InventoryReceipt, InventoryError> {
@@ -193,6 +220,7 @@ fn crashed() -> StoreError {
 #[async_trait]
 impl OrderStore for CrashingOrders {
     async fn insert(&self, o: &Order, e: &[EventEnvelope]) -> Result<(), StoreError> {
+        YieldNow(false).await;
         match self.chaos.roll(&[Fault::FailBefore, Fault::FailAfter]) {
             Fault::FailBefore => Err(crashed()),
             Fault::FailAfter => self.inner.insert(o, e).await.and(Err(crashed())),
@@ -200,6 +228,7 @@ impl OrderStore for CrashingOrders {
         }
     }
     async fn update(&self, o: &Order, v: Version, e: &[EventEnvelope]) -> Result<(), StoreError> {
+        YieldNow(false).await;
         match self.chaos.roll(&[Fault::FailBefore, Fault::FailAfter]) {
             Fault::FailBefore => Err(crashed()),
             Fault::FailAfter => self.inner.update(o, v, e).await.and(Err(crashed())),
@@ -214,6 +243,42 @@ impl OrderStore for CrashingOrders {
     }
     async fn stalled(&self, before: Timestamp, limit: usize) -> Result<Vec<Order>, StoreError> {
         self.inner.stalled(before, limit).await
+    }
+}
+
+/// Idempotency-store writes that crash before or after taking effect.
+struct ChaosKeys {
+    inner: MemoryIdempotencyStore,
+    chaos: Arc<Chaos>,
+}
+
+macro_rules! crashing {
+    ($chaos:expr, $call:expr) => {{
+        YieldNow(false).await;
+        match $chaos.roll(&[Fault::FailBefore, Fault::FailAfter]) {
+            Fault::FailBefore => Err(crashed()),
+            Fault::FailAfter => $call.and(Err(crashed())),
+            _ => $call,
+        }
+    }};
+}
+
+#[async_trait]
+impl IdempotencyStore for ChaosKeys {
+    async fn claim(
+        &self,
+        k: &KeyDigest,
+        f: &Fingerprint,
+        now: Timestamp,
+        stale: Timestamp,
+    ) -> Result<IdempotencyClaim, StoreError> {
+        crashing!(self.chaos, self.inner.claim(k, f, now, stale).await)
+    }
+    async fn complete(&self, k: &KeyDigest, o: &CommandOutcome) -> Result<(), StoreError> {
+        crashing!(self.chaos, self.inner.complete(k, o).await)
+    }
+    async fn release(&self, k: &KeyDigest) -> Result<(), StoreError> {
+        crashing!(self.chaos, self.inner.release(k).await)
     }
 }
 
@@ -246,12 +311,50 @@ fn scenario() -> impl Strategy<Value = Scenario> {
         })
 }
 
-/// What a run did: faults fired, orders paid, orders failed.
+/// What a run did: faults fired, orders paid, orders failed, answers replayed, attempts
+/// told to wait for another attempt of the same key.
 #[derive(Debug, Default)]
 struct Summary {
     faults: u32,
     paid: usize,
     failed: usize,
+    replays: usize,
+    waits: usize,
+}
+
+/// Every order id named by answers under each key, and how the answers went.
+#[derive(Default)]
+struct Answers {
+    named: HashMap<usize, BTreeSet<OrderId>>,
+    replays: usize,
+    waits: usize,
+}
+
+fn input(products: &[ProductId], lines: &[(usize, Quantity)], n: usize, card: &str) -> CheckoutInput {
+    CheckoutInput {
+        email: format!("sim{n}@example.com"),
+        items: lines
+            .iter()
+            .map(|(i, q)| CheckoutItemInput { product_id: products[*i].to_string(), quantity: i64::from(q.get()) })
+            .collect(),
+        card: CardInput { number: card.into(), exp_month: 12, exp_year: 2030, cvc: "123".into() },
+    }
+}
+
+/// Checks one answer and records the order it names under its key.
+fn record(answers: &mut Answers, n: usize, reply: CheckoutReply) {
+    answers.replays += usize::from(reply.replayed);
+    match reply.result {
+        // Either the saga finished, or it was suspended and the order waits for recovery.
+        Ok(placed) => {
+            let settled = next_action(&placed.order) == SagaAction::Done;
+            assert!(settled || !placed.order.status.is_final(), "a final order has nothing left to do");
+            answers.named.entry(n).or_default().insert(placed.order.id);
+        }
+        Err(CheckoutError::InProgress) => answers.waits += 1,
+        Err(CheckoutError::Interrupted { .. }) => {}
+        Err(other) => panic!("unexpected checkout error: {other}"),
+    }
 }
 
 fn simulate(sc: &Scenario) -> Summary {
@@ -260,58 +363,47 @@ fn simulate(sc: &Scenario) -> Summary {
         let chaos = Arc::new(Chaos::new(sc.seed, BUDGET, sc.fault_rate));
         let clock = Arc::new(ManualClock::default());
         let env = Env::new(clock.clone(), Arc::new(SequentialIds::new()));
-        let catalog = Arc::new(MemoryCatalogStore::new());
-        let inventory = Arc::new(MemoryInventoryStore::new());
+        let adapters = MemoryAdapters::new();
         let gateway = Arc::new(ChaosGateway { inner: MemoryPaymentGateway::new(), chaos: chaos.clone() });
-        let orders = Arc::new(MemoryOrderStore::new());
 
         let mut products = vec![];
         for (n, on_hand) in sc.stock.iter().enumerate() {
             let id = ProductId::from_uuid(uuid::Uuid::from_u128(n as u128 + 1));
             let price = Money::new(1000 + i64::try_from(n).unwrap(), commerce_core::Currency::USD).unwrap();
             let p: Product = strategies::product(id, u32::try_from(n).unwrap(), price, clock.now_ts());
-            catalog.insert_product(&p, &[]).await.unwrap();
-            inventory.set_on_hand(id, *on_hand).await.unwrap();
+            adapters.catalog.insert_product(&p, &[]).await.unwrap();
+            adapters.inventory.set_on_hand(id, units(*on_hand)).await.unwrap();
             products.push(id);
         }
 
-        let bus = Arc::new(MemoryEventBus::new());
-        let chaotic_inventory = Arc::new(ChaosInventory { inner: inventory.clone(), chaos: chaos.clone() });
-        let inventory_service = InventoryService::new(chaotic_inventory, bus, env.clone());
-        let crashing_orders = Arc::new(CrashingOrders { inner: orders.clone(), chaos: chaos.clone() });
-        let runner =
-            SagaRunner::new(crashing_orders.clone(), inventory_service.clone(), gateway.clone(), env.clone(), 3600);
-        let checkout = CheckoutService::new(
-            catalog.clone(),
-            crashing_orders.clone(),
-            gateway.clone(),
-            runner.clone(),
-            env.clone(),
-        );
-        let recovery = RecoveryService::new(crashing_orders, runner, inventory_service, env.clone());
+        let chaotic_inventory = Arc::new(ChaosInventory { inner: adapters.inventory.clone(), chaos: chaos.clone() });
+        let keys = Arc::new(ChaosKeys { inner: MemoryIdempotencyStore::default(), chaos: chaos.clone() });
+        let shop = adapters
+            .shop(env.clone())
+            .inventory(InventoryService::new(chaotic_inventory, adapters.bus.clone(), env.clone()))
+            .orders(Arc::new(CrashingOrders { inner: adapters.orders.clone(), chaos: chaos.clone() }))
+            .idempotency(keys, idempotency_secret())
+            .gateway(gateway.clone())
+            .reservation_ttl_secs(3600)
+            .build()
+            .unwrap();
 
-        for cart in &sc.carts {
-            let card = CARDS[chaos.pick(CARDS.len())];
-            let input = CheckoutInput {
-                email: "sim@example.com".into(),
-                items: cart
-                    .iter()
-                    .map(|(i, q)| CheckoutItemInput {
-                        product_id: products[*i].to_string(),
-                        quantity: i64::from(q.get()),
-                    })
-                    .collect(),
-                card: CardInput { number: card.into(), exp_month: 12, exp_year: 2030, cvc: "123".into() },
-            };
-            match checkout.place_order(&input).await {
-                // Either the saga finished, or it was suspended and the order waits for recovery.
-                Ok(placed) => {
-                    let settled = next_action(&placed.order) == SagaAction::Done;
-                    assert!(settled || !placed.order.status.is_final(), "a final order has nothing left to do");
-                }
-                Err(CheckoutError::Interrupted { .. }) => {}
-                Err(other) => panic!("unexpected checkout error: {other}"),
+        // Each cart is a client: a burst of concurrent attempts under one key, maybe a retry
+        // after the claim went stale, then (below) a last retry once everything settled.
+        let mut answers = Answers::default();
+        let mut requests = vec![];
+        for (n, cart) in sc.carts.iter().enumerate() {
+            let key = ClientKey::parse(&format!("cart-{n}")).unwrap();
+            let input = input(&products, cart, n, CARDS[chaos.pick(CARDS.len())]);
+            let burst = futures::future::join_all((0..=chaos.pick(2)).map(|_| shop.checkout.place_order(&key, &input)));
+            for reply in burst.await {
+                record(&mut answers, n, reply);
             }
+            clock.advance_secs([0, 30, 61][chaos.pick(3)]);
+            if chaos.pick(2) == 1 {
+                record(&mut answers, n, shop.checkout.place_order(&key, &input).await);
+            }
+            requests.push((key, input));
         }
 
         // The recovery job runs until nothing is left; faults keep firing until the budget is spent.
@@ -322,12 +414,40 @@ fn simulate(sc: &Scenario) -> Summary {
         };
         for _ in 0..40 {
             clock.advance_secs(31);
-            let _ = recovery.run_once(policy).await;
+            let _ = shop.recovery.run_once(policy).await;
+        }
+        for (n, (key, input)) in requests.iter().enumerate() {
+            record(&mut answers, n, shop.checkout.place_order(key, input).await);
+        }
+        for _ in 0..40 {
+            clock.advance_secs(31);
+            let _ = shop.recovery.run_once(policy).await;
         }
 
-        let (paid, failed) = check_outcomes(&orders, &inventory, &gateway.inner, &products, &sc.stock).await;
-        Summary { faults: BUDGET - chaos.state.lock().unwrap().1, paid, failed }
+        let (paid, failed) =
+            check_outcomes(&adapters.orders, &adapters.inventory, &gateway.inner, &products, &sc.stock).await;
+        check_one_order_per_key(&adapters.orders, &answers.named).await;
+        let faults = BUDGET - chaos.state.lock().unwrap().1;
+        Summary { faults, paid, failed, replays: answers.replays, waits: answers.waits }
     })
+}
+
+/// Every key (one e-mail per cart) has at most one order, and every answer under a key
+/// named that order.
+async fn check_one_order_per_key(orders: &MemoryOrderStore, answers: &HashMap<usize, BTreeSet<OrderId>>) {
+    let all = orders.list(&OrderQuery { status: None, limit: 1000, after: None }).await.unwrap();
+    let mut per_key: HashMap<&str, Vec<OrderId>> = HashMap::new();
+    for o in &all {
+        per_key.entry(o.email.as_str()).or_default().push(o.id);
+    }
+    for (email, ids) in &per_key {
+        assert_eq!(ids.len(), 1, "{email}: one key placed {} orders", ids.len());
+    }
+    for (n, named) in answers {
+        assert_eq!(named.len(), 1, "cart {n}: answers named several orders: {named:?}");
+        let stored = per_key.get(format!("sim{n}@example.com").as_str()).cloned().unwrap_or_default();
+        assert_eq!(named.iter().copied().collect::<Vec<_>>(), stored, "cart {n}: the answer names the stored order");
+    }
 }
 
 trait NowTs {
@@ -413,7 +533,10 @@ fn heavy_faults_fixed_seeds() {
         total.faults += s.faults;
         total.paid += s.paid;
         total.failed += s.failed;
+        total.replays += s.replays;
+        total.waits += s.waits;
     }
     assert!(total.faults >= 500, "faults must fire: {total:?}");
+    assert!(total.replays >= 20 && total.waits >= 20, "retries must replay and wait: {total:?}");
     assert!(total.paid >= 10 && total.failed >= 20, "both outcomes must occur: {total:?}");
 }

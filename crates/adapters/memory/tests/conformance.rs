@@ -14,8 +14,18 @@ use commerce_memory::{
 use futures::executor::block_on;
 
 #[test]
-fn catalog_store_and_its_outbox() {
-    block_on(conformance::catalog::run_with_outbox(|| async { MemoryCatalogStore::new() }));
+fn product_store_and_its_outbox() {
+    block_on(conformance::products::run_with_outbox(|| async { MemoryCatalogStore::new() }));
+}
+
+#[test]
+fn collection_store() {
+    block_on(conformance::collections::run(|| async { MemoryCatalogStore::new() }));
+}
+
+#[test]
+fn restock_log() {
+    block_on(conformance::restock_log::run_with_outbox(|| async { MemoryCatalogStore::new() }));
 }
 
 #[test]

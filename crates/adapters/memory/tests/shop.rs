@@ -4,35 +4,38 @@
 
 use std::sync::{
     Arc,
-    atomic::{AtomicBool, Ordering},
+    atomic::{AtomicBool, AtomicU64, Ordering},
 };
 
 use async_trait::async_trait;
 use commerce_core::{
-    Money, ProductId,
+    Money, OrderId, ProductId, Timestamp,
     catalog::{MoneyInput, Product, ProductInput, ProductPatchInput, Version},
-    order::{FailureReason, OrderStatus, PaymentState, StockState},
+    events::EventEnvelope,
+    idempotency::{ClientKey, CommandOutcome, Fingerprint, KeyDigest},
+    order::{FailureReason, Order, OrderStatus, PaymentState, StockState},
     payment::{
         AuthorizationId, AuthorizationOutcome, AuthorizeRequest, CaptureId, CardDetails, CardInput, DeclineReason,
         IdempotencyKey, PaymentError, PaymentMethod, RefundId,
     },
-    ports::{InventoryStore, PaymentGateway},
+    ports::{IdempotencyClaim, IdempotencyStore, InventoryStore, OrderQuery, OrderStore, PaymentGateway, StoreError},
     query::{ProductQuery, ProductQueryParams, ProductView},
     services::{
         Env,
-        catalog::{CatalogError, CatalogService},
-        checkout::{CheckoutError, CheckoutInput, CheckoutItemInput, CheckoutService, PlacedOrder, SagaRunner},
-        events::{OutboxRelay, Projector, Restocker},
-        inventory::InventoryService,
-        orders::OrderService,
-        recovery::{RecoveryPolicy, RecoveryService},
+        catalog::CatalogError,
+        checkout::{CheckoutError, CheckoutInput, CheckoutItemInput, PlacedOrder},
+        events::{Projector, Restocker},
+        recovery::RecoveryPolicy,
+        shop::{Shop, ShopBuilder},
         storefront::{StorefrontError, StorefrontService},
     },
-    testkit::fixed::{ManualClock, SequentialIds},
+    testkit::{
+        fixed::{ManualClock, SequentialIds, idempotency_secret},
+        units,
+    },
 };
 use commerce_memory::{
-    MemoryCatalogStore, MemoryConsumer, MemoryEventBus, MemoryInventoryStore, MemoryOrderStore, MemoryOutbox,
-    MemoryPaymentGateway, MemoryReadModel,
+    MemoryAdapters, MemoryConsumer, MemoryIdempotencyStore, MemoryOrderStore, MemoryPaymentGateway, MemoryReadModel,
 };
 use futures::executor::block_on;
 
@@ -76,63 +79,53 @@ impl PaymentGateway for Flaky {
     }
 }
 
-/// Every service wired on memory adapters, as the embedded binary does it.
-struct Shop {
+/// Every service wired on memory adapters, as the embedded binary does it, with a
+/// clock the test moves and a gateway it can switch off.
+struct TestShop {
+    shop: Shop,
     clock: Arc<ManualClock>,
-    catalog: CatalogService,
-    storefront: StorefrontService,
-    inventory: InventoryService,
-    inventory_store: Arc<MemoryInventoryStore>,
-    checkout: CheckoutService,
-    orders: OrderService,
-    recovery: RecoveryService,
-    relay: OutboxRelay,
-    projector: Projector,
-    consumer: MemoryConsumer,
+    adapters: MemoryAdapters,
     restocker: Restocker,
     restocks: MemoryConsumer,
     gateway: Arc<Flaky>,
-    bus: Arc<MemoryEventBus>,
+    keys: AtomicU64,
 }
 
-impl Shop {
+impl std::ops::Deref for TestShop {
+    type Target = Shop;
+    fn deref(&self) -> &Shop {
+        &self.shop
+    }
+}
+
+impl TestShop {
     fn new() -> Self {
+        Self::with(|builder| builder)
+    }
+
+    /// A shop whose builder `adjust` may change (to swap an adapter for a faulty one).
+    fn with(adjust: impl FnOnce(ShopBuilder) -> ShopBuilder) -> Self {
         let clock = Arc::new(ManualClock::default());
         let env = Env::new(clock.clone(), Arc::new(SequentialIds::new()));
-        let outbox = MemoryOutbox::default();
-        let catalog_store = Arc::new(MemoryCatalogStore::with_outbox(outbox.clone()));
-        let orders = Arc::new(MemoryOrderStore::with_outbox(outbox.clone()));
-        let read_model = Arc::new(MemoryReadModel::new());
-        let bus = Arc::new(MemoryEventBus::new());
-        let inventory_store = Arc::new(MemoryInventoryStore::new());
+        let adapters = MemoryAdapters::new();
         let gateway = Arc::new(Flaky { inner: MemoryPaymentGateway::new(), down: AtomicBool::new(false) });
-        let inventory = InventoryService::new(inventory_store.clone(), bus.clone(), env.clone());
-        let runner = SagaRunner::new(orders.clone(), inventory.clone(), gateway.clone(), env.clone(), 900);
-        let restocker = Restocker::new(inventory_store.clone(), bus.clone(), env.clone());
+        let shop = adjust(adapters.shop(env.clone()).gateway(gateway.clone())).build().unwrap();
         Self {
-            restocker,
-            catalog: CatalogService::new(catalog_store.clone(), env.clone()),
-            storefront: StorefrontService::new(read_model.clone()),
-            checkout: CheckoutService::new(catalog_store, orders.clone(), gateway.clone(), runner.clone(), env.clone()),
-            orders: OrderService::new(orders.clone(), env.clone()),
-            recovery: RecoveryService::new(orders, runner, inventory.clone(), env),
-            inventory,
-            inventory_store,
-            relay: OutboxRelay::new(Arc::new(outbox), bus.clone()),
-            projector: Projector::new(read_model),
-            consumer: bus.consumer("read-model"),
-            restocks: bus.consumer("inventory"),
-            gateway,
-            bus,
+            restocker: Restocker::new(adapters.inventory.clone(), adapters.bus.clone(), env),
+            restocks: adapters.bus.consumer("inventory"),
+            shop,
             clock,
+            adapters,
+            gateway,
+            keys: AtomicU64::new(0),
         }
     }
 
-    /// Relays the outbox to the bus and projects everything pending.
+    /// Relays the outbox to the bus, applies restocks and projects everything pending.
     async fn sync(&self) {
-        while self.relay.step(100).await.unwrap() > 0 {}
+        self.adapters.sync().await.unwrap();
         while self.restocker.step(&self.restocks, 100).await.unwrap().received > 0 {}
-        while self.projector.step(&self.consumer, 100).await.unwrap() > 0 {}
+        self.adapters.sync().await.unwrap();
     }
 
     async fn given_product(&self, sku: &str, amount: i64, stock: u64) -> Product {
@@ -144,20 +137,18 @@ impl Shop {
             ..ProductInput::default()
         };
         let product = self.catalog.create_product(&input).await.unwrap();
-        self.inventory.set_on_hand(product.id, stock).await.unwrap();
+        self.inventory.set_on_hand(product.id, units(stock)).await.unwrap();
         self.sync().await;
         product
     }
 
+    /// A checkout as a client sends it, under a fresh idempotency key.
     async fn when_checkout(&self, items: &[(ProductId, i64)], card: &str) -> Result<PlacedOrder, CheckoutError> {
-        let input = CheckoutInput {
-            email: "ada@example.com".into(),
-            items: items.iter().map(|(id, q)| CheckoutItemInput { product_id: id.to_string(), quantity: *q }).collect(),
-            card: CardInput { number: card.into(), exp_month: 12, exp_year: 2030, cvc: "123".into() },
-        };
-        let result = self.checkout.place_order(&input).await;
+        let key = ClientKey::parse(&format!("key-{}", self.keys.fetch_add(1, Ordering::SeqCst))).unwrap();
+        let reply = self.checkout.place_order(&key, &checkout_input(items, card)).await;
+        assert!(!reply.replayed, "a fresh key executes");
         self.sync().await;
-        result
+        reply.result
     }
 
     async fn listed(&self, id: ProductId) -> Result<ProductView, StorefrontError> {
@@ -165,15 +156,23 @@ impl Shop {
     }
 
     async fn on_hand(&self, id: ProductId) -> (u64, u64) {
-        let l = self.inventory_store.stock(&[id]).await.unwrap()[0];
+        let l = self.adapters.inventory.stock(&[id]).await.unwrap()[0];
         (l.on_hand, l.reserved)
+    }
+}
+
+fn checkout_input(items: &[(ProductId, i64)], card: &str) -> CheckoutInput {
+    CheckoutInput {
+        email: "ada@example.com".into(),
+        items: items.iter().map(|(id, q)| CheckoutItemInput { product_id: id.to_string(), quantity: *q }).collect(),
+        card: CardInput { number: card.into(), exp_month: 12, exp_year: 2030, cvc: "123".into() },
     }
 }
 
 #[test]
 fn a_created_product_is_listed_with_its_stock() {
     block_on(async {
-        let shop = Shop::new();
+        let shop = TestShop::new();
         let tee = shop.given_product("TEE-1", 1999, 7).await;
         let view = shop.listed(tee.id).await.unwrap();
         assert_eq!((view.available_stock, view.price.amount()), (7, 1999));
@@ -189,7 +188,7 @@ fn a_created_product_is_listed_with_its_stock() {
 #[test]
 fn drafts_are_not_listed_and_archived_products_disappear() {
     block_on(async {
-        let shop = Shop::new();
+        let shop = TestShop::new();
         let draft = shop
             .catalog
             .create_product(&ProductInput {
@@ -212,7 +211,7 @@ fn drafts_are_not_listed_and_archived_products_disappear() {
 #[test]
 fn duplicate_skus_and_stale_versions_are_refused() {
     block_on(async {
-        let shop = Shop::new();
+        let shop = TestShop::new();
         let tee = shop.given_product("TEE-1", 1999, 1).await;
         let dup = ProductInput {
             sku: "TEE-1".into(),
@@ -239,7 +238,7 @@ fn duplicate_skus_and_stale_versions_are_refused() {
 #[test]
 fn a_good_card_pays_and_the_listed_stock_goes_down() {
     block_on(async {
-        let shop = Shop::new();
+        let shop = TestShop::new();
         let tee = shop.given_product("TEE-1", 1999, 5).await;
         let placed = shop.when_checkout(&[(tee.id, 2)], GOOD_CARD).await.unwrap();
         let order = &placed.order;
@@ -260,7 +259,7 @@ fn a_good_card_pays_and_the_listed_stock_goes_down() {
 #[test]
 fn declined_cards_release_the_stock_and_capture_nothing() {
     block_on(async {
-        let shop = Shop::new();
+        let shop = TestShop::new();
         let tee = shop.given_product("TEE-1", 1999, 5).await;
         for (card, reason) in
             [(DECLINED_CARD, DeclineReason::CardDeclined), (NO_FUNDS_CARD, DeclineReason::InsufficientFunds)]
@@ -286,7 +285,7 @@ fn declined_cards_release_the_stock_and_capture_nothing() {
 #[test]
 fn insufficient_stock_cancels_without_charging() {
     block_on(async {
-        let shop = Shop::new();
+        let shop = TestShop::new();
         let tee = shop.given_product("TEE-1", 1999, 1).await;
         let mug = shop.given_product("MUG-1", 900, 10).await;
         let order = shop.when_checkout(&[(mug.id, 1), (tee.id, 2)], GOOD_CARD).await.unwrap().order;
@@ -300,13 +299,14 @@ fn insufficient_stock_cancels_without_charging() {
 #[test]
 fn invalid_checkouts_name_every_bad_field() {
     block_on(async {
-        let shop = Shop::new();
+        let shop = TestShop::new();
         let input = CheckoutInput {
             email: "not-an-email".into(),
             items: vec![CheckoutItemInput { product_id: "nope".into(), quantity: 0 }],
             card: CardInput { number: "4242 4242 4242 4241".into(), exp_month: 13, exp_year: 2030, cvc: "1".into() },
         };
-        let Err(CheckoutError::Validation(errors)) = shop.checkout.place_order(&input).await else {
+        let key = ClientKey::parse("invalid").unwrap();
+        let Err(CheckoutError::Validation(errors)) = shop.checkout.place_order(&key, &input).await.result else {
             panic!("expected validation errors");
         };
         let fields: Vec<_> = errors.errors().iter().map(|e| e.field.as_str()).collect();
@@ -320,7 +320,7 @@ fn invalid_checkouts_name_every_bad_field() {
 #[test]
 fn an_order_stranded_by_an_outage_is_finished_by_the_recovery_job() {
     block_on(async {
-        let shop = Shop::new();
+        let shop = TestShop::new();
         let tee = shop.given_product("TEE-1", 1999, 5).await;
         shop.gateway.down.store(true, Ordering::SeqCst);
         let pending = shop.when_checkout(&[(tee.id, 1)], GOOD_CARD).await.unwrap().order;
@@ -342,7 +342,7 @@ fn an_order_stranded_by_an_outage_is_finished_by_the_recovery_job() {
 #[test]
 fn an_abandoned_order_is_compensated() {
     block_on(async {
-        let shop = Shop::new();
+        let shop = TestShop::new();
         let tee = shop.given_product("TEE-1", 1999, 5).await;
         shop.gateway.down.store(true, Ordering::SeqCst);
         let pending = shop.when_checkout(&[(tee.id, 2)], GOOD_CARD).await.unwrap().order;
@@ -360,13 +360,13 @@ fn an_abandoned_order_is_compensated() {
 #[test]
 fn replaying_the_event_log_rebuilds_the_same_read_model() {
     block_on(async {
-        let shop = Shop::new();
+        let shop = TestShop::new();
         let a = shop.given_product("A-1", 100, 3).await;
         let b = shop.given_product("B-1", 200, 0).await;
         shop.when_checkout(&[(a.id, 1)], GOOD_CARD).await.unwrap();
         let rebuilt = Arc::new(MemoryReadModel::new());
         let projector = Projector::new(rebuilt.clone());
-        let from_start = shop.bus.consumer("rebuild");
+        let from_start = shop.adapters.bus.consumer("rebuild");
         while projector.step(&from_start, 7).await.unwrap() > 0 {}
         let fresh = StorefrontService::new(rebuilt);
         for id in [a.id, b.id] {
@@ -383,7 +383,7 @@ fn the_sweeper_expires_lapsed_reservations_and_publishes_the_stock() {
         inventory::{Quantity, ReservationLine, ReservationRequest},
     };
     block_on(async {
-        let shop = Shop::new();
+        let shop = TestShop::new();
         let tee = shop.given_product("TEE-1", 1999, 5).await;
         let line = ReservationLine { product_id: tee.id, quantity: Quantity::new(4).unwrap() };
         let id = ReservationId::from_uuid(uuid::Uuid::from_u128(9));
@@ -403,13 +403,13 @@ fn the_sweeper_expires_lapsed_reservations_and_publishes_the_stock() {
 fn the_storefront_shows_live_stock_and_falls_back_to_the_projection() {
     use commerce_core::{inventory::InventoryError, ports::MockInventoryStore};
     block_on(async {
-        let shop = Shop::new();
+        let shop = TestShop::new();
         let tee = shop.given_product("TEE-1", 1999, 5).await;
         // Stock changes in the inventory but is not yet projected.
-        shop.inventory.set_on_hand(tee.id, 2).await.unwrap();
+        shop.inventory.set_on_hand(tee.id, units(2)).await.unwrap();
         let read = shop.storefront.clone();
         assert_eq!(read.product(tee.id).await.unwrap().available_stock, 5, "projected");
-        let live = read.clone().with_live_stock(shop.inventory_store.clone());
+        let live = read.clone().with_live_stock(shop.adapters.inventory.clone());
         assert_eq!(live.product(tee.id).await.unwrap().available_stock, 2, "live from the inventory");
         let page = live.list(&ProductQuery::default()).await.unwrap();
         assert_eq!(page.items[0].available_stock, 2);
@@ -425,41 +425,154 @@ fn the_storefront_shows_live_stock_and_falls_back_to_the_projection() {
     });
 }
 
+/// An idempotency store that can lose its writes, like a process dying before it
+/// records a command's outcome.
+struct Forgetful {
+    inner: MemoryIdempotencyStore,
+    lose_writes: AtomicBool,
+}
+
+#[async_trait]
+impl IdempotencyStore for Forgetful {
+    async fn claim(
+        &self,
+        k: &KeyDigest,
+        f: &Fingerprint,
+        now: Timestamp,
+        stale: Timestamp,
+    ) -> Result<IdempotencyClaim, StoreError> {
+        self.inner.claim(k, f, now, stale).await
+    }
+    async fn complete(&self, k: &KeyDigest, o: &CommandOutcome) -> Result<(), StoreError> {
+        if self.lose_writes.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("process died".into()));
+        }
+        self.inner.complete(k, o).await
+    }
+    async fn release(&self, k: &KeyDigest) -> Result<(), StoreError> {
+        self.inner.release(k).await
+    }
+}
+
 #[test]
 fn a_retried_request_resumes_its_order_instead_of_charging_again() {
     block_on(async {
-        let shop = Shop::new();
+        let keys = Arc::new(Forgetful { inner: MemoryIdempotencyStore::default(), lose_writes: AtomicBool::new(true) });
+        let shop = TestShop::with(|b| b.idempotency(keys.clone(), idempotency_secret()));
         let tee = shop.given_product("TEE-1", 1999, 5).await;
-        let input = CheckoutInput {
-            email: "ada@example.com".into(),
-            items: vec![CheckoutItemInput { product_id: tee.id.to_string(), quantity: 1 }],
-            card: CardInput { number: GOOD_CARD.into(), exp_month: 12, exp_year: 2030, cvc: "123".into() },
-        };
-        // The first attempt stalls mid-saga (its process "dies" before answering)...
-        let id = commerce_core::OrderId::from_uuid(uuid::Uuid::now_v7());
+        let (key, input) = (ClientKey::parse("retry-me").unwrap(), checkout_input(&[(tee.id, 1)], GOOD_CARD));
+        // The first attempt stalls mid-saga and its process "dies" before recording the outcome...
         shop.gateway.down.store(true, Ordering::SeqCst);
-        let first = shop.checkout.place_order_as(&input, id).await.unwrap();
+        let first = shop.checkout.place_order(&key, &input).await.result.unwrap();
         assert_eq!(first.order.status, OrderStatus::StockReserved);
-        // ...and the client's retry of the same request finishes that very order.
         shop.gateway.down.store(false, Ordering::SeqCst);
-        let retry = shop.checkout.place_order_as(&input, id).await.unwrap();
-        assert_eq!((retry.order.id, retry.order.status), (id, OrderStatus::Paid));
-        assert_ne!(retry.access_token, first.access_token, "the undelivered token is replaced");
-        assert_eq!(shop.orders.order_for_customer(id, &retry.access_token).await.unwrap().id, id);
-        assert_eq!(shop.orders.order_for_customer(id, &first.access_token).await, Err(CheckoutError::NotFound));
+        keys.lose_writes.store(false, Ordering::SeqCst);
+        // ...so a quick retry is told to wait, and one after the claim went stale resumes that very order.
+        assert_eq!(shop.checkout.place_order(&key, &input).await.result, Err(CheckoutError::InProgress));
+        shop.clock.advance_secs(61);
+        let retry = shop.checkout.place_order(&key, &input).await;
+        let placed = retry.result.unwrap();
+        assert!(!retry.replayed);
+        assert_eq!((placed.order.id, placed.order.status), (first.order.id, OrderStatus::Paid));
+        assert_eq!(
+            placed.access_token, first.access_token,
+            "the token derives from the key: the same on every attempt"
+        );
+        assert_eq!(
+            shop.orders.order_for_customer(placed.order.id, &placed.access_token).await.unwrap().id,
+            first.order.id
+        );
         let stats = shop.gateway.inner.stats(None);
         assert_eq!((stats.authorizations, stats.captures), (1, 1), "charged once");
         assert_eq!(shop.on_hand(tee.id).await, (4, 0));
-        // A retry after success replays the paid order.
-        let again = shop.checkout.place_order_as(&input, id).await.unwrap();
+        // A retry after success replays the paid order, with a token that still reads it.
+        let again = shop.checkout.place_order(&key, &input).await;
+        assert!(again.replayed);
+        let again = again.result.unwrap();
         assert_eq!((again.order.status, shop.gateway.inner.stats(None).captures), (OrderStatus::Paid, 1));
+        assert!(shop.orders.order_for_customer(again.order.id, &again.access_token).await.is_ok());
+        // The same key with another cart is refused.
+        let other = checkout_input(&[(tee.id, 2)], GOOD_CARD);
+        assert_eq!(shop.checkout.place_order(&key, &other).await.result, Err(CheckoutError::KeyReused));
+    });
+}
+
+/// Orders whose insert commits and then loses its answer (the connection dropped
+/// around COMMIT), while the switch is on.
+struct LostCommit {
+    inner: Arc<MemoryOrderStore>,
+    lose_answer: AtomicBool,
+}
+
+#[async_trait]
+impl OrderStore for LostCommit {
+    async fn insert(&self, o: &Order, e: &[EventEnvelope]) -> Result<(), StoreError> {
+        self.inner.insert(o, e).await?;
+        if self.lose_answer.swap(false, Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("connection lost around COMMIT".into()));
+        }
+        Ok(())
+    }
+    async fn update(&self, o: &Order, v: Version, e: &[EventEnvelope]) -> Result<(), StoreError> {
+        self.inner.update(o, v, e).await
+    }
+    async fn get(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        self.inner.get(id).await
+    }
+    async fn list(&self, q: &OrderQuery) -> Result<Vec<Order>, StoreError> {
+        self.inner.list(q).await
+    }
+    async fn stalled(&self, before: Timestamp, limit: usize) -> Result<Vec<Order>, StoreError> {
+        self.inner.stalled(before, limit).await
+    }
+}
+
+#[test]
+fn an_insert_whose_outcome_is_unknown_keeps_the_key_so_a_retry_never_charges_twice() {
+    block_on(async {
+        let orders =
+            Arc::new(LostCommit { inner: Arc::new(MemoryOrderStore::new()), lose_answer: AtomicBool::new(true) });
+        let shop = TestShop::with(|b| b.orders(orders.clone()));
+        let tee = shop.given_product("TEE-1", 1999, 5).await;
+        let (key, input) = (ClientKey::parse("lost-commit").unwrap(), checkout_input(&[(tee.id, 1)], GOOD_CARD));
+
+        let first = shop.checkout.place_order(&key, &input).await.result;
+        let Err(CheckoutError::Interrupted { order: Some(id), .. }) = first else {
+            panic!("the insert's outcome is unknown: {first:?}");
+        };
+        assert!(orders.inner.get(id).await.unwrap().is_some(), "the order did commit");
+        // The key is not released: an immediate retry waits instead of placing a second order.
+        assert_eq!(shop.checkout.place_order(&key, &input).await.result, Err(CheckoutError::InProgress));
+        shop.clock.advance_secs(61);
+        let resumed = shop.checkout.place_order(&key, &input).await.result.unwrap();
+        assert_eq!((resumed.order.id, resumed.order.status), (id, OrderStatus::Paid));
+
+        let all = orders.list(&OrderQuery { status: None, limit: 10, after: None }).await.unwrap();
+        assert_eq!(all.len(), 1, "one order for one key");
+        let stats = shop.gateway.inner.stats(None);
+        assert_eq!((stats.authorizations, stats.captures), (1, 1));
+    });
+}
+
+#[test]
+fn a_malformed_checkout_never_claims_its_key() {
+    use commerce_core::ports::MockIdempotencyStore;
+    block_on(async {
+        let mut keys = MockIdempotencyStore::new();
+        keys.expect_claim().never();
+        let shop = TestShop::with(|b| b.idempotency(Arc::new(keys), idempotency_secret()));
+        for n in 0..100 {
+            let key = ClientKey::parse(&format!("junk-{n}")).unwrap();
+            let junk = CheckoutInput { email: format!("junk {n}"), ..checkout_input(&[], "4242") };
+            assert!(matches!(shop.checkout.place_order(&key, &junk).await.result, Err(CheckoutError::Validation(_))));
+        }
     });
 }
 
 #[test]
 fn restocks_travel_as_events_and_a_refused_one_is_parked() {
     block_on(async {
-        let shop = Shop::new();
+        let shop = TestShop::new();
         let tee = shop.given_product("TEE-1", 1999, 2).await;
         // Given a checkout holding both units,
         shop.gateway.down.store(true, Ordering::SeqCst);
@@ -467,8 +580,8 @@ fn restocks_travel_as_events_and_a_refused_one_is_parked() {
         assert_eq!(shop.on_hand(tee.id).await, (2, 2));
 
         // when the seller restocks through the catalog (twice, the second overtaking the first),
-        let first = shop.catalog.request_restock(tee.id, 10).await.unwrap();
-        let second = shop.catalog.request_restock(tee.id, 12).await.unwrap();
+        let first = shop.catalog.request_restock(tee.id, units(10)).await.unwrap();
+        let second = shop.catalog.request_restock(tee.id, units(12)).await.unwrap();
         assert_eq!((first.restock, second.restock), (1, 2));
         shop.sync().await;
         // then the inventory holds the last one and the storefront lists what is free of it.
@@ -476,16 +589,16 @@ fn restocks_travel_as_events_and_a_refused_one_is_parked() {
         assert_eq!(shop.listed(tee.id).await.unwrap().available_stock, 10);
 
         // A restock below the units held is refused by the inventory and parked, with the reason.
-        shop.catalog.request_restock(tee.id, 1).await.unwrap();
+        shop.catalog.request_restock(tee.id, units(1)).await.unwrap();
         shop.sync().await;
         assert_eq!(shop.on_hand(tee.id).await, (12, 2));
-        let parked = shop.bus.dead_letters();
+        let parked = shop.adapters.bus.dead_letters();
         assert_eq!(parked.len(), 1);
         assert_eq!(parked[0].0.aggregate_version, 3);
         assert!(parked[0].1.contains("reserved"), "reason: {}", parked[0].1);
 
         // Restocking an unknown product is refused by the catalog.
         let unknown = ProductId::from_uuid(uuid::Uuid::from_u128(42));
-        assert_eq!(shop.catalog.request_restock(unknown, 1).await, Err(CatalogError::ProductNotFound));
+        assert_eq!(shop.catalog.request_restock(unknown, units(1)).await, Err(CatalogError::ProductNotFound));
     });
 }

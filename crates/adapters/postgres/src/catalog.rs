@@ -5,13 +5,14 @@ use commerce_core::{
     CollectionId, EventId, ProductId, Timestamp,
     catalog::{Collection, Product, Version},
     events::{EventEnvelope, StockSet},
-    ports::{CatalogStore, EventError, Outbox, OutboxRecord, StoreError},
+    inventory::OnHand,
+    ports::{CollectionStore, EventError, Outbox, OutboxRecord, ProductStore, RestockLog, StoreError},
 };
 use sqlx::{PgPool, Row};
 
 use crate::{append_events, corrupt, sqlstate, store_error, to_datetime, unavailable, version_i64};
 
-/// Products and collections in the `commerce` schema.
+/// Products, collections and the restock log in the `commerce` schema.
 #[derive(Debug, Clone)]
 pub struct PgCatalogStore {
     pool: PgPool,
@@ -51,7 +52,7 @@ async fn missed_update(pool: &PgPool, table: &str, id: uuid::Uuid, expected: Ver
 }
 
 #[async_trait]
-impl CatalogStore for PgCatalogStore {
+impl ProductStore for PgCatalogStore {
     async fn insert_product(&self, product: &Product, events: &[EventEnvelope]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(|e| unavailable(&e))?;
         sqlx::query("INSERT INTO commerce.products (id, sku, collection_id, status, version, body) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -117,7 +118,10 @@ impl CatalogStore for PgCatalogStore {
         .map_err(|e| unavailable(&e))?;
         rows.into_iter().map(serde_json::from_value).collect::<Result<_, _>>().map_err(|e| corrupt(&e))
     }
+}
 
+#[async_trait]
+impl CollectionStore for PgCatalogStore {
     async fn insert_collection(&self, collection: &Collection, events: &[EventEnvelope]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(|e| unavailable(&e))?;
         sqlx::query("INSERT INTO commerce.collections (id, slug, name, version, body) VALUES ($1, $2, $3, $4, $5)")
@@ -196,11 +200,14 @@ impl CatalogStore for PgCatalogStore {
             .collect::<Result<_, _>>()
             .map_err(|e| corrupt(&e))
     }
+}
 
+#[async_trait]
+impl RestockLog for PgCatalogStore {
     async fn record_restock(
         &self,
         product: ProductId,
-        on_hand: u64,
+        on_hand: OnHand,
         event_id: EventId,
         at: Timestamp,
     ) -> Result<u64, StoreError> {
@@ -214,7 +221,7 @@ impl CatalogStore for PgCatalogStore {
              RETURNING restock",
         )
         .bind(product.as_uuid())
-        .bind(version_i64(on_hand))
+        .bind(version_i64(on_hand.get()))
         .bind(to_datetime(at))
         .fetch_one(&mut *tx)
         .await
@@ -224,7 +231,8 @@ impl CatalogStore for PgCatalogStore {
         })?;
         let number =
             u64::try_from(number).map_err(|_| StoreError::Unavailable(format!("stored restock number {number}")))?;
-        let event = EventEnvelope::stock_set(event_id, at, StockSet { product_id: product, on_hand }, number);
+        let event =
+            EventEnvelope::stock_set(event_id, at, StockSet { product_id: product, on_hand: on_hand.get() }, number);
         append_events(&mut tx, &[event]).await.map_err(|e| unavailable(&e))?;
         tx.commit().await.map_err(|e| unavailable(&e))?;
         Ok(number)

@@ -3,14 +3,15 @@
 use async_trait::async_trait;
 use commerce_core::{
     Timestamp,
-    ports::{IdempotencyClaim, IdempotencyStore, StoreError, StoredResponse},
+    idempotency::{CommandOutcome, Fingerprint, KeyDigest},
+    ports::{IdempotencyClaim, IdempotencyStore, StoreError},
 };
 use sqlx::{PgPool, Row};
 
-use crate::{to_datetime, unavailable};
+use crate::{corrupt, to_datetime, unavailable};
 
-/// Idempotency keys in the `commerce` schema. Two concurrent claims of one key
-/// serialise on its primary key: exactly one inserts it.
+/// Idempotency keys in the `commerce` schema, by key digest. Two concurrent claims of one
+/// key serialise on its primary key: exactly one inserts it. Outcomes are stored as JSON.
 #[derive(Debug, Clone)]
 pub struct PgIdempotencyStore {
     pool: PgPool,
@@ -37,8 +38,8 @@ impl PgIdempotencyStore {
 impl IdempotencyStore for PgIdempotencyStore {
     async fn claim(
         &self,
-        key: &str,
-        request_hash: &str,
+        key: &KeyDigest,
+        fingerprint: &Fingerprint,
         now: Timestamp,
         stale_before: Timestamp,
     ) -> Result<IdempotencyClaim, StoreError> {
@@ -47,8 +48,8 @@ impl IdempotencyStore for PgIdempotencyStore {
             "INSERT INTO commerce.idempotency_keys (key, request_hash, locked_at, created_at) VALUES ($1, $2, $3, $3)
              ON CONFLICT (key) DO NOTHING",
         )
-        .bind(key)
-        .bind(request_hash)
+        .bind(key.as_str())
+        .bind(fingerprint.as_str())
         .bind(to_datetime(now))
         .execute(&mut *tx)
         .await
@@ -58,33 +59,32 @@ impl IdempotencyStore for PgIdempotencyStore {
             return Ok(IdempotencyClaim::Acquired { first_claimed_at: now });
         }
         let row = sqlx::query(
-            "SELECT request_hash, completed, response_status, response_body, locked_at < $2 AS stale, created_at
+            "SELECT request_hash, completed, outcome, locked_at < $2 AS stale, created_at
              FROM commerce.idempotency_keys WHERE key = $1 FOR UPDATE",
         )
-        .bind(key)
+        .bind(key.as_str())
         .bind(to_datetime(stale_before))
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| unavailable(&e))?;
-        let claim = if row.get::<String, _>("request_hash") != request_hash {
+        let outcome: Option<serde_json::Value> = row.get("outcome");
+        let claim = if row.get::<String, _>("request_hash") != fingerprint.as_str() {
             IdempotencyClaim::Mismatch
         } else if row.get::<bool, _>("completed") {
-            let status = row.get::<Option<i32>, _>("response_status").unwrap_or(500);
-            IdempotencyClaim::Completed(StoredResponse {
-                status: u16::try_from(status).unwrap_or(500),
-                body: row.get::<Option<Vec<u8>>, _>("response_body").unwrap_or_default(),
-            })
+            match outcome {
+                Some(json) => IdempotencyClaim::Completed(serde_json::from_value(json).map_err(|e| corrupt(&e))?),
+                // Completed before outcomes were stored: never the same request (see migration 1003).
+                None => IdempotencyClaim::Mismatch,
+            }
         } else if row.get::<bool, _>("stale") {
             sqlx::query("UPDATE commerce.idempotency_keys SET locked_at = $2 WHERE key = $1")
-                .bind(key)
+                .bind(key.as_str())
                 .bind(to_datetime(now))
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| unavailable(&e))?;
             IdempotencyClaim::Acquired {
-                first_claimed_at: commerce_core::Timestamp::from_datetime(
-                    row.get::<time::OffsetDateTime, _>("created_at"),
-                ),
+                first_claimed_at: Timestamp::from_datetime(row.get::<time::OffsetDateTime, _>("created_at")),
             }
         } else {
             IdempotencyClaim::InProgress
@@ -93,22 +93,20 @@ impl IdempotencyStore for PgIdempotencyStore {
         Ok(claim)
     }
 
-    async fn complete(&self, key: &str, response: &StoredResponse) -> Result<(), StoreError> {
-        let updated = sqlx::query(
-            "UPDATE commerce.idempotency_keys SET completed = true, response_status = $2, response_body = $3 WHERE key = $1",
-        )
-        .bind(key)
-        .bind(i32::from(response.status))
-        .bind(&response.body)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| unavailable(&e))?;
+    async fn complete(&self, key: &KeyDigest, outcome: &CommandOutcome) -> Result<(), StoreError> {
+        let outcome = serde_json::to_value(outcome).map_err(|e| corrupt(&e))?;
+        let updated = sqlx::query("UPDATE commerce.idempotency_keys SET completed = true, outcome = $2 WHERE key = $1")
+            .bind(key.as_str())
+            .bind(outcome)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| unavailable(&e))?;
         if updated.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    async fn release(&self, key: &str) -> Result<(), StoreError> {
+    async fn release(&self, key: &KeyDigest) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM commerce.idempotency_keys WHERE key = $1 AND NOT completed")
-            .bind(key)
+            .bind(key.as_str())
             .execute(&self.pool)
             .await
             .map(|_| ())

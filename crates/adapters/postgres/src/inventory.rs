@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use commerce_core::{
     EventId, ProductId, ReservationId, Timestamp,
     events::EventEnvelope,
-    inventory::{InventoryError, InventoryReceipt, Ledger, Reservation, ReservationState, StockLevel},
+    inventory::{InventoryError, InventoryReceipt, Ledger, OnHand, Reservation, ReservationState, StockLevel},
     ports::InventoryStore,
 };
 use sqlx::{PgPool, Postgres, Row, Transaction};
@@ -186,7 +186,7 @@ impl InventoryStore for PgInventoryStore {
         Ok(products.iter().filter_map(|p| found.get(p).copied()).collect())
     }
 
-    async fn set_on_hand(&self, product: ProductId, on_hand: u64) -> Result<StockLevel, InventoryError> {
+    async fn set_on_hand(&self, product: ProductId, on_hand: OnHand) -> Result<StockLevel, InventoryError> {
         let mut tx = self.begin().await?;
         let levels = lock_levels(&mut tx, &[product]).await?;
         let before = versions(&levels);

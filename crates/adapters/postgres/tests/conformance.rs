@@ -10,9 +10,23 @@ use commerce_postgres::{
 };
 
 #[tokio::test]
-async fn catalog_store_and_its_outbox() {
+async fn product_store_and_its_outbox() {
     let dbs = Databases::new();
-    conformance::catalog::run_with_outbox(|| async { PgCatalogStore::new(dbs.fresh().await) }).await;
+    conformance::products::run_with_outbox(|| async { PgCatalogStore::new(dbs.fresh().await) }).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn collection_store() {
+    let dbs = Databases::new();
+    conformance::collections::run(|| async { PgCatalogStore::new(dbs.fresh().await) }).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn restock_log() {
+    let dbs = Databases::new();
+    conformance::restock_log::run_with_outbox(|| async { PgCatalogStore::new(dbs.fresh().await) }).await;
     dbs.cleanup().await;
 }
 

@@ -22,7 +22,7 @@ use async_trait::async_trait;
 use commerce_core::{
     ProductId, ReservationId, Timestamp,
     inventory::{
-        InventoryError, InventoryReceipt, Reservation, ReservationLine, ReservationRequest, ReservationState,
+        InventoryError, InventoryReceipt, OnHand, Reservation, ReservationLine, ReservationRequest, ReservationState,
         RestockOutcome, StockLevel,
     },
     ports::{InventoryStore, RestockStore},
@@ -223,7 +223,8 @@ impl InventoryStore for RedisInventoryStore {
             .collect())
     }
 
-    async fn set_on_hand(&self, product_id: ProductId, on_hand: u64) -> Result<StockLevel, InventoryError> {
+    async fn set_on_hand(&self, product_id: ProductId, on_hand: OnHand) -> Result<StockLevel, InventoryError> {
+        let on_hand = on_hand.get();
         let reply = self.run(&self.set_on_hand, &[product_id.to_string(), on_hand.to_string()]).await?;
         match text(reply.first())?.as_str() {
             "ok" => level(&reply[1..]),
@@ -276,9 +277,10 @@ impl RestockStore for RedisInventoryStore {
     async fn restock(
         &self,
         product_id: ProductId,
-        on_hand: u64,
+        on_hand: OnHand,
         restock: u64,
     ) -> Result<RestockOutcome, InventoryError> {
+        let on_hand = on_hand.get();
         let args = [product_id.to_string(), on_hand.to_string(), restock.to_string()];
         let reply = self.run(&self.restock, &args).await?;
         match text(reply.first())?.as_str() {

@@ -7,6 +7,7 @@
 mod common;
 
 use commerce_core::testkit::conformance::inventory;
+use commerce_core::testkit::units;
 use common::fresh;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -26,7 +27,7 @@ async fn contended_reservations_never_oversell() {
     };
     let store = fresh(false).await;
     let product = ProductId::from_uuid(uuid::Uuid::now_v7());
-    store.set_on_hand(product, 100).await.unwrap();
+    store.set_on_hand(product, units(100)).await.unwrap();
     let mut tasks = vec![];
     for t in 0..16_u128 {
         let store = store.clone();

@@ -6,6 +6,7 @@
 
 mod common;
 
+use commerce_core::testkit::units;
 use std::time::Duration;
 
 use commerce_core::{
@@ -51,8 +52,8 @@ async fn every_change_is_recorded_once_in_order() {
     let p = ProductId::from_uuid(uuid::Uuid::now_v7());
     let later = Timestamp::from_unix_micros(i64::MAX / 2);
 
-    store.set_on_hand(p, 10).await.unwrap(); // v1: 10/0
-    store.set_on_hand(p, 10).await.unwrap(); // no change, no entry
+    store.set_on_hand(p, units(10)).await.unwrap(); // v1: 10/0
+    store.set_on_hand(p, units(10)).await.unwrap(); // no change, no entry
     let sold = request(p, 3, later);
     store.reserve(&sold).await.unwrap(); // v2: 10/3
     store.reserve(&sold).await.unwrap(); // a retry changes nothing
@@ -88,12 +89,12 @@ async fn applied_restocks_are_recorded_and_stale_ones_are_not() {
     let store = fresh(true).await;
     let outbox = RedisStockOutbox::new(&store, Duration::from_secs(30));
     let p = ProductId::from_uuid(uuid::Uuid::now_v7());
-    store.restock(p, 5, 1).await.unwrap(); // v1: 5/0
-    store.restock(p, 5, 1).await.unwrap(); // redelivered: nothing
-    store.restock(p, 8, 3).await.unwrap(); // v2: 8/0
-    store.restock(p, 2, 2).await.unwrap(); // overtaken: nothing
+    store.restock(p, units(5), 1).await.unwrap(); // v1: 5/0
+    store.restock(p, units(5), 1).await.unwrap(); // redelivered: nothing
+    store.restock(p, units(8), 3).await.unwrap(); // v2: 8/0
+    store.restock(p, units(2), 2).await.unwrap(); // overtaken: nothing
     store.reserve(&request(p, 6, Timestamp::from_unix_micros(i64::MAX / 2))).await.unwrap(); // v3: 8/6
-    assert!(store.restock(p, 4, 4).await.is_err(), "below reserved: nothing");
+    assert!(store.restock(p, units(4), 4).await.is_err(), "below reserved: nothing");
     assert_eq!(levels(&outbox.claim(100).await.unwrap()), [(1, 5, 0), (2, 8, 0), (3, 8, 6)]);
     store.clear().await.unwrap();
 }
@@ -103,7 +104,7 @@ async fn a_relay_that_does_not_mark_loses_its_claim_after_the_lease() {
     let store = fresh(true).await;
     let p = ProductId::from_uuid(uuid::Uuid::now_v7());
     for on_hand in 1..=5 {
-        store.set_on_hand(p, on_hand).await.unwrap();
+        store.set_on_hand(p, units(on_hand)).await.unwrap();
     }
     let crashed = RedisStockOutbox::new(&store, Duration::from_millis(300));
     let other = RedisStockOutbox::new(&store, Duration::from_millis(300));
@@ -126,7 +127,7 @@ async fn a_relay_that_does_not_mark_loses_its_claim_after_the_lease() {
 #[tokio::test]
 async fn a_store_that_does_not_record_leaves_no_outbox() {
     let store = fresh(false).await;
-    store.set_on_hand(ProductId::from_uuid(uuid::Uuid::now_v7()), 3).await.unwrap();
+    store.set_on_hand(ProductId::from_uuid(uuid::Uuid::now_v7()), units(3)).await.unwrap();
     let outbox = RedisStockOutbox::new(&store, Duration::from_secs(30));
     assert_eq!(outbox.pending().await.unwrap(), 0);
     assert!(outbox.claim(10).await.unwrap().is_empty());
@@ -138,11 +139,11 @@ async fn a_group_redis_lost_is_created_again() {
     let store = fresh(true).await;
     let outbox = RedisStockOutbox::new(&store, Duration::from_secs(30));
     let p = ProductId::from_uuid(uuid::Uuid::now_v7());
-    store.set_on_hand(p, 1).await.unwrap();
+    store.set_on_hand(p, units(1)).await.unwrap();
     assert_eq!(outbox.claim(10).await.unwrap().len(), 1);
     // Redis without persistence restarted: the stream and its group are gone.
     store.clear().await.unwrap();
-    store.set_on_hand(p, 2).await.unwrap();
+    store.set_on_hand(p, units(2)).await.unwrap();
     let mut claimed = None;
     for _ in 0..2 {
         if let Ok(records) = outbox.claim(10).await {

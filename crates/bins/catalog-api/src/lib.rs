@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use axum::Router;
-use commerce_core::services::{Env, catalog::CatalogService, inventory::InventoryService, orders::OrderService};
+use commerce_core::services::{
+    Env, catalog::CatalogService, inventory::InventoryService, orders::OrderService, restock::RestockService,
+};
 use commerce_http::{
     HttpConfig, Metrics,
     admin::{self, AdminState, AdminToken, RestockDelivery},
@@ -93,7 +95,7 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let restocks = if cli.restock_via_events {
+    let delivery = if cli.restock_via_events {
         anyhow::ensure!(
             cli.inventory.inventory_grpc_url.is_some(),
             "RESTOCK_VIA_EVENTS needs INVENTORY_GRPC_URL: the inventory service applies the restocks"
@@ -105,11 +107,10 @@ pub async fn run(
     let pool = cli.db.write_pool()?;
     let (catalog, inventory, orders) = services(&pool, &cli.inventory)?;
     let state = AdminState {
+        stock: RestockService::new(catalog.clone(), inventory, delivery),
         catalog,
-        inventory,
-        restocks,
         orders,
-        token: AdminToken::new(commerce_process::admin_token(cli.admin_token)),
+        authorizer: Arc::new(AdminToken::new(commerce_process::admin_token(cli.admin_token))),
     };
     let ops = OpsState { readiness: commerce_process::postgres::readiness(&[&pool]), metrics: Metrics::new() };
     let app = commerce_http::app(Router::new().merge(admin::router(state)), ops, HttpConfig::default());

@@ -9,30 +9,18 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use axum::Router;
-use commerce_core::services::{
-    Env,
-    catalog::CatalogService,
-    checkout::{CheckoutService, SagaRunner},
-    events::{OutboxRelay, Projector},
-    inventory::InventoryService,
-    orders::OrderService,
-    recovery::{RecoveryPolicy, RecoveryService},
-    storefront::StorefrontService,
-};
+use commerce_core::services::{Env, recovery::RecoveryPolicy};
 use commerce_http::{
     HttpConfig, Metrics,
-    admin::{self, AdminState, AdminToken, RestockDelivery},
+    admin::{self, AdminState, AdminToken},
     checkout::{self, CheckoutState},
     ops::{AlwaysReady, OpsState},
     store::{self, StoreState},
 };
-use commerce_memory::{
-    MemoryCatalogStore, MemoryEventBus, MemoryIdempotencyStore, MemoryInventoryStore, MemoryOrderStore, MemoryOutbox,
-    MemoryReadModel,
-};
+use commerce_memory::MemoryAdapters;
 use commerce_payment_simulator::{ProcessorConfig, SimulatedCardProcessor};
-use commerce_runtime::Pace;
-use commerce_runtime::{RandomIds, SystemClock};
+use commerce_process::IdempotencyArgs;
+use commerce_runtime::{Pace, RandomIds, SystemClock};
 use tokio_util::sync::CancellationToken;
 
 /// How many demo products to seed: a number, or `none`.
@@ -71,6 +59,9 @@ pub struct Config {
     /// Log as JSON lines instead of text.
     #[arg(long, env = "COMMERCE_LOG_JSON")]
     pub log_json: bool,
+    /// The idempotency secret; generated for this run when unset (keys live in memory).
+    #[command(flatten)]
+    pub idempotency: IdempotencyArgs,
 }
 
 /// Runs the shop on `listener` until `shutdown` resolves; then drains in-flight
@@ -80,42 +71,32 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    // Ports -> adapters.
+    // Ports -> adapters -> services.
     let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
-    let outbox = MemoryOutbox::default();
-    let catalog_store = Arc::new(MemoryCatalogStore::with_outbox(outbox.clone()));
-    let orders = Arc::new(MemoryOrderStore::with_outbox(outbox.clone()));
-    let read_model = Arc::new(MemoryReadModel::new());
-    let bus = Arc::new(MemoryEventBus::new());
-    let idempotency = Arc::new(MemoryIdempotencyStore::default());
+    let adapters = MemoryAdapters::new();
     let processor = Arc::new(SimulatedCardProcessor::new(ProcessorConfig {
         latency: Duration::from_millis(args.payment_latency_ms),
         ..ProcessorConfig::default()
     }));
-
-    // Services.
-    let inventory = InventoryService::new(Arc::new(MemoryInventoryStore::new()), bus.clone(), env.clone());
-    let runner =
-        SagaRunner::new(orders.clone(), inventory.clone(), processor.clone(), env.clone(), args.reservation_ttl_secs);
-    let catalog = CatalogService::new(catalog_store.clone(), env.clone());
-    let checkout_service = CheckoutService::new(catalog_store, orders.clone(), processor, runner.clone(), env.clone());
-    let storefront = StorefrontService::new(read_model.clone());
-    let order_service = OrderService::new(orders.clone(), env.clone());
-    let recovery = RecoveryService::new(orders, runner, inventory.clone(), env.clone());
-    let relay = OutboxRelay::new(Arc::new(outbox), bus.clone());
-    let projector = Projector::new(read_model.clone());
-    let consumer = bus.consumer("read-model");
+    let shop = adapters
+        .shop(env)
+        .idempotency(adapters.idempotency.clone(), args.idempotency.secret_or_generated()?)
+        .gateway(processor)
+        .reservation_ttl_secs(args.reservation_ttl_secs)
+        .build()?;
+    let (relay, projector, consumer) = (adapters.relay.clone(), adapters.projector.clone(), adapters.consumer.clone());
+    let recovery = shop.recovery.clone();
 
     let token = commerce_process::admin_token(args.admin_token.clone());
 
     // Background jobs.
     let jobs = CancellationToken::new();
     let pump = {
-        let (relay, projector, consumer, stop) = (relay.clone(), projector.clone(), consumer.clone(), jobs.clone());
+        let (relay, projector, consumer, cancel) = (relay.clone(), projector.clone(), consumer.clone(), jobs.clone());
         tokio::spawn(commerce_runtime::jobs::run(
             "event-pump",
             Pace::every(Duration::from_millis(20)),
-            stop,
+            cancel,
             move || {
                 let (relay, projector, consumer) = (relay.clone(), projector.clone(), consumer.clone());
                 async move {
@@ -127,11 +108,11 @@ pub async fn run(
         ))
     };
     let recovery_job = {
-        let stop = jobs.clone();
+        let cancel = jobs.clone();
         tokio::spawn(commerce_runtime::jobs::run(
             "order-recovery",
             Pace::every(Duration::from_secs(5)),
-            stop,
+            cancel,
             move || {
                 let recovery = recovery.clone();
                 async move {
@@ -148,8 +129,10 @@ pub async fn run(
 
     if args.seed.0 > 0 {
         let started = std::time::Instant::now();
-        commerce_process::seed::seed(&catalog, &inventory, args.seed.0, 1).await.context("seeding the demo catalog")?;
-        while relay.step(10_000).await? + projector.step(&consumer, 10_000).await? > 0 {}
+        commerce_process::seed::seed(&shop.catalog, &shop.inventory, args.seed.0, 1)
+            .await
+            .context("seeding the demo catalog")?;
+        adapters.sync().await?;
         tracing::info!(
             products = args.seed.0,
             elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -158,22 +141,15 @@ pub async fn run(
     }
 
     let routes = Router::new()
-        .merge(store::router(StoreState { storefront: storefront.clone() }))
-        .merge(checkout::router(CheckoutState {
-            checkout: checkout_service,
-            orders: order_service.clone(),
-            idempotency,
-            clock: env.clock.clone(),
-            claim_stale_after_secs: 60,
-        }))
+        .merge(store::router(StoreState { storefront: shop.storefront.clone() }))
+        .merge(checkout::router(CheckoutState { checkout: shop.checkout.clone(), orders: shop.orders.clone() }))
         .merge(admin::router(AdminState {
-            catalog,
-            inventory,
-            restocks: RestockDelivery::Direct,
-            orders: order_service.clone(),
-            token: AdminToken::new(token),
+            catalog: shop.catalog.clone(),
+            stock: shop.stock.clone(),
+            orders: shop.orders.clone(),
+            authorizer: Arc::new(AdminToken::new(token)),
         }))
-        .merge(commerce_graphql::router(commerce_graphql::schema(storefront)));
+        .merge(commerce_graphql::router(commerce_graphql::schema(shop.storefront.clone())));
     let ops = OpsState { readiness: Arc::new(AlwaysReady), metrics: Metrics::new() };
     let app = commerce_http::app(routes, ops, HttpConfig::default());
 
@@ -183,7 +159,7 @@ pub async fn run(
     jobs.cancel();
     let _ = tokio::join!(pump, recovery_job);
     // Publish whatever the last requests wrote.
-    while relay.step(10_000).await? + projector.step(&consumer, 10_000).await? > 0 {}
+    adapters.sync().await?;
     tracing::info!("stopped");
     Ok(())
 }

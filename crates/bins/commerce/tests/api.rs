@@ -21,14 +21,7 @@ struct App {
 async fn spawn_app() -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let config = commerce::Config {
-        listen: listener.local_addr().unwrap(),
-        seed: commerce::Seed(0),
-        admin_token: Some(ADMIN.into()),
-        payment_latency_ms: 0,
-        reservation_ttl_secs: 900,
-        log_json: false,
-    };
+    let config = <commerce::Config as clap::Parser>::parse_from(["commerce", "--seed", "none", "--admin-token", ADMIN]);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(commerce::run(config, listener, async move {
         let _ = stopped.await;
@@ -305,6 +298,46 @@ async fn declines_shortages_and_bad_input_charge_nothing() {
     let stock: Value =
         app.admin(reqwest::Method::GET, &format!("/admin/v1/products/{id}/stock"), None).await.json().await.unwrap();
     assert_eq!(stock, json!({"product_id": id, "on_hand": 2, "reserved": 0, "available": 2}));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn card_values_are_never_echoed_in_errors_or_replays() {
+    let app = spawn_app().await;
+    let id = app.product("TEE-1", 1999, 2, json!({})).await;
+    let card_fields =
+        |card: Value| json!({"email": "ada@example.com", "items": [{"product_id": id, "quantity": 1}], "card": card});
+    let bodies = [
+        card_fields(json!({"number": 4_242_424_242_424_242_u64, "exp_month": 12, "exp_year": 2030, "cvc": "123"})),
+        card_fields(json!({"number": "4242 4242 4242 4242", "exp_month": 4242, "exp_year": 2030, "cvc": "123"})),
+        card_fields(json!({"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030, "cvc": 98_765})),
+        card_fields(json!("4242424242424242")),
+        json!("4242424242424242 12/30 123"),
+    ];
+    for (n, body) in bodies.iter().enumerate() {
+        let r = app.checkout(Some(&format!("echo-{n}")), body).await;
+        let text = r.text().await.unwrap();
+        for secret in ["4242424242424242", "4242", "98765"] {
+            assert!(!text.contains(secret), "body {n} echoed {secret}: {text}");
+        }
+        assert!(text.contains("\"status\":422"), "body {n}: {text}");
+    }
+    let luhn = problem(
+        app.checkout(Some("luhn"), &cart(&id, 1, "4242 4242 4242 4241")).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&luhn), ["card.number"]);
+    assert!(!luhn.to_string().contains("4241"), "{luhn}");
+
+    // Refused after the key was claimed (no such product): recorded without the card, replayed alike.
+    let unknown = cart("00000000-0000-0000-0000-000000000000", 1, GOOD_CARD);
+    let first = problem(app.checkout(Some("no-such-product"), &unknown).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let replay = app.checkout(Some("no-such-product"), &unknown).await;
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    let replay = problem(replay, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(first, replay);
+    assert!(!replay.to_string().contains("4242 4242"), "{replay}");
     app.stop().await;
 }
 

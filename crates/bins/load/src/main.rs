@@ -92,13 +92,13 @@ struct Args {
 async fn measure_inventory(args: &Args) -> anyhow::Result<Report> {
     use commerce_core::{
         ProductId, ReservationId, Timestamp,
-        inventory::{Quantity, ReservationLine, ReservationRequest},
+        inventory::{OnHand, Quantity, ReservationLine, ReservationRequest},
         ports::InventoryStore,
     };
     let client =
         commerce_grpc::GrpcInventoryClient::connect_lazy(&args.inventory_grpc_url, Some(args.inventory_token.clone()))?;
     let product = ProductId::from_uuid(uuid::Uuid::now_v7());
-    client.set_on_hand(product, 1_000_000_000).await?;
+    client.set_on_hand(product, OnHand::new(OnHand::MAX)?).await?;
     let line = ReservationLine { product_id: product, quantity: Quantity::new(1)? };
     drive("gRPC Reserve + Commit (1 unit)", args, move |_| {
         let client = client.clone();

@@ -12,6 +12,7 @@ use commerce_core::{
     ProductId, Timestamp,
     catalog::{MoneyInput, ProductInput},
     events::AggregateType,
+    inventory::OnHand,
     ports::{Clock as _, Delivery, EventConsumer, EventError},
     services::{
         Env,
@@ -111,7 +112,7 @@ pub async fn run(database_url: &str, brokers: &str, redis_url: &str, rate: u64, 
     let restocker = Restocker::with_transactional_events(Arc::new(store.clone()));
 
     // Warm-up: joining the consumer group takes seconds; measure from the first applied restock on.
-    catalog.request_restock(ids[0], 1).await?;
+    catalog.request_restock(ids[0], OnHand::new(1)?).await?;
     while consumer.applied() == 0 {
         restocker.step(&consumer, 500).await?;
     }
@@ -122,7 +123,7 @@ pub async fn run(database_url: &str, brokers: &str, redis_url: &str, rate: u64, 
         let (catalog, ids) = (catalog.clone(), ids.clone());
         async move {
             let product = ids[usize::try_from(n).unwrap_or(0) % ids.len()];
-            catalog.request_restock(product, 1 + n % 100).await?;
+            catalog.request_restock(product, OnHand::new(1 + n % 100)?).await?;
             Ok(())
         }
     }));

@@ -10,7 +10,8 @@ use commerce_core::{
     ports::PaymentGateway,
     services::{
         Env,
-        checkout::{CheckoutService, SagaRunner},
+        checkout::{CheckoutService, IdempotentCheckout, SagaRunner},
+        idempotency::IdempotencyService,
         orders::OrderService,
         recovery::{RecoveryPolicy, RecoveryService},
     },
@@ -22,7 +23,7 @@ use commerce_http::{
 };
 use commerce_payment_simulator::{ProcessorConfig, SimulatedCardProcessor, remote::HttpCardProcessor};
 use commerce_postgres::{PgCatalogStore, PgIdempotencyStore, PgOrderStore};
-pub use commerce_process::{Command, HttpArgs, InventoryArgs, postgres::DatabaseArgs};
+pub use commerce_process::{Command, HttpArgs, IdempotencyArgs, InventoryArgs, postgres::DatabaseArgs};
 use commerce_runtime::Pace;
 use commerce_runtime::{RandomIds, SystemClock};
 use tokio_util::sync::CancellationToken;
@@ -65,6 +66,9 @@ pub struct Cli {
     /// them longer than clients retry a checkout.
     #[arg(long, env = "IDEMPOTENCY_RETAIN_HOURS", default_value = "24")]
     pub idempotency_retain_hours: u32,
+    /// The idempotency secret, shared by every replica (required).
+    #[command(flatten)]
+    pub idempotency: IdempotencyArgs,
 }
 
 /// Serves until `shutdown` resolves; then drains requests and stops the recovery job.
@@ -73,6 +77,7 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let secret = cli.idempotency.required_secret()?;
     let pool = cli.db.write_pool()?;
     let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
     let orders = Arc::new(PgOrderStore::new(pool.clone()));
@@ -126,12 +131,10 @@ pub async fn run(
             },
         )
     };
+    let keys = IdempotencyService::new(Arc::new(idempotency), secret, env.clock.clone());
     let state = CheckoutState {
-        checkout: checkout_service,
+        checkout: IdempotentCheckout::new(checkout_service, keys),
         orders: OrderService::new(orders, env.clone()),
-        idempotency: Arc::new(idempotency),
-        clock: env.clock.clone(),
-        claim_stale_after_secs: 60,
     };
     let ops = OpsState { readiness: commerce_process::postgres::readiness(&[&pool]), metrics: Metrics::new() };
     let app = commerce_http::app(Router::new().merge(checkout::router(state)), ops, HttpConfig::default());

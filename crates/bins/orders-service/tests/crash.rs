@@ -19,8 +19,8 @@ use clap::Parser as _;
 use commerce_core::{
     Currency, Money, ProductId, Timestamp,
     order::{Order, OrderStatus, StockState},
-    ports::{CatalogStore, InventoryStore, OrderQuery, OrderStore},
-    testkit::strategies,
+    ports::{InventoryStore, OrderQuery, OrderStore, ProductStore},
+    testkit::{strategies, units},
 };
 use commerce_payment_simulator::SimulatedCardProcessor;
 use commerce_postgres::{
@@ -37,6 +37,7 @@ fn spawn_service(db: &str, addr: &str, payments: &str) -> Child {
         .args(["--database-url", db, "--listen", addr, "--payments-url", payments])
         .args(["--resume-after-secs", "1", "--recovery-interval-secs", "1", "--max-connections", "8"])
         .env("RUST_LOG", "warn")
+        .env("COMMERCE_IDEMPOTENCY_SECRET", "crash-test-idempotency-secret-0123456789")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -78,7 +79,7 @@ async fn kill_9_under_checkout_load_then_restart_settles_every_order() {
             .insert_product(&strategies::product(id, n, price, Timestamp::from_unix_micros(1_767_225_600_000_000)), &[])
             .await
             .unwrap();
-        inventory.set_on_hand(id, STOCK).await.unwrap();
+        inventory.set_on_hand(id, units(STOCK)).await.unwrap();
         products.push(id.to_string());
     }
 

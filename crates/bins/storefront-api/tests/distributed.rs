@@ -55,11 +55,9 @@ async fn start(dbs: &Databases) -> Services {
     a.extend(["--projector-idle-ms".into(), "10".into(), "--kafka-brokers".into(), String::new()]);
     tasks.push(tokio::spawn(storefront_api::run(storefront_api::Cli::parse_from(a), l, stopper())));
     let (l, orders) = listener().await;
-    tasks.push(tokio::spawn(orders_service::run(
-        orders_service::Cli::parse_from(args("orders-service")),
-        l,
-        stopper(),
-    )));
+    let mut a = args("orders-service");
+    a.extend(["--idempotency-secret".into(), "distributed-test-idempotency-secret-0123456789".into()]);
+    tasks.push(tokio::spawn(orders_service::run(orders_service::Cli::parse_from(a), l, stopper())));
     Services { catalog, store, orders, client: Client::new(), stop, tasks }
 }
 

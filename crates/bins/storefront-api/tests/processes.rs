@@ -217,7 +217,13 @@ async fn launch(db: &str) -> (Deployment, Urls) {
         &[],
         &[listen(catalog_port), remote_stock[0].clone(), remote_stock[1].clone(), restocks],
     );
-    d.start("orders", "orders-service", &[], &[listen(orders_port), remote_stock[0].clone(), remote_stock[1].clone()]);
+    let secret = ("COMMERCE_IDEMPOTENCY_SECRET", "processes-test-idempotency-secret-0123456789".into());
+    d.start(
+        "orders",
+        "orders-service",
+        &[],
+        &[listen(orders_port), remote_stock[0].clone(), remote_stock[1].clone(), secret],
+    );
     d.start("store", "storefront-api", &[], &[listen(store_port)]);
     d.start("relay", "outbox-relay", &[], &[]);
     d.start("projector", "projector", &[], &[]);

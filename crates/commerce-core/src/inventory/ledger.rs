@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::{
-    InventoryError, InventoryReceipt, Reservation, ReservationLine, ReservationRequest, ReservationState, StockLevel,
+    InventoryError, InventoryReceipt, OnHand, Reservation, ReservationLine, ReservationRequest, ReservationState,
+    StockLevel,
 };
 use crate::{
     ids::{ProductId, ReservationId},
@@ -93,7 +94,8 @@ impl Ledger {
     /// Sets a product's on-hand count, creating its record if needed.
     ///
     /// Returns `BelowReserved` when `on_hand` is less than the units reserved.
-    pub fn set_on_hand(&mut self, product: ProductId, on_hand: u64) -> Result<StockLevel, InventoryError> {
+    pub fn set_on_hand(&mut self, product: ProductId, on_hand: OnHand) -> Result<StockLevel, InventoryError> {
+        let on_hand = on_hand.get();
         let level = self.items.entry(product).or_insert(StockLevel {
             product_id: product,
             on_hand: 0,
@@ -119,7 +121,7 @@ impl Ledger {
     pub fn restock(
         &mut self,
         product: ProductId,
-        on_hand: u64,
+        on_hand: OnHand,
         restock: u64,
     ) -> Result<RestockOutcome, InventoryError> {
         if let Some(&applied) = self.restocks.get(&product).filter(|applied| **applied >= restock)
@@ -265,6 +267,9 @@ mod tests {
     use crate::inventory::Quantity;
     use uuid::Uuid;
 
+    fn units(n: u64) -> OnHand {
+        OnHand::new(n).unwrap()
+    }
     fn pid(n: u128) -> ProductId {
         ProductId::from_uuid(Uuid::from_u128(n))
     }
@@ -281,23 +286,23 @@ mod tests {
     #[test]
     fn reserve_is_all_or_nothing() {
         let mut l = Ledger::new();
-        l.set_on_hand(pid(1), 5).unwrap();
-        l.set_on_hand(pid(2), 1).unwrap();
+        l.set_on_hand(pid(1), units(5)).unwrap();
+        l.set_on_hand(pid(2), units(1)).unwrap();
         let err = l.reserve(&req(9, vec![line(1, 3), line(2, 2)])).unwrap_err();
         assert_eq!(err, InventoryError::InsufficientStock { product_id: pid(2), requested: 2, available: 1 });
         assert_eq!(l.stock(pid(1)).unwrap().reserved, 0);
         // A retry returns the first outcome even though stock arrived meanwhile.
-        l.set_on_hand(pid(2), 10).unwrap();
+        l.set_on_hand(pid(2), units(10)).unwrap();
         assert_eq!(l.reserve(&req(9, vec![line(1, 3), line(2, 2)])).unwrap_err(), err);
     }
 
     #[test]
     fn commit_and_release_follow_the_state_machine() {
         let mut l = Ledger::new();
-        l.set_on_hand(pid(1), 5).unwrap();
+        l.set_on_hand(pid(1), units(5)).unwrap();
         l.reserve(&req(1, vec![line(1, 2)])).unwrap();
         assert_eq!(l.stock(pid(1)).unwrap().available(), 3);
-        assert!(matches!(l.set_on_hand(pid(1), 1), Err(InventoryError::BelowReserved { reserved: 2, .. })));
+        assert!(matches!(l.set_on_hand(pid(1), units(1)), Err(InventoryError::BelowReserved { reserved: 2, .. })));
         let first = l.commit(rid(1)).unwrap();
         assert_eq!(l.commit(rid(1)).unwrap(), first);
         assert_eq!((first.levels[0].on_hand, first.levels[0].reserved), (3, 0));
@@ -313,7 +318,7 @@ mod tests {
     #[test]
     fn release_before_reserve_leaves_a_tombstone() {
         let mut l = Ledger::new();
-        l.set_on_hand(pid(1), 5).unwrap();
+        l.set_on_hand(pid(1), units(5)).unwrap();
         l.release(rid(7)).unwrap();
         let late = l.reserve(&req(7, vec![line(1, 2)])).unwrap();
         assert_eq!(late.reservation.state, ReservationState::Released);
@@ -323,7 +328,7 @@ mod tests {
     #[test]
     fn expiry_releases_only_due_reservations() {
         let mut l = Ledger::new();
-        l.set_on_hand(pid(1), 5).unwrap();
+        l.set_on_hand(pid(1), units(5)).unwrap();
         l.reserve(&req(1, vec![line(1, 1)])).unwrap();
         let later = ReservationRequest::new(rid(2), vec![line(1, 1)], Timestamp::from_unix_micros(500)).unwrap();
         l.reserve(&later).unwrap();
@@ -336,18 +341,27 @@ mod tests {
     #[test]
     fn restocks_apply_once_and_never_out_of_order() {
         let mut l = Ledger::new();
-        let first = l.restock(pid(1), 5, 1).unwrap();
+        let first = l.restock(pid(1), units(5), 1).unwrap();
         assert!(matches!(first, RestockOutcome::Applied(StockLevel { on_hand: 5, version: 1, .. })));
-        assert!(matches!(l.restock(pid(1), 5, 1).unwrap(), RestockOutcome::Stale { applied: 1, .. }), "redelivered");
-        assert!(matches!(l.restock(pid(1), 9, 3).unwrap(), RestockOutcome::Applied(StockLevel { on_hand: 9, .. })));
-        let overtaken = l.restock(pid(1), 7, 2).unwrap();
+        assert!(
+            matches!(l.restock(pid(1), units(5), 1).unwrap(), RestockOutcome::Stale { applied: 1, .. }),
+            "redelivered"
+        );
+        assert!(matches!(
+            l.restock(pid(1), units(9), 3).unwrap(),
+            RestockOutcome::Applied(StockLevel { on_hand: 9, .. })
+        ));
+        let overtaken = l.restock(pid(1), units(7), 2).unwrap();
         assert!(matches!(overtaken, RestockOutcome::Stale { applied: 3, level: StockLevel { on_hand: 9, .. } }));
         assert_eq!(l.stock(pid(1)).unwrap().on_hand, 9);
 
         l.reserve(&req(1, vec![line(1, 4)])).unwrap();
-        assert!(matches!(l.restock(pid(1), 3, 4), Err(InventoryError::BelowReserved { reserved: 4, .. })));
+        assert!(matches!(l.restock(pid(1), units(3), 4), Err(InventoryError::BelowReserved { reserved: 4, .. })));
         // A refused restock is not recorded: a corrected one with a later number applies.
-        assert!(matches!(l.restock(pid(1), 6, 5).unwrap(), RestockOutcome::Applied(StockLevel { on_hand: 6, .. })));
+        assert!(matches!(
+            l.restock(pid(1), units(6), 5).unwrap(),
+            RestockOutcome::Applied(StockLevel { on_hand: 6, .. })
+        ));
     }
 
     #[test]

@@ -58,6 +58,50 @@ impl From<Quantity> for u32 {
     }
 }
 
+/// Units physically in stock, as a seller or operator sets them: 0 to [`OnHand::MAX`].
+/// Every way stock is set (the admin API, gRPC `SetOnHand`, `stock.set` restock events,
+/// the services) takes this type, so the ceiling holds everywhere alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u64", into = "u64")]
+pub struct OnHand(u64);
+
+impl OnHand {
+    /// The largest count accepted: far above any real shelf, and safely inside every
+    /// store's integer range (Redis scripts, PostgreSQL `bigint`, JSON numbers).
+    pub const MAX: u64 = 1_000_000_000;
+
+    /// Validates a count.
+    pub fn new(n: u64) -> Result<Self, InvalidValue> {
+        if n <= Self::MAX {
+            Ok(Self(n))
+        } else {
+            Err(InvalidValue::OutOfRange {
+                min: 0,
+                max: i64::try_from(Self::MAX).unwrap_or(i64::MAX),
+                actual: i64::try_from(n).unwrap_or(i64::MAX),
+            })
+        }
+    }
+
+    /// The number of units.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl TryFrom<u64> for OnHand {
+    type Error = InvalidValue;
+    fn try_from(n: u64) -> Result<Self, Self::Error> {
+        Self::new(n)
+    }
+}
+
+impl From<OnHand> for u64 {
+    fn from(n: OnHand) -> Self {
+        n.0
+    }
+}
+
 /// One product's stock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockLevel {

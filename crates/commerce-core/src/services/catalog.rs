@@ -10,7 +10,8 @@ use crate::{
     },
     events::DomainEvent,
     ids::{CollectionId, EventId, ProductId},
-    ports::{CatalogStore, StoreError},
+    inventory::OnHand,
+    ports::{CollectionStore, ProductStore, RestockLog, StoreError},
     validation::ValidationErrors,
 };
 
@@ -69,7 +70,7 @@ pub struct RestockRequested {
     /// The product.
     pub product_id: ProductId,
     /// The on-hand units asked for.
-    pub on_hand: u64,
+    pub on_hand: OnHand,
     /// The product's restock number (1, 2, ...): the inventory applies restocks in this order.
     pub restock: u64,
 }
@@ -77,7 +78,9 @@ pub struct RestockRequested {
 /// The catalog use cases.
 #[derive(Clone)]
 pub struct CatalogService {
-    store: Arc<dyn CatalogStore>,
+    products: Arc<dyn ProductStore>,
+    collections: Arc<dyn CollectionStore>,
+    restocks: Arc<dyn RestockLog>,
     env: Env,
 }
 
@@ -89,14 +92,29 @@ fn check_version(expected: Option<Version>, actual: Version) -> Result<(), Catal
 }
 
 impl CatalogService {
-    /// A service over `store`.
-    pub fn new(store: Arc<dyn CatalogStore>, env: Env) -> Self {
-        Self { store, env }
+    /// A service over one store that holds products, collections and the restock log
+    /// (as the memory and PostgreSQL adapters do).
+    pub fn new<S>(store: Arc<S>, env: Env) -> Self
+    where
+        S: ProductStore + CollectionStore + RestockLog + 'static,
+    {
+        Self::from_ports(store.clone(), store.clone(), store, env)
+    }
+
+    /// A service over separate ports. Products and collections must share a store when
+    /// a collection in use may not be deleted.
+    pub fn from_ports(
+        products: Arc<dyn ProductStore>,
+        collections: Arc<dyn CollectionStore>,
+        restocks: Arc<dyn RestockLog>,
+        env: Env,
+    ) -> Self {
+        Self { products, collections, restocks, env }
     }
 
     async fn ensure_collection(&self, id: Option<CollectionId>) -> Result<(), CatalogError> {
         match id {
-            Some(id) if self.store.collection(id).await?.is_none() => {
+            Some(id) if self.collections.collection(id).await?.is_none() => {
                 Err(ValidationErrors::single("collection_id", format!("collection {id} does not exist")).into())
             }
             _ => Ok(()),
@@ -109,18 +127,18 @@ impl CatalogService {
         self.ensure_collection(new.collection_id).await?;
         let product = Product::create(ProductId::from_uuid(self.env.ids.new_id()), new, self.env.clock.now())?;
         let event = self.env.envelope(DomainEvent::ProductCreated(product.clone()));
-        self.store.insert_product(&product, &[event]).await?;
+        self.products.insert_product(&product, &[event]).await?;
         Ok(product)
     }
 
     /// A product in any status.
     pub async fn product(&self, id: ProductId) -> Result<Product, CatalogError> {
-        self.store.product(id).await?.ok_or(CatalogError::ProductNotFound)
+        self.products.product(id).await?.ok_or(CatalogError::ProductNotFound)
     }
 
     /// Products in id order.
     pub async fn products(&self, after: Option<ProductId>, limit: usize) -> Result<Vec<Product>, CatalogError> {
-        Ok(self.store.products(after, limit.clamp(1, 1000)).await?)
+        Ok(self.products.products(after, limit.clamp(1, 1000)).await?)
     }
 
     /// Applies a partial update. `if_match` (the `If-Match` version) must equal the current version.
@@ -139,7 +157,7 @@ impl CatalogService {
         let expected = product.version;
         if product.apply_patch(patch, self.env.clock.now())? {
             let event = self.env.envelope(DomainEvent::ProductUpdated(product.clone()));
-            self.store.update_product(&product, expected, &[event]).await?;
+            self.products.update_product(&product, expected, &[event]).await?;
         }
         Ok(product)
     }
@@ -151,7 +169,7 @@ impl CatalogService {
         let expected = product.version;
         if product.archive(self.env.clock.now()) {
             let event = self.env.envelope(DomainEvent::ProductArchived(product.clone()));
-            self.store.update_product(&product, expected, &[event]).await?;
+            self.products.update_product(&product, expected, &[event]).await?;
         }
         Ok(product)
     }
@@ -160,18 +178,18 @@ impl CatalogService {
     pub async fn create_collection(&self, input: &CollectionInput) -> Result<Collection, CatalogError> {
         let collection = input.validate(CollectionId::from_uuid(self.env.ids.new_id()), self.env.clock.now())?;
         let event = self.env.envelope(DomainEvent::CollectionCreated(collection.clone()));
-        self.store.insert_collection(&collection, &[event]).await?;
+        self.collections.insert_collection(&collection, &[event]).await?;
         Ok(collection)
     }
 
     /// A collection.
     pub async fn collection(&self, id: CollectionId) -> Result<Collection, CatalogError> {
-        self.store.collection(id).await?.ok_or(CatalogError::CollectionNotFound)
+        self.collections.collection(id).await?.ok_or(CatalogError::CollectionNotFound)
     }
 
     /// Every collection.
     pub async fn collections(&self) -> Result<Vec<Collection>, CatalogError> {
-        Ok(self.store.collections().await?)
+        Ok(self.collections.collections().await?)
     }
 
     /// Applies a partial update to a collection.
@@ -187,7 +205,10 @@ impl CatalogService {
         let expected = collection.version;
         if collection.apply_patch(patch, self.env.clock.now()) {
             let event = self.env.envelope(DomainEvent::CollectionUpdated(collection.clone()));
-            self.store.update_collection(&collection, expected, &[event]).await.map_err(not_found_is_collection)?;
+            self.collections
+                .update_collection(&collection, expected, &[event])
+                .await
+                .map_err(not_found_is_collection)?;
         }
         Ok(collection)
     }
@@ -196,16 +217,16 @@ impl CatalogService {
     /// applies it asynchronously (deployments whose inventory is another service and
     /// restocks travel through the broker). Works for products in any status, like a
     /// direct stock change.
-    pub async fn request_restock(&self, product: ProductId, on_hand: u64) -> Result<RestockRequested, CatalogError> {
+    pub async fn request_restock(&self, product: ProductId, on_hand: OnHand) -> Result<RestockRequested, CatalogError> {
         let event_id = EventId::from_uuid(self.env.ids.new_id());
-        let restock = self.store.record_restock(product, on_hand, event_id, self.env.clock.now()).await?;
+        let restock = self.restocks.record_restock(product, on_hand, event_id, self.env.clock.now()).await?;
         Ok(RestockRequested { product_id: product, on_hand, restock })
     }
 
     /// Deletes an empty collection.
     pub async fn delete_collection(&self, id: CollectionId) -> Result<(), CatalogError> {
         let event = self.env.envelope(DomainEvent::CollectionDeleted { id });
-        self.store.delete_collection(id, &[event]).await.map_err(not_found_is_collection)
+        self.collections.delete_collection(id, &[event]).await.map_err(not_found_is_collection)
     }
 }
 

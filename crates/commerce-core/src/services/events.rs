@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::{Env, inventory::StockEvents};
 use crate::{
     events::{DomainEvent, EventEnvelope},
-    inventory::{InventoryError, RestockOutcome},
+    inventory::{InventoryError, OnHand, RestockOutcome},
     ports::{EventConsumer, EventError, EventPublisher, Outbox, ProductProjection, RestockStore, StoreError},
 };
 
@@ -124,7 +124,9 @@ impl Restocker {
         let DomainEvent::StockSet(s) = &envelope.event else {
             return Ok(None);
         };
-        let outcome = self.store.restock(s.product_id, s.on_hand, envelope.aggregate_version).await?;
+        // A restock above the ceiling is refused like any other rule violation (parked).
+        let on_hand = OnHand::new(s.on_hand).map_err(|e| InventoryError::InvalidRequest(format!("on_hand: {e}")))?;
+        let outcome = self.store.restock(s.product_id, on_hand, envelope.aggregate_version).await?;
         self.events.publish([outcome.level()]).await?;
         Ok(Some(outcome))
     }

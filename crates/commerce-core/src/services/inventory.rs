@@ -13,7 +13,7 @@ use super::Env;
 use crate::{
     events::EventEnvelope,
     ids::{EventId, ProductId, ReservationId},
-    inventory::{InventoryError, InventoryReceipt, ReservationRequest, StockLevel},
+    inventory::{InventoryError, InventoryReceipt, OnHand, ReservationRequest, StockLevel},
     ports::{EventPublisher, InventoryStore},
 };
 
@@ -80,7 +80,7 @@ impl InventoryService {
     }
 
     /// Sets on-hand units (a restock or a count correction).
-    pub async fn set_on_hand(&self, product: ProductId, on_hand: u64) -> Result<StockLevel, InventoryError> {
+    pub async fn set_on_hand(&self, product: ProductId, on_hand: OnHand) -> Result<StockLevel, InventoryError> {
         let level = self.store.set_on_hand(product, on_hand).await?;
         self.events.publish([level]).await?;
         Ok(level)

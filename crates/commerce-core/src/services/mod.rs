@@ -5,9 +5,12 @@
 pub mod catalog;
 pub mod checkout;
 pub mod events;
+pub mod idempotency;
 pub mod inventory;
 pub mod orders;
 pub mod recovery;
+pub mod restock;
+pub mod shop;
 pub mod storefront;
 
 use std::sync::Arc;

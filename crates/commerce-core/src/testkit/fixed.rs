@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use uuid::Uuid;
 
 use crate::{
+    idempotency::IdempotencySecret,
     ports::{Clock, IdGenerator},
     timestamp::Timestamp,
 };
@@ -74,4 +75,9 @@ fn counter_bytes(n: u64) -> [u8; 10] {
     let mut bytes = [0; 10];
     bytes[2..].copy_from_slice(&n.to_be_bytes());
     bytes
+}
+
+/// A fixed idempotency secret, so fingerprints and derived tokens repeat across runs.
+pub fn idempotency_secret() -> IdempotencySecret {
+    IdempotencySecret::generate(&SequentialIds::new())
 }

@@ -13,3 +13,10 @@
 pub mod conformance;
 pub mod fixed;
 pub mod strategies;
+
+/// `n` units of on-hand stock, for tests and fixtures (panics above [`OnHand::MAX`]).
+///
+/// [`OnHand::MAX`]: crate::inventory::OnHand::MAX
+pub fn units(n: u64) -> crate::inventory::OnHand {
+    crate::inventory::OnHand::new(n).unwrap_or_else(|e| panic!("{n} units: {e}"))
+}

@@ -11,9 +11,11 @@ use uuid::Uuid;
 use crate::{
     ids::{ProductId, ReservationId},
     inventory::{
-        InventoryError, InventoryReceipt, Ledger, Quantity, ReservationLine, ReservationRequest, ReservationState,
+        InventoryError, InventoryReceipt, Ledger, OnHand, Quantity, ReservationLine, ReservationRequest,
+        ReservationState,
     },
     ports::InventoryStore,
+    testkit::units,
     timestamp::Timestamp,
 };
 
@@ -31,7 +33,7 @@ pub fn reservation(ns: u64, n: u8) -> ReservationId {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InventoryOp {
     /// `set_on_hand(product, on_hand)`.
-    SetOnHand(u8, u64),
+    SetOnHand(u8, OnHand),
     /// `reserve(reservation, lines)` expiring `ttl` seconds from now.
     Reserve(u8, Vec<(u8, u32)>, i64),
     /// `commit(reservation)`.
@@ -46,7 +48,7 @@ pub enum InventoryOp {
 /// for an immediate retry of the same operation.
 pub fn inventory_ops() -> impl Strategy<Value = Vec<(InventoryOp, bool)>> {
     let op = prop_oneof![
-        2 => (0..4_u8, 0..12_u64).prop_map(|(p, n)| InventoryOp::SetOnHand(p, n)),
+        2 => (0..4_u8, 0..12_u64).prop_map(|(p, n)| InventoryOp::SetOnHand(p, units(n))),
         4 => (0..6_u8, proptest::sample::subsequence(vec![0_u8, 1, 2, 3], 1..=3), vec(1..=4_u32, 3), 1..=60_i64)
             .prop_map(|(r, ps, qs, ttl)| InventoryOp::Reserve(r, ps.into_iter().zip(qs).collect(), ttl)),
         2 => (0..6_u8).prop_map(InventoryOp::Commit),
@@ -107,7 +109,7 @@ pub async fn check_model<S: InventoryStore>(store: &S, ns: u64, ops: &[(Inventor
                 if let InventoryOp::SetOnHand(p, n) = op
                     && !got_str.starts_with("Err")
                 {
-                    last_set.insert(*p, *n);
+                    last_set.insert(*p, n.get());
                     committed_since_set.insert(*p, 0);
                 }
                 if let InventoryOp::Commit(r) = op
@@ -200,25 +202,41 @@ where
     let scripted: &[(&str, Vec<InventoryOp>)] = &[
         (
             "all_or_nothing",
-            vec![SetOnHand(0, 5), SetOnHand(1, 1), Reserve(0, vec![(0, 3), (1, 2)], 60), Reserve(1, vec![(0, 5)], 60)],
+            vec![
+                SetOnHand(0, units(5)),
+                SetOnHand(1, units(1)),
+                Reserve(0, vec![(0, 3), (1, 2)], 60),
+                Reserve(1, vec![(0, 5)], 60),
+            ],
         ),
         (
             "refusal_is_remembered",
-            vec![SetOnHand(0, 1), Reserve(0, vec![(0, 2)], 60), SetOnHand(0, 9), Reserve(0, vec![(0, 2)], 60)],
+            vec![
+                SetOnHand(0, units(1)),
+                Reserve(0, vec![(0, 2)], 60),
+                SetOnHand(0, units(9)),
+                Reserve(0, vec![(0, 2)], 60),
+            ],
         ),
         ("unknown_product", vec![Reserve(0, vec![(3, 1)], 60)]),
-        ("commit_is_idempotent", vec![SetOnHand(0, 5), Reserve(0, vec![(0, 2)], 60), Commit(0), Commit(0), Release(0)]),
+        (
+            "commit_is_idempotent",
+            vec![SetOnHand(0, units(5)), Reserve(0, vec![(0, 2)], 60), Commit(0), Commit(0), Release(0)],
+        ),
         (
             "release_is_idempotent",
-            vec![SetOnHand(0, 5), Reserve(0, vec![(0, 2)], 60), Release(0), Release(0), Commit(0)],
+            vec![SetOnHand(0, units(5)), Reserve(0, vec![(0, 2)], 60), Release(0), Release(0), Commit(0)],
         ),
-        ("release_fences_a_late_reserve", vec![SetOnHand(0, 5), Release(2), Reserve(2, vec![(0, 2)], 60)]),
-        ("mismatched_retry", vec![SetOnHand(0, 5), Reserve(0, vec![(0, 2)], 60), Reserve(0, vec![(0, 3)], 60)]),
-        ("below_reserved", vec![SetOnHand(0, 5), Reserve(0, vec![(0, 4)], 60), SetOnHand(0, 3), SetOnHand(0, 4)]),
+        ("release_fences_a_late_reserve", vec![SetOnHand(0, units(5)), Release(2), Reserve(2, vec![(0, 2)], 60)]),
+        ("mismatched_retry", vec![SetOnHand(0, units(5)), Reserve(0, vec![(0, 2)], 60), Reserve(0, vec![(0, 3)], 60)]),
+        (
+            "below_reserved",
+            vec![SetOnHand(0, units(5)), Reserve(0, vec![(0, 4)], 60), SetOnHand(0, units(3)), SetOnHand(0, units(4))],
+        ),
         (
             "expiry",
             vec![
-                SetOnHand(0, 5),
+                SetOnHand(0, units(5)),
                 Reserve(0, vec![(0, 1)], 10),
                 Reserve(1, vec![(0, 1)], 100),
                 Expire(10),
@@ -257,7 +275,7 @@ impl Drop for CaseName<'_> {
 async fn concurrent_reserves_never_oversell<S: InventoryStore>(s: &S) {
     let ns = 0xC0DE_FFFF;
     let p = product(ns, 0);
-    s.set_on_hand(p, 10).await.unwrap_or_else(|e| panic!("set: {e}"));
+    s.set_on_hand(p, units(10)).await.unwrap_or_else(|e| panic!("set: {e}"));
     let at = Timestamp::from_unix_micros(i64::MAX / 2);
     let attempts = (0..40_u8).map(|r| {
         let req = ReservationRequest::new(

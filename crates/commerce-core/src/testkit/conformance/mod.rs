@@ -6,19 +6,21 @@
 //!
 //! ```text
 //! #[tokio::test]
-//! async fn catalog_store_conforms() {
-//!     commerce_core::testkit::conformance::catalog::run(|| async { MyStore::connect_fresh().await }).await;
+//! async fn product_store_conforms() {
+//!     commerce_core::testkit::conformance::products::run(|| async { MyStore::connect_fresh().await }).await;
 //! }
 //! ```
 
-pub mod catalog;
+pub mod collections;
 pub mod events;
 pub mod idempotency;
 pub mod inventory;
 pub mod orders;
 pub mod payment;
+pub mod products;
 pub mod read_model;
 pub mod restock;
+pub mod restock_log;
 
 use std::sync::Arc;
 

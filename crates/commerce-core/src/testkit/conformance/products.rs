@@ -1,13 +1,13 @@
-//! Conformance suite for [`CatalogStore`] (and, with [`run_with_outbox`], its outbox).
+//! Conformance suite for [`ProductStore`] (and, with [`run_with_outbox`], its outbox).
 
 use std::future::Future;
 
 use crate::{
-    catalog::{Collection, CollectionInput, ProductPatchInput, ProductStatus, Sku, Version},
-    events::{DomainEvent, EventEnvelope, StockSet},
-    ids::{CollectionId, EventId, ProductId},
+    catalog::{ProductPatchInput, ProductStatus, Sku, Version},
+    events::DomainEvent,
+    ids::ProductId,
     money::{Currency, Money},
-    ports::{CatalogStore, Outbox, StoreError},
+    ports::{Outbox, ProductStore, StoreError},
     testkit::strategies::product,
 };
 
@@ -17,15 +17,10 @@ fn usd(a: i64) -> Money {
     Money::new(a, Currency::USD).unwrap_or_else(|_| unreachable!())
 }
 
-fn collection(f: &Fixture, slug: &str, name: &str) -> Collection {
-    let input = CollectionInput { slug: slug.into(), name: name.into(), description: String::new() };
-    input.validate(CollectionId::from_uuid(f.id()), f.now()).unwrap_or_else(|e| panic!("fixture collection: {e}"))
-}
-
 /// Runs every case against fresh stores from `make`.
 pub async fn run<S, F, Fut>(mut make: F)
 where
-    S: CatalogStore,
+    S: ProductStore,
     F: FnMut() -> Fut,
     Fut: Future<Output = S>,
 {
@@ -35,22 +30,20 @@ where
     update_of_unknown_product_is_not_found(&make().await).await;
     renaming_to_a_taken_sku_is_duplicate(&make().await).await;
     products_page_in_id_order(&make().await).await;
-    collections_lifecycle(&make().await).await;
 }
 
 /// Runs [`run`] and the outbox cases against stores that are also their own outbox.
 pub async fn run_with_outbox<S, F, Fut>(mut make: F)
 where
-    S: CatalogStore + Outbox,
+    S: ProductStore + Outbox,
     F: FnMut() -> Fut,
     Fut: Future<Output = S>,
 {
     events_are_written_with_the_change(&make().await).await;
-    restocks_are_numbered_per_product_with_their_event(&make().await).await;
     run(make).await;
 }
 
-async fn insert_and_read_back(s: &impl CatalogStore) {
+async fn insert_and_read_back(s: &impl ProductStore) {
     let f = Fixture::new();
     let p = product(ProductId::from_uuid(f.id()), 1, usd(100), f.now());
     s.insert_product(&p, &[f.envelope(DomainEvent::ProductCreated(p.clone()))])
@@ -60,7 +53,7 @@ async fn insert_and_read_back(s: &impl CatalogStore) {
     assert_eq!(s.product(ProductId::from_uuid(f.id())).await, Ok(None), "insert_and_read_back: unknown id");
 }
 
-async fn duplicate_sku_is_rejected_and_writes_nothing(s: &impl CatalogStore) {
+async fn duplicate_sku_is_rejected_and_writes_nothing(s: &impl ProductStore) {
     let f = Fixture::new();
     let a = product(ProductId::from_uuid(f.id()), 1, usd(100), f.now());
     let b = product(ProductId::from_uuid(f.id()), 1, usd(200), f.now());
@@ -70,7 +63,7 @@ async fn duplicate_sku_is_rejected_and_writes_nothing(s: &impl CatalogStore) {
     assert_eq!(s.product(b.id).await, Ok(None), "duplicate_sku: nothing written");
 }
 
-async fn stale_version_is_a_conflict(s: &impl CatalogStore) {
+async fn stale_version_is_a_conflict(s: &impl ProductStore) {
     let f = Fixture::new();
     let p = product(ProductId::from_uuid(f.id()), 1, usd(100), f.now());
     s.insert_product(&p, &[]).await.unwrap_or_else(|e| panic!("insert: {e}"));
@@ -90,7 +83,7 @@ async fn stale_version_is_a_conflict(s: &impl CatalogStore) {
     assert_eq!(s.product(p.id).await, Ok(Some(first)), "stale_version_is_a_conflict: first write kept");
 }
 
-async fn update_of_unknown_product_is_not_found(s: &impl CatalogStore) {
+async fn update_of_unknown_product_is_not_found(s: &impl ProductStore) {
     let f = Fixture::new();
     let p = product(ProductId::from_uuid(f.id()), 1, usd(100), f.now());
     assert_eq!(
@@ -100,7 +93,7 @@ async fn update_of_unknown_product_is_not_found(s: &impl CatalogStore) {
     );
 }
 
-async fn renaming_to_a_taken_sku_is_duplicate(s: &impl CatalogStore) {
+async fn renaming_to_a_taken_sku_is_duplicate(s: &impl ProductStore) {
     let f = Fixture::new();
     let a = product(ProductId::from_uuid(f.id()), 1, usd(100), f.now());
     let b = product(ProductId::from_uuid(f.id()), 2, usd(100), f.now());
@@ -114,7 +107,7 @@ async fn renaming_to_a_taken_sku_is_duplicate(s: &impl CatalogStore) {
     assert_eq!(s.product(b.id).await, Ok(Some(b)), "renaming_to_a_taken_sku: unchanged");
 }
 
-async fn products_page_in_id_order(s: &impl CatalogStore) {
+async fn products_page_in_id_order(s: &impl ProductStore) {
     let f = Fixture::new();
     let mut all = vec![];
     for n in 0..7 {
@@ -137,40 +130,7 @@ async fn products_page_in_id_order(s: &impl CatalogStore) {
     assert_eq!(seen, all, "products_page_in_id_order");
 }
 
-async fn collections_lifecycle(s: &impl CatalogStore) {
-    let f = Fixture::new();
-    let shoes = collection(&f, "shoes", "Shoes");
-    let hats = collection(&f, "hats", "Hats");
-    s.insert_collection(&shoes, &[]).await.unwrap_or_else(|e| panic!("insert collection: {e}"));
-    s.insert_collection(&hats, &[]).await.unwrap_or_else(|e| panic!("insert collection: {e}"));
-    let dup = collection(&f, "shoes", "Other shoes");
-    assert!(
-        matches!(s.insert_collection(&dup, &[]).await, Err(StoreError::Duplicate(_))),
-        "collections: duplicate slug"
-    );
-    assert_eq!(s.collections().await, Ok(vec![hats.clone(), shoes.clone()]), "collections: sorted by name");
-
-    let mut renamed = shoes.clone();
-    renamed.name = crate::catalog::CollectionName::parse("Boots").unwrap_or_else(|_| unreachable!());
-    renamed.version = shoes.version.next();
-    s.update_collection(&renamed, shoes.version, &[]).await.unwrap_or_else(|e| panic!("update collection: {e}"));
-    assert_eq!(
-        s.update_collection(&renamed, shoes.version, &[]).await,
-        Err(StoreError::VersionConflict { expected: shoes.version, actual: renamed.version }),
-        "collections: stale update"
-    );
-    assert_eq!(s.collection(shoes.id).await, Ok(Some(renamed)), "collections: updated");
-
-    let mut p = product(ProductId::from_uuid(f.id()), 1, usd(100), f.now());
-    p.collection_id = Some(hats.id);
-    s.insert_product(&p, &[]).await.unwrap_or_else(|e| panic!("insert: {e}"));
-    assert!(matches!(s.delete_collection(hats.id, &[]).await, Err(StoreError::InUse(_))), "collections: in use");
-    s.delete_collection(shoes.id, &[]).await.unwrap_or_else(|e| panic!("delete collection: {e}"));
-    assert_eq!(s.collection(shoes.id).await, Ok(None), "collections: deleted");
-    assert_eq!(s.delete_collection(shoes.id, &[]).await, Err(StoreError::NotFound), "collections: delete twice");
-}
-
-async fn events_are_written_with_the_change<S: CatalogStore + Outbox>(s: &S) {
+async fn events_are_written_with_the_change<S: ProductStore + Outbox>(s: &S) {
     let f = Fixture::new();
     let a = product(ProductId::from_uuid(f.id()), 1, usd(100), f.now());
     let created = f.envelope(DomainEvent::ProductCreated(a.clone()));
@@ -199,28 +159,4 @@ async fn events_are_written_with_the_change<S: CatalogStore + Outbox>(s: &S) {
     s.mark_published(&positions).await.unwrap_or_else(|e| panic!("mark: {e}"));
     s.mark_published(&positions).await.unwrap_or_else(|e| panic!("mark twice: {e}"));
     assert_eq!(s.claim(10).await.map(|b| b.len()), Ok(0), "published records are not claimed again");
-}
-
-async fn restocks_are_numbered_per_product_with_their_event<S: CatalogStore + Outbox>(s: &S) {
-    let f = Fixture::new();
-    let (a, b) = (
-        product(ProductId::from_uuid(f.id()), 1, usd(100), f.now()),
-        product(ProductId::from_uuid(f.id()), 2, usd(100), f.now()),
-    );
-    for p in [&a, &b] {
-        s.insert_product(p, &[]).await.unwrap_or_else(|e| panic!("insert: {e}"));
-    }
-    let mut expected = vec![];
-    for (p, on_hand, number) in [(&a, 5, 1), (&a, 8, 2), (&b, 3, 1), (&a, 0, 3)] {
-        let event_id = EventId::from_uuid(f.id());
-        let got = s.record_restock(p.id, on_hand, event_id, f.now()).await;
-        assert_eq!(got, Ok(number), "restock numbers count per product");
-        expected.push(EventEnvelope::stock_set(event_id, f.now(), StockSet { product_id: p.id, on_hand }, number));
-    }
-    let unknown = s.record_restock(ProductId::from_uuid(f.id()), 1, EventId::from_uuid(f.id()), f.now()).await;
-    assert_eq!(unknown, Err(StoreError::NotFound), "restock of an unknown product");
-
-    let events: Vec<_> =
-        s.claim(10).await.unwrap_or_else(|e| panic!("claim: {e}")).into_iter().map(|r| r.envelope).collect();
-    assert_eq!(events, expected, "each restock appends its stock.set event, numbered");
 }

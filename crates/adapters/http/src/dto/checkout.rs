@@ -1,0 +1,174 @@
+//! Bodies of the checkout routes: the checkout request and orders.
+
+use commerce_core::{
+    order::{FailureReason, Order, OrderLine},
+    payment::CardInput,
+    services::checkout::{CheckoutInput, CheckoutItemInput},
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::MoneyDto;
+
+/// One item of a checkout.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutItem {
+    /// Product id.
+    #[schema(format = Uuid)]
+    pub product_id: String,
+    /// Units, 1-10,000.
+    #[schema(example = 1, minimum = 1, maximum = 10_000)]
+    pub quantity: i64,
+}
+
+/// Card details. Never stored or logged: the processor tokenises them.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CardRequest {
+    /// Card number; spaces and dashes allowed.
+    #[schema(example = "4242 4242 4242 4242")]
+    pub number: String,
+    /// 1-12.
+    #[schema(example = 12, minimum = 1, maximum = 12)]
+    pub exp_month: u8,
+    /// Two or four digits.
+    #[schema(example = 2030)]
+    pub exp_year: u16,
+    /// 3 digits (4 for American Express).
+    #[schema(example = "123", pattern = r"^[0-9]{3,4}$")]
+    pub cvc: String,
+}
+
+impl std::fmt::Debug for CardRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardRequest").finish_non_exhaustive()
+    }
+}
+
+/// Body of `POST /store/v1/checkout`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutRequest {
+    /// Customer e-mail.
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    /// Items.
+    pub items: Vec<CheckoutItem>,
+    /// Card.
+    pub card: CardRequest,
+}
+
+impl From<CheckoutRequest> for CheckoutInput {
+    fn from(r: CheckoutRequest) -> Self {
+        Self {
+            email: r.email,
+            items: r
+                .items
+                .into_iter()
+                .map(|i| CheckoutItemInput { product_id: i.product_id, quantity: i.quantity })
+                .collect(),
+            card: CardInput {
+                number: r.card.number,
+                exp_month: r.card.exp_month,
+                exp_year: r.card.exp_year,
+                cvc: r.card.cvc,
+            },
+        }
+    }
+}
+
+/// One order line.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderLineDto {
+    /// Product id.
+    pub product_id: String,
+    /// SKU at purchase.
+    pub sku: String,
+    /// Name at purchase.
+    pub name: String,
+    /// Unit price at purchase.
+    pub unit_price: MoneyDto,
+    /// Units.
+    pub quantity: u32,
+    /// `unit_price * quantity`.
+    pub line_total: MoneyDto,
+}
+
+impl From<&OrderLine> for OrderLineDto {
+    fn from(l: &OrderLine) -> Self {
+        Self {
+            product_id: l.product_id.to_string(),
+            sku: l.sku.to_string(),
+            name: l.name.to_string(),
+            unit_price: l.unit_price.into(),
+            quantity: l.quantity.get(),
+            line_total: l.line_total.into(),
+        }
+    }
+}
+
+/// How an order was paid: card brand and last four digits only.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PaymentSummary {
+    /// `visa`, `mastercard`, `amex`, ...
+    pub brand: String,
+    /// Last four digits.
+    pub last4: String,
+}
+
+/// An order.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderDto {
+    /// Id.
+    pub id: String,
+    /// `pending`, `stock_reserved`, `payment_authorized`, `paid`, `fulfilled`, `cancelled` or `payment_failed`.
+    pub status: String,
+    /// Customer e-mail.
+    pub email: String,
+    /// Lines.
+    pub lines: Vec<OrderLineDto>,
+    /// Total.
+    pub total: MoneyDto,
+    /// Card brand and last four.
+    pub payment: PaymentSummary,
+    /// Why it failed, when it did: `{"code": "out_of_stock" | "payment_declined" | ...}`.
+    #[schema(value_type = Option<Object>)]
+    pub failure: Option<serde_json::Value>,
+    /// Secret for `GET /store/v1/orders/{id}`; returned once, at checkout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+impl OrderDto {
+    /// The order, with the access token when it is being handed out.
+    pub fn new(o: &Order, access_token: Option<String>) -> Self {
+        Self {
+            id: o.id.to_string(),
+            status: o.status.as_str().to_owned(),
+            email: o.email.as_str().to_owned(),
+            lines: o.lines.iter().map(Into::into).collect(),
+            total: o.total.into(),
+            payment: PaymentSummary {
+                brand: serde_json::to_value(o.payment_method.brand)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                last4: o.payment_method.last4.clone(),
+            },
+            failure: o.failure.map(failure_json),
+            access_token,
+            created_at: o.created_at.to_string(),
+            updated_at: o.updated_at.to_string(),
+        }
+    }
+}
+
+/// The JSON form of a failure reason (`{"code": ..., ...}`).
+pub fn failure_json(f: FailureReason) -> serde_json::Value {
+    serde_json::to_value(f).unwrap_or_default()
+}

@@ -1,0 +1,70 @@
+//! Bodies of the store routes: listings and product pages.
+
+use std::collections::BTreeMap;
+
+use commerce_core::{catalog::Collection, query::ProductView};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{MoneyDto, attributes_of};
+
+/// A collection reference inside a store product.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CollectionRef {
+    /// Collection id.
+    pub id: String,
+    /// Collection name.
+    pub name: String,
+}
+
+/// A product as customers see it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StoreProduct {
+    /// Id.
+    pub id: String,
+    /// SKU.
+    pub sku: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Unit price.
+    pub price: MoneyDto,
+    /// Collection, or null.
+    pub collection: Option<CollectionRef>,
+    /// Attributes.
+    pub attributes: BTreeMap<String, String>,
+    /// Units a customer can buy now.
+    pub available_stock: u64,
+}
+
+impl StoreProduct {
+    /// The store view of `v`, naming its collection from `collections`.
+    pub fn new(v: &ProductView, collections: &[Collection]) -> Self {
+        let collection = v.collection_id.and_then(|id| {
+            collections
+                .iter()
+                .find(|c| c.id == id)
+                .map(|c| CollectionRef { id: id.to_string(), name: c.name.to_string() })
+        });
+        Self {
+            id: v.id.to_string(),
+            sku: v.sku.to_string(),
+            name: v.name.to_string(),
+            description: v.description.to_string(),
+            price: v.price.into(),
+            collection,
+            attributes: attributes_of(&v.attributes),
+            available_stock: v.available_stock,
+        }
+    }
+}
+
+/// One page of a store listing.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StoreProductPage {
+    /// Products in the requested order.
+    pub items: Vec<StoreProduct>,
+    /// Pass as `cursor` (with the same `sort`) for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}

@@ -1,0 +1,387 @@
+//! Checkout: placing an order and running its saga.
+//!
+//! - [`CheckoutInput::validate`] checks everything that needs no shop data (e-mail, card,
+//!   items) into a [`CheckoutCommand`];
+//! - [`CheckoutService`] prices the command from the catalog, tokenises the card, creates
+//!   the order and runs the saga ([`SagaRunner`]);
+//! - [`IdempotentCheckout`] wraps it in the idempotent-command protocol, so a client may
+//!   retry a checkout under one key and is charged once.
+
+mod idempotent;
+mod saga;
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use serde::Deserialize;
+
+pub use idempotent::{CheckoutReply, IdempotentCheckout};
+pub use saga::{SagaError, SagaRunner};
+
+use super::Env;
+use crate::{
+    catalog::{Product, Version},
+    events::DomainEvent,
+    ids::{OrderId, ProductId},
+    inventory::Quantity,
+    money::Money,
+    order::{Email, Order, OrderLine, OrderStatus, PaymentState, StockState},
+    payment::{CardDetails, CardInput, DeclineReason, PaymentError},
+    ports::{OrderStore, PaymentGateway, ProductStore, StoreError},
+    timestamp::Timestamp,
+    validation::{InvalidValue, ValidationErrors},
+};
+
+/// One requested line.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CheckoutItemInput {
+    /// Product id.
+    pub product_id: String,
+    /// Units (1 to 10,000).
+    pub quantity: i64,
+}
+
+/// A checkout request as a client sends it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CheckoutInput {
+    /// Customer e-mail.
+    pub email: String,
+    /// Items to buy.
+    pub items: Vec<CheckoutItemInput>,
+    /// Card.
+    pub card: CardInput,
+}
+
+/// Most lines one order may have.
+pub const MAX_ORDER_LINES: usize = 100;
+
+impl CheckoutInput {
+    /// Checks every field that needs no shop data, reporting all problems at once (e-mail,
+    /// then card, then items). Card values never appear in a message.
+    pub fn validate(&self, now: Timestamp) -> Result<CheckoutCommand, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let email = errors.check("email", Email::parse(&self.email));
+        let card = self.card.validate("card", now, &mut errors);
+        let items = Self::validate_items(&self.items, &mut errors);
+        match (email, card) {
+            (Some(email), Some(card)) if errors.is_empty() => Ok(CheckoutCommand { email, card, items }),
+            _ => Err(errors),
+        }
+    }
+
+    /// Checks each line and merges lines naming the same product (in product id order).
+    fn validate_items(items: &[CheckoutItemInput], errors: &mut ValidationErrors) -> Vec<(ProductId, Quantity)> {
+        if items.is_empty() || items.len() > MAX_ORDER_LINES {
+            errors.add("items", format!("must contain 1 to {MAX_ORDER_LINES} items (got {})", items.len()));
+            return vec![];
+        }
+        let mut merged: BTreeMap<ProductId, i64> = BTreeMap::new();
+        for (i, item) in items.iter().enumerate() {
+            let id = errors.check(
+                &format!("items[{i}].product_id"),
+                item.product_id
+                    .parse::<ProductId>()
+                    .map_err(|_| InvalidValue::Other(format!("{:?} is not a product id", item.product_id))),
+            );
+            let quantity_ok = errors.check(
+                &format!("items[{i}].quantity"),
+                u32::try_from(item.quantity).map_err(|_| ()).and_then(|q| Quantity::new(q).map_err(|_| ())).map_err(
+                    |()| InvalidValue::OutOfRange { min: 1, max: i64::from(Quantity::MAX), actual: item.quantity },
+                ),
+            );
+            if let (Some(id), Some(_)) = (id, quantity_ok) {
+                *merged.entry(id).or_default() += item.quantity;
+            }
+        }
+        merged
+            .into_iter()
+            .filter_map(|(id, q)| {
+                let quantity = u32::try_from(q).ok().and_then(|q| Quantity::new(q).ok());
+                if quantity.is_none() {
+                    errors.add("items", format!("total quantity of product {id} exceeds {}", Quantity::MAX));
+                }
+                quantity.map(|q| (id, q))
+            })
+            .collect()
+    }
+}
+
+/// A checkout that passed every rule checkable without shop data. Printing it shows the
+/// card only as brand and last four digits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutCommand {
+    /// Customer e-mail.
+    pub email: Email,
+    /// Card details, for the processor to tokenise.
+    pub card: CardDetails,
+    /// Products and quantities, one line per product, in product id order.
+    pub items: Vec<(ProductId, Quantity)>,
+}
+
+impl CheckoutCommand {
+    /// The fields that make two requests the same checkout: e-mail and items. The card
+    /// is left out, so card data never enters a fingerprint; a retry that changes only
+    /// the card is the same checkout and replays its outcome.
+    pub fn canonical(&self) -> Vec<u8> {
+        use std::fmt::Write as _;
+        let mut out = format!("email={}\n", self.email.as_str());
+        for (product, quantity) in &self.items {
+            let _ = writeln!(out, "item={product}:{}", quantity.get());
+        }
+        out.into_bytes()
+    }
+}
+
+/// Why a checkout or order use case failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckoutError {
+    /// The request is invalid; every bad field is listed.
+    #[error(transparent)]
+    Validation(#[from] ValidationErrors),
+    /// The processor refused the card before any order was created.
+    #[error("card refused: {0:?}")]
+    CardRefused(DeclineReason),
+    /// No such order (or the caller may not see it).
+    #[error("order not found")]
+    NotFound,
+    /// The order exists but is not in a state that allows this.
+    #[error("order is {0:?}")]
+    InvalidState(OrderStatus),
+    /// Another request with the same idempotency key is still running; retry shortly.
+    #[error("a request with this idempotency key is still being processed")]
+    InProgress,
+    /// The idempotency key was already used for a different checkout.
+    #[error("the idempotency key was already used with a different request")]
+    KeyReused,
+    /// A dependency (store, inventory, gateway) is unavailable. When `order` is set, the
+    /// order exists or may exist (its outcome is unknown) and the recovery job or a retry
+    /// under the same key will finish or compensate it.
+    #[error("checkout interrupted: {cause}")]
+    Interrupted {
+        /// The order, if one was or may have been created.
+        order: Option<OrderId>,
+        /// What failed.
+        cause: String,
+    },
+}
+
+/// A placed order and the secret its customer reads it back with (stored only hashed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedOrder {
+    /// The order, in its state after the saga ran.
+    pub order: Order,
+    /// Bearer token for `GET /store/v1/orders/{id}`.
+    pub access_token: String,
+}
+
+/// Places orders and runs their saga.
+#[derive(Clone)]
+pub struct CheckoutService {
+    products: Arc<dyn ProductStore>,
+    orders: Arc<dyn OrderStore>,
+    gateway: Arc<dyn PaymentGateway>,
+    runner: SagaRunner,
+    env: Env,
+}
+
+impl CheckoutService {
+    /// A checkout over the given ports.
+    pub fn new(
+        products: Arc<dyn ProductStore>,
+        orders: Arc<dyn OrderStore>,
+        gateway: Arc<dyn PaymentGateway>,
+        runner: SagaRunner,
+        env: Env,
+    ) -> Self {
+        Self { products, orders, gateway, runner, env }
+    }
+
+    /// The saga runner (for the recovery job).
+    pub fn runner(&self) -> &SagaRunner {
+        &self.runner
+    }
+
+    /// Validates the input and places a new order with a fresh id and access token. The
+    /// returned order is normally `paid`, `cancelled` (out of stock) or `payment_failed`
+    /// (declined). When a dependency failed mid-saga, it is the order as last persisted,
+    /// in a non-final status: the recovery job will finish or compensate it, and the
+    /// customer can follow it with the access token.
+    ///
+    /// Not safe to retry: use [`IdempotentCheckout`] where a client may send a request again.
+    pub async fn place_order(&self, input: &CheckoutInput) -> Result<PlacedOrder, CheckoutError> {
+        let command = input.validate(self.env.clock.now())?;
+        let id = OrderId::from_uuid(self.env.ids.new_id());
+        self.place(&command, id, self.env.ids.new_secret()).await
+    }
+
+    /// Places `command` as order `id`, readable with `access_token`. When order `id` exists,
+    /// an earlier attempt of the same request got that far and then died: that order is
+    /// resumed (and made readable with `access_token`), never a second one placed, so a
+    /// retried request is charged once.
+    ///
+    /// An `Interrupted` error with `order: Some(id)` means the order exists or may exist
+    /// (its insert's outcome is unknown); with `None`, nothing was created.
+    pub async fn place(
+        &self,
+        command: &CheckoutCommand,
+        id: OrderId,
+        access_token: String,
+    ) -> Result<PlacedOrder, CheckoutError> {
+        let unknown = |e: StoreError| CheckoutError::Interrupted { order: Some(id), cause: e.to_string() };
+        if let Some(existing) = self.orders.get(id).await.map_err(unknown)? {
+            return self.resume_attempt(existing, access_token).await;
+        }
+        let now = self.env.clock.now();
+        let lines = self.price_lines(&command.items).await?;
+        let total = Money::sum(lines[0].unit_price.currency(), lines.iter().map(|l| &l.line_total))
+            .map_err(|e| ValidationErrors::single("items", format!("cannot total the cart: {e}")))?;
+
+        let payment_method = match self.gateway.tokenize(&command.card).await {
+            Ok(m) => m,
+            Err(PaymentError::CardRefused(reason)) => return Err(CheckoutError::CardRefused(reason)),
+            Err(e) => return Err(CheckoutError::Interrupted { order: None, cause: e.to_string() }),
+        };
+        let order = Order {
+            id,
+            email: command.email.clone(),
+            lines,
+            total,
+            payment_method,
+            access_token_sha256: Order::hash_access_token(&access_token),
+            status: OrderStatus::Pending,
+            stock: StockState::NotReserved,
+            payment: PaymentState::NotAuthorized,
+            failure: None,
+            version: Version::INITIAL,
+            created_at: now,
+            updated_at: now,
+        };
+        let placed = self.env.envelope(DomainEvent::OrderStatusChanged(order.summary()));
+        match self.orders.insert(&order, &[placed]).await {
+            Ok(()) => {}
+            // An earlier attempt inserted it after all: carry on with that order.
+            Err(StoreError::Duplicate(_)) => return self.resume(id, access_token).await,
+            // The connection may have died around the commit: the order may exist.
+            Err(e) => return Err(unknown(e)),
+        }
+        let order = self.run_saga(order).await?;
+        Ok(PlacedOrder { order, access_token })
+    }
+
+    /// The order placed as `id`, with the token that reads it (a replay of a finished
+    /// checkout).
+    pub async fn placed(&self, id: OrderId, access_token: String) -> Result<PlacedOrder, CheckoutError> {
+        let unavailable = |e: StoreError| CheckoutError::Interrupted { order: Some(id), cause: e.to_string() };
+        let order = self.orders.get(id).await.map_err(unavailable)?.ok_or(CheckoutError::NotFound)?;
+        Ok(PlacedOrder { order, access_token })
+    }
+
+    async fn resume(&self, id: OrderId, access_token: String) -> Result<PlacedOrder, CheckoutError> {
+        let unknown = |e: StoreError| CheckoutError::Interrupted { order: Some(id), cause: e.to_string() };
+        match self.orders.get(id).await.map_err(unknown)? {
+            Some(order) => self.resume_attempt(order, access_token).await,
+            None => Err(CheckoutError::Interrupted { order: Some(id), cause: "order vanished".into() }),
+        }
+    }
+
+    /// Picks up an order an earlier attempt of the same request left behind.
+    async fn resume_attempt(&self, mut order: Order, access_token: String) -> Result<PlacedOrder, CheckoutError> {
+        if !order.grants_access(&access_token) {
+            let expected = order.version;
+            order.access_token_sha256 = Order::hash_access_token(&access_token);
+            order.version = order.version.next();
+            order.updated_at = self.env.clock.now();
+            self.orders
+                .update(&order, expected, &[])
+                .await
+                .map_err(|e| CheckoutError::Interrupted { order: Some(order.id), cause: e.to_string() })?;
+        }
+        let order = self.run_saga(order).await?;
+        Ok(PlacedOrder { order, access_token })
+    }
+
+    /// Runs the saga; when it is suspended, answers with the order as last persisted.
+    async fn run_saga(&self, order: Order) -> Result<Order, CheckoutError> {
+        let id = order.id;
+        match self.runner.run(order).await {
+            Ok(order) => Ok(order),
+            // Suspended mid-saga: report the order as persisted; the recovery job takes over.
+            Err(e) => match self.orders.get(id).await {
+                Ok(Some(order)) => Ok(order),
+                _ => Err(CheckoutError::Interrupted { order: Some(id), cause: e.to_string() }),
+            },
+        }
+    }
+
+    /// Prices each line from the catalog (only active products are sold).
+    async fn price_lines(&self, items: &[(ProductId, Quantity)]) -> Result<Vec<OrderLine>, CheckoutError> {
+        let mut errors = ValidationErrors::new();
+        let mut lines = Vec::with_capacity(items.len());
+        for (id, quantity) in items {
+            let product = self
+                .products
+                .product(*id)
+                .await
+                .map_err(|e| CheckoutError::Interrupted { order: None, cause: e.to_string() })?;
+            let Some(product) = product.filter(Product::is_sellable) else {
+                errors.add("items", format!("product {id} does not exist or is not for sale"));
+                continue;
+            };
+            match product.price.checked_mul(quantity.get()) {
+                Ok(line_total) => lines.push(OrderLine {
+                    product_id: product.id,
+                    sku: product.sku,
+                    name: product.name,
+                    unit_price: product.price,
+                    quantity: *quantity,
+                    line_total,
+                }),
+                Err(e) => errors.add("items", format!("product {id}: {e}")),
+            }
+        }
+        if errors.is_empty() && !lines.is_empty() { Ok(lines) } else { Err(errors.into()) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::fixed::ManualClock;
+
+    fn input(card: &str) -> CheckoutInput {
+        CheckoutInput {
+            email: "ada@example.com".into(),
+            items: vec![
+                CheckoutItemInput { product_id: uuid::Uuid::from_u128(2).to_string(), quantity: 1 },
+                CheckoutItemInput { product_id: uuid::Uuid::from_u128(1).to_string(), quantity: 2 },
+                CheckoutItemInput { product_id: uuid::Uuid::from_u128(2).to_string(), quantity: 3 },
+            ],
+            card: CardInput { number: card.into(), exp_month: 12, exp_year: 2030, cvc: "123".into() },
+        }
+    }
+
+    #[test]
+    fn commands_merge_lines_and_leave_the_card_out_of_their_identity() {
+        let now = crate::ports::Clock::now(&ManualClock::default());
+        let visa = input("4242 4242 4242 4242").validate(now).unwrap();
+        let mastercard = input("5555 5555 5555 4444").validate(now).unwrap();
+        let quantities: Vec<u32> = visa.items.iter().map(|(_, q)| q.get()).collect();
+        assert_eq!(quantities, [2, 4], "merged per product, in id order");
+        assert_eq!(visa.canonical(), mastercard.canonical(), "the card is not part of the command's identity");
+        let text = String::from_utf8(visa.canonical()).unwrap();
+        assert!(!text.contains("4242") && !text.contains("123"), "{text}");
+    }
+
+    #[test]
+    fn invalid_card_fields_are_named_without_their_values() {
+        let now = crate::ports::Clock::now(&ManualClock::default());
+        let bad = CheckoutInput {
+            card: CardInput { number: "4242 4242 4242 4241".into(), exp_month: 13, exp_year: 2030, cvc: "98".into() },
+            ..input("")
+        };
+        let errors = bad.validate(now).unwrap_err();
+        let fields: Vec<_> = errors.errors().iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["card.number", "card.exp_month", "card.cvc"]);
+        let text = errors.to_string();
+        assert!(!text.contains("4241") && !text.contains("98") && !text.contains("13"), "{text}");
+    }
+}

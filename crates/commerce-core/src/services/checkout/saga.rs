@@ -1,0 +1,210 @@
+//! [`SagaRunner`]: executes the checkout saga through the ports.
+//!
+//! [`SagaRunner::run`] loops `next_action -> execute -> apply -> persist` until
+//! the order is final. It persists after every step with an optimistic version
+//! check, so two runners (a request and the recovery job) never both advance
+//! one order, and a crash at any point resumes from the last persisted step.
+//! The actions are idempotent, so the step in flight at the crash is simply
+//! executed again.
+
+use std::sync::Arc;
+
+use crate::{
+    events::DomainEvent,
+    ids::OrderId,
+    inventory::{InventoryError, ReservationLine, ReservationRequest, ReservationState},
+    order::{Order, PaymentState, SagaAction, StepResult, next_action},
+    payment::{AuthorizationOutcome, AuthorizeRequest, DeclineReason, PaymentError},
+    ports::{OrderStore, PaymentGateway, StoreError},
+    services::{Env, inventory::InventoryService},
+};
+
+/// Why a saga run stopped before the order was final.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SagaError {
+    /// A port was unavailable; re-run later.
+    #[error("saga suspended: {0}")]
+    Transient(String),
+    /// Another runner persisted a newer version first; it owns the order now.
+    #[error("order was advanced concurrently")]
+    Conflict,
+    /// The order does not exist.
+    #[error("order not found")]
+    NotFound,
+    /// A port answered in a way the saga's invariants rule out (a bug, or tampered data).
+    #[error("saga invariant violated: {0}")]
+    Invariant(String),
+}
+
+impl From<StoreError> for SagaError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::VersionConflict { .. } => Self::Conflict,
+            StoreError::NotFound => Self::NotFound,
+            other => Self::Transient(other.to_string()),
+        }
+    }
+}
+
+/// Executes the checkout saga through the ports.
+#[derive(Clone)]
+pub struct SagaRunner {
+    orders: Arc<dyn OrderStore>,
+    inventory: InventoryService,
+    gateway: Arc<dyn PaymentGateway>,
+    env: Env,
+    reservation_ttl_secs: i64,
+}
+
+impl SagaRunner {
+    /// Most steps one run takes (a full happy path or compensation needs at most 6).
+    const MAX_STEPS: usize = 16;
+
+    /// A runner. Reservations it makes expire after `reservation_ttl_secs` unless committed.
+    pub fn new(
+        orders: Arc<dyn OrderStore>,
+        inventory: InventoryService,
+        gateway: Arc<dyn PaymentGateway>,
+        env: Env,
+        reservation_ttl_secs: i64,
+    ) -> Self {
+        Self { orders, inventory, gateway, env, reservation_ttl_secs }
+    }
+
+    /// Loads an order and runs its saga.
+    pub async fn resume(&self, id: OrderId) -> Result<Order, SagaError> {
+        let order = self.orders.get(id).await?.ok_or(SagaError::NotFound)?;
+        self.run(order).await
+    }
+
+    /// Runs the saga from `order`'s persisted state until it is final (or suspended).
+    pub async fn run(&self, mut order: Order) -> Result<Order, SagaError> {
+        for _ in 0..Self::MAX_STEPS {
+            let action = next_action(&order);
+            if action == SagaAction::Done {
+                return Ok(order);
+            }
+            let result = self.execute(action, &order).await?;
+            order = self.persist(order, result).await?;
+        }
+        Err(SagaError::Invariant(format!("order {} did not settle in {} steps", order.id, Self::MAX_STEPS)))
+    }
+
+    /// Records a step result and persists it (with a status event when the status changed).
+    async fn persist(&self, order: Order, result: StepResult) -> Result<Order, SagaError> {
+        let mut next = order.clone();
+        next.apply(result, self.env.clock.now());
+        let events = if next.status == order.status {
+            vec![]
+        } else {
+            vec![self.env.envelope(DomainEvent::OrderStatusChanged(next.summary()))]
+        };
+        self.orders.update(&next, order.version, &events).await?;
+        Ok(next)
+    }
+
+    async fn execute(&self, action: SagaAction, order: &Order) -> Result<StepResult, SagaError> {
+        match action {
+            SagaAction::Reserve => self.reserve(order).await,
+            SagaAction::Authorize | SagaAction::ResolveAuthorization => self.authorize(order).await,
+            SagaAction::Capture => self.capture(order).await,
+            SagaAction::CommitStock => match self.inventory.commit(order.reservation_id()).await {
+                Ok(_) => Ok(StepResult::StockCommitted),
+                Err(InventoryError::InvalidTransition { .. } | InventoryError::UnknownReservation(_)) => {
+                    Ok(StepResult::StockLost)
+                }
+                Err(e) => Err(inventory_error(e)),
+            },
+            SagaAction::Void => {
+                let PaymentState::Authorized { authorization_id } = &order.payment else {
+                    return Err(SagaError::Invariant("void without an authorisation".into()));
+                };
+                match self.gateway.void(&order.payment_key("void"), authorization_id).await {
+                    Ok(()) => Ok(StepResult::Voided),
+                    // Never assume a refused void means no money moved: leave it to an operator.
+                    Err(e @ (PaymentError::InvalidRequest(_) | PaymentError::CardRefused(_))) => {
+                        Err(SagaError::Invariant(format!("void refused: {e}")))
+                    }
+                    Err(e) => Err(SagaError::Transient(e.to_string())),
+                }
+            }
+            SagaAction::Refund => {
+                let PaymentState::Captured { capture_id, .. } = &order.payment else {
+                    return Err(SagaError::Invariant("refund without a capture".into()));
+                };
+                self.gateway
+                    .refund(&order.payment_key("refund"), capture_id, order.total)
+                    .await
+                    .map(StepResult::Refunded)
+                    .map_err(|e| SagaError::Transient(e.to_string()))
+            }
+            SagaAction::Release => match self.inventory.release(order.reservation_id()).await {
+                Ok(_) => Ok(StepResult::Released),
+                Err(e) => Err(inventory_error(e)),
+            },
+            SagaAction::Finalize => Ok(StepResult::Finalized),
+            SagaAction::Done => Err(SagaError::Invariant("nothing to execute".into())),
+        }
+    }
+
+    async fn reserve(&self, order: &Order) -> Result<StepResult, SagaError> {
+        let lines =
+            order.lines.iter().map(|l| ReservationLine { product_id: l.product_id, quantity: l.quantity }).collect();
+        let expires_at = self.env.clock.now().plus_seconds(self.reservation_ttl_secs);
+        let request = ReservationRequest::new(order.reservation_id(), lines, expires_at).map_err(inventory_error)?;
+        match self.inventory.reserve(&request).await {
+            Ok(receipt) => match receipt.reservation.state {
+                ReservationState::Active | ReservationState::Committed => Ok(StepResult::Reserved),
+                // Fenced by an earlier compensation or already lapsed: nothing is held.
+                _ => Ok(StepResult::StockLost),
+            },
+            Err(InventoryError::InsufficientStock { product_id, requested, available }) => {
+                Ok(StepResult::ReserveRejected { product_id, requested, available })
+            }
+            Err(InventoryError::UnknownProduct(product_id)) => {
+                let requested =
+                    order.lines.iter().find(|l| l.product_id == product_id).map_or(0, |l| u64::from(l.quantity.get()));
+                Ok(StepResult::ReserveRejected { product_id, requested, available: 0 })
+            }
+            Err(e) => Err(inventory_error(e)),
+        }
+    }
+
+    async fn authorize(&self, order: &Order) -> Result<StepResult, SagaError> {
+        let request = AuthorizeRequest {
+            idempotency_key: order.payment_key("authorize"),
+            token: order.payment_method.token.clone(),
+            amount: order.total,
+            reference: order.id.to_string(),
+        };
+        match self.gateway.authorize(&request).await {
+            Ok(outcome) => Ok(StepResult::Authorization(outcome)),
+            Err(PaymentError::CardRefused(reason)) => {
+                Ok(StepResult::Authorization(AuthorizationOutcome::Declined { reason }))
+            }
+            Err(PaymentError::InvalidRequest(_)) => {
+                Ok(StepResult::Authorization(AuthorizationOutcome::Declined { reason: DeclineReason::ProcessingError }))
+            }
+            Err(e @ PaymentError::Unavailable(_)) => Err(SagaError::Transient(e.to_string())),
+        }
+    }
+
+    async fn capture(&self, order: &Order) -> Result<StepResult, SagaError> {
+        let PaymentState::Authorized { authorization_id } = &order.payment else {
+            return Err(SagaError::Invariant("capture without an authorisation".into()));
+        };
+        match self.gateway.capture(&order.payment_key("capture"), authorization_id, order.total).await {
+            Ok(capture_id) => Ok(StepResult::Captured(capture_id)),
+            Err(PaymentError::CardRefused(reason)) => Ok(StepResult::CaptureDeclined(reason)),
+            Err(PaymentError::InvalidRequest(_)) => Ok(StepResult::CaptureDeclined(DeclineReason::ProcessingError)),
+            Err(e @ PaymentError::Unavailable(_)) => Err(SagaError::Transient(e.to_string())),
+        }
+    }
+}
+
+fn inventory_error(e: InventoryError) -> SagaError {
+    match e {
+        InventoryError::Unavailable(m) => SagaError::Transient(m),
+        other => SagaError::Invariant(other.to_string()),
+    }
+}

@@ -1,0 +1,224 @@
+//! [`Shop`]: every use case of a whole shop, wired once on the adapters you give it.
+//!
+//! ```
+//! # use std::sync::Arc;
+//! # use commerce_core::{
+//! #     idempotency::IdempotencySecret, ports::*, services::{Env, inventory::InventoryService, shop::Shop},
+//! #     testkit::fixed::{ManualClock, SequentialIds},
+//! # };
+//! # fn wire(
+//! #     catalog: Arc<impl ProductStore + CollectionStore + RestockLog + 'static>,
+//! #     read_model: Arc<dyn ProductReadModel>, inventory: InventoryService, orders: Arc<dyn OrderStore>,
+//! #     keys: Arc<dyn IdempotencyStore>, gateway: Arc<dyn PaymentGateway>,
+//! # ) -> Result<(), commerce_core::services::shop::ShopError> {
+//! let env = Env::new(Arc::new(ManualClock::default()), Arc::new(SequentialIds::new()));
+//! let shop = Shop::builder(env.clone())
+//!     .catalog(catalog)
+//!     .read_model(read_model)
+//!     .inventory(inventory)
+//!     .orders(orders)
+//!     .idempotency(keys, IdempotencySecret::generate(&*env.ids))
+//!     .gateway(gateway)
+//!     .build()?;
+//! // shop.catalog, shop.storefront, shop.checkout, shop.orders, shop.stock, shop.recovery ...
+//! # let _ = shop; Ok(()) }
+//! ```
+
+use std::sync::Arc;
+
+use super::{
+    Env,
+    catalog::CatalogService,
+    checkout::{CheckoutService, IdempotentCheckout, SagaRunner},
+    idempotency::IdempotencyService,
+    inventory::InventoryService,
+    orders::OrderService,
+    recovery::RecoveryService,
+    restock::{RestockDelivery, RestockService},
+    storefront::StorefrontService,
+};
+use crate::{
+    idempotency::IdempotencySecret,
+    ports::{
+        CollectionStore, IdempotencyStore, InventoryStore, OrderStore, PaymentGateway, ProductReadModel, ProductStore,
+        RestockLog,
+    },
+};
+
+/// A port the builder was not given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the shop needs {0}: set it on the builder")]
+pub struct ShopError(pub &'static str);
+
+/// Every use case of a shop, sharing one set of adapters.
+#[derive(Clone)]
+pub struct Shop {
+    /// Products and collections (operators).
+    pub catalog: CatalogService,
+    /// Listings, product pages, facets (customers).
+    pub storefront: StorefrontService,
+    /// Stock and reservations.
+    pub inventory: InventoryService,
+    /// Operators' restocks and stock reads.
+    pub stock: RestockService,
+    /// Retry-safe checkout under a client key.
+    pub checkout: IdempotentCheckout,
+    /// Order reads and fulfilment.
+    pub orders: OrderService,
+    /// Finishes or compensates orders a crash left unfinished, and expires reservations.
+    pub recovery: RecoveryService,
+    /// The clock and ids every service stamps its work with.
+    pub env: Env,
+}
+
+impl Shop {
+    /// Starts wiring a shop that stamps its work with `env`.
+    pub fn builder(env: Env) -> ShopBuilder {
+        ShopBuilder {
+            env,
+            products: None,
+            collections: None,
+            restocks: None,
+            read_model: None,
+            live_stock: None,
+            inventory: None,
+            orders: None,
+            idempotency: None,
+            gateway: None,
+            reservation_ttl_secs: 900,
+            claim_stale_after_secs: IdempotencyService::DEFAULT_STALE_AFTER_SECS,
+            restock_delivery: RestockDelivery::Direct,
+        }
+    }
+}
+
+/// Collects a shop's adapters and settings; [`ShopBuilder::build`] wires the services.
+#[must_use]
+pub struct ShopBuilder {
+    env: Env,
+    products: Option<Arc<dyn ProductStore>>,
+    collections: Option<Arc<dyn CollectionStore>>,
+    restocks: Option<Arc<dyn RestockLog>>,
+    read_model: Option<Arc<dyn ProductReadModel>>,
+    live_stock: Option<Arc<dyn InventoryStore>>,
+    inventory: Option<InventoryService>,
+    orders: Option<Arc<dyn OrderStore>>,
+    idempotency: Option<(Arc<dyn IdempotencyStore>, IdempotencySecret)>,
+    gateway: Option<Arc<dyn PaymentGateway>>,
+    reservation_ttl_secs: i64,
+    claim_stale_after_secs: i64,
+    restock_delivery: RestockDelivery,
+}
+
+impl ShopBuilder {
+    /// One store for products, collections and the restock log.
+    pub fn catalog<S>(self, store: Arc<S>) -> Self
+    where
+        S: ProductStore + CollectionStore + RestockLog + 'static,
+    {
+        self.catalog_ports(store.clone(), store.clone(), store)
+    }
+
+    /// Separate catalog ports (products and collections must share a store for the
+    /// collection-in-use rule).
+    pub fn catalog_ports(
+        mut self,
+        products: Arc<dyn ProductStore>,
+        collections: Arc<dyn CollectionStore>,
+        restocks: Arc<dyn RestockLog>,
+    ) -> Self {
+        self.products = Some(products);
+        self.collections = Some(collections);
+        self.restocks = Some(restocks);
+        self
+    }
+
+    /// The storefront's read model.
+    pub fn read_model(mut self, read_model: Arc<dyn ProductReadModel>) -> Self {
+        self.read_model = Some(read_model);
+        self
+    }
+
+    /// Show live stock from `inventory` on storefront pages (see
+    /// [`StorefrontService::with_live_stock`]).
+    pub fn live_stock(mut self, inventory: Arc<dyn InventoryStore>) -> Self {
+        self.live_stock = Some(inventory);
+        self
+    }
+
+    /// Stock and reservations, with their event delivery.
+    pub fn inventory(mut self, inventory: InventoryService) -> Self {
+        self.inventory = Some(inventory);
+        self
+    }
+
+    /// Orders with their saga state.
+    pub fn orders(mut self, orders: Arc<dyn OrderStore>) -> Self {
+        self.orders = Some(orders);
+        self
+    }
+
+    /// Idempotency keys, and the secret that fingerprints commands and derives order tokens.
+    pub fn idempotency(mut self, store: Arc<dyn IdempotencyStore>, secret: IdempotencySecret) -> Self {
+        self.idempotency = Some((store, secret));
+        self
+    }
+
+    /// The card processor.
+    pub fn gateway(mut self, gateway: Arc<dyn PaymentGateway>) -> Self {
+        self.gateway = Some(gateway);
+        self
+    }
+
+    /// Seconds a checkout's reservation lives unless committed (default 900).
+    pub fn reservation_ttl_secs(mut self, secs: i64) -> Self {
+        self.reservation_ttl_secs = secs;
+        self
+    }
+
+    /// Seconds after which an unsettled idempotency claim may be taken over (default 60).
+    pub fn claim_stale_after_secs(mut self, secs: i64) -> Self {
+        self.claim_stale_after_secs = secs;
+        self
+    }
+
+    /// How operators' restocks reach the inventory (default [`RestockDelivery::Direct`]).
+    pub fn restock_delivery(mut self, delivery: RestockDelivery) -> Self {
+        self.restock_delivery = delivery;
+        self
+    }
+
+    /// Wires every service. Fails naming the first port that was not set.
+    pub fn build(self) -> Result<Shop, ShopError> {
+        let env = self.env;
+        let products = self.products.ok_or(ShopError("a product store"))?;
+        let collections = self.collections.ok_or(ShopError("a collection store"))?;
+        let restocks = self.restocks.ok_or(ShopError("a restock log"))?;
+        let read_model = self.read_model.ok_or(ShopError("a read model"))?;
+        let inventory = self.inventory.ok_or(ShopError("an inventory"))?;
+        let orders = self.orders.ok_or(ShopError("an order store"))?;
+        let (keys, secret) = self.idempotency.ok_or(ShopError("an idempotency store and secret"))?;
+        let gateway = self.gateway.ok_or(ShopError("a payment gateway"))?;
+
+        let catalog = CatalogService::from_ports(products.clone(), collections, restocks, env.clone());
+        let mut storefront = StorefrontService::new(read_model);
+        if let Some(live) = self.live_stock {
+            storefront = storefront.with_live_stock(live);
+        }
+        let runner =
+            SagaRunner::new(orders.clone(), inventory.clone(), gateway.clone(), env.clone(), self.reservation_ttl_secs);
+        let checkout = CheckoutService::new(products, orders.clone(), gateway, runner.clone(), env.clone());
+        let idempotency =
+            IdempotencyService::new(keys, secret, env.clock.clone()).with_stale_after_secs(self.claim_stale_after_secs);
+        Ok(Shop {
+            stock: RestockService::new(catalog.clone(), inventory.clone(), self.restock_delivery),
+            catalog,
+            storefront,
+            checkout: IdempotentCheckout::new(checkout, idempotency),
+            orders: OrderService::new(orders.clone(), env.clone()),
+            recovery: RecoveryService::new(orders, runner, inventory.clone(), env.clone()),
+            inventory,
+            env,
+        })
+    }
+}
