@@ -1,0 +1,238 @@
+//! `inventory-service`: the single authority for stock in a distributed deployment.
+//!
+//! Serves `commerce.inventory.v1.InventoryService` (plus `grpc.health.v1` and server
+//! reflection) on `INVENTORY_LISTEN` over Redis (`REDIS_URL`), runs the reservation
+//! sweeper, and serves `/healthz`, `/readyz` (Redis answers) and `/metrics` over HTTP
+//! on `INVENTORY_HTTP_LISTEN`. SIGINT/SIGTERM stop both listeners after in-flight calls.
+//!
+//! With `KAFKA_BROKERS`, it is also the producer of `stock.changed` events: every
+//! stock change (reservations, commits, releases, the sweeper's expiries, restocks) is
+//! recorded in a Redis stream in the same atomic script as the change, and a relay
+//! publishes the stream to `<prefix>.stock`, marking entries only once the broker
+//! acknowledged them. Callers then record no stock events of their own
+//! (`INVENTORY_PUBLISHES_EVENTS`). It also consumes seller restocks (`stock.set` on
+//! `<prefix>.restock`, from catalog-api with `RESTOCK_VIA_EVENTS`) as the consumer
+//! group `INVENTORY_RESTOCK_GROUP`: each restock number applies once, in order, and a
+//! restock below the reserved units is parked in `<prefix>.dlq` with the reason.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use clap::Parser;
+use commerce_core::{
+    events::AggregateType,
+    ports::{Clock, InventoryStore},
+    services::events::{OutboxRelay, Restocker},
+};
+use commerce_grpc::{InventoryGrpcServer, serve, server_router};
+use commerce_http::{HttpConfig, Metrics, ops::OpsState};
+use commerce_kafka::{KafkaConsumer, KafkaPublisher, ensure_topics_patiently};
+use commerce_process::KafkaArgs;
+use commerce_redis::{RedisInventoryStore, RedisStockOutbox};
+use commerce_runtime::Pace;
+use commerce_runtime::SystemClock;
+use readiness::Ready;
+use tokio_util::sync::CancellationToken;
+
+/// The inventory service.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "inventory-service", version, about)]
+pub struct Cli {
+    /// gRPC address.
+    #[arg(long, env = "INVENTORY_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    /// HTTP address of /healthz, /readyz and /metrics.
+    #[arg(long, env = "INVENTORY_HTTP_LISTEN", default_value = "127.0.0.1:9051")]
+    pub http_listen: SocketAddr,
+    /// Redis holding the stock.
+    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    pub redis_url: String,
+    /// Key namespace in Redis (keys are `{namespace}:...`).
+    #[arg(long, env = "INVENTORY_NAMESPACE", default_value = "commerce")]
+    pub namespace: String,
+    /// Bearer token required by `SetOnHand` and `Expire`; generated and logged when unset.
+    #[arg(long, env = "INVENTORY_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Seconds between sweeps of lapsed reservations.
+    #[arg(long, env = "INVENTORY_SWEEP_INTERVAL_SECS", default_value = "1")]
+    pub sweep_interval_secs: u64,
+    /// The broker the stock events go to and restocks come from; unset: no events.
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// Consumer group reading restocks; default `<topic prefix>-inventory`, so deployments
+    /// sharing a cluster under different prefixes never share a group.
+    #[arg(long, env = "INVENTORY_RESTOCK_GROUP")]
+    pub restock_group: Option<String>,
+    /// Log as JSON lines.
+    #[arg(long, env = "COMMERCE_LOG_JSON")]
+    pub log_json: bool,
+}
+
+mod readiness {
+    //! Readiness: Redis answers PING.
+    use commerce_redis::RedisInventoryStore;
+
+    pub struct Ready(pub RedisInventoryStore);
+
+    #[async_trait::async_trait]
+    impl commerce_http::ops::Readiness for Ready {
+        async fn check(&self) -> Result<(), String> {
+            self.0.ping().await.map_err(|e| e.to_string())
+        }
+    }
+}
+
+async fn connect(url: &str, namespace: &str) -> RedisInventoryStore {
+    let mut wait = Duration::from_millis(200);
+    loop {
+        match RedisInventoryStore::connect(url, namespace).await {
+            Ok(store) => return store,
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(0), "Redis not reachable yet");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// The service's part of the event pipeline until `stop`: relays the store's stock
+/// stream through `publisher` and applies the restocks on `<prefix>.restock` (the store
+/// records the resulting stock changes in its stream). Creating the topics, once for
+/// both, waits for the broker without holding up the gRPC service.
+async fn pipeline(
+    store: RedisInventoryStore,
+    kafka: &KafkaArgs,
+    brokers: &str,
+    group: &str,
+    publisher: KafkaPublisher,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    tokio::select! {
+        () = ensure_topics_patiently(brokers, &kafka.kafka_topic_prefix, kafka.kafka_partitions) => {}
+        () = stop.cancelled() => return Ok(()),
+    }
+    let session = Duration::from_millis(kafka.kafka_session_timeout_ms);
+    let consumer = Arc::new(KafkaConsumer::subscribed(
+        brokers,
+        &kafka.kafka_topic_prefix,
+        group,
+        &[AggregateType::Restock],
+        session,
+    )?);
+    let relay = OutboxRelay::new(Arc::new(RedisStockOutbox::new(&store, Duration::from_secs(30))), Arc::new(publisher));
+    let restocker = Restocker::with_transactional_events(Arc::new(store));
+    let relay_job = commerce_runtime::jobs::run(
+        "stock-event-relay",
+        Pace::every(Duration::from_millis(50)),
+        stop.clone(),
+        move || {
+            let relay = relay.clone();
+            async move { relay.step(500).await }
+        },
+    );
+    let restock_job =
+        commerce_runtime::jobs::run("restocker", Pace::every(Duration::from_millis(10)), stop, move || {
+            let (restocker, consumer) = (restocker.clone(), consumer.clone());
+            async move { restocker.step(&*consumer, 500).await.map(|step| step.received) }
+        });
+    let (relayed, restocks) = tokio::join!(relay_job, restock_job);
+    tracing::info!(relayed, restocks, "stock events and restocks stopped");
+    Ok(())
+}
+
+/// The two listeners of the service.
+#[derive(Debug)]
+pub struct Listeners {
+    /// gRPC (`INVENTORY_LISTEN`).
+    pub grpc: tokio::net::TcpListener,
+    /// `/healthz`, `/readyz`, `/metrics` (`INVENTORY_HTTP_LISTEN`).
+    pub http: tokio::net::TcpListener,
+}
+
+impl Listeners {
+    /// Binds the addresses `cli` names.
+    pub async fn bind(cli: &Cli) -> anyhow::Result<Self> {
+        Ok(Self {
+            grpc: tokio::net::TcpListener::bind(cli.listen).await.with_context(|| format!("binding {}", cli.listen))?,
+            http: tokio::net::TcpListener::bind(cli.http_listen)
+                .await
+                .with_context(|| format!("binding {}", cli.http_listen))?,
+        })
+    }
+}
+
+/// Serves until `shutdown` resolves (or the event pipeline fails); then stops both
+/// listeners after in-flight calls, the sweeper and the event pipeline.
+pub async fn run(
+    cli: Cli,
+    listeners: Listeners,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let token = commerce_process::admin_token(cli.token.clone());
+    let Listeners { grpc: grpc_listener, http: http_listener } = listeners;
+    let mut store = connect(&cli.redis_url, &cli.namespace).await;
+    let stop = CancellationToken::new();
+    let shutdown_token = CancellationToken::new();
+    let events = match cli.kafka.brokers().map(str::to_owned) {
+        Some(brokers) => {
+            // A publisher that cannot be built stops the service here, rather than leave
+            // the stream growing with no relay.
+            let publisher = KafkaPublisher::new(&brokers, &cli.kafka.kafka_topic_prefix)?;
+            store = store.recording_events();
+            let group =
+                cli.restock_group.clone().unwrap_or_else(|| format!("{}-inventory", cli.kafka.kafka_topic_prefix));
+            tracing::info!(%brokers, %group, "publishing stock events, applying restocks");
+            let (store, kafka) = (store.clone(), cli.kafka.clone());
+            let (stop, shutdown) = (stop.clone(), shutdown_token.clone());
+            Some(tokio::spawn(async move {
+                let done = pipeline(store, &kafka, &brokers, &group, publisher, stop).await;
+                if let Err(e) = &done {
+                    // Restocks would pile up unapplied: stop the service rather than run without them.
+                    tracing::error!(error = %e, "stock event pipeline failed; stopping");
+                    shutdown.cancel();
+                }
+                done
+            }))
+        }
+        None => None,
+    };
+    let sweeper = {
+        let (store, stop) = (store.clone(), stop.clone());
+        tokio::spawn(commerce_runtime::jobs::run(
+            "reservation-sweeper",
+            Pace::every(Duration::from_secs(cli.sweep_interval_secs)),
+            stop,
+            move || {
+                let store = store.clone();
+                async move { store.expire(SystemClock.now(), 500).await.map(|expired| expired.len()) }
+            },
+        ))
+    };
+
+    let ops = OpsState { readiness: Arc::new(Ready(store.clone())), metrics: Metrics::new() };
+    let http = commerce_http::app(axum::Router::new(), ops, HttpConfig::default());
+    let routes =
+        server_router(InventoryGrpcServer::new(Arc::new(store), token)).await.map_err(|e| anyhow::anyhow!(e))?;
+    tracing::info!(grpc = %grpc_listener.local_addr()?, http = %http_listener.local_addr()?, "inventory-service listening");
+
+    let signal = {
+        let shutdown_token = shutdown_token.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            shutdown_token.cancel();
+        })
+    };
+    let grpc = serve(routes, grpc_listener, shutdown_token.clone().cancelled_owned());
+    let http = commerce_http::serve(http_listener, http, shutdown_token.clone().cancelled_owned());
+    let (grpc, http) = tokio::join!(grpc, http);
+    grpc?;
+    http?;
+    stop.cancel();
+    let _ = sweeper.await;
+    if let Some(events) = events {
+        events.await??;
+    }
+    signal.abort();
+    Ok(())
+}
