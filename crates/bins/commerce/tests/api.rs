@@ -5,14 +5,15 @@
 
 use std::time::Duration;
 
+use commerce_system_tests::{GOOD_CARD, ShopClient, cart, fields, problem};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 
 const ADMIN: &str = "test-admin-token";
-const GOOD_CARD: &str = "4242 4242 4242 4242";
 
+/// One shop on port 0, and the shared client of its API.
 struct App {
-    base: String,
+    shop: ShopClient,
     client: Client,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -26,16 +27,17 @@ async fn spawn_app() -> App {
     let server = tokio::spawn(commerce::run(config, listener, async move {
         let _ = stopped.await;
     }));
-    App { base, client: Client::new(), stop: Some(stop), server: Some(server) }
+    let client = ShopClient::new(&base, ADMIN);
+    App { client: client.http.clone(), shop: client, stop: Some(stop), server: Some(server) }
 }
 
 impl App {
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        format!("{}{path}", self.shop.store)
     }
 
     async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Response {
-        let mut r = self.client.request(method, self.url(path)).bearer_auth(ADMIN);
+        let mut r = self.shop.admin(method, path);
         if let Some(b) = body {
             r = r.json(&b);
         }
@@ -43,42 +45,20 @@ impl App {
     }
 
     async fn get(&self, path: &str) -> Response {
-        self.client.get(self.url(path)).send().await.unwrap()
+        self.shop.store(path).send().await.unwrap()
     }
 
     /// Creates an active product with stock and waits until the store lists it.
     async fn product(&self, sku: &str, amount: i64, stock: u64, attributes: Value) -> String {
-        let body = json!({"sku": sku, "name": format!("Product {sku}"), "price": {"amount": amount, "currency": "USD"},
-                          "attributes": attributes, "status": "active"});
-        let r = self.admin(reqwest::Method::POST, "/admin/v1/products", Some(body)).await;
-        assert_eq!(r.status(), StatusCode::CREATED);
-        let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-        let r = self
-            .admin(reqwest::Method::PUT, &format!("/admin/v1/products/{id}/stock"), Some(json!({"on_hand": stock})))
-            .await;
-        assert_eq!(r.status(), StatusCode::OK);
-        self.eventually_stock(&id, stock).await;
-        id
+        self.shop.stocked_product(sku, amount, stock, attributes).await
     }
 
-    /// Polls the store until the product shows `stock` (the read model follows the write side).
     async fn eventually_stock(&self, id: &str, stock: u64) {
-        for _ in 0..100 {
-            let r = self.get(&format!("/store/v1/products/{id}")).await;
-            if r.status() == StatusCode::OK && r.json::<Value>().await.unwrap()["available_stock"] == json!(stock) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("product {id} never showed stock {stock}");
+        self.shop.eventually_stock(id, stock).await;
     }
 
     async fn checkout(&self, key: Option<&str>, body: &Value) -> Response {
-        let mut r = self.client.post(self.url("/store/v1/checkout")).json(body);
-        if let Some(k) = key {
-            r = r.header("Idempotency-Key", k);
-        }
-        r.send().await.unwrap()
+        self.shop.checkout(key, body).await
     }
 
     async fn stop(mut self) {
@@ -89,21 +69,6 @@ impl App {
             server.await.unwrap().unwrap();
         }
     }
-}
-
-fn cart(product: &str, quantity: i64, card: &str) -> Value {
-    json!({"email": "ada@example.com", "items": [{"product_id": product, "quantity": quantity}],
-           "card": {"number": card, "exp_month": 12, "exp_year": 2030, "cvc": "123"}})
-}
-
-async fn problem(r: Response, status: StatusCode) -> Value {
-    assert_eq!(r.status(), status);
-    assert_eq!(r.headers()["content-type"], "application/problem+json");
-    r.json().await.unwrap()
-}
-
-fn fields(p: &Value) -> Vec<String> {
-    p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect()
 }
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! kill -9 of `orders-service` under checkout load, then a restart: every order
+//! kill -9 of `orders-service` (the built binary) under checkout load, then a restart: every order
 //! ends paid (stock committed, captured once) or cancelled / payment-failed
 //! (stock released, nothing captured), and stock adds up. The card processor runs
 //! in this test process (`payments-simulator`'s router), so its record of every
@@ -27,13 +27,14 @@ use commerce_postgres::{
     PgCatalogStore, PgInventoryStore, PgOrderStore,
     testing::{Databases, url_for},
 };
+use commerce_system_tests::process::{bin, free_port};
 use serde_json::json;
 
 const PRODUCTS: u32 = 6;
 const STOCK: u64 = 25;
 
 fn spawn_service(db: &str, addr: &str, payments: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_orders-service"))
+    Command::new(bin("orders-service"))
         .args(["--database-url", db, "--listen", addr, "--payments-url", payments])
         .args(["--resume-after-secs", "1", "--recovery-interval-secs", "1", "--max-connections", "8"])
         .env("RUST_LOG", "warn")
@@ -57,8 +58,7 @@ async fn wait_ready(client: &reqwest::Client, base: &str) {
 }
 
 fn free_addr() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().to_string()
+    format!("127.0.0.1:{}", free_port())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,20 +5,16 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
-use std::time::Duration;
-
 use clap::Parser as _;
 use commerce_postgres::testing::{Databases, url_for};
-use reqwest::{Client, StatusCode};
-use serde_json::{Value, json};
+use commerce_system_tests::{GOOD_CARD, ShopClient, cart, ok_json, send};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
 
 const ADMIN: &str = "distributed-admin";
 
 struct Services {
-    catalog: String,
-    store: String,
-    orders: String,
-    client: Client,
+    shop: ShopClient,
     stop: Vec<tokio::sync::oneshot::Sender<()>>,
     tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -58,7 +54,7 @@ async fn start(dbs: &Databases) -> Services {
     let mut a = args("orders-service");
     a.extend(["--idempotency-secret".into(), "distributed-test-idempotency-secret-0123456789".into()]);
     tasks.push(tokio::spawn(orders_service::run(orders_service::Cli::parse_from(a), l, stopper())));
-    Services { catalog, store, orders, client: Client::new(), stop, tasks }
+    Services { shop: ShopClient::split(&catalog, &store, &orders, ADMIN), stop, tasks }
 }
 
 impl Services {
@@ -70,97 +66,48 @@ impl Services {
             t.await.unwrap().unwrap();
         }
     }
-
-    async fn eventually_stock(&self, id: &str, stock: u64) {
-        for _ in 0..200 {
-            let r = self.client.get(format!("{}/store/v1/products/{id}", self.store)).send().await.unwrap();
-            if r.status() == StatusCode::OK && r.json::<Value>().await.unwrap()["available_stock"] == json!(stock) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("the store never showed stock {stock} for {id}");
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalog_to_store_to_checkout() {
     let dbs = Databases::new();
     let s = start(&dbs).await;
-    let c = &s.client;
+    let shop = &s.shop;
 
-    let product: Value = c
-        .post(format!("{}/admin/v1/products", s.catalog))
-        .bearer_auth(ADMIN)
-        .json(&json!({"sku": "MUG-1", "name": "Red mug", "price": {"amount": 1200, "currency": "USD"},
-                      "attributes": {"colour": "red"}, "status": "active"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = product["id"].as_str().unwrap().to_owned();
-    let r = c
-        .put(format!("{}/admin/v1/products/{id}/stock", s.catalog))
-        .bearer_auth(ADMIN)
-        .json(&json!({"on_hand": 5}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    s.eventually_stock(&id, 5).await;
-    let listed: Value = c
-        .get(format!("{}/store/v1/products?q=mug&attr.colour=red", s.store))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let id = shop.stocked_product("MUG-1", 1200, 5, json!({"colour": "red"})).await;
+    let listed = ok_json(shop.store("/store/v1/products?q=mug&attr.colour=red")).await;
     assert_eq!(listed["items"][0]["id"], id.as_str());
 
-    let body = json!({"email": "ada@example.com", "items": [{"product_id": id, "quantity": 2}],
-                      "card": {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}});
-    let checkout = || c.post(format!("{}/store/v1/checkout", s.orders)).header("Idempotency-Key", "k1").json(&body);
-    let r = checkout().send().await.unwrap();
+    let r = shop.checkout(Some("k1"), &cart(&id, 2, GOOD_CARD)).await;
     assert_eq!(r.status(), StatusCode::CREATED);
-    let order: Value = r.json().await.unwrap();
+    let order: serde_json::Value = r.json().await.unwrap();
     assert_eq!(order["status"], "paid");
-    s.eventually_stock(&id, 3).await;
+    shop.eventually_stock(&id, 3).await;
 
-    let replay = checkout().send().await.unwrap();
+    let replay = shop.checkout(Some("k1"), &cart(&id, 2, GOOD_CARD)).await;
     assert_eq!(
         (replay.status(), replay.headers()["idempotent-replayed"].to_str().unwrap()),
         (StatusCode::CREATED, "true")
     );
-    let too_many = json!({"email": "ada@example.com", "items": [{"product_id": id, "quantity": 4}],
-                          "card": {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}});
-    let r = c
-        .post(format!("{}/store/v1/checkout", s.orders))
-        .header("Idempotency-Key", "k2")
-        .json(&too_many)
-        .send()
-        .await
-        .unwrap();
+    let replayed: serde_json::Value = replay.json().await.unwrap();
+    assert_eq!(
+        (replayed["id"].clone(), replayed["access_token"].clone()),
+        (order["id"].clone(), order["access_token"].clone())
+    );
+    let r = shop.checkout(Some("k2"), &cart(&id, 4, GOOD_CARD)).await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
 
-    let orders: Value =
-        c.get(format!("{}/admin/v1/orders", s.catalog)).bearer_auth(ADMIN).send().await.unwrap().json().await.unwrap();
+    let orders = ok_json(shop.admin(Method::GET, "/admin/v1/orders")).await;
     let statuses: Vec<&str> =
         orders["items"].as_array().unwrap().iter().map(|o| o["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["cancelled", "paid"]);
     let token = order["access_token"].as_str().unwrap();
-    let mine = c
-        .get(format!("{}/store/v1/orders/{}", s.orders, order["id"].as_str().unwrap()))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let path = format!("/store/v1/orders/{}", order["id"].as_str().unwrap());
+    let mine = send(shop.orders(Method::GET, &path).bearer_auth(token)).await;
     assert_eq!(mine.status(), StatusCode::OK);
 
-    for base in [&s.catalog, &s.store, &s.orders] {
-        assert_eq!(c.get(format!("{base}/readyz")).send().await.unwrap().status(), StatusCode::OK);
+    for base in [&shop.catalog, &shop.store, &shop.orders] {
+        assert_eq!(send(shop.http.get(format!("{base}/readyz"))).await.status(), StatusCode::OK);
     }
     s.stop().await;
     dbs.cleanup().await;

@@ -29,6 +29,10 @@ use std::{
 };
 
 use commerce_postgres::testing::{Databases, url_for};
+use commerce_system_tests::{
+    eventually, ok_json,
+    process::{bin, free_port},
+};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
@@ -36,18 +40,6 @@ use tokio::process::{Child, Command};
 const ADMIN: &str = "processes-admin";
 const INVENTORY_TOKEN: &str = "processes-inventory";
 const SESSION_MS: u64 = 6000;
-
-fn bin(name: &str) -> PathBuf {
-    // Test executables live in <target>/<profile>/deps; binaries one level up.
-    let exe = std::env::current_exe().unwrap();
-    let path = exe.parent().and_then(|deps| deps.parent()).unwrap().join(name);
-    assert!(path.exists(), "{} is not built: run `cargo build --workspace --bins` first", path.display());
-    path
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// One deployment: shared settings, log directory, and the running processes.
 struct Deployment {
@@ -131,38 +123,16 @@ impl Deployment {
         child.wait().await.unwrap();
     }
 
-    /// Polls `check` until it returns `Ok`, for up to `secs` seconds; the last error otherwise.
-    async fn within<F, Fut>(secs: u64, mut check: F) -> Result<(), String>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<(), String>>,
-    {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
-            match check().await {
-                Ok(()) => return Ok(()),
-                Err(e) if Instant::now() > deadline => return Err(e),
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        }
-    }
-
     /// Polls `check` until it returns `Ok`, for up to `secs` seconds.
     async fn eventually<F, Fut>(&self, secs: u64, what: &str, check: F)
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<(), String>>,
     {
-        if let Err(e) = Self::within(secs, check).await {
+        if let Err(e) = eventually(secs, check).await {
             panic!("{what}: {e} after {secs} s; see the logs in {}", self.logs.display())
         }
     }
-}
-
-async fn json_of(r: reqwest::RequestBuilder) -> Value {
-    let r = r.send().await.unwrap();
-    assert!(r.status().is_success(), "{} {}", r.status(), r.text().await.unwrap());
-    r.json().await.unwrap()
 }
 
 /// What the storefront shows of a product: name, price and available stock.
@@ -177,8 +147,8 @@ async fn listed(c: &Client, store: &str, id: &str) -> Result<(Value, Value, Valu
 
 /// What the write side holds: the catalog's name and price, the inventory's available units.
 async fn written(c: &Client, catalog: &str, id: &str) -> (Value, Value, Value) {
-    let p = json_of(c.get(format!("{catalog}/admin/v1/products/{id}")).bearer_auth(ADMIN)).await;
-    let s = json_of(c.get(format!("{catalog}/admin/v1/products/{id}/stock")).bearer_auth(ADMIN)).await;
+    let p = ok_json(c.get(format!("{catalog}/admin/v1/products/{id}")).bearer_auth(ADMIN)).await;
+    let s = ok_json(c.get(format!("{catalog}/admin/v1/products/{id}/stock")).bearer_auth(ADMIN)).await;
     (p["name"].clone(), money(&p["price"]), s["available"].clone())
 }
 
@@ -257,10 +227,10 @@ async fn crash_under_load(
             while load_on.load(Ordering::Relaxed) {
                 let id = &ids[n % ids.len()];
                 let patch = json!({"name": format!("Renamed {n}"), "price": {"amount": 1000 + n, "currency": "EUR"}});
-                json_of(c.patch(format!("{catalog}/admin/v1/products/{id}")).bearer_auth(ADMIN).json(&patch)).await;
+                ok_json(c.patch(format!("{catalog}/admin/v1/products/{id}")).bearer_auth(ADMIN).json(&patch)).await;
                 let on_hand = 10 + n % 7;
                 let stock = json!({"on_hand": on_hand});
-                json_of(c.put(format!("{catalog}/admin/v1/products/{id}/stock")).bearer_auth(ADMIN).json(&stock)).await;
+                ok_json(c.put(format!("{catalog}/admin/v1/products/{id}/stock")).bearer_auth(ADMIN).json(&stock)).await;
                 last.insert(id.clone(), on_hand);
                 n += 1;
                 rounds.store(n, Ordering::Relaxed);
@@ -300,7 +270,7 @@ async fn crash_under_load(
         // projector starts, then hands the projector an empty assignment for good
         // (docs/operations.md). An operator restarts such a projector; so does the test.
         let mut restarts = 0;
-        while let Err(e) = Deployment::within(SESSION_MS / 1000 * 4, taken_over).await {
+        while let Err(e) = eventually(SESSION_MS / 1000 * 4, taken_over).await {
             restarts += 1;
             assert!(restarts <= 2, "the restarted projector to take over: {e}; see the logs in {}", d.logs.display());
             stranded.push(e);
@@ -323,7 +293,7 @@ async fn separate_processes_through_the_broker() {
     let c = d.client.clone();
 
     // A product created through catalog-api is listed by storefront-api, via the broker.
-    let product = json_of(c.post(format!("{catalog}/admin/v1/products")).bearer_auth(ADMIN).json(&json!({
+    let product = ok_json(c.post(format!("{catalog}/admin/v1/products")).bearer_auth(ADMIN).json(&json!({
         "sku": "LAMP-1", "name": "Desk lamp", "price": {"amount": 4500, "currency": "EUR"}, "status": "active"
     })))
     .await;
@@ -350,11 +320,11 @@ async fn separate_processes_through_the_broker() {
         }
     };
     d.eventually(30, "the new product in the storefront", shows(5)).await;
-    let page = json_of(c.get(format!("{store}/store/v1/products?q=lamp"))).await;
+    let page = ok_json(c.get(format!("{store}/store/v1/products?q=lamp"))).await;
     assert_eq!(page["items"][0]["id"], id.as_str());
 
     // A checkout through orders-service lowers the listed stock (the inventory service's event).
-    let order = json_of(c.post(format!("{orders}/store/v1/checkout")).header("Idempotency-Key", "p-1").json(&json!({
+    let order = ok_json(c.post(format!("{orders}/store/v1/checkout")).header("Idempotency-Key", "p-1").json(&json!({
         "email": "grace@example.com", "items": [{"product_id": id, "quantity": 2}],
         "card": {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
     })))
@@ -365,7 +335,7 @@ async fn separate_processes_through_the_broker() {
     // Write load, with the relay and the projector killed and restarted twice.
     let mut ids = vec![id.clone()];
     for n in 0..9 {
-        let p = json_of(c.post(format!("{catalog}/admin/v1/products")).bearer_auth(ADMIN).json(&json!({
+        let p = ok_json(c.post(format!("{catalog}/admin/v1/products")).bearer_auth(ADMIN).json(&json!({
             "sku": format!("LOAD-{n}"), "name": format!("Load {n}"),
             "price": {"amount": 100 + n, "currency": "EUR"}, "status": "active"
         })))
@@ -385,7 +355,7 @@ async fn separate_processes_through_the_broker() {
         let (c, catalog, last) = (c.clone(), catalog.clone(), last_restocks.clone());
         async move {
             for (id, on_hand) in &last {
-                let s = json_of(c.get(format!("{catalog}/admin/v1/products/{id}/stock")).bearer_auth(ADMIN)).await;
+                let s = ok_json(c.get(format!("{catalog}/admin/v1/products/{id}/stock")).bearer_auth(ADMIN)).await;
                 if s["on_hand"] != json!(on_hand) {
                     return Err(format!("{id}: on hand {}, last restock {on_hand}", s["on_hand"]));
                 }
