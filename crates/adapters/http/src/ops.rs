@@ -11,6 +11,8 @@ use axum::{
     routing::get,
 };
 
+use utoipa::OpenApi as _;
+
 use crate::{dto::Health, metrics::Metrics, openapi::ApiDoc};
 
 /// Whether the process can serve traffic (its stores answer).
@@ -38,6 +40,24 @@ pub struct OpsState {
     pub readiness: Arc<dyn Readiness>,
     /// Metrics registry.
     pub metrics: Metrics,
+    /// The document `/openapi.json` serves: [`ApiDoc`] unless an embedding merged its own
+    /// routes into it ([`OpsState::with_openapi`]).
+    pub openapi: Arc<utoipa::openapi::OpenApi>,
+}
+
+impl OpsState {
+    /// Probes over `readiness`, a fresh metrics registry, and this crate's API document.
+    pub fn new(readiness: Arc<dyn Readiness>) -> Self {
+        Self { readiness, metrics: Metrics::new(), openapi: Arc::new(ApiDoc::openapi()) }
+    }
+
+    /// Serves `doc` at `/openapi.json` instead: this crate's document with the embedding
+    /// team's routes merged in (`ApiDoc::openapi().merge_from(TeamApi::openapi())`).
+    #[must_use]
+    pub fn with_openapi(mut self, doc: utoipa::openapi::OpenApi) -> Self {
+        self.openapi = Arc::new(doc);
+        self
+    }
 }
 
 /// `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
@@ -77,8 +97,8 @@ pub async fn metrics(State(s): State<OpsState>) -> Response {
 
 /// This API's OpenAPI 3.1 document.
 #[utoipa::path(get, operation_id = "openapi", path = "/openapi.json", tag = "ops", responses((status = 200, content_type = "application/json", body = Object)))]
-pub async fn openapi() -> Response {
-    match ApiDoc::json() {
+pub async fn openapi(State(s): State<OpsState>) -> Response {
+    match serde_json::to_string_pretty(&*s.openapi) {
         Ok(doc) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], doc).into_response(),
         Err(e) => crate::error::ApiError::Internal(e.to_string()).into_response(),
     }

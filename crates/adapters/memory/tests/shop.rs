@@ -2,172 +2,29 @@
 
 #![allow(clippy::unwrap_used, reason = "test helpers fail loudly on unexpected errors")]
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, AtomicU64, Ordering},
-};
+mod common;
 
-use async_trait::async_trait;
+use std::sync::{Arc, atomic::Ordering};
+
 use commerce_core::{
-    Money, OrderId, ProductId, Timestamp,
-    catalog::{MoneyInput, Product, ProductInput, ProductPatchInput, Version},
-    events::EventEnvelope,
-    idempotency::{ClientKey, CommandOutcome, Fingerprint, KeyDigest},
-    order::{FailureReason, Order, OrderStatus, PaymentState, StockState},
-    payment::{
-        AuthorizationId, AuthorizationOutcome, AuthorizeRequest, CaptureId, CardDetails, CardInput, DeclineReason,
-        IdempotencyKey, PaymentError, PaymentMethod, RefundId,
-    },
-    ports::{IdempotencyClaim, IdempotencyStore, InventoryStore, OrderQuery, OrderStore, PaymentGateway, StoreError},
-    query::{ProductQuery, ProductQueryParams, ProductView},
+    ProductId,
+    catalog::{MoneyInput, ProductInput, ProductPatchInput, Version},
+    idempotency::ClientKey,
+    order::{FailureReason, OrderStatus, PaymentState, StockState},
+    payment::{CardInput, DeclineReason},
+    query::{ProductQuery, ProductQueryParams},
     services::{
-        Env,
         catalog::CatalogError,
-        checkout::{CheckoutError, CheckoutInput, CheckoutItemInput, PlacedOrder},
-        events::{Projector, Restocker},
+        checkout::{CheckoutError, CheckoutInput, CheckoutItemInput},
+        events::Projector,
         recovery::RecoveryPolicy,
-        shop::{Shop, ShopBuilder},
         storefront::{StorefrontError, StorefrontService},
     },
-    testkit::{
-        fixed::{ManualClock, SequentialIds, idempotency_secret},
-        units,
-    },
+    testkit::units,
 };
-use commerce_memory::{
-    MemoryAdapters, MemoryConsumer, MemoryIdempotencyStore, MemoryOrderStore, MemoryPaymentGateway, MemoryReadModel,
-};
+use commerce_memory::MemoryReadModel;
+use common::{ACTION_CARD, DECLINED_CARD, GOOD_CARD, NO_FUNDS_CARD, TestShop};
 use futures::executor::block_on;
-
-const GOOD_CARD: &str = "4242 4242 4242 4242";
-const DECLINED_CARD: &str = "4000 0000 0000 0002";
-const NO_FUNDS_CARD: &str = "4000 0000 0000 9995";
-const ACTION_CARD: &str = "4000 0025 0000 3155";
-
-/// A gateway that can be switched off, to strand orders mid-checkout.
-struct Flaky {
-    inner: MemoryPaymentGateway,
-    down: AtomicBool,
-}
-
-impl Flaky {
-    fn check(&self) -> Result<(), PaymentError> {
-        if self.down.load(Ordering::SeqCst) { Err(PaymentError::Unavailable("switched off".into())) } else { Ok(()) }
-    }
-}
-
-#[async_trait]
-impl PaymentGateway for Flaky {
-    async fn tokenize(&self, card: &CardDetails) -> Result<PaymentMethod, PaymentError> {
-        self.inner.tokenize(card).await
-    }
-    async fn authorize(&self, r: &AuthorizeRequest) -> Result<AuthorizationOutcome, PaymentError> {
-        self.check()?;
-        self.inner.authorize(r).await
-    }
-    async fn capture(&self, k: &IdempotencyKey, a: &AuthorizationId, m: Money) -> Result<CaptureId, PaymentError> {
-        self.check()?;
-        self.inner.capture(k, a, m).await
-    }
-    async fn void(&self, k: &IdempotencyKey, a: &AuthorizationId) -> Result<(), PaymentError> {
-        self.check()?;
-        self.inner.void(k, a).await
-    }
-    async fn refund(&self, k: &IdempotencyKey, c: &CaptureId, m: Money) -> Result<RefundId, PaymentError> {
-        self.check()?;
-        self.inner.refund(k, c, m).await
-    }
-}
-
-/// Every service wired on memory adapters, as the embedded binary does it, with a
-/// clock the test moves and a gateway it can switch off.
-struct TestShop {
-    shop: Shop,
-    clock: Arc<ManualClock>,
-    adapters: MemoryAdapters,
-    restocker: Restocker,
-    restocks: MemoryConsumer,
-    gateway: Arc<Flaky>,
-    keys: AtomicU64,
-}
-
-impl std::ops::Deref for TestShop {
-    type Target = Shop;
-    fn deref(&self) -> &Shop {
-        &self.shop
-    }
-}
-
-impl TestShop {
-    fn new() -> Self {
-        Self::with(|builder| builder)
-    }
-
-    /// A shop whose builder `adjust` may change (to swap an adapter for a faulty one).
-    fn with(adjust: impl FnOnce(ShopBuilder) -> ShopBuilder) -> Self {
-        let clock = Arc::new(ManualClock::default());
-        let env = Env::new(clock.clone(), Arc::new(SequentialIds::new()));
-        let adapters = MemoryAdapters::new();
-        let gateway = Arc::new(Flaky { inner: MemoryPaymentGateway::new(), down: AtomicBool::new(false) });
-        let shop = adjust(adapters.shop(env.clone()).gateway(gateway.clone())).build().unwrap();
-        Self {
-            restocker: Restocker::new(adapters.inventory.clone(), adapters.bus.clone(), env),
-            restocks: adapters.bus.consumer("inventory"),
-            shop,
-            clock,
-            adapters,
-            gateway,
-            keys: AtomicU64::new(0),
-        }
-    }
-
-    /// Relays the outbox to the bus, applies restocks and projects everything pending.
-    async fn sync(&self) {
-        self.adapters.sync().await.unwrap();
-        while self.restocker.step(&self.restocks, 100).await.unwrap().received > 0 {}
-        self.adapters.sync().await.unwrap();
-    }
-
-    async fn given_product(&self, sku: &str, amount: i64, stock: u64) -> Product {
-        let input = ProductInput {
-            sku: sku.into(),
-            name: format!("Product {sku}"),
-            price: MoneyInput { amount, currency: "USD".into() },
-            status: Some("active".into()),
-            ..ProductInput::default()
-        };
-        let product = self.catalog.create_product(&input).await.unwrap();
-        self.inventory.set_on_hand(product.id, units(stock)).await.unwrap();
-        self.sync().await;
-        product
-    }
-
-    /// A checkout as a client sends it, under a fresh idempotency key.
-    async fn when_checkout(&self, items: &[(ProductId, i64)], card: &str) -> Result<PlacedOrder, CheckoutError> {
-        let key = ClientKey::parse(&format!("key-{}", self.keys.fetch_add(1, Ordering::SeqCst))).unwrap();
-        let reply = self.checkout.place_order(&key, &checkout_input(items, card)).await;
-        assert!(!reply.replayed, "a fresh key executes");
-        self.sync().await;
-        reply.result
-    }
-
-    async fn listed(&self, id: ProductId) -> Result<ProductView, StorefrontError> {
-        self.storefront.product(id).await
-    }
-
-    async fn on_hand(&self, id: ProductId) -> (u64, u64) {
-        let l = self.adapters.inventory.stock(&[id]).await.unwrap()[0];
-        (l.on_hand, l.reserved)
-    }
-}
-
-fn checkout_input(items: &[(ProductId, i64)], card: &str) -> CheckoutInput {
-    CheckoutInput {
-        email: "ada@example.com".into(),
-        items: items.iter().map(|(id, q)| CheckoutItemInput { product_id: id.to_string(), quantity: *q }).collect(),
-        card: CardInput { number: card.into(), exp_month: 12, exp_year: 2030, cvc: "123".into() },
-    }
-}
 
 #[test]
 fn a_created_product_is_listed_with_its_stock() {
@@ -422,150 +279,6 @@ fn the_storefront_shows_live_stock_and_falls_back_to_the_projection() {
             5,
             "an inventory outage shows the projection"
         );
-    });
-}
-
-/// An idempotency store that can lose its writes, like a process dying before it
-/// records a command's outcome.
-struct Forgetful {
-    inner: MemoryIdempotencyStore,
-    lose_writes: AtomicBool,
-}
-
-#[async_trait]
-impl IdempotencyStore for Forgetful {
-    async fn claim(
-        &self,
-        k: &KeyDigest,
-        f: &Fingerprint,
-        now: Timestamp,
-        stale: Timestamp,
-    ) -> Result<IdempotencyClaim, StoreError> {
-        self.inner.claim(k, f, now, stale).await
-    }
-    async fn complete(&self, k: &KeyDigest, o: &CommandOutcome) -> Result<(), StoreError> {
-        if self.lose_writes.load(Ordering::SeqCst) {
-            return Err(StoreError::Unavailable("process died".into()));
-        }
-        self.inner.complete(k, o).await
-    }
-    async fn release(&self, k: &KeyDigest) -> Result<(), StoreError> {
-        self.inner.release(k).await
-    }
-}
-
-#[test]
-fn a_retried_request_resumes_its_order_instead_of_charging_again() {
-    block_on(async {
-        let keys = Arc::new(Forgetful { inner: MemoryIdempotencyStore::default(), lose_writes: AtomicBool::new(true) });
-        let shop = TestShop::with(|b| b.idempotency(keys.clone(), idempotency_secret()));
-        let tee = shop.given_product("TEE-1", 1999, 5).await;
-        let (key, input) = (ClientKey::parse("retry-me").unwrap(), checkout_input(&[(tee.id, 1)], GOOD_CARD));
-        // The first attempt stalls mid-saga and its process "dies" before recording the outcome...
-        shop.gateway.down.store(true, Ordering::SeqCst);
-        let first = shop.checkout.place_order(&key, &input).await.result.unwrap();
-        assert_eq!(first.order.status, OrderStatus::StockReserved);
-        shop.gateway.down.store(false, Ordering::SeqCst);
-        keys.lose_writes.store(false, Ordering::SeqCst);
-        // ...so a quick retry is told to wait, and one after the claim went stale resumes that very order.
-        assert_eq!(shop.checkout.place_order(&key, &input).await.result, Err(CheckoutError::InProgress));
-        shop.clock.advance_secs(61);
-        let retry = shop.checkout.place_order(&key, &input).await;
-        let placed = retry.result.unwrap();
-        assert!(!retry.replayed);
-        assert_eq!((placed.order.id, placed.order.status), (first.order.id, OrderStatus::Paid));
-        assert_eq!(
-            placed.access_token, first.access_token,
-            "the token derives from the key: the same on every attempt"
-        );
-        assert_eq!(
-            shop.orders.order_for_customer(placed.order.id, &placed.access_token).await.unwrap().id,
-            first.order.id
-        );
-        let stats = shop.gateway.inner.stats(None);
-        assert_eq!((stats.authorizations, stats.captures), (1, 1), "charged once");
-        assert_eq!(shop.on_hand(tee.id).await, (4, 0));
-        // A retry after success replays the paid order, with a token that still reads it.
-        let again = shop.checkout.place_order(&key, &input).await;
-        assert!(again.replayed);
-        let again = again.result.unwrap();
-        assert_eq!((again.order.status, shop.gateway.inner.stats(None).captures), (OrderStatus::Paid, 1));
-        assert!(shop.orders.order_for_customer(again.order.id, &again.access_token).await.is_ok());
-        // The same key with another cart is refused.
-        let other = checkout_input(&[(tee.id, 2)], GOOD_CARD);
-        assert_eq!(shop.checkout.place_order(&key, &other).await.result, Err(CheckoutError::KeyReused));
-    });
-}
-
-/// Orders whose insert commits and then loses its answer (the connection dropped
-/// around COMMIT), while the switch is on.
-struct LostCommit {
-    inner: Arc<MemoryOrderStore>,
-    lose_answer: AtomicBool,
-}
-
-#[async_trait]
-impl OrderStore for LostCommit {
-    async fn insert(&self, o: &Order, e: &[EventEnvelope]) -> Result<(), StoreError> {
-        self.inner.insert(o, e).await?;
-        if self.lose_answer.swap(false, Ordering::SeqCst) {
-            return Err(StoreError::Unavailable("connection lost around COMMIT".into()));
-        }
-        Ok(())
-    }
-    async fn update(&self, o: &Order, v: Version, e: &[EventEnvelope]) -> Result<(), StoreError> {
-        self.inner.update(o, v, e).await
-    }
-    async fn get(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
-        self.inner.get(id).await
-    }
-    async fn list(&self, q: &OrderQuery) -> Result<Vec<Order>, StoreError> {
-        self.inner.list(q).await
-    }
-    async fn stalled(&self, before: Timestamp, limit: usize) -> Result<Vec<Order>, StoreError> {
-        self.inner.stalled(before, limit).await
-    }
-}
-
-#[test]
-fn an_insert_whose_outcome_is_unknown_keeps_the_key_so_a_retry_never_charges_twice() {
-    block_on(async {
-        let orders =
-            Arc::new(LostCommit { inner: Arc::new(MemoryOrderStore::new()), lose_answer: AtomicBool::new(true) });
-        let shop = TestShop::with(|b| b.orders(orders.clone()));
-        let tee = shop.given_product("TEE-1", 1999, 5).await;
-        let (key, input) = (ClientKey::parse("lost-commit").unwrap(), checkout_input(&[(tee.id, 1)], GOOD_CARD));
-
-        let first = shop.checkout.place_order(&key, &input).await.result;
-        let Err(CheckoutError::Interrupted { order: Some(id), .. }) = first else {
-            panic!("the insert's outcome is unknown: {first:?}");
-        };
-        assert!(orders.inner.get(id).await.unwrap().is_some(), "the order did commit");
-        // The key is not released: an immediate retry waits instead of placing a second order.
-        assert_eq!(shop.checkout.place_order(&key, &input).await.result, Err(CheckoutError::InProgress));
-        shop.clock.advance_secs(61);
-        let resumed = shop.checkout.place_order(&key, &input).await.result.unwrap();
-        assert_eq!((resumed.order.id, resumed.order.status), (id, OrderStatus::Paid));
-
-        let all = orders.list(&OrderQuery { status: None, limit: 10, after: None }).await.unwrap();
-        assert_eq!(all.len(), 1, "one order for one key");
-        let stats = shop.gateway.inner.stats(None);
-        assert_eq!((stats.authorizations, stats.captures), (1, 1));
-    });
-}
-
-#[test]
-fn a_malformed_checkout_never_claims_its_key() {
-    use commerce_core::ports::MockIdempotencyStore;
-    block_on(async {
-        let mut keys = MockIdempotencyStore::new();
-        keys.expect_claim().never();
-        let shop = TestShop::with(|b| b.idempotency(Arc::new(keys), idempotency_secret()));
-        for n in 0..100 {
-            let key = ClientKey::parse(&format!("junk-{n}")).unwrap();
-            let junk = CheckoutInput { email: format!("junk {n}"), ..checkout_input(&[], "4242") };
-            assert!(matches!(shop.checkout.place_order(&key, &junk).await.result, Err(CheckoutError::Validation(_))));
-        }
     });
 }
 

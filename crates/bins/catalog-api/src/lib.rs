@@ -10,7 +10,7 @@ use commerce_core::services::{
     Env, catalog::CatalogService, inventory::InventoryService, orders::OrderService, restock::RestockService,
 };
 use commerce_http::{
-    HttpConfig, Metrics,
+    HttpConfig,
     admin::{self, AdminState, AdminToken, RestockDelivery},
     ops::OpsState,
 };
@@ -112,7 +112,7 @@ pub async fn run(
         orders,
         authorizer: Arc::new(AdminToken::new(commerce_process::admin_token(cli.admin_token))),
     };
-    let ops = OpsState { readiness: commerce_process::postgres::readiness(&[&pool]), metrics: Metrics::new() };
+    let ops = OpsState::new(commerce_process::postgres::readiness(&[&pool]));
     let app = commerce_http::app(Router::new().merge(admin::router(state)), ops, HttpConfig::default());
     tracing::info!(addr = %listener.local_addr()?, "catalog-api listening");
     commerce_http::serve(listener, app, shutdown).await?;

@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use axum::Router;
 use commerce_core::services::{Env, recovery::RecoveryPolicy};
 use commerce_http::{
-    HttpConfig, Metrics,
+    HttpConfig,
     admin::{self, AdminState, AdminToken},
     checkout::{self, CheckoutState},
     ops::{AlwaysReady, OpsState},
@@ -150,7 +150,7 @@ pub async fn run(
             authorizer: Arc::new(AdminToken::new(token)),
         }))
         .merge(commerce_graphql::router(commerce_graphql::schema(shop.storefront.clone())));
-    let ops = OpsState { readiness: Arc::new(AlwaysReady), metrics: Metrics::new() };
+    let ops = OpsState::new(Arc::new(AlwaysReady));
     let app = commerce_http::app(routes, ops, HttpConfig::default());
 
     tracing::info!(addr = %listener.local_addr()?, "commerce listening");

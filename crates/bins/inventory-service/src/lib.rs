@@ -25,7 +25,7 @@ use commerce_core::{
     services::events::{OutboxRelay, Restocker},
 };
 use commerce_grpc::{InventoryGrpcServer, serve, server_router};
-use commerce_http::{HttpConfig, Metrics, ops::OpsState};
+use commerce_http::{HttpConfig, ops::OpsState};
 use commerce_kafka::{KafkaConsumer, KafkaPublisher, ensure_topics_patiently};
 use commerce_process::KafkaArgs;
 use commerce_redis::{RedisInventoryStore, RedisStockOutbox};
@@ -210,7 +210,7 @@ pub async fn run(
         ))
     };
 
-    let ops = OpsState { readiness: Arc::new(Ready(store.clone())), metrics: Metrics::new() };
+    let ops = OpsState::new(Arc::new(Ready(store.clone())));
     let http = commerce_http::app(axum::Router::new(), ops, HttpConfig::default());
     let routes =
         server_router(InventoryGrpcServer::new(Arc::new(store), token)).await.map_err(|e| anyhow::anyhow!(e))?;

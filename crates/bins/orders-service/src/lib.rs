@@ -17,7 +17,7 @@ use commerce_core::{
     },
 };
 use commerce_http::{
-    HttpConfig, Metrics,
+    HttpConfig,
     checkout::{self, CheckoutState},
     ops::OpsState,
 };
@@ -136,7 +136,7 @@ pub async fn run(
         checkout: IdempotentCheckout::new(checkout_service, keys),
         orders: OrderService::new(orders, env.clone()),
     };
-    let ops = OpsState { readiness: commerce_process::postgres::readiness(&[&pool]), metrics: Metrics::new() };
+    let ops = OpsState::new(commerce_process::postgres::readiness(&[&pool]));
     let app = commerce_http::app(Router::new().merge(checkout::router(state)), ops, HttpConfig::default());
     tracing::info!(addr = %listener.local_addr()?, "orders-service listening");
     commerce_http::serve(listener, app, shutdown).await?;

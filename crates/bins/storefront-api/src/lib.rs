@@ -8,7 +8,7 @@ use axum::Router;
 use commerce_core::services::{events::Projector, storefront::StorefrontService};
 use commerce_grpc::GrpcInventoryClient;
 use commerce_http::{
-    HttpConfig, Metrics,
+    HttpConfig,
     ops::OpsState,
     store::{self, StoreState},
 };
@@ -78,7 +78,7 @@ pub async fn run(
         .merge(store::router(StoreState { storefront: storefront.clone() }))
         .merge(commerce_graphql::router(commerce_graphql::schema(storefront)));
     let pools: Vec<_> = if in_process { vec![&read, &write] } else { vec![&read] };
-    let ops = OpsState { readiness: commerce_process::postgres::readiness(&pools), metrics: Metrics::new() };
+    let ops = OpsState::new(commerce_process::postgres::readiness(&pools));
     let app = commerce_http::app(routes, ops, HttpConfig::default());
     tracing::info!(addr = %listener.local_addr()?, projector = in_process, "storefront-api listening");
     commerce_http::serve(listener, app, shutdown).await?;
