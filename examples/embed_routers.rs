@@ -18,11 +18,9 @@ use axum::{Router, http::request::Parts, routing::get};
 use commerce_core::prelude::*;
 use commerce_http::{
     ApiError, HttpConfig,
-    admin::{self, AdminAuthorizer, AdminState},
-    checkout::{self, CheckoutState},
+    auth::AdminAuthorizer,
     openapi::ApiDoc,
     ops::{AlwaysReady, OpsState},
-    store::{self, StoreState},
 };
 use commerce_memory::{MemoryAdapters, MemoryPaymentGateway};
 use commerce_runtime::{RandomIds, SystemClock};
@@ -69,17 +67,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let adapters = MemoryAdapters::new();
     let shop = adapters.shop(env).gateway(Arc::new(MemoryPaymentGateway::new())).build()?;
 
-    // The team's app: its own routes, the shop's store, checkout and admin routers.
-    let routes = Router::new()
-        .route("/team/v1/hello", get(hello))
-        .merge(store::router(StoreState { storefront: shop.storefront.clone() }))
-        .merge(checkout::router(CheckoutState { checkout: shop.checkout.clone(), orders: shop.orders.clone() }))
-        .merge(admin::router(AdminState {
-            catalog: shop.catalog.clone(),
-            stock: shop.stock.clone(),
-            orders: shop.orders.clone(),
-            authorizer: Arc::new(TeamApiKeys { operators: vec!["team-key-1".into()] }),
-        }));
+    // The team's app: its own routes next to the shop's store, checkout and admin routers,
+    // the admin ones behind the team's authentication. (The routers also mount one by one:
+    // `store::router`, `checkout::router`, `admin::router`.)
+    let authorizer = Arc::new(TeamApiKeys { operators: vec!["team-key-1".into()] });
+    let routes = Router::new().route("/team/v1/hello", get(hello)).merge(commerce_http::shop_router(&shop, authorizer));
     let doc = ApiDoc::openapi().merge_from(TeamApi::openapi());
     let app = commerce_http::app(routes, OpsState::new(Arc::new(AlwaysReady)).with_openapi(doc), HttpConfig::default());
 

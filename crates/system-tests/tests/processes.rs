@@ -30,10 +30,10 @@ use std::{
 
 use commerce_postgres::testing::{Databases, url_for};
 use commerce_system_tests::{
-    eventually, ok_json,
+    GOOD_CARD, ShopClient, cart, eventually, ok_json,
     process::{bin, free_port},
 };
-use reqwest::{Client, StatusCode};
+use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
@@ -136,8 +136,8 @@ impl Deployment {
 }
 
 /// What the storefront shows of a product: name, price and available stock.
-async fn listed(c: &Client, store: &str, id: &str) -> Result<(Value, Value, Value), String> {
-    let r = c.get(format!("{store}/store/v1/products/{id}")).send().await.map_err(|e| e.to_string())?;
+async fn listed(shop: &ShopClient, id: &str) -> Result<(Value, Value, Value), String> {
+    let r = shop.store(&format!("/store/v1/products/{id}")).send().await.map_err(|e| e.to_string())?;
     if r.status() != StatusCode::OK {
         return Err(format!("storefront answered {}", r.status()));
     }
@@ -146,9 +146,9 @@ async fn listed(c: &Client, store: &str, id: &str) -> Result<(Value, Value, Valu
 }
 
 /// What the write side holds: the catalog's name and price, the inventory's available units.
-async fn written(c: &Client, catalog: &str, id: &str) -> (Value, Value, Value) {
-    let p = ok_json(c.get(format!("{catalog}/admin/v1/products/{id}")).bearer_auth(ADMIN)).await;
-    let s = ok_json(c.get(format!("{catalog}/admin/v1/products/{id}/stock")).bearer_auth(ADMIN)).await;
+async fn written(shop: &ShopClient, id: &str) -> (Value, Value, Value) {
+    let p = ok_json(shop.admin(Method::GET, &format!("/admin/v1/products/{id}"))).await;
+    let s = ok_json(shop.admin(Method::GET, &format!("/admin/v1/products/{id}/stock"))).await;
     (p["name"].clone(), money(&p["price"]), s["available"].clone())
 }
 
@@ -156,15 +156,8 @@ fn money(price: &Value) -> Value {
     json!({"amount": price["amount"], "currency": price["currency"]})
 }
 
-#[derive(Clone)]
-struct Urls {
-    catalog: String,
-    store: String,
-    orders: String,
-}
-
 /// Migrates `db` and starts every service on free ports, waiting until each is ready.
-async fn launch(db: &str) -> (Deployment, Urls) {
+async fn launch(db: &str) -> (Deployment, ShopClient) {
     let mut d = Deployment::new(db);
     let status = Command::new(bin("catalog-api")).arg("migrate").env("DATABASE_URL", db).status().await.unwrap();
     assert!(status.success(), "catalog-api migrate");
@@ -203,7 +196,7 @@ async fn launch(db: &str) -> (Deployment, Urls) {
     for base in [format!("http://127.0.0.1:{ops}"), catalog.clone(), store.clone(), orders.clone()] {
         d.ready(&base).await;
     }
-    (d, Urls { catalog, store, orders })
+    (d, ShopClient::split(&catalog, &store, &orders, ADMIN))
 }
 
 /// Renames, reprices and restocks `ids` through catalog-api while the relay and the
@@ -212,7 +205,7 @@ async fn launch(db: &str) -> (Deployment, Urls) {
 /// restarted again (tansu left it without partitions).
 async fn crash_under_load(
     d: &mut Deployment,
-    urls: &Urls,
+    shop: &ShopClient,
     ids: &[String],
     seed: &mut u64,
 ) -> (usize, HashMap<String, usize>, Vec<String>) {
@@ -220,17 +213,17 @@ async fn crash_under_load(
     let load_on = Arc::new(AtomicBool::new(true));
     let rounds = Arc::new(AtomicUsize::new(0));
     let writer = {
-        let (c, catalog, ids) = (d.client.clone(), urls.catalog.clone(), ids.to_vec());
+        let (shop, ids) = (shop.clone(), ids.to_vec());
         let (load_on, rounds) = (load_on.clone(), rounds.clone());
         tokio::spawn(async move {
             let (mut n, mut last) = (0_usize, HashMap::new());
             while load_on.load(Ordering::Relaxed) {
                 let id = &ids[n % ids.len()];
                 let patch = json!({"name": format!("Renamed {n}"), "price": {"amount": 1000 + n, "currency": "EUR"}});
-                ok_json(c.patch(format!("{catalog}/admin/v1/products/{id}")).bearer_auth(ADMIN).json(&patch)).await;
+                ok_json(shop.admin(Method::PATCH, &format!("/admin/v1/products/{id}")).json(&patch)).await;
                 let on_hand = 10 + n % 7;
                 let stock = json!({"on_hand": on_hand});
-                ok_json(c.put(format!("{catalog}/admin/v1/products/{id}/stock")).bearer_auth(ADMIN).json(&stock)).await;
+                ok_json(shop.admin(Method::PUT, &format!("/admin/v1/products/{id}/stock")).json(&stock)).await;
                 last.insert(id.clone(), on_hand);
                 n += 1;
                 rounds.store(n, Ordering::Relaxed);
@@ -252,11 +245,11 @@ async fn crash_under_load(
         d.start("relay", "outbox-relay", &[], &[]);
         d.start("projector", "projector", &[], &[]);
         let mark = rounds.load(Ordering::Relaxed);
-        let (c, store, id) = (d.client.clone(), urls.store.clone(), ids[(mark + 1) % ids.len()].clone());
+        let id = ids[(mark + 1) % ids.len()].clone();
         let taken_over = || {
-            let (c, store, id) = (c.clone(), store.clone(), id.clone());
+            let (shop, id) = (shop.clone(), id.clone());
             async move {
-                let (name, ..) = listed(&c, &store, &id).await?;
+                let (name, ..) = listed(&shop, &id).await?;
                 let round =
                     name.as_str().and_then(|n| n.strip_prefix("Renamed ")).and_then(|n| n.parse::<usize>().ok());
                 if round.is_some_and(|r| r > mark) {
@@ -287,55 +280,45 @@ async fn crash_under_load(
 async fn separate_processes_through_the_broker() {
     let dbs = Databases::new();
     let db = url_for(&dbs.fresh_name().await);
-    let (mut d, urls) = launch(&db).await;
+    let (mut d, shop) = launch(&db).await;
     eprintln!("process logs: {}", d.logs.display());
-    let Urls { catalog, store, orders } = urls.clone();
-    let c = d.client.clone();
 
     // A product created through catalog-api is listed by storefront-api, via the broker.
-    let product = ok_json(c.post(format!("{catalog}/admin/v1/products")).bearer_auth(ADMIN).json(&json!({
+    let product = ok_json(shop.admin(Method::POST, "/admin/v1/products").json(&json!({
         "sku": "LAMP-1", "name": "Desk lamp", "price": {"amount": 4500, "currency": "EUR"}, "status": "active"
     })))
     .await;
     let id = product["id"].as_str().unwrap().to_owned();
     // The restock is recorded and travels to the inventory service as an event.
-    let r = c
-        .put(format!("{catalog}/admin/v1/products/{id}/stock"))
-        .bearer_auth(ADMIN)
-        .json(&json!({"on_hand": 5}))
-        .send()
-        .await
-        .unwrap();
+    let r = shop.set_stock(&id, 5).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     assert_eq!(r.headers()["location"], format!("/admin/v1/products/{id}/stock").as_str());
     assert_eq!(r.json::<Value>().await.unwrap(), json!({"product_id": id, "on_hand": 5, "restock": 1}));
     let shows = |stock: u64| {
-        let (c, store, id) = (c.clone(), store.clone(), id.clone());
+        let (shop, id) = (shop.clone(), id.clone());
         move || {
-            let (c, store, id) = (c.clone(), store.clone(), id.clone());
+            let (shop, id) = (shop.clone(), id.clone());
             async move {
-                let found = listed(&c, &store, &id).await?;
+                let found = listed(&shop, &id).await?;
                 if found.2 == json!(stock) { Ok(()) } else { Err(format!("shows {found:?}")) }
             }
         }
     };
     d.eventually(30, "the new product in the storefront", shows(5)).await;
-    let page = ok_json(c.get(format!("{store}/store/v1/products?q=lamp"))).await;
+    let page = ok_json(shop.store("/store/v1/products?q=lamp")).await;
     assert_eq!(page["items"][0]["id"], id.as_str());
 
     // A checkout through orders-service lowers the listed stock (the inventory service's event).
-    let order = ok_json(c.post(format!("{orders}/store/v1/checkout")).header("Idempotency-Key", "p-1").json(&json!({
-        "email": "grace@example.com", "items": [{"product_id": id, "quantity": 2}],
-        "card": {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
-    })))
-    .await;
+    let order = shop.checkout(Some("p-1"), &cart(&id, 2, GOOD_CARD)).await;
+    assert_eq!(order.status(), StatusCode::CREATED);
+    let order: Value = order.json().await.unwrap();
     assert_eq!(order["status"], "paid");
     d.eventually(30, "the sale in the listed stock", shows(3)).await;
 
     // Write load, with the relay and the projector killed and restarted twice.
     let mut ids = vec![id.clone()];
     for n in 0..9 {
-        let p = ok_json(c.post(format!("{catalog}/admin/v1/products")).bearer_auth(ADMIN).json(&json!({
+        let p = ok_json(shop.admin(Method::POST, "/admin/v1/products").json(&json!({
             "sku": format!("LOAD-{n}"), "name": format!("Load {n}"),
             "price": {"amount": 100 + n, "currency": "EUR"}, "status": "active"
         })))
@@ -344,7 +327,7 @@ async fn separate_processes_through_the_broker() {
     }
     let mut seed = u64::from(std::process::id()) | 1;
     eprintln!("crash schedule seed: {seed}");
-    let (rounds, last_restocks, stranded) = crash_under_load(&mut d, &urls, &ids, &mut seed).await;
+    let (rounds, last_restocks, stranded) = crash_under_load(&mut d, &shop, &ids, &mut seed).await;
     for e in &stranded {
         eprintln!("a restarted projector got no partitions ({e}); it was restarted again (tansu)");
     }
@@ -352,10 +335,10 @@ async fn separate_processes_through_the_broker() {
 
     // No restock was lost or applied out of order: each product comes to hold its last one.
     d.eventually(60, "every product's last restock in the inventory", || {
-        let (c, catalog, last) = (c.clone(), catalog.clone(), last_restocks.clone());
+        let (shop, last) = (shop.clone(), last_restocks.clone());
         async move {
             for (id, on_hand) in &last {
-                let s = ok_json(c.get(format!("{catalog}/admin/v1/products/{id}/stock")).bearer_auth(ADMIN)).await;
+                let s = ok_json(shop.admin(Method::GET, &format!("/admin/v1/products/{id}/stock"))).await;
                 if s["on_hand"] != json!(on_hand) {
                     return Err(format!("{id}: on hand {}, last restock {on_hand}", s["on_hand"]));
                 }
@@ -365,10 +348,10 @@ async fn separate_processes_through_the_broker() {
     })
     .await;
     d.eventually(60, "the storefront equal to the write side", || {
-        let (c, catalog, store, ids) = (c.clone(), catalog.clone(), store.clone(), ids.clone());
+        let (shop, ids) = (shop.clone(), ids.clone());
         async move {
             for id in &ids {
-                let (w, r) = (written(&c, &catalog, id).await, listed(&c, &store, id).await?);
+                let (w, r) = (written(&shop, id).await, listed(&shop, id).await?);
                 if w != r {
                     return Err(format!("{id}: written {w:?}, listed {r:?}"));
                 }

@@ -36,6 +36,12 @@ fn redis_url() -> String {
 
 /// A server over a fresh Redis namespace on port 0, and a client of it.
 async fn fresh() -> (GrpcInventoryClient, RedisInventoryStore) {
+    let (url, store) = fresh_server().await;
+    (GrpcInventoryClient::connect_lazy(&url, Some(TOKEN.into())).unwrap(), store)
+}
+
+/// A server over a fresh Redis namespace on port 0: its URL and its store.
+async fn fresh_server() -> (String, RedisInventoryStore) {
     let store = RedisInventoryStore::connect(&redis_url(), &format!("grpc-{}", uuid::Uuid::new_v4().simple()))
         .await
         .unwrap_or_else(|e| panic!("Redis must be running at {}: {e}", redis_url()));
@@ -43,7 +49,7 @@ async fn fresh() -> (GrpcInventoryClient, RedisInventoryStore) {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let routes = server_router(InventoryGrpcServer::new(Arc::new(store.clone()), TOKEN)).await.unwrap();
     tokio::spawn(serve(routes, listener, std::future::pending()));
-    (GrpcInventoryClient::connect_lazy(&url, Some(TOKEN.into())).unwrap(), store)
+    (url, store)
 }
 
 #[tokio::test]
@@ -82,13 +88,7 @@ async fn the_client_agrees_with_the_reference_ledger() {
 async fn set_on_hand_above_the_domain_ceiling_is_an_invalid_argument() {
     use commerce_core::inventory::OnHand;
     use commerce_grpc::pb::{SetOnHandRequest, inventory_service_client::InventoryServiceClient};
-    let store = RedisInventoryStore::connect(&redis_url(), &format!("grpc-{}", uuid::Uuid::new_v4().simple()))
-        .await
-        .unwrap_or_else(|e| panic!("Redis must be running at {}: {e}", redis_url()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let routes = server_router(InventoryGrpcServer::new(Arc::new(store.clone()), TOKEN)).await.unwrap();
-    tokio::spawn(serve(routes, listener, std::future::pending()));
+    let (url, store) = fresh_server().await;
     let mut raw = InventoryServiceClient::connect(url).await.unwrap();
     let product = ProductId::from_uuid(uuid::Uuid::now_v7()).to_string();
     let set = |on_hand| {
@@ -105,14 +105,9 @@ async fn set_on_hand_above_the_domain_ceiling_is_an_invalid_argument() {
 
 #[tokio::test]
 async fn set_on_hand_needs_the_token() {
-    let (client, store) = fresh().await;
-    let anonymous = {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let routes = server_router(InventoryGrpcServer::new(Arc::new(store.clone()), TOKEN)).await.unwrap();
-        tokio::spawn(serve(routes, listener, std::future::pending()));
-        GrpcInventoryClient::connect_lazy(&url, None).unwrap()
-    };
+    let (url, store) = fresh_server().await;
+    let client = GrpcInventoryClient::connect_lazy(&url, Some(TOKEN.into())).unwrap();
+    let anonymous = GrpcInventoryClient::connect_lazy(&url, None).unwrap();
     let product = ProductId::from_uuid(uuid::Uuid::now_v7());
     assert!(matches!(
         anonymous.set_on_hand(product, units(5)).await,

@@ -5,11 +5,14 @@
 //! routers they serve and call [`serve`]:
 //!
 //! ```text
-//! let app = commerce_http::app(
-//!     Router::new().merge(store::router(..)).merge(checkout::router(..)).merge(admin::router(..)),
-//!     ops, HttpConfig::default());
+//! let routes = commerce_http::shop_router(&shop, Arc::new(AdminToken::new(token)))
+//!     .merge(my_own_routes);
+//! let app = commerce_http::app(routes, OpsState::new(readiness), HttpConfig::default());
 //! commerce_http::serve(listener, app, shutdown).await?;
 //! ```
+//!
+//! Or pick routers one by one (`store::router`, `checkout::router`, `admin::router`), as
+//! the split services do.
 //!
 //! Every error is `application/problem+json` (see [`error`]); unknown routes are
 //! 404 and wrong methods 405, both as problems too.
@@ -25,7 +28,7 @@ pub mod openapi;
 pub mod ops;
 pub mod store;
 
-use std::{future::Future, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use axum::{
     Router,
@@ -42,6 +45,8 @@ use tower_http::{
     trace::TraceLayer,
 };
 
+use auth::AdminAuthorizer;
+use commerce_core::services::shop::Shop;
 pub use error::{ApiError, Problem};
 pub use metrics::Metrics;
 
@@ -84,6 +89,24 @@ pub fn app(routes: Router, ops: ops::OpsState, config: HttpConfig) -> Router {
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// The customer and operator routes of one shop: store, checkout, and admin behind
+/// `authorizer`. Merge GraphQL (`commerce-graphql`) and your own routes into it, then
+/// wrap it with [`app`].
+pub fn shop_router(shop: &Shop, authorizer: Arc<dyn AdminAuthorizer>) -> Router {
+    Router::new()
+        .merge(store::router(store::StoreState { storefront: shop.storefront.clone() }))
+        .merge(checkout::router(checkout::CheckoutState {
+            checkout: shop.checkout.clone(),
+            orders: shop.orders.clone(),
+        }))
+        .merge(admin::router(admin::AdminState {
+            catalog: shop.catalog.clone(),
+            stock: shop.stock.clone(),
+            orders: shop.orders.clone(),
+            authorizer,
+        }))
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting and

@@ -8,14 +8,11 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use axum::Router;
 use commerce_core::services::{Env, recovery::RecoveryPolicy};
 use commerce_http::{
     HttpConfig,
-    admin::{self, AdminState, AdminToken},
-    checkout::{self, CheckoutState},
+    auth::AdminToken,
     ops::{AlwaysReady, OpsState},
-    store::{self, StoreState},
 };
 use commerce_memory::MemoryAdapters;
 use commerce_payment_simulator::{ProcessorConfig, SimulatedCardProcessor};
@@ -140,15 +137,7 @@ pub async fn run(
         );
     }
 
-    let routes = Router::new()
-        .merge(store::router(StoreState { storefront: shop.storefront.clone() }))
-        .merge(checkout::router(CheckoutState { checkout: shop.checkout.clone(), orders: shop.orders.clone() }))
-        .merge(admin::router(AdminState {
-            catalog: shop.catalog.clone(),
-            stock: shop.stock.clone(),
-            orders: shop.orders.clone(),
-            authorizer: Arc::new(AdminToken::new(token)),
-        }))
+    let routes = commerce_http::shop_router(&shop, Arc::new(AdminToken::new(token)))
         .merge(commerce_graphql::router(commerce_graphql::schema(shop.storefront.clone())));
     let ops = OpsState::new(Arc::new(AlwaysReady));
     let app = commerce_http::app(routes, ops, HttpConfig::default());

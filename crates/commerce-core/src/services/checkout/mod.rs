@@ -232,7 +232,10 @@ impl CheckoutService {
         }
         let now = self.env.clock.now();
         let lines = self.price_lines(&command.items).await?;
-        let total = Money::sum(lines[0].unit_price.currency(), lines.iter().map(|l| &l.line_total))
+        let currency = lines.first().map(|l| l.unit_price.currency());
+        let total = currency
+            .ok_or_else(|| "the cart is empty".to_owned())
+            .and_then(|c| Money::sum(c, lines.iter().map(|l| &l.line_total)).map_err(|e| e.to_string()))
             .map_err(|e| ValidationErrors::single("items", format!("cannot total the cart: {e}")))?;
 
         let payment_method = match self.gateway.tokenize(&command.card).await {
