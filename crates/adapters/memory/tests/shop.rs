@@ -7,11 +7,14 @@ mod common;
 use std::sync::{Arc, atomic::Ordering};
 
 use commerce_core::{
-    ProductId,
+    EventId, ProductId, Timestamp,
     catalog::{MoneyInput, ProductInput, ProductPatchInput, Version},
+    events::{EventEnvelope, StockSet},
     idempotency::ClientKey,
+    inventory::OnHand,
     order::{FailureReason, OrderStatus, PaymentState, StockState},
     payment::{CardInput, DeclineReason},
+    ports::EventPublisher,
     query::{ProductQuery, ProductQueryParams},
     services::{
         catalog::CatalogError,
@@ -309,6 +312,16 @@ fn restocks_travel_as_events_and_a_refused_one_is_parked() {
         assert_eq!(parked.len(), 1);
         assert_eq!(parked[0].0.aggregate_version, 3);
         assert!(parked[0].1.contains("reserved"), "reason: {}", parked[0].1);
+
+        // A restock above the domain's ceiling (another producer's) is parked too, untouched.
+        let huge = StockSet { product_id: tee.id, on_hand: OnHand::MAX + 1 };
+        let event = EventEnvelope::stock_set(EventId::from_uuid(uuid::Uuid::from_u128(77)), Timestamp::EPOCH, huge, 9);
+        shop.adapters.bus.publish(&[event]).await.unwrap();
+        shop.sync().await;
+        assert_eq!(shop.on_hand(tee.id).await, (12, 2));
+        let parked = shop.adapters.bus.dead_letters();
+        assert_eq!(parked.len(), 2);
+        assert!(parked[1].1.contains("on_hand"), "reason: {}", parked[1].1);
 
         // Restocking an unknown product is refused by the catalog.
         let unknown = ProductId::from_uuid(uuid::Uuid::from_u128(42));
