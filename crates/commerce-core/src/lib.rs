@@ -15,7 +15,7 @@
 //! - [`services`]: the use cases, generic over the ports; [`services::shop::Shop`] wires them all.
 //! - [`prelude`]: the common imports in one `use commerce_core::prelude::*;`.
 //!
-//! Features: `mocks` adds mockall mocks of every port (`ports::MockCatalogStore`, ...);
+//! Features: `mocks` adds mockall mocks of every port (`ports::MockProductStore`, ...);
 //! `testkit` adds proptest strategies and one conformance suite per port.
 
 pub mod catalog;
