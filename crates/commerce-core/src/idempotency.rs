@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::{
+    hashing::{hex, sha256_hex},
     ids::OrderId,
     order::OrderStatus,
     payment::DeclineReason,
@@ -33,14 +34,6 @@ use crate::{
 };
 
 type HmacSha256 = Hmac<Sha256>;
-
-fn hex(bytes: &[u8]) -> String {
-    use fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
 
 /// A client's idempotency key: 1 to 255 visible ASCII characters (surrounding spaces
 /// trimmed). Printed only as `ClientKey(…)`: with the shop's secret it derives an order's
@@ -74,7 +67,7 @@ impl ClientKey {
 
     /// What stores keep instead of the key.
     pub fn digest(&self) -> KeyDigest {
-        KeyDigest(hex(&Sha256::digest(self.0.as_bytes())))
+        KeyDigest(sha256_hex(self.0.as_bytes()))
     }
 
     /// The order a command under this key creates: a UUIDv7 whose time is the key's first
@@ -102,11 +95,6 @@ impl fmt::Debug for ClientKey {
 pub struct KeyDigest(String);
 
 impl KeyDigest {
-    /// Wraps a digest read back from a store.
-    pub fn from_hex(hex: impl Into<String>) -> Self {
-        Self(hex.into())
-    }
-
     /// The 64 hex digits.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -120,11 +108,6 @@ impl KeyDigest {
 pub struct Fingerprint(String);
 
 impl Fingerprint {
-    /// Wraps a fingerprint read back from a store.
-    pub fn from_hex(hex: impl Into<String>) -> Self {
-        Self(hex.into())
-    }
-
     /// The 64 hex digits.
     pub fn as_str(&self) -> &str {
         &self.0

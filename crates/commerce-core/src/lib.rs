@@ -20,6 +20,7 @@
 
 pub mod catalog;
 pub mod events;
+mod hashing;
 pub mod idempotency;
 pub mod ids;
 pub mod inventory;

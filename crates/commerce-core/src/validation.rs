@@ -112,11 +112,6 @@ impl ValidationErrors {
         &self.0
     }
 
-    /// Appends every error of `other`.
-    pub fn extend(&mut self, other: Self) {
-        self.0.extend(other.0);
-    }
-
     /// Orders the errors by `rank` of their field (a stable sort: errors of one field keep
     /// their order), so errors collected in several passes read in one order.
     pub fn sort_by_field(&mut self, rank: impl Fn(&str) -> usize) {

@@ -13,7 +13,6 @@ mod saga;
 pub use saga::{SagaAction, StepResult, next_action};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::{
     catalog::{ProductName, Sku, Version},
@@ -287,11 +286,7 @@ impl Order {
 
     /// Hashes an access token the way orders store it.
     pub fn hash_access_token(token: &str) -> String {
-        Sha256::digest(token.as_bytes()).iter().fold(String::with_capacity(64), |mut s, b| {
-            use std::fmt::Write;
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+        crate::hashing::sha256_hex(token.as_bytes())
     }
 
     /// True when `token` is this order's access token (compared in constant time).
