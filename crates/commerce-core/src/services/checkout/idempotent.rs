@@ -74,22 +74,22 @@ impl IdempotentCheckout {
         let id = key.order_id(claim.first_claimed_at());
         let token = self.idempotency.secret().access_token(key, id);
         let result = self.checkout.place(&command, id, token).await;
-        let outcome = match &result {
-            Ok(placed) => Some(CommandOutcome::Order { order_id: placed.order.id, status: placed.order.status }),
+        let refused = |refusal| CommandOutcome::Refused { refusal };
+        match &result {
+            Ok(placed) => {
+                let outcome = CommandOutcome::Order { order_id: placed.order.id, status: placed.order.status };
+                self.idempotency.complete(claim, &outcome).await;
+            }
             Err(CheckoutError::Validation(errors)) => {
-                Some(CommandOutcome::Refused { refusal: Refusal::Invalid { errors: errors.clone() } })
+                self.idempotency.complete(claim, &refused(Refusal::Invalid { errors: errors.clone() })).await;
             }
             Err(CheckoutError::CardRefused(decline)) => {
-                Some(CommandOutcome::Refused { refusal: Refusal::CardRefused { decline: *decline } })
+                self.idempotency.complete(claim, &refused(Refusal::CardRefused { decline: *decline })).await;
             }
-            Err(_) => None,
-        };
-        match (outcome, &result) {
-            (Some(outcome), _) => self.idempotency.complete(claim, &outcome).await,
             // Nothing was created (a dependency was down before the order existed).
-            (None, Err(CheckoutError::Interrupted { order: None, .. })) => self.idempotency.release(claim).await,
+            Err(CheckoutError::Interrupted { order: None, .. }) => self.idempotency.release(claim).await,
             // The order exists or may exist: only this key may ever resume it.
-            (None, _) => IdempotencyService::keep(claim),
+            Err(_) => IdempotencyService::keep(claim),
         }
         CheckoutReply::fresh(result)
     }
