@@ -106,15 +106,20 @@ impl MemoryAdapters {
             .idempotency(self.idempotency.clone(), secret)
     }
 
+    /// One pass of the pipeline: relays and projects up to `max` events each; returns how
+    /// many moved (the step a background job runs in a loop).
+    pub async fn step(&self, max: usize) -> Result<usize, SyncError> {
+        Ok(self.relay.step(max).await? + self.projector.step(&self.consumer, max).await?)
+    }
+
     /// Relays and projects until nothing is pending; returns how many events moved.
     pub async fn sync(&self) -> Result<usize, SyncError> {
         let mut moved = 0;
         loop {
-            let n = self.relay.step(10_000).await? + self.projector.step(&self.consumer, 10_000).await?;
-            if n == 0 {
-                return Ok(moved);
+            match self.step(10_000).await? {
+                0 => return Ok(moved),
+                n => moved += n,
             }
-            moved += n;
         }
     }
 }

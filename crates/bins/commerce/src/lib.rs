@@ -81,7 +81,6 @@ pub async fn run(
         .gateway(processor)
         .reservation_ttl_secs(args.reservation_ttl_secs)
         .build()?;
-    let (relay, projector, consumer) = (adapters.relay.clone(), adapters.projector.clone(), adapters.consumer.clone());
     let recovery = shop.recovery.clone();
 
     let token = commerce_process::admin_token(args.admin_token.clone());
@@ -89,18 +88,14 @@ pub async fn run(
     // Background jobs.
     let jobs = CancellationToken::new();
     let pump = {
-        let (relay, projector, consumer, cancel) = (relay.clone(), projector.clone(), consumer.clone(), jobs.clone());
+        let (adapters, cancel) = (adapters.clone(), jobs.clone());
         tokio::spawn(commerce_runtime::jobs::run(
             "event-pump",
             Pace::every(Duration::from_millis(20)),
             cancel,
             move || {
-                let (relay, projector, consumer) = (relay.clone(), projector.clone(), consumer.clone());
-                async move {
-                    let relayed = relay.step(500).await.map_err(|e| e.to_string())?;
-                    let projected = projector.step(&consumer, 500).await.map_err(|e| e.to_string())?;
-                    Ok::<_, String>(relayed + projected)
-                }
+                let adapters = adapters.clone();
+                async move { adapters.step(500).await }
             },
         ))
     };
