@@ -31,7 +31,7 @@ use axum::{
 };
 use commerce_core::{
     catalog::Collection as DomainCollection,
-    ids::{CollectionId, ProductId},
+    ids::ProductId,
     query::{Cursor, ProductQuery, ProductQueryParams, ProductView, SortOrder},
     services::storefront::{StorefrontError, StorefrontService},
     validation::ValidationErrors,
@@ -332,12 +332,8 @@ fn product_query(
 ) -> async_graphql::Result<ProductQuery> {
     let f = filter.unwrap_or_default();
     let mut parse_errors = ValidationErrors::new();
-    let collection = f.collection.and_then(|id| {
-        parse_errors.check(
-            "collection",
-            id.parse::<CollectionId>().map_err(|_| format!("{:?} is not a collection id", id.as_str())),
-        )
-    });
+    let collection =
+        f.collection.and_then(|id| parse_errors.check("collection", ProductQueryParams::parse_collection(&id)));
     let after = after.and_then(|c| parse_errors.check("cursor", Cursor::decode(&c)));
     ProductQueryParams {
         q: f.q,

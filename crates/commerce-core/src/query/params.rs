@@ -70,6 +70,11 @@ fn rank(field: &str) -> usize {
 }
 
 impl ProductQueryParams {
+    /// Parses the collection filter as adapters receive it (a URL parameter, a GraphQL `ID`).
+    pub fn parse_collection(raw: &str) -> Result<CollectionId, InvalidValue> {
+        raw.parse().map_err(|_| InvalidValue::Other(format!("{raw:?} is not a collection id")))
+    }
+
     /// Checks every rule, reporting all problems at once.
     pub fn validate(&self) -> Result<ProductQuery, ValidationErrors> {
         self.validate_with(ValidationErrors::new())

@@ -5,10 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::{Cursor, ProductQuery, ProductQueryParams, SortOrder};
-use crate::{
-    ids::CollectionId,
-    validation::{InvalidValue, ValidationErrors},
-};
+use crate::validation::{InvalidValue, ValidationErrors};
 
 /// An unvalidated listing query as it arrives in a URL (`?q=&min_price=&attr.colour=red`).
 /// Blank parameters count as absent.
@@ -81,12 +78,8 @@ impl ProductQueryInput {
     pub fn params(&self) -> (ProductQueryParams, ValidationErrors) {
         let mut e = ValidationErrors::new();
         let blank = |s: &Option<String>| s.as_deref().filter(|v| !v.trim().is_empty()).map(str::to_owned);
-        let collection = blank(&self.collection).and_then(|v| {
-            e.check(
-                "collection",
-                v.parse::<CollectionId>().map_err(|_| InvalidValue::Other(format!("{v:?} is not a collection id"))),
-            )
-        });
+        let collection =
+            blank(&self.collection).and_then(|v| e.check("collection", ProductQueryParams::parse_collection(&v)));
         let mut price = |field: &str, raw: &Option<String>| {
             blank(raw).and_then(|v| {
                 e.check(
