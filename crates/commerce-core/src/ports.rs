@@ -65,7 +65,7 @@ pub enum StoreError {
 }
 
 /// The catalog's products (write model).
-#[cfg_attr(feature = "mocks", mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait ProductStore: Send + Sync {
     /// Inserts a new product and appends `events` to the outbox, atomically.
@@ -94,7 +94,7 @@ pub trait ProductStore: Send + Sync {
 
 /// The catalog's collections (write model). A collection cannot be deleted while a
 /// product of the same store belongs to it.
-#[cfg_attr(feature = "mocks", mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait CollectionStore: Send + Sync {
     /// Inserts a collection and appends `events`. Returns `Duplicate` when the slug (or id) is taken.
@@ -124,7 +124,7 @@ pub trait CollectionStore: Send + Sync {
 
 /// The catalog's record of seller restocks bound for the inventory service, where
 /// restocks travel as `stock.set` events.
-#[cfg_attr(feature = "mocks", mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait RestockLog: Send + Sync {
     /// Records a seller restock: gives it `product`'s next restock number (1 for the first)
@@ -142,7 +142,7 @@ pub trait RestockLog: Send + Sync {
 }
 
 /// The storefront's read side: listing, lookup and facets over product views.
-#[cfg_attr(feature = "mocks", mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait ProductReadModel: Send + Sync {
     /// One page of active products matching `query`, exactly as [`crate::query::evaluate`] would return it.
@@ -163,7 +163,7 @@ pub trait ProductReadModel: Send + Sync {
 
 /// The write side of the read model, fed by events. Every method is idempotent
 /// and order-tolerant: a change whose version is not newer than the stored one is ignored.
-#[cfg_attr(feature = "mocks", mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait ProductProjection: Send + Sync {
     /// Stores `product`'s fields unless a version `>= product.version` is already stored.
@@ -192,7 +192,7 @@ pub trait ProductProjection: Send + Sync {
 /// adapter may append a `stock.changed` event per changed level to its own outbox
 /// in the same transaction; it is then used with
 /// [`InventoryService::with_transactional_events`](crate::services::inventory::InventoryService::with_transactional_events).
-#[cfg_attr(feature = "mocks", mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait InventoryStore: Send + Sync {
     /// Stock of the given products; products without a stock record are left out.
@@ -226,7 +226,7 @@ pub trait InventoryStore: Send + Sync {
 ///
 /// An adapter that records `stock.changed` events (a stream or outbox of its own)
 /// records the change of an applied restock in the same atomic step.
-#[cfg_attr(feature = "mocks", mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait RestockStore: Send + Sync {
     /// Sets `product`'s on-hand units unless restock `restock` or a later one was applied.
@@ -246,14 +246,19 @@ pub trait RestockStore: Send + Sync {
 pub struct OrderQuery {
     /// Only this status.
     pub status: Option<OrderStatus>,
-    /// At most this many (1 to 100).
+    /// At most this many (services ask for at most [`OrderQuery::MAX_LIMIT`] + 1).
     pub limit: usize,
     /// Continue after this order (orders are listed newest first).
     pub after: Option<OrderId>,
 }
 
+impl OrderQuery {
+    /// The largest page `OrderService::list_orders` serves.
+    pub const MAX_LIMIT: usize = 100;
+}
+
 /// Orders with their saga state.
-#[cfg_attr(feature = "mocks", mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait OrderStore: Send + Sync {
     /// Inserts a new order and appends `events`, atomically. Returns `Duplicate` when the id
@@ -300,7 +305,7 @@ pub enum IdempotencyClaim {
 ///
 /// Every adapter bounds what it keeps: keys older than its retention period are dropped
 /// (a retry after that executes anew).
-#[cfg_attr(feature = "mocks", mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
     /// Claims `key` for a command with `fingerprint`. Of two concurrent claims exactly one
@@ -329,7 +334,7 @@ pub trait IdempotencyStore: Send + Sync {
 /// Every money-moving call takes an idempotency key: the same key returns the
 /// first result and never moves money twice. `Unavailable` means the outcome is
 /// unknown; retry with the same key.
-#[cfg_attr(feature = "mocks", mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait PaymentGateway: Send + Sync {
     /// Exchanges card details for a reusable token. Returns `CardRefused` for a card the
@@ -376,7 +381,7 @@ pub enum EventError {
 }
 
 /// The read side of a transactional outbox, used by relays and pollers.
-#[cfg_attr(feature = "mocks", mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait Outbox: Send + Sync {
     /// Up to `limit` unpublished records in position order (per aggregate, in version order).
@@ -388,7 +393,7 @@ pub trait Outbox: Send + Sync {
 }
 
 /// Sends events to a broker (or in-process bus).
-#[cfg_attr(feature = "mocks", mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait EventPublisher: Send + Sync {
     /// Publishes events, keyed by aggregate id so one aggregate's events stay ordered.
@@ -407,7 +412,7 @@ pub struct Delivery {
 }
 
 /// Receives events, at least once, in order per aggregate.
-#[cfg_attr(feature = "mocks", mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait EventConsumer: Send + Sync {
     /// Up to `max` deliveries not yet acknowledged by this consumer (may be empty).
@@ -424,14 +429,14 @@ pub trait EventConsumer: Send + Sync {
 }
 
 /// The current time.
-#[cfg_attr(feature = "mocks", mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait Clock: Send + Sync {
     /// Now, to the microsecond.
     fn now(&self) -> Timestamp;
 }
 
 /// Fresh identifiers and secrets.
-#[cfg_attr(feature = "mocks", mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait IdGenerator: Send + Sync {
     /// A new UUIDv7 (time-ordered).
     fn new_id(&self) -> Uuid;

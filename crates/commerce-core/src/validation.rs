@@ -124,8 +124,16 @@ impl ValidationErrors {
     }
 }
 
+/// Bidirectional embeddings, overrides and isolates (U+202A..U+202E, U+2066..U+2069): they
+/// reorder how the text around them is displayed ("Trojan Source"), so an operator could
+/// be shown something else than what is stored. Marks (U+200E, U+200F) stay allowed.
+pub(crate) fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// Checks a free-text value: trimmed, non-empty unless `allow_empty`, at most `max`
-/// characters and without control characters (new lines and tabs allowed when `multiline`).
+/// characters, without control characters (new lines and tabs allowed when `multiline`)
+/// and without bidirectional controls ([`is_bidi_control`]).
 pub(crate) fn text(raw: &str, max: usize, allow_empty: bool, multiline: bool) -> Result<String, InvalidValue> {
     let value = raw.trim();
     if value.is_empty() && !allow_empty {
@@ -135,8 +143,10 @@ pub(crate) fn text(raw: &str, max: usize, allow_empty: bool, multiline: bool) ->
     if actual > max {
         return Err(InvalidValue::TooLong { max, actual });
     }
-    if let Some((position, ch)) =
-        value.chars().enumerate().find(|(_, c)| c.is_control() && !(multiline && matches!(c, '\n' | '\t' | '\r')))
+    if let Some((position, ch)) = value
+        .chars()
+        .enumerate()
+        .find(|(_, c)| (c.is_control() && !(multiline && matches!(c, '\n' | '\t' | '\r'))) || is_bidi_control(*c))
     {
         return Err(InvalidValue::InvalidCharacter { ch, position, allowed: "printable characters" });
     }

@@ -229,6 +229,10 @@ pub mod postgres {
         /// Connections per pool.
         #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value = "16")]
         pub max_connections: u32,
+        /// Longest a customer's read query may run before the database cancels it (the
+        /// request then answers 503): one query cannot hold a connection of the pool.
+        #[arg(long, env = "READ_STATEMENT_TIMEOUT_MS", default_value = "5000")]
+        pub read_statement_timeout_ms: u64,
     }
 
     impl DatabaseArgs {
@@ -244,6 +248,15 @@ pub mod postgres {
                 Some(url) if url != &self.database_url => Ok(commerce_postgres::lazy_pool(url, self.max_connections)?),
                 _ => Ok(write.clone()),
             }
+        }
+
+        /// The pool customers' queries run on: the read model's database, each statement
+        /// bounded by `--read-statement-timeout-ms`. A pool of its own, so the projector and
+        /// migrations (on [`DatabaseArgs::read_pool`]) are never cut short.
+        pub fn query_pool(&self) -> anyhow::Result<PgPool> {
+            let url = self.read_database_url.as_deref().unwrap_or(&self.database_url);
+            let timeout = std::time::Duration::from_millis(self.read_statement_timeout_ms);
+            Ok(commerce_postgres::lazy_query_pool(url, self.max_connections, timeout)?)
         }
 
         /// Applies both migration sets (each to its database). Idempotent.

@@ -15,20 +15,26 @@
 //! }
 //! ```
 //!
-//! Queries deeper than [`MAX_DEPTH`] or costlier than [`MAX_COMPLEXITY`] are refused.
+//! Queries deeper than [`MAX_DEPTH`], costlier than [`MAX_COMPLEXITY`] or with more than
+//! [`MAX_ROOT_FIELDS`] root fields are refused before any resolver runs; bodies over the
+//! HTTP layer's limit (`DefaultBodyLimit`, 64 KiB in `commerce-http`) are a 413 problem.
 
+use async_graphql::http::MultipartOptions;
 use async_graphql::{
     Context, EmptyMutation, EmptySubscription, Enum, ErrorExtensions, ID, InputObject, Object, Schema, SimpleObject,
     http::GraphiQLSource,
 };
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse, rejection::GraphQLRejection};
+use async_graphql_axum::GraphQLResponse;
 use axum::{
     Json, Router,
-    extract::State,
-    http::StatusCode,
+    body::Bytes,
+    extract::{FromRequest, State},
+    http::{StatusCode, header},
     response::{Html, IntoResponse, Response},
     routing::get,
 };
+mod limits;
+
 use commerce_core::{
     catalog::Collection as DomainCollection,
     ids::ProductId,
@@ -39,8 +45,17 @@ use commerce_core::{
 
 /// Deepest query accepted.
 pub const MAX_DEPTH: usize = 10;
-/// Costliest query accepted (each field costs 1; lists multiply by `first`).
+/// Costliest query accepted (each field costs 1; a listing costs [`LISTING_COST`] plus its
+/// `first` times its fields; `facets` costs [`FACETS_COST`]).
 pub const MAX_COMPLEXITY: usize = 2_000;
+/// Most root fields (aliases included) one request may ask for: root fields resolve
+/// concurrently, so each one may hold a database connection.
+pub const MAX_ROOT_FIELDS: usize = 10;
+/// The weight of one listing query, besides its rows: one indexed page read.
+pub const LISTING_COST: usize = 20;
+/// The weight of `facets`: aggregations over every matching product, so at most three
+/// fit in one request.
+pub const FACETS_COST: usize = 500;
 /// Where the API is served.
 pub const PATH: &str = "/store/graphql";
 
@@ -53,6 +68,7 @@ pub fn schema(storefront: StorefrontService) -> StoreSchema {
         .data(storefront)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
+        .extension(limits::RootFieldLimit(MAX_ROOT_FIELDS))
         .finish()
 }
 
@@ -62,16 +78,26 @@ pub fn router(schema: StoreSchema) -> Router {
     Router::new().route(PATH, get(move || async move { graphiql }).post(execute)).with_state(schema)
 }
 
-/// Runs a query. A body that is not a GraphQL request is a 400 with a GraphQL-shaped
-/// error (`extensions.code = "BAD_REQUEST"`), never a plain-text rejection.
-async fn execute(State(schema): State<StoreSchema>, request: Result<GraphQLRequest, GraphQLRejection>) -> Response {
-    match request {
-        Ok(request) => GraphQLResponse::from(schema.execute(request.into_inner()).await).into_response(),
-        Err(rejection) => {
-            let body = serde_json::json!({"errors": [{"message": rejection.0.to_string(), "extensions": {"code": "BAD_REQUEST"}}]});
-            (StatusCode::BAD_REQUEST, Json(body)).into_response()
-        }
+/// Runs a query. The body is read through axum's `Bytes` extractor, so the router's
+/// `DefaultBodyLimit` holds (async-graphql-axum's extractor streams the body past it): a
+/// larger body is a 413 problem. A body that is not a GraphQL request is a 400 with a
+/// GraphQL-shaped error (`extensions.code = "BAD_REQUEST"`), never a plain-text rejection.
+async fn execute(State(schema): State<StoreSchema>, request: axum::extract::Request) -> Response {
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let body = match Bytes::from_request(request, &()).await {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => return limits::too_large(),
+        Err(rejection) => return bad_request(&rejection.body_text()),
+    };
+    match async_graphql::http::receive_body(content_type, body.as_ref(), MultipartOptions::default()).await {
+        Ok(request) => GraphQLResponse::from(schema.execute(request).await).into_response(),
+        Err(e) => bad_request(&e.to_string()),
     }
+}
+
+fn bad_request(message: &str) -> Response {
+    let body = serde_json::json!({"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]});
+    (StatusCode::BAD_REQUEST, Json(body)).into_response()
 }
 
 /// Listing order.
@@ -286,6 +312,7 @@ fn graphql_field(field: &str) -> String {
         "max_price" => "filter.maxPrice".into(),
         "limit" => "first".into(),
         "cursor" => "after".into(),
+        "attr" => "filter.attributes".into(),
         other => other.strip_prefix("attr.").map_or_else(|| other.to_owned(), |n| format!("filter.attributes.{n}")),
     }
 }
@@ -356,7 +383,7 @@ pub struct QueryRoot;
 #[Object]
 impl QueryRoot {
     /// Active products matching `filter`, in `sort` order, `first` (1-100, default 20) per page.
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    #[graphql(complexity = "LISTING_COST + first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
     async fn products(
         &self,
         ctx: &Context<'_>,
@@ -406,6 +433,7 @@ impl QueryRoot {
     }
 
     /// Counts per collection and attribute value over every product matching `filter`.
+    #[graphql(complexity = "FACETS_COST + child_complexity")]
     async fn facets(&self, ctx: &Context<'_>, filter: Option<ProductFilter>) -> async_graphql::Result<Facets> {
         let storefront = ctx.data::<StorefrontService>()?;
         let query = product_query(filter, None, None, None)?;

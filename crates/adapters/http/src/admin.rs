@@ -356,10 +356,11 @@ pub async fn list_orders(
         ),
         None => None,
     };
-    let mut orders = s.orders.list_orders(&OrderQuery { status, limit: limit + 1, after }).await?;
-    let next = (orders.len() > limit).then(|| orders[limit - 1].id.to_string());
-    orders.truncate(limit);
-    Ok(Json(OrderPage { items: orders.iter().map(|o| OrderDto::new(o, None)).collect(), next_cursor: next }))
+    let page = s.orders.list_orders(&OrderQuery { status, limit, after }).await?;
+    Ok(Json(OrderPage {
+        items: page.items.iter().map(|o| OrderDto::new(o, None)).collect(),
+        next_cursor: page.next_after.map(|id| id.to_string()),
+    }))
 }
 
 /// Read any order.

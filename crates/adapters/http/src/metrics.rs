@@ -76,11 +76,28 @@ impl Metrics {
     }
 }
 
-/// Middleware recording every request. Routes are labelled by their pattern
-/// (`/store/v1/products/{id}`), never the raw path, to bound cardinality.
+/// The method as a label: the standard methods by name, anything else `other`, so a
+/// client inventing methods cannot create series without end.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// Middleware recording every request. Every label comes from a known set: routes are
+/// labelled by their pattern (`/store/v1/products/{id}`, or `unmatched`), never the raw
+/// path, methods by [`method_label`], statuses by the code this server chose.
 pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method()).to_owned();
     let route =
         request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let response = next.run(request).await;

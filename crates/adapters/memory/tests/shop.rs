@@ -193,7 +193,7 @@ fn an_order_stranded_by_an_outage_is_finished_by_the_recovery_job() {
         let report = shop.recovery.run_once(RecoveryPolicy::default()).await.unwrap();
         assert_eq!((report.examined, report.completed), (1, 1));
         let query = commerce_core::ports::OrderQuery { status: None, limit: 10, after: None };
-        let orders = shop.orders.list_orders(&query).await.unwrap();
+        let orders = shop.orders.list_orders(&query).await.unwrap().items;
         assert_eq!((orders[0].id, orders[0].status), (id, OrderStatus::Paid));
         assert_eq!(shop.on_hand(tee.id).await, (4, 0));
     });

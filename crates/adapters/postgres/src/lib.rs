@@ -63,6 +63,19 @@ pub fn lazy_pool(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error>
     PgPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(3)).connect_lazy(url)
 }
 
+/// [`lazy_pool`] whose every statement is cancelled by the server after
+/// `statement_timeout` (PostgreSQL's `statement_timeout`), so one slow or hostile query
+/// cannot hold a connection: for pools that serve customers' queries. The cancelled
+/// query fails with SQLSTATE 57014, which the stores report as `Unavailable`.
+pub fn lazy_query_pool(url: &str, max_connections: u32, statement_timeout: Duration) -> Result<PgPool, sqlx::Error> {
+    let millis = statement_timeout.as_millis().max(1).to_string();
+    let options = url.parse::<sqlx::postgres::PgConnectOptions>()?.options([("statement_timeout", millis.as_str())]);
+    Ok(PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(3))
+        .connect_lazy_with(options))
+}
+
 /// `Ok` when the database answers.
 pub async fn ping(pool: &PgPool) -> Result<(), String> {
     sqlx::query("SELECT 1").execute(pool).await.map(|_| ()).map_err(|e| e.to_string())

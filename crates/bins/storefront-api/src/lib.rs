@@ -52,9 +52,10 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let write = cli.db.write_pool()?;
-    let read = cli.db.read_pool(&write)?;
-    let read_model = Arc::new(PgReadModel::new(read.clone()));
-    let mut storefront = StorefrontService::new(read_model.clone());
+    // Customers' queries run on a pool whose statements time out; the projector writes
+    // through the plain read pool.
+    let read = cli.db.query_pool()?;
+    let mut storefront = StorefrontService::new(Arc::new(PgReadModel::new(read.clone())));
     if let Some(url) = &cli.inventory.inventory_grpc_url {
         // One quick attempt: a slow inventory shows the projected stock, never an error page.
         let live =
@@ -64,15 +65,16 @@ pub async fn run(
 
     let jobs = CancellationToken::new();
     let in_process = !cli.no_projector && cli.kafka_brokers.as_deref().is_none_or(str::is_empty);
-    let projector_job = in_process.then(|| {
-        let projector = Projector::new(read_model);
+    let projector_job = in_process.then(|| -> anyhow::Result<_> {
+        let projector = Projector::new(Arc::new(PgReadModel::new(cli.db.read_pool(&write)?)));
         let consumer = Arc::new(PgOutboxConsumer::new(write.clone()));
         let pace = Pace::every(Duration::from_millis(cli.projector_idle_ms));
-        tokio::spawn(commerce_runtime::jobs::run("projector", pace, jobs.clone(), move || {
+        Ok(tokio::spawn(commerce_runtime::jobs::run("projector", pace, jobs.clone(), move || {
             let (projector, consumer) = (projector.clone(), consumer.clone());
             async move { projector.step(&*consumer, 500).await }
-        }))
+        })))
     });
+    let projector_job = projector_job.transpose()?;
 
     let routes = Router::new()
         .merge(store::router(StoreState { storefront: storefront.clone() }))

@@ -21,7 +21,7 @@ use crate::{
     money::Money,
     payment::{AuthorizationId, CaptureId, DeclineReason, IdempotencyKey, PaymentMethod, RefundId},
     timestamp::Timestamp,
-    validation::{InvalidValue, token},
+    validation::{InvalidValue, is_bidi_control, token},
 };
 
 /// A customer e-mail address (syntactic check only; deliverability is not our business).
@@ -30,10 +30,15 @@ use crate::{
 pub struct Email(String);
 
 impl Email {
-    /// Validates an address: one `@`, a non-empty local part and a dotted domain, at most 254 characters.
+    /// Validates an address: one `@`, a non-empty local part and a dotted domain, at most 254
+    /// characters. Beyond printable ASCII, internationalised letters are allowed, but no
+    /// control, invisible (zero-width, BOM) or bidirectional-control character and no
+    /// white space: an address is shown to operators and handed to mail software.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let raw = raw.trim();
-        let s = token(raw, 254, "printable characters without spaces", |c| c.is_ascii_graphic() || !c.is_ascii())?;
+        let s = token(raw, 254, "printable characters without spaces", |c| {
+            c.is_ascii_graphic() || (!c.is_ascii() && !c.is_control() && !c.is_whitespace() && !is_invisible(c))
+        })?;
         let Some((local, domain)) = s.split_once('@') else {
             return Err(InvalidValue::Other("must contain '@'".into()));
         };
@@ -49,6 +54,12 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Format characters that render as nothing: zero-width spaces and joiners, direction
+/// marks, word joiners and invisible operators, bidirectional controls, the BOM.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}') || is_bidi_control(c)
 }
 
 impl TryFrom<String> for Email {
@@ -356,5 +367,18 @@ mod tests {
         assert!(Email::parse("a b@c.d").is_err());
         assert!(Email::parse("@c.d").is_err());
         assert_eq!(Email::parse(" x@shop.example ").unwrap().as_str(), "x@shop.example");
+        assert_eq!(Email::parse("jörg@bücher.example").unwrap().as_str(), "jörg@bücher.example");
+        for hostile in [
+            "a\u{0}b@c.d",
+            "a\u{85}b@c.d",
+            "a\u{9f}@c.d",
+            "admin\u{202e}moc.elpmaxe@c.d",
+            "a\u{2066}b@c.d",
+            "a\u{200b}b@c.d",
+            "a\u{feff}@c.d",
+            "a\u{3000}b@c.d",
+        ] {
+            assert!(Email::parse(hostile).is_err(), "{hostile:?}");
+        }
     }
 }

@@ -44,7 +44,7 @@ impl Cursor {
                 | (SortOrder::Newest, SortKey::Created(_))
                 | (SortOrder::StockDesc, SortKey::Stock(_))
         );
-        if key_fits { Ok(cursor) } else { Err(malformed()) }
+        if key_fits && cursor.key.is_storable() { Ok(cursor) } else { Err(malformed()) }
     }
 
     /// The position to continue after.
@@ -65,5 +65,16 @@ mod tests {
         assert!(Cursor::decode("!!").is_err());
         let wrong_key = Cursor { sort: SortOrder::Name, ..c };
         assert!(Cursor::decode(&wrong_key.encode()).is_err(), "a name sort with a price key is malformed");
+    }
+
+    #[test]
+    fn name_keys_no_product_could_have_are_malformed() {
+        let id = ProductId::from_uuid(uuid::Uuid::nil());
+        for key in ["a\u{0}b".to_owned(), "\u{202e}evil".to_owned(), "x".repeat(4 * 200 + 1)] {
+            let tampered = Cursor { sort: SortOrder::Name, key: SortKey::Name(key.clone()), id };
+            assert!(Cursor::decode(&tampered.encode()).is_err(), "{key:?}");
+        }
+        let fine = Cursor { sort: SortOrder::Name, key: SortKey::Name("straße tee".into()), id };
+        assert_eq!(Cursor::decode(&fine.encode()).unwrap(), fine);
     }
 }

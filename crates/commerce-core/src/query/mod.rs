@@ -219,6 +219,22 @@ pub enum SortKey {
     /// Available units.
     Stock(u64),
 }
+
+impl SortKey {
+    /// Whether a product could have this key: a client may tamper with a cursor, and a key
+    /// no product can have (a name with a NUL, which PostgreSQL text cannot hold, or longer
+    /// than any name) must be refused as input, never reach a store.
+    pub(crate) fn is_storable(&self) -> bool {
+        match self {
+            // A name is at most 200 characters; lower-casing can lengthen it a little.
+            Self::Name(key) => {
+                key.chars().count() <= 4 * 200
+                    && !key.chars().any(|c| c.is_control() || crate::validation::is_bidi_control(c))
+            }
+            Self::Price(_) | Self::Created(_) | Self::Stock(_) => true,
+        }
+    }
+}
 /// Items per page: 1 to 100, 20 by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageSize(u8);

@@ -4,7 +4,7 @@
 
 use super::{Cursor, PageSize, ProductQuery, SearchTerm, SortOrder};
 use crate::{
-    catalog::{AttributeName, AttributeValue},
+    catalog::{AttributeName, AttributeValue, Attributes},
     ids::CollectionId,
     validation::{InvalidValue, ValidationErrors},
 };
@@ -12,7 +12,8 @@ use crate::{
 /// A listing request before the core's rules checked it.
 ///
 /// Errors name the parameter as the REST API spells it (`q`, `collection`, `min_price`,
-/// `max_price`, `in_stock`, `attr.<name>`, `sort`, `limit`, `cursor`); adapters with other
+/// `max_price`, `in_stock`, `attr.<name>` (`attr` for their number, at most
+/// [`Attributes::MAX`]), `sort`, `limit`, `cursor`); adapters with other
 /// names (GraphQL's `filter.minPrice`, `first`, `after`) rename them.
 ///
 /// ```
@@ -65,8 +66,9 @@ fn non_negative_price(n: i64) -> Result<i64, InvalidValue> {
 /// Where a parameter's errors are listed, so every adapter reports them in one order.
 fn rank(field: &str) -> usize {
     const ORDER: [&str; 9] =
-        ["q", "collection", "min_price", "max_price", "in_stock", "attr.", "sort", "limit", "cursor"];
-    ORDER.iter().position(|p| if p.ends_with('.') { field.starts_with(p) } else { field == *p }).unwrap_or(ORDER.len())
+        ["q", "collection", "min_price", "max_price", "in_stock", "attr", "sort", "limit", "cursor"];
+    let param = field.split_once('.').map_or(field, |(p, _)| p);
+    ORDER.iter().position(|p| *p == param).unwrap_or(ORDER.len())
 }
 
 impl ProductQueryParams {
@@ -94,7 +96,11 @@ impl ProductQueryParams {
             e.add("min_price", format!("must not exceed max_price ({min} > {max})"));
         }
         let mut attributes = std::collections::BTreeMap::new();
-        for (name, value) in &self.attributes {
+        if self.attributes.len() > Attributes::MAX {
+            // One error, not one per filter: the list is the attacker's to make long.
+            e.add("attr", format!("at most {} attribute filters (got {})", Attributes::MAX, self.attributes.len()));
+        }
+        for (name, value) in self.attributes.iter().take(Attributes::MAX) {
             let field = format!("attr.{name}");
             let n = e.check(&field, AttributeName::parse(name));
             let v = e.check(&field, AttributeValue::parse(value));

@@ -10,6 +10,18 @@ use crate::{
     ports::{OrderQuery, OrderStore, StoreError},
 };
 
+/// How often `fulfil` re-reads an order another writer changed first.
+const FULFIL_ATTEMPTS: usize = 3;
+
+/// A page of orders.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderPage {
+    /// Newest first.
+    pub items: Vec<Order>,
+    /// Pass as `OrderQuery::after` for the next page; `None` on the last page.
+    pub next_after: Option<OrderId>,
+}
+
 /// Order reads and fulfilment, separate from checkout so a service that only
 /// shows or ships orders needs no payment gateway or inventory.
 #[derive(Clone)]
@@ -44,22 +56,91 @@ impl OrderService {
         self.orders.get(id).await.map_err(unavailable)?.ok_or(CheckoutError::NotFound)
     }
 
-    /// Orders for operators, newest first.
-    pub async fn list_orders(&self, query: &OrderQuery) -> Result<Vec<Order>, CheckoutError> {
-        let query = OrderQuery { limit: query.limit.clamp(1, 100), ..query.clone() };
-        self.orders.list(&query).await.map_err(|e| CheckoutError::Interrupted { order: None, cause: e.to_string() })
+    /// A page of orders for operators, newest first: `query.limit` (clamped to 1..=100)
+    /// orders, and where the next page starts when more follow.
+    pub async fn list_orders(&self, query: &OrderQuery) -> Result<OrderPage, CheckoutError> {
+        let limit = query.limit.clamp(1, OrderQuery::MAX_LIMIT);
+        // One more than the page tells whether another page follows.
+        let probe = OrderQuery { limit: limit + 1, ..query.clone() };
+        let mut items = self
+            .orders
+            .list(&probe)
+            .await
+            .map_err(|e| CheckoutError::Interrupted { order: None, cause: e.to_string() })?;
+        let next_after = (items.len() > limit).then(|| items[limit - 1].id);
+        items.truncate(limit);
+        Ok(OrderPage { items, next_after })
     }
 
-    /// Marks a paid order fulfilled.
+    /// Marks a paid order fulfilled. When another change wins the race for the order's
+    /// version, the order is read again and the rule decided again: of two concurrent
+    /// fulfils one succeeds and the other is `InvalidState(Fulfilled)`, never an outage.
     pub async fn fulfil(&self, id: OrderId) -> Result<Order, CheckoutError> {
         let unavailable = |e: StoreError| CheckoutError::Interrupted { order: Some(id), cause: e.to_string() };
-        let mut order = self.orders.get(id).await.map_err(unavailable)?.ok_or(CheckoutError::NotFound)?;
-        let expected = order.version;
-        if !order.fulfil(self.env.clock.now()) {
-            return Err(CheckoutError::InvalidState(order.status));
+        let mut last_conflict = None;
+        for _ in 0..FULFIL_ATTEMPTS {
+            let mut order = self.orders.get(id).await.map_err(unavailable)?.ok_or(CheckoutError::NotFound)?;
+            let expected = order.version;
+            if !order.fulfil(self.env.clock.now()) {
+                return Err(CheckoutError::InvalidState(order.status));
+            }
+            let event = self.env.envelope(DomainEvent::OrderStatusChanged(order.summary()));
+            match self.orders.update(&order, expected, &[event]).await {
+                Ok(()) => return Ok(order),
+                Err(e @ StoreError::VersionConflict { .. }) => last_conflict = Some(e),
+                Err(e) => return Err(unavailable(e)),
+            }
         }
-        let event = self.env.envelope(DomainEvent::OrderStatusChanged(order.summary()));
-        self.orders.update(&order, expected, &[event]).await.map_err(unavailable)?;
-        Ok(order)
+        // Only a saga changing the order faster than this loop reads it gets here.
+        Err(unavailable(last_conflict.unwrap_or_else(|| StoreError::Unavailable("order kept changing".into()))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::{
+        Timestamp,
+        catalog::Version,
+        order::{OrderStatus, StockState},
+        ports::MockOrderStore,
+        testkit::{
+            conformance::orders::pending_order,
+            fixed::{ManualClock, SequentialIds},
+        },
+    };
+
+    fn paid(id: OrderId) -> Order {
+        let mut order = pending_order(id, Timestamp::EPOCH);
+        (order.status, order.stock, order.version) = (OrderStatus::Paid, StockState::Committed, Version::new(5));
+        order
+    }
+
+    fn service(store: MockOrderStore) -> OrderService {
+        OrderService::new(
+            Arc::new(store),
+            Env::new(Arc::new(ManualClock::new(Timestamp::EPOCH)), Arc::new(SequentialIds::new())),
+        )
+    }
+
+    /// Two operators press "fulfil" at once: the second one's write loses the version race.
+    #[test]
+    fn the_loser_of_a_fulfil_race_is_told_the_order_is_fulfilled() {
+        let id = OrderId::from_uuid(uuid::Uuid::from_u128(7));
+        let stored = Arc::new(Mutex::new(paid(id)));
+        let mut store = MockOrderStore::new();
+        let read = stored.clone();
+        store.expect_get().returning(move |_| Ok(Some(read.lock().unwrap().clone())));
+        let winner = stored.clone();
+        store.expect_update().times(1).returning(move |_, expected, _| {
+            // The other operator's fulfil committed between our read and our write.
+            let mut current = winner.lock().unwrap();
+            assert!(current.fulfil(Timestamp::EPOCH));
+            Err(StoreError::VersionConflict { expected, actual: current.version })
+        });
+        let result = futures::executor::block_on(service(store).fulfil(id));
+        assert_eq!(result.unwrap_err(), CheckoutError::InvalidState(OrderStatus::Fulfilled));
     }
 }

@@ -51,7 +51,8 @@ impl From<MoneyDto> for MoneyInput {
 pub struct Health {
     /// `ok` or `unavailable`.
     pub status: String,
-    /// Why not ready, when not.
+    /// Never sent: the reason a service is not ready is logged, not disclosed.
+    /// Kept so that clients decoding it still compile.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }

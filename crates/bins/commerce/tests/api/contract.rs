@@ -1,75 +1,12 @@
-//! The HTTP contract of the all-in-one binary, exercised over real sockets:
-//! each test starts its own shop on port 0 (`spawn_app`) and talks to it with reqwest.
-
-#![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+//! The documented routes behave as `docs/http.md` says.
 
 use std::time::Duration;
 
-use commerce_system_tests::{GOOD_CARD, ShopClient, cart, fields, problem};
-use reqwest::{Client, Response, StatusCode};
+use commerce_system_tests::{GOOD_CARD, cart, fields, problem};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const ADMIN: &str = "test-admin-token";
-
-/// One shop on port 0, and the shared client of its API.
-struct App {
-    shop: ShopClient,
-    client: Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-}
-
-async fn spawn_app() -> App {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let config = <commerce::Config as clap::Parser>::parse_from(["commerce", "--seed", "none", "--admin-token", ADMIN]);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(commerce::run(config, listener, async move {
-        let _ = stopped.await;
-    }));
-    let client = ShopClient::new(&base, ADMIN);
-    App { client: client.http.clone(), shop: client, stop: Some(stop), server: Some(server) }
-}
-
-impl App {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.shop.store)
-    }
-
-    async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Response {
-        let mut r = self.shop.admin(method, path);
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        r.send().await.unwrap()
-    }
-
-    async fn get(&self, path: &str) -> Response {
-        self.shop.store(path).send().await.unwrap()
-    }
-
-    /// Creates an active product with stock and waits until the store lists it.
-    async fn product(&self, sku: &str, amount: i64, stock: u64, attributes: Value) -> String {
-        self.shop.stocked_product(sku, amount, stock, attributes).await
-    }
-
-    async fn eventually_stock(&self, id: &str, stock: u64) {
-        self.shop.eventually_stock(id, stock).await;
-    }
-
-    async fn checkout(&self, key: Option<&str>, body: &Value) -> Response {
-        self.shop.checkout(key, body).await
-    }
-
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server.await.unwrap().unwrap();
-        }
-    }
-}
+use crate::{ADMIN, spawn_app};
 
 #[tokio::test]
 async fn admin_routes_require_the_token() {
