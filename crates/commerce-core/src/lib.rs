@@ -9,6 +9,7 @@
 //! - [`inventory`]: on-hand/reserved stock, reservations and the reference [`inventory::Ledger`].
 //! - [`payment`]: card validation (never printable or serialisable in clear) and gateway vocabulary.
 //! - [`order`]: orders and the checkout saga as a pure state machine.
+//! - [`credential`]: bearer tokens of operators and services, compared by digest in constant time.
 //! - [`idempotency`]: client keys, command fingerprints and stored outcomes of idempotent commands.
 //! - [`events`]: versioned domain events in an envelope (documented in `docs/events.md`).
 //! - [`ports`]: the traits adapters implement, with their error contracts.
@@ -19,6 +20,7 @@
 //! `testkit` adds proptest strategies and one conformance suite per port.
 
 pub mod catalog;
+pub mod credential;
 pub mod events;
 mod hashing;
 pub mod idempotency;

@@ -1,19 +1,16 @@
 //! # commerce-process
 //!
 //! What every reference binary needs around its wiring: common flags and
-//! environment variables, logging, the shutdown signal, the admin token, the
+//! environment variables, logging, the shutdown signal, secrets ([`secrets`]), the
 //! retention job, and (feature `postgres`) database pools, readiness and migrations.
 
+pub mod secrets;
 pub mod seed;
 
 use std::{fmt::Display, future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
-use commerce_core::{
-    Timestamp,
-    idempotency::IdempotencySecret,
-    ports::{Clock as _, IdGenerator},
-};
+use commerce_core::{Timestamp, idempotency::IdempotencySecret, ports::Clock as _};
 use commerce_http::ops::Readiness;
 use commerce_runtime::{RandomIds, SystemClock};
 
@@ -32,9 +29,12 @@ pub struct InventoryArgs {
     /// The inventory service (e.g. `http://127.0.0.1:50051`); unset: stock in this service's database.
     #[arg(long, env = "INVENTORY_GRPC_URL")]
     pub inventory_grpc_url: Option<String>,
-    /// Bearer token for the inventory service's `SetOnHand`.
+    /// The inventory service's token, which every call but the reads needs.
     #[arg(long, env = "INVENTORY_TOKEN", hide_env_values = true)]
-    pub inventory_token: Option<String>,
+    pub inventory_token: Option<secrets::Secret>,
+    /// A file holding the inventory service's token.
+    #[arg(long, env = "INVENTORY_TOKEN_FILE")]
+    pub inventory_token_file: Option<std::path::PathBuf>,
     /// The inventory service publishes stock events itself (it runs with `KAFKA_BROKERS`):
     /// record none here. Unset, this service records a `stock.changed` in its own outbox
     /// after each inventory call, which also works without a broker.
@@ -42,39 +42,50 @@ pub struct InventoryArgs {
     pub inventory_publishes_events: bool,
 }
 
+impl InventoryArgs {
+    /// The token for the inventory service; required by a process that changes stock
+    /// there (it refuses to start without one instead of failing each request).
+    pub fn required_token(&self) -> anyhow::Result<String> {
+        let token = secrets::resolve("INVENTORY_TOKEN", self.inventory_token.as_ref(), self.inventory_token_file.as_deref())?
+            .ok_or_else(|| anyhow::anyhow!("INVENTORY_TOKEN (or INVENTORY_TOKEN_FILE) is required with INVENTORY_GRPC_URL: the inventory service's token"))?;
+        secrets::bearer("INVENTORY_TOKEN", &token)?;
+        Ok(token)
+    }
+}
+
 /// The secret of idempotent commands (see `commerce_core::idempotency`).
-#[derive(Clone, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct IdempotencyArgs {
     /// Secret (at least 32 bytes) that fingerprints idempotent requests and derives order
     /// access tokens. Every replica of one shop must share it; changing it makes retries of
     /// earlier keys answer 422 (never a second order).
     #[arg(long, env = "COMMERCE_IDEMPOTENCY_SECRET", hide_env_values = true)]
-    pub idempotency_secret: Option<String>,
-}
-
-impl std::fmt::Debug for IdempotencyArgs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IdempotencyArgs").finish_non_exhaustive()
-    }
+    pub idempotency_secret: Option<secrets::Secret>,
+    /// A file holding the idempotency secret.
+    #[arg(long, env = "COMMERCE_IDEMPOTENCY_SECRET_FILE")]
+    pub idempotency_secret_file: Option<std::path::PathBuf>,
 }
 
 impl IdempotencyArgs {
+    fn configured(&self) -> anyhow::Result<Option<IdempotencySecret>> {
+        let name = "COMMERCE_IDEMPOTENCY_SECRET";
+        secrets::resolve(name, self.idempotency_secret.as_ref(), self.idempotency_secret_file.as_deref())?
+            .map(|raw| IdempotencySecret::new(raw.into_bytes()).map_err(|e| anyhow::anyhow!("{name} {e}")))
+            .transpose()
+    }
+
     /// The configured secret; required where keys outlive the process or replicas share them.
     pub fn required_secret(&self) -> anyhow::Result<IdempotencySecret> {
-        let raw = self.idempotency_secret.as_deref().filter(|s| !s.is_empty()).ok_or_else(|| {
+        self.configured()?.ok_or_else(|| {
             anyhow::anyhow!(
-                "COMMERCE_IDEMPOTENCY_SECRET is required: the same secret of at least 32 bytes on every replica (e.g. `openssl rand -hex 32`)"
+                "COMMERCE_IDEMPOTENCY_SECRET (or COMMERCE_IDEMPOTENCY_SECRET_FILE) is required: the same secret of at least 32 bytes on every replica (e.g. `openssl rand -hex 32`)"
             )
-        })?;
-        IdempotencySecret::new(raw.as_bytes().to_vec()).map_err(|e| anyhow::anyhow!("COMMERCE_IDEMPOTENCY_SECRET {e}"))
+        })
     }
 
     /// The configured secret, or a new random one for a process whose keys die with it.
     pub fn secret_or_generated(&self) -> anyhow::Result<IdempotencySecret> {
-        match self.idempotency_secret.as_deref().filter(|s| !s.is_empty()) {
-            Some(_) => self.required_secret(),
-            None => Ok(IdempotencySecret::generate(&RandomIds)),
-        }
+        Ok(self.configured()?.unwrap_or_else(|| IdempotencySecret::generate(&RandomIds)))
     }
 }
 
@@ -185,15 +196,6 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown requested; draining in-flight requests");
 }
 
-/// The admin token: the configured one, or a new one logged once (WARN) when unset.
-pub fn admin_token(configured: Option<String>) -> String {
-    configured.filter(|t| !t.is_empty()).unwrap_or_else(|| {
-        let token = RandomIds.new_secret();
-        tracing::warn!(admin_token = %token, "COMMERCE_ADMIN_TOKEN is not set; generated this admin token for this run");
-        token
-    })
-}
-
 /// Ready when every check passes.
 pub struct AllReady(pub Vec<Arc<dyn Readiness>>);
 
@@ -217,15 +219,22 @@ pub mod postgres {
     use commerce_http::ops::Readiness;
     use commerce_postgres::PgPool;
 
-    /// Database settings shared by the PostgreSQL services.
+    /// Database settings shared by the PostgreSQL services. The URLs may carry passwords:
+    /// each may come from a file instead (`DATABASE_URL_FILE`, `READ_DATABASE_URL_FILE`).
     #[derive(Debug, Clone, clap::Args)]
     pub struct DatabaseArgs {
-        /// The write model (schema `commerce`).
+        /// The write model (schema `commerce`); required, here or in `DATABASE_URL_FILE`.
         #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-        pub database_url: String,
+        pub database_url: Option<crate::secrets::Secret>,
+        /// A file holding the write model's URL.
+        #[arg(long, env = "DATABASE_URL_FILE")]
+        pub database_url_file: Option<std::path::PathBuf>,
         /// The read model (schema `commerce_read`); defaults to `DATABASE_URL`.
         #[arg(long, env = "READ_DATABASE_URL", hide_env_values = true)]
-        pub read_database_url: Option<String>,
+        pub read_database_url: Option<crate::secrets::Secret>,
+        /// A file holding the read model's URL.
+        #[arg(long, env = "READ_DATABASE_URL_FILE")]
+        pub read_database_url_file: Option<std::path::PathBuf>,
         /// Connections per pool.
         #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value = "16")]
         pub max_connections: u32,
@@ -236,16 +245,31 @@ pub mod postgres {
     }
 
     impl DatabaseArgs {
+        /// The write model's URL.
+        pub fn url(&self) -> anyhow::Result<String> {
+            crate::secrets::resolve("DATABASE_URL", self.database_url.as_ref(), self.database_url_file.as_deref())?
+                .ok_or_else(|| anyhow::anyhow!("DATABASE_URL (or DATABASE_URL_FILE) is required"))
+        }
+
+        /// The read model's URL (`None`: the write model's).
+        fn read_url(&self) -> anyhow::Result<Option<String>> {
+            crate::secrets::resolve(
+                "READ_DATABASE_URL",
+                self.read_database_url.as_ref(),
+                self.read_database_url_file.as_deref(),
+            )
+        }
+
         /// The write pool (connects lazily: a database that is down makes the service not
         /// ready, and requests answer 503, until it is back).
         pub fn write_pool(&self) -> anyhow::Result<PgPool> {
-            Ok(commerce_postgres::lazy_pool(&self.database_url, self.max_connections)?)
+            Ok(commerce_postgres::lazy_pool(&self.url()?, self.max_connections)?)
         }
 
         /// The read pool (the write pool when no read URL is set).
         pub fn read_pool(&self, write: &PgPool) -> anyhow::Result<PgPool> {
-            match &self.read_database_url {
-                Some(url) if url != &self.database_url => Ok(commerce_postgres::lazy_pool(url, self.max_connections)?),
+            match self.read_url()? {
+                Some(url) if url != self.url()? => Ok(commerce_postgres::lazy_pool(&url, self.max_connections)?),
                 _ => Ok(write.clone()),
             }
         }
@@ -254,9 +278,12 @@ pub mod postgres {
         /// bounded by `--read-statement-timeout-ms`. A pool of its own, so the projector and
         /// migrations (on [`DatabaseArgs::read_pool`]) are never cut short.
         pub fn query_pool(&self) -> anyhow::Result<PgPool> {
-            let url = self.read_database_url.as_deref().unwrap_or(&self.database_url);
+            let url = match self.read_url()? {
+                Some(url) => url,
+                None => self.url()?,
+            };
             let timeout = std::time::Duration::from_millis(self.read_statement_timeout_ms);
-            Ok(commerce_postgres::lazy_query_pool(url, self.max_connections, timeout)?)
+            Ok(commerce_postgres::lazy_query_pool(&url, self.max_connections, timeout)?)
         }
 
         /// Applies both migration sets (each to its database). Idempotent.
@@ -293,7 +320,7 @@ pub mod postgres {
         Ok(match &args.inventory_grpc_url {
             Some(url) => {
                 let remote =
-                    Arc::new(commerce_grpc::GrpcInventoryClient::connect_lazy(url, args.inventory_token.clone())?);
+                    Arc::new(commerce_grpc::GrpcInventoryClient::connect_lazy(url, Some(args.required_token()?))?);
                 if args.inventory_publishes_events {
                     InventoryService::with_transactional_events(remote, env)
                 } else {
@@ -307,8 +334,34 @@ pub mod postgres {
         })
     }
 
+    /// Ready while the inventory service accepts this process's token (`None` without
+    /// `--inventory-grpc-url`): a wrong or missing token shows in `/readyz` (and its cause
+    /// in the log) before any request fails.
+    pub fn inventory_access(args: &crate::InventoryArgs) -> anyhow::Result<Option<Arc<dyn Readiness>>> {
+        let Some(url) = &args.inventory_grpc_url else {
+            return Ok(None);
+        };
+        let client = commerce_grpc::GrpcInventoryClient::connect_lazy(url, Some(args.required_token()?))?;
+        Ok(Some(Arc::new(InventoryAccess(client))))
+    }
+
+    struct InventoryAccess(commerce_grpc::GrpcInventoryClient);
+
+    #[async_trait]
+    impl Readiness for InventoryAccess {
+        async fn check(&self) -> Result<(), String> {
+            self.0.check_access().await.map_err(|e| e.to_string())
+        }
+    }
+
     /// Readiness over the given pools.
     pub fn readiness(pools: &[&PgPool]) -> Arc<dyn Readiness> {
-        Arc::new(super::AllReady(pools.iter().map(|p| Arc::new(PgReady((*p).clone())) as Arc<dyn Readiness>).collect()))
+        readiness_with(pools, None)
+    }
+
+    /// Readiness over the given pools and one more check (e.g. [`inventory_access`]).
+    pub fn readiness_with(pools: &[&PgPool], extra: Option<Arc<dyn Readiness>>) -> Arc<dyn Readiness> {
+        let pools = pools.iter().map(|p| Arc::new(PgReady((*p).clone())) as Arc<dyn Readiness>);
+        Arc::new(super::AllReady(pools.chain(extra).collect()))
     }
 }

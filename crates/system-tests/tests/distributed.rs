@@ -11,7 +11,7 @@ use commerce_system_tests::{GOOD_CARD, ShopClient, cart, ok_json, send};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-const ADMIN: &str = "distributed-admin";
+const ADMIN: &str = "distributed-admin-token";
 
 struct Services {
     shop: ShopClient,

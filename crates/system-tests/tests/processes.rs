@@ -37,8 +37,8 @@ use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
-const ADMIN: &str = "processes-admin";
-const INVENTORY_TOKEN: &str = "processes-inventory";
+const ADMIN: &str = "processes-admin-token";
+const INVENTORY_TOKEN: &str = "processes-inventory-token";
 const SESSION_MS: u64 = 6000;
 
 /// One deployment: shared settings, log directory, and the running processes.

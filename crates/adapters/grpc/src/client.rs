@@ -26,7 +26,8 @@ pub struct GrpcInventoryClient {
 
 impl GrpcInventoryClient {
     /// A client of the service at `url` (e.g. `http://127.0.0.1:50051`), connecting lazily.
-    /// `token` authorises `SetOnHand` and `Expire`.
+    /// `token` is the service token every call but the reads needs; a client that only
+    /// reads stock may go without.
     pub fn connect_lazy(url: &str, token: Option<String>) -> Result<Self, InventoryError> {
         let channel = Channel::from_shared(url.to_owned())
             .map_err(|e| InventoryError::InvalidRequest(format!("bad inventory service URL: {e}")))?
@@ -47,6 +48,17 @@ impl GrpcInventoryClient {
     pub fn with_deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
         self
+    }
+
+    /// `Ok` when the service accepts this client's token; [`InventoryError::Unauthorized`]
+    /// when it does not (or none is configured), `Unavailable` when it cannot be reached.
+    /// Readiness probes call it, so a misconfigured token shows before the first request.
+    pub async fn check_access(&self) -> Result<(), InventoryError> {
+        if self.token.is_none() {
+            return Err(InventoryError::Unauthorized("no service token is configured".into()));
+        }
+        let request = self.request(pb::CheckAccessRequest {}, true);
+        self.client.clone().check_access(request).await.map(|_| ()).map_err(|s| error_of(&s))
     }
 
     fn request<T>(&self, message: T, authorized: bool) -> Request<T> {
@@ -116,7 +128,7 @@ impl InventoryStore for GrpcInventoryClient {
         };
         let reply = self
             .idempotent(|mut c| {
-                let r = self.request(message.clone(), false);
+                let r = self.request(message.clone(), true);
                 async move { c.reserve(r).await }
             })
             .await?;
@@ -126,7 +138,7 @@ impl InventoryStore for GrpcInventoryClient {
     async fn commit(&self, id: ReservationId) -> Result<InventoryReceipt, InventoryError> {
         let reply = self
             .idempotent(|mut c| {
-                let r = self.request(pb::ReservationRef { reservation_id: id.to_string() }, false);
+                let r = self.request(pb::ReservationRef { reservation_id: id.to_string() }, true);
                 async move { c.commit(r).await }
             })
             .await?;
@@ -136,7 +148,7 @@ impl InventoryStore for GrpcInventoryClient {
     async fn release(&self, id: ReservationId) -> Result<InventoryReceipt, InventoryError> {
         let reply = self
             .idempotent(|mut c| {
-                let r = self.request(pb::ReservationRef { reservation_id: id.to_string() }, false);
+                let r = self.request(pb::ReservationRef { reservation_id: id.to_string() }, true);
                 async move { c.release(r).await }
             })
             .await?;

@@ -135,6 +135,11 @@ pub fn status_of(e: &InventoryError) -> Status {
             tracing::warn!(%cause, "inventory store unavailable");
             return Status::unavailable("inventory store unavailable");
         }
+        // The store behind this server refused our credential: our fault, not the caller's.
+        InventoryError::Unauthorized(cause) => {
+            tracing::error!(%cause, "inventory store refused this server's credential");
+            return Status::internal("inventory store misconfigured");
+        }
     };
     let details = serde_json::to_vec(&detail).unwrap_or_default();
     Status::with_details(code, e.to_string(), details.into())
@@ -157,8 +162,9 @@ pub fn error_of(status: &Status) -> InventoryError {
         };
     }
     match status.code() {
-        Code::InvalidArgument | Code::Unauthenticated | Code::PermissionDenied => {
-            InventoryError::InvalidRequest(status.message().to_owned())
+        Code::InvalidArgument => InventoryError::InvalidRequest(status.message().to_owned()),
+        Code::Unauthenticated | Code::PermissionDenied => {
+            InventoryError::Unauthorized(format!("inventory service: {} {}", status.code(), status.message()))
         }
         _ => InventoryError::Unavailable(format!("inventory service: {} {}", status.code(), status.message())),
     }

@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use commerce_core::{
     Timestamp,
+    credential::BearerToken,
     inventory::{InventoryError, ReservationRequest},
-    ports::InventoryStore,
+    ports::{Clock, InventoryStore},
 };
-use subtle::ConstantTimeEq;
 use tonic::{Request, Response, Status};
 
 use crate::{
@@ -15,16 +17,31 @@ use crate::{
     pb::{self, inventory_service_server::InventoryService},
 };
 
-/// Serves `InventoryService` over a store. `SetOnHand` and `Expire` need the admin token.
+/// Serves `InventoryService` over a store. Reads are open; every other call needs the
+/// service token.
 pub struct InventoryGrpcServer {
     store: Arc<dyn InventoryStore>,
-    admin_token: Arc<str>,
+    token: BearerToken,
+    clock: Arc<dyn Clock>,
+    max_reservation_ttl: Duration,
 }
 
 impl InventoryGrpcServer {
-    /// A server over `store`; mutations of on-hand counts require `admin_token`.
-    pub fn new(store: Arc<dyn InventoryStore>, admin_token: impl Into<Arc<str>>) -> Self {
-        Self { store, admin_token: admin_token.into() }
+    /// The longest a reservation may hold stock unless [`Self::with_max_reservation_ttl`]
+    /// says otherwise: far above a checkout's needs, far below "forever".
+    pub const DEFAULT_MAX_RESERVATION_TTL: Duration = Duration::from_secs(3600);
+
+    /// A server over `store` whose mutating calls require `token`; `clock` caps reservation
+    /// deadlines and expiry times.
+    pub fn new(store: Arc<dyn InventoryStore>, token: BearerToken, clock: Arc<dyn Clock>) -> Self {
+        Self { store, token, clock, max_reservation_ttl: Self::DEFAULT_MAX_RESERVATION_TTL }
+    }
+
+    /// Caps every reservation's deadline at `ttl` from the server's now.
+    #[must_use]
+    pub fn with_max_reservation_ttl(mut self, ttl: Duration) -> Self {
+        self.max_reservation_ttl = ttl;
+        self
     }
 
     fn authorize<T>(&self, request: &Request<T>) -> Result<(), Status> {
@@ -32,13 +49,19 @@ impl InventoryGrpcServer {
             .metadata()
             .get("authorization")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .unwrap_or_default();
-        if bool::from(given.as_bytes().ct_eq(self.admin_token.as_bytes())) && !given.is_empty() {
-            Ok(())
-        } else {
-            Err(Status::unauthenticated("a bearer token is required"))
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim());
+        match given {
+            Some(token) if self.token.accepts(token) => Ok(()),
+            _ => Err(Status::unauthenticated("this call requires the service's bearer token")),
         }
+    }
+
+    /// The latest deadline a reservation made now may have.
+    fn latest_deadline(&self) -> Timestamp {
+        let ttl = i64::try_from(self.max_reservation_ttl.as_secs()).unwrap_or(i64::MAX);
+        self.clock.now().plus_seconds(ttl)
     }
 }
 
@@ -74,22 +97,25 @@ impl InventoryService for InventoryGrpcServer {
     }
 
     async fn reserve(&self, request: Request<pb::ReserveRequest>) -> Result<Response<pb::ReservationReceipt>, Status> {
+        self.authorize(&request)?;
         let r = request.get_ref();
         let id = reservation_id(&r.reservation_id).map_err(|e| invalid(&e))?;
         let lines = lines_from_pb(&r.lines).map_err(|e| invalid(&e))?;
-        let request = ReservationRequest::new(id, lines, Timestamp::from_unix_micros(r.expires_at_unix_micros))
-            .map_err(|e| invalid(&e))?;
+        let expires_at = Timestamp::from_unix_micros(r.expires_at_unix_micros).min(self.latest_deadline());
+        let request = ReservationRequest::new(id, lines, expires_at).map_err(|e| invalid(&e))?;
         let receipt = self.store.reserve(&request).await.map_err(|e| status_of(&e))?;
         Ok(Response::new(receipt_to_pb(&receipt)))
     }
 
     async fn commit(&self, request: Request<pb::ReservationRef>) -> Result<Response<pb::ReservationReceipt>, Status> {
+        self.authorize(&request)?;
         let id = reservation_id(&request.get_ref().reservation_id).map_err(|e| invalid(&e))?;
         let receipt = self.store.commit(id).await.map_err(|e| status_of(&e))?;
         Ok(Response::new(receipt_to_pb(&receipt)))
     }
 
     async fn release(&self, request: Request<pb::ReservationRef>) -> Result<Response<pb::ReservationReceipt>, Status> {
+        self.authorize(&request)?;
         let id = reservation_id(&request.get_ref().reservation_id).map_err(|e| invalid(&e))?;
         let receipt = self.store.release(id).await.map_err(|e| status_of(&e))?;
         Ok(Response::new(receipt_to_pb(&receipt)))
@@ -107,12 +133,18 @@ impl InventoryService for InventoryGrpcServer {
         self.authorize(&request)?;
         let r = request.get_ref();
         let limit = usize::try_from(r.limit.clamp(1, 10_000)).unwrap_or(1);
-        let expired = self
-            .store
-            .expire(Timestamp::from_unix_micros(r.now_unix_micros), limit)
-            .await
-            .map_err(|e| status_of(&e))?;
+        // A caller's clock may run ahead; reservations expire by this server's time at the latest.
+        let now = Timestamp::from_unix_micros(r.now_unix_micros).min(self.clock.now());
+        let expired = self.store.expire(now, limit).await.map_err(|e| status_of(&e))?;
         Ok(Response::new(pb::ExpireResponse { expired: expired.iter().map(receipt_to_pb).collect() }))
+    }
+
+    async fn check_access(
+        &self,
+        request: Request<pb::CheckAccessRequest>,
+    ) -> Result<Response<pb::CheckAccessResponse>, Status> {
+        self.authorize(&request)?;
+        Ok(Response::new(pb::CheckAccessResponse {}))
     }
 }
 

@@ -7,6 +7,7 @@
 use commerce_core::testkit::units;
 use std::sync::Arc;
 
+use commerce_core::credential::BearerToken;
 use commerce_core::{
     Currency, Money, ProductId,
     catalog::Version,
@@ -28,7 +29,7 @@ use commerce_memory::{MemoryCatalogStore, MemoryEventBus, MemoryOrderStore, Memo
 use commerce_redis::RedisInventoryStore;
 use proptest::test_runner::{Config, TestRunner};
 
-const TOKEN: &str = "grpc-test-token";
+const TOKEN: &str = "grpc-test-service-token";
 
 fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
@@ -47,7 +48,13 @@ async fn fresh_server() -> (String, RedisInventoryStore) {
         .unwrap_or_else(|e| panic!("Redis must be running at {}: {e}", redis_url()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let routes = server_router(InventoryGrpcServer::new(Arc::new(store.clone()), TOKEN)).await.unwrap();
+    let routes = server_router(InventoryGrpcServer::new(
+        Arc::new(store.clone()),
+        BearerToken::parse(TOKEN).unwrap(),
+        Arc::new(commerce_runtime::SystemClock),
+    ))
+    .await
+    .unwrap();
     tokio::spawn(serve(routes, listener, std::future::pending()));
     (url, store)
 }
@@ -103,18 +110,67 @@ async fn set_on_hand_above_the_domain_ceiling_is_an_invalid_argument() {
     store.clear().await.unwrap();
 }
 
+/// Reads are open; every other call needs the service token, and a client whose token
+/// is missing or wrong learns it as `Unauthorized` (a configuration error), not bad input.
 #[tokio::test]
-async fn set_on_hand_needs_the_token() {
+async fn every_mutating_call_needs_the_token() {
+    use commerce_core::{ReservationId, Timestamp, inventory::InventoryError};
     let (url, store) = fresh_server().await;
     let client = GrpcInventoryClient::connect_lazy(&url, Some(TOKEN.into())).unwrap();
     let anonymous = GrpcInventoryClient::connect_lazy(&url, None).unwrap();
+    let wrong = GrpcInventoryClient::connect_lazy(&url, Some(format!("{TOKEN}-not"))).unwrap();
     let product = ProductId::from_uuid(uuid::Uuid::now_v7());
-    assert!(matches!(
-        anonymous.set_on_hand(product, units(5)).await,
-        Err(commerce_core::inventory::InventoryError::InvalidRequest(_))
-    ));
     assert_eq!(client.set_on_hand(product, units(5)).await.unwrap().on_hand, 5);
-    assert_eq!(anonymous.stock(&[product]).await.unwrap()[0].on_hand, 5, "reads need no token");
+    let reservation = ReservationId::from_uuid(uuid::Uuid::now_v7());
+    let request = commerce_core::inventory::ReservationRequest::new(
+        reservation,
+        vec![commerce_core::inventory::ReservationLine {
+            product_id: product,
+            quantity: commerce_core::inventory::Quantity::new(1).unwrap(),
+        }],
+        Timestamp::from_unix_micros(i64::MAX / 2),
+    )
+    .unwrap();
+    for caller in [&anonymous, &wrong] {
+        let refused = |r: Result<_, InventoryError>| matches!(r, Err(InventoryError::Unauthorized(_)));
+        assert!(refused(caller.set_on_hand(product, units(9)).await.map(|_| ())));
+        assert!(refused(caller.reserve(&request).await.map(|_| ())));
+        assert!(refused(caller.commit(reservation).await.map(|_| ())));
+        assert!(refused(caller.release(reservation).await.map(|_| ())));
+        assert!(refused(caller.expire(Timestamp::from_unix_micros(i64::MAX / 2), 10).await.map(|_| ())));
+        assert!(refused(caller.check_access().await));
+    }
+    client.check_access().await.unwrap();
+    let level = &anonymous.stock(&[product]).await.unwrap()[0];
+    assert_eq!((level.on_hand, level.reserved), (5, 0), "reads need no token, and nothing was reserved");
+    store.clear().await.unwrap();
+}
+
+/// A reservation asking to hold stock until the year 9999 holds it for the server's
+/// maximum TTL; an expiry "now" from a client whose clock runs ahead expires nothing early.
+#[tokio::test]
+async fn reservation_deadlines_and_expiry_follow_the_servers_clock() {
+    use commerce_core::{ReservationId, Timestamp, ports::Clock as _};
+    let (url, store) = fresh_server().await;
+    let client = GrpcInventoryClient::connect_lazy(&url, Some(TOKEN.into())).unwrap();
+    let product = ProductId::from_uuid(uuid::Uuid::now_v7());
+    client.set_on_hand(product, units(5)).await.unwrap();
+    let year_9999 = Timestamp::from_unix_micros(253_402_300_799_000_000);
+    let request = commerce_core::inventory::ReservationRequest::new(
+        ReservationId::from_uuid(uuid::Uuid::now_v7()),
+        vec![commerce_core::inventory::ReservationLine {
+            product_id: product,
+            quantity: commerce_core::inventory::Quantity::new(2).unwrap(),
+        }],
+        year_9999,
+    )
+    .unwrap();
+    let receipt = client.reserve(&request).await.unwrap();
+    let latest = commerce_runtime::SystemClock.now().plus_seconds(3600);
+    assert!(receipt.reservation.expires_at <= latest, "cut to the maximum TTL: {:?}", receipt.reservation.expires_at);
+    let expired = client.expire(year_9999, 10).await.unwrap();
+    assert!(expired.is_empty(), "the server's clock decides what is overdue");
+    assert_eq!(client.stock(&[product]).await.unwrap()[0].reserved, 2);
     store.clear().await.unwrap();
 }
 

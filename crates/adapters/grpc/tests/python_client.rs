@@ -9,18 +9,25 @@ use std::sync::Arc;
 use commerce_grpc::{InventoryGrpcServer, serve, server_router};
 use commerce_memory::MemoryInventoryStore;
 
+const TOKEN: &str = "python-client-token";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_python_grpc_client_can_use_the_service() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let routes =
-        server_router(InventoryGrpcServer::new(Arc::new(MemoryInventoryStore::new()), "py-token")).await.unwrap();
+    let routes = server_router(InventoryGrpcServer::new(
+        Arc::new(MemoryInventoryStore::new()),
+        commerce_core::credential::BearerToken::parse(TOKEN).unwrap(),
+        Arc::new(commerce_runtime::SystemClock),
+    ))
+    .await
+    .unwrap();
     tokio::spawn(serve(routes, listener, std::future::pending()));
 
     let crate_dir = env!("CARGO_MANIFEST_DIR");
     let output = tokio::process::Command::new("python3")
         .arg(format!("{crate_dir}/tests/python/client.py"))
-        .args([addr.as_str(), "py-token", &format!("{crate_dir}/proto")])
+        .args([addr.as_str(), TOKEN, &format!("{crate_dir}/proto")])
         .output()
         .await
         .expect("python3 must be installed, with grpcio, grpcio-tools, grpcio-reflection and grpcio-health-checking");

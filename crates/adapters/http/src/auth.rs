@@ -2,11 +2,9 @@
 //! bearer token ([`AdminToken`]) is the default; a team embedding the routers brings its
 //! own (sessions, JWTs from its identity provider, mTLS identities, ...).
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use axum::http::request::Parts;
-use subtle::ConstantTimeEq;
+use commerce_core::credential::BearerToken;
 
 use crate::{error::ApiError, extract::bearer};
 
@@ -40,25 +38,20 @@ pub trait AdminAuthorizer: Send + Sync + 'static {
     async fn authorize(&self, request: &Parts) -> Result<(), ApiError>;
 }
 
-/// The operators' shared bearer token, compared in constant time: the default authorizer.
-#[derive(Clone)]
-pub struct AdminToken(Arc<str>);
+/// The operators' shared bearer token, compared by digest in constant time
+/// ([`BearerToken`]): the default authorizer.
+#[derive(Clone, Debug)]
+pub struct AdminToken(BearerToken);
 
 impl AdminToken {
-    /// Wraps a token.
-    pub fn new(token: impl Into<Arc<str>>) -> Self {
-        Self(token.into())
+    /// The authorizer accepting `token`.
+    pub fn new(token: BearerToken) -> Self {
+        Self(token)
     }
 
     /// True when `candidate` is the token.
     pub fn accepts(&self, candidate: &str) -> bool {
-        bool::from(self.0.as_bytes().ct_eq(candidate.as_bytes()))
-    }
-}
-
-impl std::fmt::Debug for AdminToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AdminToken(***)")
+        self.0.accepts(candidate)
     }
 }
 

@@ -257,6 +257,8 @@ impl From<InventoryError> for ApiError {
             InventoryError::UnknownProduct(_) => Self::NotFound("product has no stock record".into()),
             InventoryError::InvalidRequest(m) => Self::invalid("body", m),
             InventoryError::Unavailable(m) => Self::Unavailable(m),
+            // This server's configuration is at fault: a 500 whose cause is logged.
+            e @ InventoryError::Unauthorized(_) => Self::Internal(e.to_string()),
             other => Self::Internal(other.to_string()),
         }
     }

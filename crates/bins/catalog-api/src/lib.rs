@@ -15,7 +15,7 @@ use commerce_http::{
     ops::OpsState,
 };
 use commerce_postgres::{PgCatalogStore, PgOrderStore};
-pub use commerce_process::{HttpArgs, InventoryArgs, postgres::DatabaseArgs};
+pub use commerce_process::{HttpArgs, InventoryArgs, postgres::DatabaseArgs, secrets::AdminTokenArgs};
 use commerce_runtime::{RandomIds, SystemClock};
 
 /// Admin REST API on PostgreSQL.
@@ -40,9 +40,9 @@ pub struct Cli {
     /// the broker.
     #[arg(long, env = "RESTOCK_VIA_EVENTS")]
     pub restock_via_events: bool,
-    /// Bearer token for /admin routes; generated and logged once when unset.
-    #[arg(long, env = "COMMERCE_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
+    /// The operators' token of the /admin routes (required).
+    #[command(flatten)]
+    pub admin: AdminTokenArgs,
 }
 
 /// What to do.
@@ -95,6 +95,8 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // Secrets first: a service missing one refuses to start, naming it.
+    let admin_token = cli.admin.required()?;
     let delivery = if cli.restock_via_events {
         anyhow::ensure!(
             cli.inventory.inventory_grpc_url.is_some(),
@@ -110,9 +112,12 @@ pub async fn run(
         stock: RestockService::new(catalog.clone(), inventory, delivery),
         catalog,
         orders,
-        authorizer: Arc::new(AdminToken::new(commerce_process::admin_token(cli.admin_token))),
+        authorizer: Arc::new(AdminToken::new(admin_token)),
     };
-    let ops = OpsState::new(commerce_process::postgres::readiness(&[&pool]));
+    let ops = OpsState::new(commerce_process::postgres::readiness_with(
+        &[&pool],
+        commerce_process::postgres::inventory_access(&cli.inventory)?,
+    ));
     let app = commerce_http::app(Router::new().merge(admin::router(state)), ops, HttpConfig::default());
     tracing::info!(addr = %listener.local_addr()?, "catalog-api listening");
     commerce_http::serve(listener, app, shutdown).await?;

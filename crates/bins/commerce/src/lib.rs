@@ -44,9 +44,10 @@ pub struct Config {
     /// Demo products to seed at start-up (`none` for an empty shop).
     #[arg(long, env = "COMMERCE_SEED", default_value = "1000")]
     pub seed: Seed,
-    /// Bearer token for /admin routes; generated and logged once when unset.
-    #[arg(long, env = "COMMERCE_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
+    /// The operators' token of the /admin routes; when unset, one is generated for this
+    /// run and shown once on the terminal (never in the log).
+    #[command(flatten)]
+    pub admin: commerce_process::secrets::AdminTokenArgs,
     /// Simulated card processor round trip, in milliseconds.
     #[arg(long, env = "COMMERCE_PAYMENT_LATENCY_MS", default_value = "0")]
     pub payment_latency_ms: u64,
@@ -83,7 +84,7 @@ pub async fn run(
         .build()?;
     let recovery = shop.recovery.clone();
 
-    let token = commerce_process::admin_token(args.admin_token.clone());
+    let token = args.admin.or_generated()?;
 
     // Background jobs.
     let jobs = CancellationToken::new();

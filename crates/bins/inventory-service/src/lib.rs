@@ -45,14 +45,21 @@ pub struct Cli {
     #[arg(long, env = "INVENTORY_HTTP_LISTEN", default_value = "127.0.0.1:9051")]
     pub http_listen: SocketAddr,
     /// Redis holding the stock.
-    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
-    pub redis_url: String,
+    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379", hide_env_values = true)]
+    pub redis_url: commerce_process::secrets::Secret,
     /// Key namespace in Redis (keys are `{namespace}:...`).
     #[arg(long, env = "INVENTORY_NAMESPACE", default_value = "commerce")]
     pub namespace: String,
-    /// Bearer token required by `SetOnHand` and `Expire`; generated and logged when unset.
+    /// The service token every call but the reads requires (at least 16 characters);
+    /// required, here or in `INVENTORY_TOKEN_FILE`.
     #[arg(long, env = "INVENTORY_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    pub token: Option<commerce_process::secrets::Secret>,
+    /// A file holding the service token.
+    #[arg(long, env = "INVENTORY_TOKEN_FILE")]
+    pub token_file: Option<std::path::PathBuf>,
+    /// The longest a reservation may hold stock: later deadlines are cut to this.
+    #[arg(long, env = "INVENTORY_MAX_RESERVATION_TTL_SECS", default_value = "3600")]
+    pub max_reservation_ttl_secs: u64,
     /// Seconds between sweeps of lapsed reservations.
     #[arg(long, env = "INVENTORY_SWEEP_INTERVAL_SECS", default_value = "1")]
     pub sweep_interval_secs: u64,
@@ -169,9 +176,13 @@ pub async fn run(
     listeners: Listeners,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let token = commerce_process::admin_token(cli.token.clone());
+    let token = commerce_process::secrets::resolve("INVENTORY_TOKEN", cli.token.as_ref(), cli.token_file.as_deref())?
+        .ok_or_else(|| {
+        anyhow::anyhow!("INVENTORY_TOKEN (or INVENTORY_TOKEN_FILE) is required: the token of every call but the reads")
+    })?;
+    let token = commerce_process::secrets::bearer("INVENTORY_TOKEN", &token)?;
     let Listeners { grpc: grpc_listener, http: http_listener } = listeners;
-    let mut store = connect(&cli.redis_url, &cli.namespace).await;
+    let mut store = connect(cli.redis_url.expose(), &cli.namespace).await;
     let stop = CancellationToken::new();
     let shutdown_token = CancellationToken::new();
     let events = match cli.kafka.brokers().map(str::to_owned) {
@@ -212,8 +223,12 @@ pub async fn run(
 
     let ops = OpsState::new(Arc::new(Ready(store.clone())));
     let http = commerce_http::app(axum::Router::new(), ops, HttpConfig::default());
-    let routes =
-        server_router(InventoryGrpcServer::new(Arc::new(store), token)).await.map_err(|e| anyhow::anyhow!(e))?;
+    let routes = server_router(
+        InventoryGrpcServer::new(Arc::new(store), token, Arc::new(SystemClock))
+            .with_max_reservation_ttl(Duration::from_secs(cli.max_reservation_ttl_secs)),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!(e))?;
     tracing::info!(grpc = %grpc_listener.local_addr()?, http = %http_listener.local_addr()?, "inventory-service listening");
 
     let signal = {

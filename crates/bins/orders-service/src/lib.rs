@@ -136,7 +136,10 @@ pub async fn run(
         checkout: IdempotentCheckout::new(checkout_service, keys),
         orders: OrderService::new(orders, env.clone()),
     };
-    let ops = OpsState::new(commerce_process::postgres::readiness(&[&pool]));
+    let ops = OpsState::new(commerce_process::postgres::readiness_with(
+        &[&pool],
+        commerce_process::postgres::inventory_access(&cli.inventory)?,
+    ));
     let app = commerce_http::app(Router::new().merge(checkout::router(state)), ops, HttpConfig::default());
     tracing::info!(addr = %listener.local_addr()?, "orders-service listening");
     commerce_http::serve(listener, app, shutdown).await?;

@@ -273,4 +273,17 @@ pub enum InventoryError {
     /// The store could not be reached; the operation may be retried.
     #[error("inventory store unavailable: {0}")]
     Unavailable(String),
+    /// The remote inventory refused this process's credential: the deployment is
+    /// misconfigured (a missing or wrong service token), not the request. Retryable once
+    /// the configuration is fixed; callers report it as a server error, never blame the client.
+    #[error("inventory refused this service's credential: {0}")]
+    Unauthorized(String),
+}
+
+impl InventoryError {
+    /// Whether the operation may succeed later unchanged: the store was unreachable, or
+    /// refused a credential an operator can fix. Anything else is the final answer.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Unavailable(_) | Self::Unauthorized(_))
+    }
 }

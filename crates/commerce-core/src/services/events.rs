@@ -141,7 +141,8 @@ impl Restocker {
             match self.apply(&delivery.envelope).await {
                 Ok(Some(RestockOutcome::Applied(_))) => step.applied += 1,
                 Ok(Some(RestockOutcome::Stale { .. }) | None) => {}
-                Err(e @ InventoryError::Unavailable(_)) => return Err(e.into()),
+                // A misconfigured credential is not the event's fault: keep it for later.
+                Err(e) if e.is_retryable() => return Err(e.into()),
                 Err(refused) => {
                     consumer.dead_letter(delivery, &refused.to_string()).await?;
                     step.refused += 1;

@@ -5,6 +5,7 @@ Usage: client.py <host:port> <admin token> <proto dir>. Exits non-zero on any mi
 """
 import sys
 import tempfile
+import time
 import uuid
 
 import grpc
@@ -47,12 +48,22 @@ assert (level.on_hand, level.available) == (3, 3), level
 
 reservation = str(uuid.uuid4())
 line = pb.ReservationLine(product_id=product, quantity=2)
-receipt = stub.Reserve(pb.ReserveRequest(reservation_id=reservation, lines=[line], expires_at_unix_micros=4102444800000000))
+try:
+    stub.Reserve(pb.ReserveRequest(reservation_id=reservation, lines=[line], expires_at_unix_micros=4102444800000000))
+    raise AssertionError("Reserve without a token must fail")
+except grpc.RpcError as e:
+    assert e.code() == grpc.StatusCode.UNAUTHENTICATED, e.code()
+stub.CheckAccess(pb.CheckAccessRequest(), metadata=auth)
+# A deadline in 2100 is cut to the server's maximum reservation TTL.
+receipt = stub.Reserve(pb.ReserveRequest(reservation_id=reservation, lines=[line], expires_at_unix_micros=4102444800000000),
+                       metadata=auth)
+assert receipt.expires_at_unix_micros <= (time.time() + 3600 + 60) * 1_000_000, receipt
 assert receipt.state == pb.RESERVATION_STATE_ACTIVE, receipt
 assert receipt.levels[0].available == 1, receipt
 
 try:
-    stub.Reserve(pb.ReserveRequest(reservation_id=str(uuid.uuid4()), lines=[line], expires_at_unix_micros=4102444800000000))
+    stub.Reserve(pb.ReserveRequest(reservation_id=str(uuid.uuid4()), lines=[line], expires_at_unix_micros=4102444800000000),
+                 metadata=auth)
     raise AssertionError("overselling must fail")
 except grpc.RpcError as e:
     assert e.code() == grpc.StatusCode.FAILED_PRECONDITION, e.code()
@@ -69,7 +80,7 @@ try:
 except grpc.RpcError as e:
     assert e.code() == grpc.StatusCode.NOT_FOUND, e.code()
 
-committed = stub.Commit(pb.ReservationRef(reservation_id=reservation))
+committed = stub.Commit(pb.ReservationRef(reservation_id=reservation), metadata=auth)
 assert committed.state == pb.RESERVATION_STATE_COMMITTED, committed
 levels = stub.BatchGetStock(pb.BatchGetStockRequest(product_ids=[product])).levels
 assert [(l.on_hand, l.reserved, l.available) for l in levels] == [(1, 0, 1)], levels

@@ -204,7 +204,7 @@ impl SagaRunner {
 
 fn inventory_error(e: InventoryError) -> SagaError {
     match e {
-        InventoryError::Unavailable(m) => SagaError::Transient(m),
+        e if e.is_retryable() => SagaError::Transient(e.to_string()),
         other => SagaError::Invariant(other.to_string()),
     }
 }
