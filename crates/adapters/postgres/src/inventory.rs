@@ -67,8 +67,15 @@ async fn lock_levels(tx: &mut Tx, products: &[ProductId]) -> Result<Vec<StockLev
         .collect())
 }
 
-/// Locks and loads one reservation.
+/// Locks and loads one reservation. The id is locked before its row is read, with a
+/// transaction-scoped advisory lock: while no row exists yet, `FOR UPDATE` locks nothing,
+/// and two calls with one id (a client's retry racing its first attempt) would both find
+/// none and both act. Under the lock the second waits, then sees the first's row.
+/// (Two ids folding to one key only wait for each other.)
 async fn lock_reservation(tx: &mut Tx, id: ReservationId) -> Result<Option<Reservation>, InventoryError> {
+    let (high, low) = id.as_uuid().as_u64_pair();
+    let key = i64::from_ne_bytes((high ^ low).to_ne_bytes());
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(key).execute(&mut **tx).await.map_err(|e| db(&e))?;
     let body: Option<serde_json::Value> =
         sqlx::query_scalar("SELECT body FROM commerce.reservations WHERE id = $1 FOR UPDATE")
             .bind(id.as_uuid())
@@ -201,8 +208,8 @@ impl InventoryStore for PgInventoryStore {
         &self,
         request: &commerce_core::inventory::ReservationRequest,
     ) -> Result<InventoryReceipt, InventoryError> {
-        // One retry: a concurrent reserve of the same id may insert it first (23505);
-        // the retry then replays its outcome.
+        // `lock_reservation` serialises calls with this id; the retry on 23505 stays as a
+        // guard should a row appear by another path.
         for attempt in 0..2 {
             let mut tx = self.begin().await?;
             let existing = lock_reservation(&mut tx, request.id()).await?;

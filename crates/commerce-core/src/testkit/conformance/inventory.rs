@@ -256,6 +256,7 @@ where
         check_model(&store, ns, &ops).await;
     }
     concurrent_reserves_never_oversell(&make().await).await;
+    concurrent_calls_with_one_reservation_id(&make().await).await;
 }
 
 /// Prints the case name if the case panics.
@@ -290,4 +291,54 @@ async fn concurrent_reserves_never_oversell<S: InventoryStore>(s: &S) {
     assert_eq!(won, 10, "exactly the units on hand are reserved under contention");
     let level = s.stock(&[p]).await.unwrap_or_else(|e| panic!("stock: {e}"));
     assert_eq!((level[0].on_hand, level[0].reserved), (10, 10));
+}
+
+/// Retries race: a client whose first call timed out calls again while the first is still
+/// running, so calls with one reservation id arrive together. They must act once: every
+/// reserve answers the one outcome (never an Active reservation overwritten by a
+/// Rejected replay, never units counted twice), and a release racing a reserve leaves
+/// nothing held whichever runs first.
+async fn concurrent_calls_with_one_reservation_id<S: InventoryStore>(s: &S) {
+    let ns = 0xC0DE_EEEE;
+    let p = product(ns, 0);
+    let at = Timestamp::from_unix_micros(i64::MAX / 2);
+    let request = |r: u8, quantity: u32| {
+        ReservationRequest::new(
+            reservation(ns, r),
+            vec![ReservationLine {
+                product_id: p,
+                quantity: Quantity::new(quantity).unwrap_or_else(|_| unreachable!()),
+            }],
+            at,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+
+    // Exactly the units on hand, asked for eight times at once under one id.
+    s.set_on_hand(p, units(2)).await.unwrap_or_else(|e| panic!("set: {e}"));
+    let same = request(0, 2);
+    let results = futures::future::join_all((0..8).map(|_| s.reserve(&same))).await;
+    for r in &results {
+        let receipt = r.as_ref().unwrap_or_else(|e| panic!("a retry replays the reservation, got {e}"));
+        assert_eq!(receipt.reservation.state, ReservationState::Active, "never overwritten by a refusal");
+    }
+    let level = level_of(s, p).await;
+    assert_eq!((level.on_hand, level.reserved), (2, 2), "held once");
+
+    // A release racing its reserve: whichever runs first, nothing stays held.
+    s.set_on_hand(p, units(10)).await.unwrap_or_else(|e| panic!("set: {e}"));
+    for r in 1..=6_u8 {
+        let reserve = request(r, 3);
+        let reserving = async { s.reserve(&reserve).await.map(|_| ()) };
+        let releasing = async { s.release(reservation(ns, r)).await.map(|_| ()) };
+        let (_, released) = futures::future::join(reserving, releasing).await;
+        released.unwrap_or_else(|e| panic!("release: {e}"));
+        // A later retry of the reserve finds the release (a tombstone or the released reservation).
+        let _ = s.reserve(&reserve).await;
+        assert_eq!(level_of(s, p).await.reserved, 2, "round {r}: only the first reservation holds units");
+    }
+}
+
+async fn level_of<S: InventoryStore>(s: &S, p: ProductId) -> crate::inventory::StockLevel {
+    s.stock(&[p]).await.unwrap_or_else(|e| panic!("stock: {e}"))[0]
 }
