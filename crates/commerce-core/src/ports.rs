@@ -252,6 +252,19 @@ pub struct OrderQuery {
     pub after: Option<OrderId>,
 }
 
+/// What a recovery job claims: see [`OrderStore::claim_stalled`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StalledClaim {
+    /// Only orders unchanged since this time.
+    pub updated_before: Timestamp,
+    /// The claimer's now: leases ending at or before it have lapsed.
+    pub now: Timestamp,
+    /// The claimed orders are leased until then.
+    pub lease_until: Timestamp,
+    /// At most this many.
+    pub limit: usize,
+}
+
 impl OrderQuery {
     /// The largest page `OrderService::list_orders` serves.
     pub const MAX_LIMIT: usize = 100;
@@ -276,9 +289,12 @@ pub trait OrderStore: Send + Sync {
     /// Orders newest first (by id, which is time-ordered), filtered by status.
     async fn list(&self, query: &OrderQuery) -> Result<Vec<Order>, StoreError>;
 
-    /// Up to `limit` unsettled orders (whose saga has work left, see `Order::is_settled`) last
-    /// changed at or before `updated_before`, oldest first.
-    async fn stalled(&self, updated_before: Timestamp, limit: usize) -> Result<Vec<Order>, StoreError>;
+    /// Claims up to `claim.limit` unsettled orders (whose saga has work left, see
+    /// `Order::is_settled`) last changed at or before `claim.updated_before` and not leased
+    /// at `claim.now`, oldest first, and leases each until `claim.lease_until`. Concurrent
+    /// callers (the recovery jobs of several replicas) never receive one order while its
+    /// lease runs, so one job at a time drives it. A lease is never released: it lapses.
+    async fn claim_stalled(&self, claim: &StalledClaim) -> Result<Vec<Order>, StoreError>;
 }
 
 /// The outcome of claiming an idempotency key.

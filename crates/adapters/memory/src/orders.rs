@@ -1,6 +1,9 @@
 //! The in-memory order store.
 
-use std::{collections::BTreeMap, sync::Mutex};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Mutex,
+};
 
 use async_trait::async_trait;
 use commerce_core::{
@@ -8,7 +11,7 @@ use commerce_core::{
     catalog::Version,
     events::EventEnvelope,
     order::Order,
-    ports::{OrderQuery, OrderStore, StoreError},
+    ports::{OrderQuery, OrderStore, StalledClaim, StoreError},
 };
 
 use crate::{MemoryOutbox, lock};
@@ -17,6 +20,8 @@ use crate::{MemoryOutbox, lock};
 #[derive(Debug, Default)]
 pub struct MemoryOrderStore {
     orders: Mutex<BTreeMap<OrderId, Order>>,
+    /// Recovery leases: until when a job holds an order (entries lapse, see `claim_stalled`).
+    leases: Mutex<HashMap<OrderId, Timestamp>>,
     outbox: MemoryOutbox,
 }
 
@@ -28,7 +33,7 @@ impl MemoryOrderStore {
 
     /// An empty store writing to a shared outbox.
     pub fn with_outbox(outbox: MemoryOutbox) -> Self {
-        Self { orders: Mutex::default(), outbox }
+        Self { orders: Mutex::default(), leases: Mutex::default(), outbox }
     }
 }
 
@@ -72,12 +77,21 @@ impl OrderStore for MemoryOrderStore {
             .collect())
     }
 
-    async fn stalled(&self, updated_before: Timestamp, limit: usize) -> Result<Vec<Order>, StoreError> {
+    async fn claim_stalled(&self, claim: &StalledClaim) -> Result<Vec<Order>, StoreError> {
         let orders = lock(&self.orders);
-        let mut stalled: Vec<_> =
-            orders.values().filter(|o| !o.is_settled() && o.updated_at <= updated_before).cloned().collect();
+        let mut leases = lock(&self.leases);
+        // Lapsed leases are forgotten, so the map holds at most the orders leased now.
+        leases.retain(|_, until| *until > claim.now);
+        let mut stalled: Vec<_> = orders
+            .values()
+            .filter(|o| !o.is_settled() && o.updated_at <= claim.updated_before && !leases.contains_key(&o.id))
+            .cloned()
+            .collect();
         stalled.sort_by_key(|o| (o.updated_at, o.id));
-        stalled.truncate(limit);
+        stalled.truncate(claim.limit);
+        for o in &stalled {
+            leases.insert(o.id, claim.lease_until);
+        }
         Ok(stalled)
     }
 }

@@ -184,6 +184,7 @@ fn simulate(sc: &Scenario) -> Summary {
             resume_after_secs: 30,
             abandon_after_secs: if sc.abandon_quickly { 60 } else { 100_000 },
             batch: 100,
+            lease_secs: 30,
         };
         for _ in 0..40 {
             clock.advance_secs(31);

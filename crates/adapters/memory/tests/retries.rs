@@ -123,8 +123,8 @@ impl OrderStore for LostCommit {
     async fn list(&self, q: &OrderQuery) -> Result<Vec<Order>, StoreError> {
         self.inner.list(q).await
     }
-    async fn stalled(&self, before: Timestamp, limit: usize) -> Result<Vec<Order>, StoreError> {
-        self.inner.stalled(before, limit).await
+    async fn claim_stalled(&self, claim: &commerce_core::ports::StalledClaim) -> Result<Vec<Order>, StoreError> {
+        self.inner.claim_stalled(claim).await
     }
 }
 

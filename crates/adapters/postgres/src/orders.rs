@@ -2,11 +2,11 @@
 
 use async_trait::async_trait;
 use commerce_core::{
-    OrderId, Timestamp,
+    OrderId,
     catalog::Version,
     events::EventEnvelope,
     order::Order,
-    ports::{OrderQuery, OrderStore, StoreError},
+    ports::{OrderQuery, OrderStore, StalledClaim, StoreError},
 };
 use sqlx::PgPool;
 
@@ -109,15 +109,28 @@ impl OrderStore for PgOrderStore {
         decode(rows)
     }
 
-    async fn stalled(&self, updated_before: Timestamp, limit: usize) -> Result<Vec<Order>, StoreError> {
-        let rows: Vec<serde_json::Value> = sqlx::query_scalar(
-            "SELECT body FROM commerce.orders WHERE NOT settled AND updated_at <= $1 ORDER BY updated_at, id LIMIT $2",
+    async fn claim_stalled(&self, claim: &StalledClaim) -> Result<Vec<Order>, StoreError> {
+        // SKIP LOCKED: a job claiming at the same moment passes over these rows; one that
+        // comes after sees their lease (READ COMMITTED re-checks an updated row).
+        let rows: Vec<(serde_json::Value, time::OffsetDateTime, uuid::Uuid)> = sqlx::query_as(
+            "UPDATE commerce.orders o SET recovery_lease_until = $3
+             FROM (SELECT id FROM commerce.orders
+                   WHERE NOT settled AND updated_at <= $1
+                     AND (recovery_lease_until IS NULL OR recovery_lease_until <= $2)
+                   ORDER BY updated_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) claimed
+             WHERE o.id = claimed.id
+             RETURNING o.body, o.updated_at, o.id",
         )
-        .bind(to_datetime(updated_before))
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .bind(to_datetime(claim.updated_before))
+        .bind(to_datetime(claim.now))
+        .bind(to_datetime(claim.lease_until))
+        .bind(i64::try_from(claim.limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await
         .map_err(|e| unavailable(&e))?;
-        decode(rows)
+        let mut rows = rows;
+        // RETURNING has no order: oldest first, as the contract says.
+        rows.sort_by_key(|(_, updated_at, id)| (*updated_at, *id));
+        decode(rows.into_iter().map(|(body, _, _)| body).collect())
     }
 }

@@ -99,7 +99,7 @@ pub async fn run(
     let policy = RecoveryPolicy {
         resume_after_secs: cli.resume_after_secs,
         abandon_after_secs: cli.abandon_after_secs,
-        batch: 100,
+        ..RecoveryPolicy::default()
     };
     let recovery_job = tokio::spawn(commerce_runtime::jobs::run(
         "order-recovery",

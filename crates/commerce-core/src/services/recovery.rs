@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::{Env, checkout::SagaRunner, inventory::InventoryService};
 use crate::{
     order::OrderStatus,
-    ports::{OrderStore, StoreError},
+    ports::{OrderStore, StalledClaim, StoreError},
 };
 
 /// When the recovery job acts.
@@ -18,11 +18,14 @@ pub struct RecoveryPolicy {
     pub abandon_after_secs: i64,
     /// Orders and reservations handled per pass.
     pub batch: usize,
+    /// How long a job holds an order it claimed: longer than one saga run takes (each
+    /// step's calls have deadlines of seconds), so no other job drives it meanwhile.
+    pub lease_secs: i64,
 }
 
 impl Default for RecoveryPolicy {
     fn default() -> Self {
-        Self { resume_after_secs: 30, abandon_after_secs: 600, batch: 100 }
+        Self { resume_after_secs: 30, abandon_after_secs: 600, batch: 100, lease_secs: 120 }
     }
 }
 
@@ -60,11 +63,22 @@ impl RecoveryService {
 
     /// One pass: resume (or abandon, when too old) every stalled order, then expire
     /// lapsed reservations. Errors on single orders are counted, not fatal.
+    ///
+    /// Orders are claimed one at a time, each under a lease of `policy.lease_secs`, so
+    /// the lease covers one saga run however long the pass takes, and jobs of several
+    /// replicas share the work without driving one order at once.
     pub async fn run_once(&self, policy: RecoveryPolicy) -> Result<RecoveryReport, StoreError> {
-        let now = self.env.clock.now();
-        let stalled = self.orders.stalled(now.plus_seconds(-policy.resume_after_secs), policy.batch).await?;
-        let mut report = RecoveryReport { examined: stalled.len(), ..RecoveryReport::default() };
-        for mut order in stalled {
+        let mut report = RecoveryReport::default();
+        for _ in 0..policy.batch {
+            let now = self.env.clock.now();
+            let claim = StalledClaim {
+                updated_before: now.plus_seconds(-policy.resume_after_secs),
+                now,
+                lease_until: now.plus_seconds(policy.lease_secs),
+                limit: 1,
+            };
+            let Some(mut order) = self.orders.claim_stalled(&claim).await?.pop() else { break };
+            report.examined += 1;
             let expected = order.version;
             let too_old = order.created_at <= now.plus_seconds(-policy.abandon_after_secs);
             if too_old && order.abandon(now) && self.orders.update(&order, expected, &[]).await.is_err() {

@@ -9,7 +9,7 @@ use crate::{
     money::{Currency, Money},
     order::{Email, Order, OrderLine, OrderStatus, PaymentState, StepResult, StockState},
     payment::{CardBrand, PaymentMethod, PaymentToken},
-    ports::{OrderQuery, OrderStore, StoreError},
+    ports::{OrderQuery, OrderStore, StalledClaim, StoreError},
     timestamp::Timestamp,
 };
 
@@ -59,6 +59,7 @@ where
     updates_are_optimistic(&make().await).await;
     list_newest_first_by_status(&make().await).await;
     stalled_finds_old_unfinished_orders(&make().await).await;
+    claims_are_leased_to_one_claimer(&make().await).await;
 }
 
 async fn insert_get_and_duplicate(s: &impl OrderStore) {
@@ -133,7 +134,46 @@ async fn stalled_finds_old_unfinished_orders(s: &impl OrderStore) {
     for o in [&old, &old_final, &paid_uncommitted, &paid_settled, &recent] {
         s.insert(o, &[]).await.unwrap_or_else(|e| panic!("insert: {e}"));
     }
-    let stalled = s.stalled(f.now().plus_seconds(-50), 10).await.unwrap_or_else(|e| panic!("stalled: {e}"));
+    let claim = StalledClaim {
+        updated_before: f.now().plus_seconds(-50),
+        now: f.now(),
+        lease_until: f.now().plus_seconds(60),
+        limit: 10,
+    };
+    let stalled = s.claim_stalled(&claim).await.unwrap_or_else(|e| panic!("claim: {e}"));
     let ids: Vec<_> = stalled.iter().map(|o| o.id).collect();
     assert_eq!(ids, vec![old.id, paid_uncommitted.id], "orders: only old, unsettled orders are stalled");
+}
+
+/// Recovery jobs of several replicas claim at once: each order goes to one of them, and
+/// to none other until its lease lapses.
+async fn claims_are_leased_to_one_claimer(s: &impl OrderStore) {
+    let f = Fixture::new();
+    let mut ids = vec![];
+    for _ in 0..12 {
+        let o = pending_order(OrderId::from_uuid(f.id()), f.now());
+        s.insert(&o, &[]).await.unwrap_or_else(|e| panic!("insert: {e}"));
+        ids.push(o.id);
+    }
+    f.clock.advance_secs(100);
+    let now = f.now();
+    let claim = |limit| StalledClaim { updated_before: now, now, lease_until: now.plus_seconds(60), limit };
+    let (a, b, c) = (claim(5), claim(5), claim(5));
+    let claims = futures::future::join3(s.claim_stalled(&a), s.claim_stalled(&b), s.claim_stalled(&c)).await;
+    let mut claimed: Vec<OrderId> = [claims.0, claims.1, claims.2]
+        .into_iter()
+        .flat_map(|r| r.unwrap_or_else(|e| panic!("claim: {e}")))
+        .map(|o| o.id)
+        .collect();
+    let total = claimed.len();
+    claimed.sort();
+    claimed.dedup();
+    assert_eq!(claimed.len(), total, "orders: no order is claimed twice while leased");
+    assert_eq!(total, 12, "orders: together the claimers get every stalled order");
+    assert_eq!(s.claim_stalled(&claim(50)).await, Ok(vec![]), "orders: leased orders are not claimed again");
+    let later = now.plus_seconds(61);
+    let after_lapse =
+        StalledClaim { updated_before: later, now: later, lease_until: later.plus_seconds(60), limit: 50 };
+    let again = s.claim_stalled(&after_lapse).await.unwrap_or_else(|e| panic!("claim: {e}"));
+    assert_eq!(again.len(), 12, "orders: a lapsed lease frees the order");
 }
