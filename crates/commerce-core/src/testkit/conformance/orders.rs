@@ -158,8 +158,8 @@ async fn claims_are_leased_to_one_claimer(s: &impl OrderStore) {
     f.clock.advance_secs(100);
     let now = f.now();
     let claim = |limit| StalledClaim { updated_before: now, now, lease_until: now.plus_seconds(60), limit };
-    let (a, b, c) = (claim(5), claim(5), claim(5));
-    let claims = futures::future::join3(s.claim_stalled(&a), s.claim_stalled(&b), s.claim_stalled(&c)).await;
+    let each = claim(5);
+    let claims = futures::future::join3(s.claim_stalled(&each), s.claim_stalled(&each), s.claim_stalled(&each)).await;
     let mut claimed: Vec<OrderId> = [claims.0, claims.1, claims.2]
         .into_iter()
         .flat_map(|r| r.unwrap_or_else(|e| panic!("claim: {e}")))
