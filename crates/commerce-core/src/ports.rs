@@ -177,7 +177,9 @@ pub trait ProductProjection: Send + Sync {
     /// Stores a collection unless a version `>=` is stored.
     async fn apply_collection(&self, collection: &Collection) -> Result<bool, StoreError>;
 
-    /// Removes a collection (idempotent).
+    /// Removes a collection for good: it leaves a tombstone that outranks every version, so
+    /// a replayed `collection.created` or `updated` never brings it back, even when the
+    /// delete arrives first. Idempotent; `Ok(true)` the first time.
     async fn remove_collection(&self, id: CollectionId) -> Result<bool, StoreError>;
 
     /// Empties the read model (before a rebuild from the event log).

@@ -18,7 +18,7 @@
 //!   included, need it).
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     sync::{Mutex, RwLock},
     time::Duration,
 };
@@ -298,10 +298,33 @@ impl KafkaConsumer {
         self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The partitions this member owns now.
+    fn owned(&self) -> Result<HashSet<(String, i32)>, EventError> {
+        let list = self.consumer.assignment().map_err(|e| unavailable(&e))?;
+        Ok(list.elements().iter().map(|e| (e.topic().to_owned(), e.partition())).collect())
+    }
+
+    /// Forgets deliveries from partitions a rebalance gave to another member: their new
+    /// owner receives them again from the last committed offset, and seeking them here
+    /// fails (which blocked every later poll) while committing them could move the new
+    /// owner's position.
+    fn forget_revoked(&self) -> Result<(), EventError> {
+        let owned = self.owned()?;
+        let mut pending = self.lock();
+        let before = pending.delivered.len();
+        pending.delivered.retain(|_, (topic, partition, _)| owned.contains(&(topic.clone(), *partition)));
+        let forgotten = before - pending.delivered.len();
+        if forgotten > 0 {
+            tracing::info!(forgotten, "deliveries of revoked partitions left to their new owner");
+        }
+        Ok(())
+    }
+
     /// Rewinds every partition with unacknowledged deliveries to the first of them, so
     /// they are delivered again. Their earlier tags stay valid for `ack`. Returns
     /// whether it moved any partition.
     fn rewind(&self) -> Result<bool, EventError> {
+        self.forget_revoked()?;
         let mut firsts: HashMap<(String, i32), i64> = HashMap::new();
         for (topic, partition, offset) in self.lock().delivered.values() {
             let first = firsts.entry((topic.clone(), *partition)).or_insert(*offset);
@@ -370,6 +393,9 @@ impl EventConsumer for KafkaConsumer {
                 next.get(&(topic.clone(), *partition)).is_none_or(|committed| *offset >= *committed)
             });
         }
+        // Only partitions still owned: another member now commits the revoked ones.
+        let owned = self.owned()?;
+        next.retain(|key, _| owned.contains(key));
         if next.is_empty() {
             return Ok(());
         }

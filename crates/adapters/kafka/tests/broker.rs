@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use commerce_core::{
     EventId, ProductId, ReservationId, Timestamp,
@@ -147,4 +147,79 @@ async fn restocks_reach_the_inventory_once_and_a_refused_one_is_parked_with_its_
     assert_eq!(envelope, refused);
     let reason = parked.headers().and_then(|h| h.iter().find(|h| h.key == "reason")).and_then(|h| h.value).unwrap();
     assert!(String::from_utf8_lossy(reason).contains("below the 4 units reserved"), "reason header");
+}
+
+/// Polls until `consumer` hands out something (a rebalance may take a few seconds).
+async fn poll_some(consumer: &KafkaConsumer) -> Vec<commerce_core::ports::Delivery> {
+    for _ in 0..60 {
+        let got = consumer.poll(100).await.unwrap_or_else(|e| panic!("poll: {e}"));
+        if !got.is_empty() {
+            return got;
+        }
+    }
+    panic!("nothing delivered within the time a rebalance takes");
+}
+
+/// A member holding unacknowledged deliveries loses some partitions to a new member: it
+/// keeps polling (it used to seek the revoked partitions on every poll, and fail), and
+/// between them the two members deliver every event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_partition_never_blocks_later_polls() {
+    let prefix = fresh_topics(4).await;
+    let events: Vec<EventEnvelope> = (0..40)
+        .map(|n| {
+            let product = ProductId::from_uuid(uuid::Uuid::now_v7());
+            let level =
+                commerce_core::inventory::StockLevel { product_id: product, on_hand: n, reserved: 0, version: 1 };
+            EventEnvelope::stock_changed(EventId::from_uuid(uuid::Uuid::now_v7()), Timestamp::EPOCH, level)
+        })
+        .collect();
+    KafkaPublisher::new(&brokers(), &prefix).unwrap().publish(&events).await.unwrap();
+    let group = format!("{prefix}-group");
+    let session = Duration::from_secs(6);
+    let first = KafkaConsumer::with_session_timeout(&brokers(), &prefix, &group, session).unwrap();
+    let held = poll_some(&first).await;
+    assert!(!held.is_empty());
+
+    // A second member joins; the group rebalances while the first holds deliveries unacked
+    // (each of its polls rewinds them, to deliver them again).
+    let seen = std::sync::Mutex::new(held.iter().map(|d| d.envelope.event_id).collect::<HashSet<_>>());
+    let second_received = std::sync::atomic::AtomicBool::new(false);
+    let second = KafkaConsumer::with_session_timeout(&brokers(), &prefix, &group, session).unwrap();
+    let first_member = async {
+        let mut polls_after = 0;
+        for _ in 0..120 {
+            // Every poll succeeds, revoked partitions or not.
+            let batch = first.poll(100).await.unwrap_or_else(|e| panic!("first member after the rebalance: {e}"));
+            seen.lock().unwrap().extend(batch.iter().map(|d| d.envelope.event_id));
+            if second_received.load(std::sync::atomic::Ordering::SeqCst) {
+                polls_after += 1;
+                if polls_after >= 3 {
+                    break;
+                }
+            }
+        }
+        assert!(polls_after >= 3, "the first member polls on after the rebalance");
+        let last = first.poll(100).await.unwrap().last().map(|d| d.tag);
+        if let Some(tag) = last {
+            first.ack(tag).await.unwrap();
+        }
+    };
+    let second_member = async {
+        for _ in 0..120 {
+            let batch = second.poll(100).await.unwrap_or_else(|e| panic!("second member: {e}"));
+            if let Some(last) = batch.last() {
+                second.ack(last.tag).await.unwrap();
+                second_received.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            seen.lock().unwrap().extend(batch.iter().map(|d| d.envelope.event_id));
+            if second_received.load(std::sync::atomic::Ordering::SeqCst) && seen.lock().unwrap().len() >= events.len() {
+                break;
+            }
+        }
+    };
+    tokio::join!(first_member, second_member);
+    assert!(second_received.into_inner(), "the rebalance gave the second member partitions");
+    let seen = seen.into_inner().unwrap();
+    assert!(events.iter().all(|e| seen.contains(&e.event_id)), "between them the members deliver every event");
 }

@@ -33,6 +33,8 @@ struct State {
     stock: HashMap<ProductId, (u64, u64)>,
     indexes: [BTreeSet<(SortKey, ProductId)>; 5],
     collections: BTreeMap<CollectionId, Collection>,
+    /// Tombstones of deleted collections (deletes are rare; one id each).
+    deleted_collections: BTreeSet<CollectionId>,
 }
 
 fn index_of(sort: SortOrder) -> usize {
@@ -185,7 +187,9 @@ impl ProductProjection for MemoryReadModel {
 
     async fn apply_collection(&self, collection: &Collection) -> Result<bool, StoreError> {
         let mut s = lock(&self.state);
-        if s.collections.get(&collection.id).is_some_and(|c| c.version >= collection.version) {
+        if s.deleted_collections.contains(&collection.id)
+            || s.collections.get(&collection.id).is_some_and(|c| c.version >= collection.version)
+        {
             return Ok(false);
         }
         s.collections.insert(collection.id, collection.clone());
@@ -193,7 +197,10 @@ impl ProductProjection for MemoryReadModel {
     }
 
     async fn remove_collection(&self, id: CollectionId) -> Result<bool, StoreError> {
-        Ok(lock(&self.state).collections.remove(&id).is_some())
+        let mut s = lock(&self.state);
+        s.collections.remove(&id);
+        // The tombstone outranks every version, so a replayed create never revives it.
+        Ok(s.deleted_collections.insert(id))
     }
 
     async fn reset(&self) -> Result<(), StoreError> {

@@ -168,11 +168,12 @@ impl ProductReadModel for PgReadModel {
     }
 
     async fn collections(&self) -> Result<Vec<Collection>, StoreError> {
-        let rows: Vec<serde_json::Value> =
-            sqlx::query_scalar("SELECT body FROM commerce_read.collections ORDER BY name COLLATE \"C\", id")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| unavailable(&e))?;
+        let rows: Vec<serde_json::Value> = sqlx::query_scalar(
+            "SELECT body FROM commerce_read.collections WHERE NOT deleted ORDER BY name COLLATE \"C\", id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| unavailable(&e))?;
         rows.into_iter().map(serde_json::from_value).collect::<Result<_, _>>().map_err(|e| corrupt(&e))
     }
 }
@@ -256,11 +257,18 @@ impl ProductProjection for PgReadModel {
     }
 
     async fn remove_collection(&self, id: CollectionId) -> Result<bool, StoreError> {
-        let removed = sqlx::query("DELETE FROM commerce_read.collections WHERE id = $1")
-            .bind(id.as_uuid())
-            .execute(&self.pool)
-            .await
-            .map_err(|e| unavailable(&e))?;
+        // A tombstone, not a DELETE: its version (the largest) beats any replayed
+        // `collection.created`/`updated`, and it is written even when the delete arrives first.
+        let removed = sqlx::query(
+            "INSERT INTO commerce_read.collections (id, name, version, body, deleted) VALUES ($1, '', $2, 'null', true)
+             ON CONFLICT (id) DO UPDATE SET name = '', version = EXCLUDED.version, body = 'null', deleted = true
+             WHERE NOT commerce_read.collections.deleted",
+        )
+        .bind(id.as_uuid())
+        .bind(i64::MAX)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| unavailable(&e))?;
         Ok(removed.rows_affected() > 0)
     }
 
