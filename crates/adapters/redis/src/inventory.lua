@@ -1,9 +1,10 @@
 -- Shared helpers, prepended to every inventory script. ARGV[1] is the key prefix,
 -- which carries a hash tag ({...}) so every key of one store lives in one cluster slot.
--- ARGV[2] is '1' when the store records its changes in its outbox stream; each
--- script's own arguments start at ARGV[3].
+-- ARGV[2] is '1' when the store records its changes in its outbox stream; ARGV[3] is how
+-- long (seconds) a settled reservation is kept. Each script's own arguments start at ARGV[4].
 local P = ARGV[1]
 local RECORDING = ARGV[2] == '1'
+local SETTLED_TTL = tonumber(ARGV[3])
 local ACTIVE = '{"state":"active"}'
 local COMMITTED = '{"state":"committed"}'
 local RELEASED = '{"state":"released"}'
@@ -12,6 +13,10 @@ local EXPIRED = '{"state":"expired"}'
 local function stock_key(pid) return P .. ':stock:' .. pid end
 local function res_key(id) return P .. ':res:' .. id end
 local function due_key() return P .. ':due' end
+
+-- A reservation that reached a final state (committed, released, expired, rejected, or a
+-- release tombstone) answers retries for SETTLED_TTL seconds, then Redis drops it.
+local function settle(key) redis.call('EXPIRE', key, SETTLED_TTL) end
 local function outbox_key() return P .. ':outbox' end
 
 -- "pid:q,pid:q" -> ordered list of {pid, q}

@@ -45,6 +45,7 @@ pub struct RedisInventoryStore {
     conn: ConnectionManager,
     prefix: String,
     recording: bool,
+    settled_retention: std::time::Duration,
     reserve: Script,
     commit: Script,
     release: Script,
@@ -76,6 +77,7 @@ impl RedisInventoryStore {
             conn,
             prefix: format!("{{{namespace}}}"),
             recording: false,
+            settled_retention: Self::DEFAULT_SETTLED_RETENTION,
             reserve: script(include_str!("reserve.lua")),
             commit: script(include_str!("commit.lua")),
             release: script(include_str!("release.lua")),
@@ -83,6 +85,20 @@ impl RedisInventoryStore {
             set_on_hand: script(include_str!("set_on_hand.lua")),
             restock: script(include_str!("restock.lua")),
         })
+    }
+
+    /// How long a settled reservation (committed, released, expired, refused, or a release
+    /// tombstone) is kept by default: far longer than any caller retries one (checkouts
+    /// settle within minutes, idempotency keys live a day), so a late retry still gets
+    /// the first answer; then Redis drops it.
+    pub const DEFAULT_SETTLED_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+    /// This store, keeping settled reservations for `retention` instead of
+    /// [`Self::DEFAULT_SETTLED_RETENTION`].
+    #[must_use]
+    pub fn with_settled_retention(mut self, retention: std::time::Duration) -> Self {
+        self.settled_retention = retention;
+        self
     }
 
     /// This store, also recording each change in its outbox stream (`{namespace}:outbox`)
@@ -130,7 +146,10 @@ impl RedisInventoryStore {
     async fn run(&self, script: &Script, args: &[String]) -> Result<Vec<Value>, InventoryError> {
         let mut conn = self.conn.clone();
         let mut invocation = script.prepare_invoke();
-        invocation.arg(&self.prefix).arg(if self.recording { "1" } else { "0" });
+        invocation
+            .arg(&self.prefix)
+            .arg(if self.recording { "1" } else { "0" })
+            .arg(self.settled_retention.as_secs().max(1));
         for a in args {
             invocation.arg(a);
         }

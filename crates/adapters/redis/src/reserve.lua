@@ -1,5 +1,5 @@
--- ARGV: prefix, recording, id, lines_json, expires_at, expires_us, spec
-local id, lines_json, expires_at, expires_us, spec = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+-- ARGV: prefix, recording, settled_ttl, id, lines_json, expires_at, expires_us, spec
+local id, lines_json, expires_at, expires_us, spec = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local key = res_key(id)
 if redis.call('EXISTS', key) == 1 then
   local r = redis.call('HMGET', key, 'lines', 'state')
@@ -16,6 +16,7 @@ for _, line in ipairs(lines) do
   if available < line[2] then
     local state = '{"state":"rejected","product_id":"' .. line[1] .. '","requested":' .. line[2] .. ',"available":' .. available .. '}'
     redis.call('HSET', key, 'lines', lines_json, 'expires_at', expires_at, 'state', state, 'spec', spec)
+    settle(key)
     return {'err', 'insufficient', state}
   end
 end

@@ -78,3 +78,48 @@ async fn model_check() {
     });
     result.unwrap();
 }
+
+/// Settled reservations (committed, released, expired, refused, release tombstones) carry
+/// a TTL, so Redis does not keep them forever; an active one does not (it holds stock until
+/// it settles).
+#[tokio::test]
+async fn settled_reservations_expire_from_redis() {
+    use commerce_core::{
+        ProductId, ReservationId, Timestamp,
+        inventory::{Quantity, ReservationLine, ReservationRequest},
+        ports::InventoryStore,
+    };
+    let namespace = format!("test-{}", uuid::Uuid::new_v4().simple());
+    let store = commerce_redis::RedisInventoryStore::connect(&common::url(), &namespace)
+        .await
+        .unwrap()
+        .with_settled_retention(std::time::Duration::from_secs(600));
+    let mut raw = redis::Client::open(common::url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let product = ProductId::from_uuid(uuid::Uuid::now_v7());
+    store.set_on_hand(product, units(10)).await.unwrap();
+    let id = |n: u128| ReservationId::from_uuid(uuid::Uuid::from_u128(n));
+    let request = |n: u128, quantity: u32, expires_us: i64| {
+        let line = ReservationLine { product_id: product, quantity: Quantity::new(quantity).unwrap() };
+        ReservationRequest::new(id(n), vec![line], Timestamp::from_unix_micros(expires_us)).unwrap()
+    };
+    let far = 4_102_444_800_000_000; // 2100
+    store.reserve(&request(1, 1, far)).await.unwrap();
+    store.reserve(&request(2, 1, far)).await.unwrap();
+    store.reserve(&request(3, 1, 1_000)).await.unwrap();
+    store.reserve(&request(4, 20, far)).await.unwrap_err();
+    store.reserve(&request(6, 1, far)).await.unwrap();
+    store.commit(id(1)).await.unwrap();
+    store.release(id(2)).await.unwrap();
+    store.expire(Timestamp::from_unix_micros(2_000), 10).await.unwrap();
+    store.release(id(5)).await.unwrap();
+    let mut ttls = vec![];
+    for n in 1..=6 {
+        let key = format!("{{{namespace}}}:res:{}", id(n));
+        ttls.push(redis::cmd("TTL").arg(key).query_async::<i64>(&mut raw).await.unwrap());
+    }
+    for (left, what) in ttls.iter().zip(["committed", "released", "expired", "refused", "tombstone"]) {
+        assert!((1..=600).contains(left), "{what} reservation: TTL {left}");
+    }
+    assert_eq!(ttls[5], -1, "an active reservation never expires from Redis: {ttls:?}");
+    store.clear().await.unwrap();
+}

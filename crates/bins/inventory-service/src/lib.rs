@@ -60,6 +60,10 @@ pub struct Cli {
     /// The longest a reservation may hold stock: later deadlines are cut to this.
     #[arg(long, env = "INVENTORY_MAX_RESERVATION_TTL_SECS", default_value = "3600")]
     pub max_reservation_ttl_secs: u64,
+    /// Hours a settled reservation (committed, released, expired, refused) is kept to answer
+    /// retries; Redis then drops it.
+    #[arg(long, env = "INVENTORY_SETTLED_RETENTION_HOURS", default_value = "168")]
+    pub settled_retention_hours: u64,
     /// Seconds between sweeps of lapsed reservations.
     #[arg(long, env = "INVENTORY_SWEEP_INTERVAL_SECS", default_value = "1")]
     pub sweep_interval_secs: u64,
@@ -182,7 +186,9 @@ pub async fn run(
     })?;
     let token = commerce_process::secrets::bearer("INVENTORY_TOKEN", &token)?;
     let Listeners { grpc: grpc_listener, http: http_listener } = listeners;
-    let mut store = connect(cli.redis_url.expose(), &cli.namespace).await;
+    let mut store = connect(cli.redis_url.expose(), &cli.namespace)
+        .await
+        .with_settled_retention(Duration::from_secs(cli.settled_retention_hours.saturating_mul(3600)));
     let stop = CancellationToken::new();
     let shutdown_token = CancellationToken::new();
     let events = match cli.kafka.brokers().map(str::to_owned) {
