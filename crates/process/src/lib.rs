@@ -296,6 +296,30 @@ pub mod postgres {
         }
     }
 
+    /// How long outbox rows are kept. Every service on the write database runs the
+    /// retention job, so it runs whatever the deployment (with or without a relay or a
+    /// poller); concurrent runs delete disjoint rows.
+    #[derive(Debug, Clone, Copy, clap::Args)]
+    pub struct OutboxRetentionArgs {
+        /// Outbox rows are deleted this many hours after they were written, once every kind
+        /// of reader still around (relay, poller) has handled them (0: never).
+        #[arg(long = "outbox-retain-hours", env = "OUTBOX_RETAIN_HOURS", default_value = "24")]
+        pub outbox_retain_hours: u32,
+    }
+
+    /// Prunes the outbox on `pool` once a minute (see `PgOutbox::prune`) until `stop`.
+    pub fn spawn_outbox_retention(
+        pool: &PgPool,
+        retain_hours: u32,
+        stop: tokio_util::sync::CancellationToken,
+    ) -> Option<tokio::task::JoinHandle<u64>> {
+        let outbox = commerce_postgres::PgOutbox::new(pool.clone(), 30);
+        crate::spawn_retention("outbox-prune", retain_hours, stop, move |cutoff| {
+            let outbox = outbox.clone();
+            async move { outbox.prune(cutoff).await }
+        })
+    }
+
     /// Ready while the database answers `SELECT 1`.
     pub struct PgReady(pub PgPool);
 

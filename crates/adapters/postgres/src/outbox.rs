@@ -5,8 +5,17 @@
 //! position after a higher one was read, and an offset would skip it forever.
 //! Instead each reader marks exactly the rows it handled (`published_at` for
 //! relays, `projected_at` for the poller) and always reads the unmarked ones.
+//!
+//! Retention ([`PgOutbox::prune`]): each kind of reader records when it last read
+//! (`commerce.outbox_readers`), and a row is deleted once every kind of reader seen in
+//! the last [`READER_DECOMMISSIONED_AFTER`] has marked it. A deployment without any reader
+//! (no broker, no poller) still has its old rows deleted, so the table never grows
+//! without bound; one with a relay and a poller keeps each row until both handled it.
 
-use std::sync::Mutex;
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use async_trait::async_trait;
 use commerce_core::{
@@ -38,26 +47,84 @@ fn decode(rows: &[sqlx::postgres::PgRow]) -> Result<Vec<(u64, EventEnvelope)>, E
 pub struct PgOutbox {
     pool: PgPool,
     lease_secs: i64,
+    presence: Presence,
+}
+
+/// A reader kind silent for this long counts as gone: rows it never marked no longer wait
+/// for it. Far longer than any outage a reader should come back from (after which the
+/// read model is rebuilt from the write model rather than from the outbox).
+pub const READER_DECOMMISSIONED_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Rows deleted per statement, so one prune never holds many row locks for long.
+const PRUNE_BATCH: i64 = 10_000;
+
+/// Records, at most once a minute per process, that a kind of reader (`relay`, `poller`)
+/// is reading the outbox.
+#[derive(Debug, Clone)]
+struct Presence {
+    reader: &'static str,
+    last: Arc<Mutex<Option<Instant>>>,
+}
+
+impl Presence {
+    fn new(reader: &'static str) -> Self {
+        Self { reader, last: Arc::default() }
+    }
+
+    async fn record(&self, pool: &PgPool) -> Result<(), EventError> {
+        {
+            let mut last = self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.is_some_and(|at| at.elapsed() < Duration::from_secs(60)) {
+                return Ok(());
+            }
+            *last = Some(Instant::now());
+        }
+        sqlx::query(
+            "INSERT INTO commerce.outbox_readers (reader, seen_at) VALUES ($1, now())
+             ON CONFLICT (reader) DO UPDATE SET seen_at = now()",
+        )
+        .bind(self.reader)
+        .execute(pool)
+        .await
+        .map(|_| ())
+        .map_err(|e| unavailable(&e))
+    }
 }
 
 impl PgOutbox {
     /// The outbox on `pool`; a claimed batch not marked within `lease_secs` is claimable again.
     pub fn new(pool: PgPool, lease_secs: i64) -> Self {
-        Self { pool, lease_secs }
+        Self { pool, lease_secs, presence: Presence::new("relay") }
     }
 
-    /// Deletes rows older than `cutoff` that were published or projected; returns how many.
-    /// The outbox is a hand-off, not the event history: the broker (or a rebuild from the
-    /// write model) keeps that.
+    /// Deletes up to 10,000 rows created before `cutoff` that every kind of reader still
+    /// around has handled (see the module docs); returns how many. Call it again while
+    /// it returns 10,000. The outbox is a hand-off, not the event history: the broker (or a
+    /// rebuild from the write model) keeps that.
     pub async fn prune(&self, cutoff: commerce_core::Timestamp) -> Result<u64, EventError> {
-        sqlx::query(
-            "DELETE FROM commerce.outbox WHERE created_at < $1 AND (published_at IS NOT NULL OR projected_at IS NOT NULL)",
-        )
-        .bind(cutoff.as_datetime())
-        .execute(&self.pool)
-        .await
-        .map(|r| r.rows_affected())
-        .map_err(|e| unavailable(&e))
+        let active = |reader: &str| {
+            format!(
+                "EXISTS (SELECT 1 FROM commerce.outbox_readers WHERE reader = '{reader}' AND seen_at > now() - make_interval(secs => $2))"
+            )
+        };
+        let sql = format!(
+            "DELETE FROM commerce.outbox WHERE position IN (
+                 SELECT position FROM commerce.outbox
+                 WHERE created_at < $1
+                   AND (published_at IS NOT NULL OR NOT {relay})
+                   AND (projected_at IS NOT NULL OR NOT {poller})
+                 ORDER BY position LIMIT $3)",
+            relay = active("relay"),
+            poller = active("poller"),
+        );
+        sqlx::query(&sql)
+            .bind(cutoff.as_datetime())
+            .bind(READER_DECOMMISSIONED_AFTER.as_secs_f64())
+            .bind(PRUNE_BATCH)
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(|e| unavailable(&e))
     }
 
     /// Rows not yet published.
@@ -72,6 +139,7 @@ impl PgOutbox {
 #[async_trait]
 impl Outbox for PgOutbox {
     async fn claim(&self, limit: usize) -> Result<Vec<OutboxRecord>, EventError> {
+        self.presence.record(&self.pool).await?;
         // SKIP LOCKED + a lease: concurrent relays get disjoint batches, and a relay that
         // dies mid-batch only delays its rows by the lease.
         let rows = sqlx::query(
@@ -121,18 +189,20 @@ impl EventPublisher for PgOutbox {
 pub struct PgOutboxConsumer {
     pool: PgPool,
     delivered: Mutex<Vec<u64>>,
+    presence: Presence,
 }
 
 impl PgOutboxConsumer {
     /// A poller on the write database's outbox.
     pub fn new(pool: PgPool) -> Self {
-        Self { pool, delivered: Mutex::new(vec![]) }
+        Self { pool, delivered: Mutex::new(vec![]), presence: Presence::new("poller") }
     }
 }
 
 #[async_trait]
 impl EventConsumer for PgOutboxConsumer {
     async fn poll(&self, max: usize) -> Result<Vec<Delivery>, EventError> {
+        self.presence.record(&self.pool).await?;
         let rows = sqlx::query(
             "SELECT position, envelope FROM commerce.outbox WHERE projected_at IS NULL ORDER BY position LIMIT $1",
         )

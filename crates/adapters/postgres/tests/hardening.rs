@@ -127,3 +127,58 @@ async fn two_recovery_jobs_never_drive_one_order() {
     }
     dbs.cleanup().await;
 }
+
+/// The outbox keeps a row until every kind of reader that reads it has handled it, and
+/// deletes old rows even when nobody reads (no relay, no poller).
+#[tokio::test]
+async fn outbox_retention_follows_the_readers_present() {
+    use commerce_core::{
+        EventId,
+        events::{DomainEvent, EventEnvelope, StockChanged},
+        ports::{EventConsumer as _, EventPublisher as _, Outbox as _},
+    };
+    use commerce_postgres::{PgOutbox, PgOutboxConsumer};
+    let event = |_: u8| {
+        let payload = StockChanged {
+            product_id: ProductId::from_uuid(uuid::Uuid::from_u128(1)),
+            on_hand: 1,
+            reserved: 0,
+            available: 1,
+        };
+        EventEnvelope::new(
+            EventId::from_uuid(uuid::Uuid::now_v7()),
+            Timestamp::EPOCH,
+            DomainEvent::StockChanged(payload),
+        )
+    };
+    let future = || Timestamp::from_datetime(time::OffsetDateTime::now_utc()).plus_seconds(60);
+    let dbs = Databases::new();
+
+    // Nobody reads: old rows go anyway.
+    let outbox = PgOutbox::new(dbs.fresh().await, 30);
+    outbox.publish(&[event(1), event(2)]).await.unwrap();
+    assert_eq!(outbox.prune(future()).await.unwrap(), 2, "no reader: the table does not grow forever");
+
+    // A relay and a poller both read: a row projected but not yet published stays.
+    let pool = dbs.fresh().await;
+    let (outbox, poller) = (PgOutbox::new(pool.clone(), 30), PgOutboxConsumer::new(pool.clone()));
+    outbox.publish(&[event(1), event(2)]).await.unwrap();
+    let delivered = poller.poll(10).await.unwrap();
+    poller.ack(delivered.last().unwrap().tag).await.unwrap();
+    let first = outbox.claim(1).await.unwrap();
+    outbox.mark_published(&[first[0].position]).await.unwrap();
+    assert_eq!(outbox.prune(future()).await.unwrap(), 1, "only the row both readers handled goes");
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM commerce.outbox WHERE published_at IS NULL")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 1, "the projected row waits for the relay");
+
+    // A reader silent for longer than a week is gone: rows no longer wait for it.
+    sqlx::query("UPDATE commerce.outbox_readers SET seen_at = now() - interval '8 days' WHERE reader = 'relay'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(outbox.prune(future()).await.unwrap(), 1);
+    dbs.cleanup().await;
+}

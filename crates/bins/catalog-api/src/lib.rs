@@ -15,7 +15,12 @@ use commerce_http::{
     ops::OpsState,
 };
 use commerce_postgres::{PgCatalogStore, PgOrderStore};
-pub use commerce_process::{HttpArgs, InventoryArgs, postgres::DatabaseArgs, secrets::AdminTokenArgs};
+use commerce_process::postgres::spawn_outbox_retention;
+pub use commerce_process::{
+    HttpArgs, InventoryArgs,
+    postgres::{DatabaseArgs, OutboxRetentionArgs},
+    secrets::AdminTokenArgs,
+};
 use commerce_runtime::{RandomIds, SystemClock};
 
 /// Admin REST API on PostgreSQL.
@@ -43,6 +48,9 @@ pub struct Cli {
     /// The operators' token of the /admin routes (required).
     #[command(flatten)]
     pub admin: AdminTokenArgs,
+    /// Outbox retention.
+    #[command(flatten)]
+    pub outbox: OutboxRetentionArgs,
 }
 
 /// What to do.
@@ -119,7 +127,13 @@ pub async fn run(
         commerce_process::postgres::inventory_access(&cli.inventory)?,
     ));
     let app = commerce_http::app(Router::new().merge(admin::router(state)), ops, HttpConfig::default());
+    let jobs = tokio_util::sync::CancellationToken::new();
+    let pruner = spawn_outbox_retention(&pool, cli.outbox.outbox_retain_hours, jobs.clone());
     tracing::info!(addr = %listener.local_addr()?, "catalog-api listening");
     commerce_http::serve(listener, app, shutdown).await?;
+    jobs.cancel();
+    if let Some(pruner) = pruner {
+        let _ = pruner.await;
+    }
     Ok(())
 }

@@ -69,6 +69,9 @@ pub struct Cli {
     /// The idempotency secret, shared by every replica (required).
     #[command(flatten)]
     pub idempotency: IdempotencyArgs,
+    /// Outbox retention.
+    #[command(flatten)]
+    pub outbox: commerce_process::postgres::OutboxRetentionArgs,
 }
 
 /// Serves until `shutdown` resolves; then drains requests and stops the recovery job.
@@ -131,6 +134,8 @@ pub async fn run(
             },
         )
     };
+    let outbox_pruner =
+        commerce_process::postgres::spawn_outbox_retention(&pool, cli.outbox.outbox_retain_hours, jobs.clone());
     let keys = IdempotencyService::new(Arc::new(idempotency), secret, env.clock.clone());
     let state = CheckoutState {
         checkout: IdempotentCheckout::new(checkout_service, keys),
@@ -145,7 +150,7 @@ pub async fn run(
     commerce_http::serve(listener, app, shutdown).await?;
     jobs.cancel();
     let _ = recovery_job.await;
-    if let Some(job) = prune_job {
+    for job in [prune_job, outbox_pruner].into_iter().flatten() {
         let _ = job.await;
     }
     Ok(())

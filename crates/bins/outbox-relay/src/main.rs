@@ -31,7 +31,8 @@ struct Cli {
     /// Poll interval when the outbox is empty, in milliseconds.
     #[arg(long, env = "RELAY_IDLE_MS", default_value = "50")]
     idle_ms: u64,
-    /// Published rows are deleted after this many hours (0: never).
+    /// Rows are deleted this many hours after they were written, once every kind of reader
+    /// still around handled them (0: never).
     #[arg(long, env = "OUTBOX_RETAIN_HOURS", default_value = "24")]
     retain_hours: u32,
     /// Log as JSON lines.
@@ -50,13 +51,8 @@ async fn main() -> anyhow::Result<()> {
     let outbox = PgOutbox::new(cli.db.write_pool()?, 30);
     let relay = OutboxRelay::new(Arc::new(outbox.clone()), Arc::new(KafkaPublisher::new(&brokers, &prefix)?));
     let stop = CancellationToken::new();
-    let pruner = {
-        let outbox = outbox.clone();
-        commerce_process::spawn_retention("outbox-prune", cli.retain_hours, stop.clone(), move |cutoff| {
-            let outbox = outbox.clone();
-            async move { outbox.prune(cutoff).await }
-        })
-    };
+    let pruner =
+        commerce_process::postgres::spawn_outbox_retention(&cli.db.write_pool()?, cli.retain_hours, stop.clone());
     let job = tokio::spawn(commerce_runtime::jobs::run(
         "outbox-relay",
         Pace::every(Duration::from_millis(cli.idle_ms)),
