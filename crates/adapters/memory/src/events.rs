@@ -88,13 +88,21 @@ impl Outbox for MemoryOutbox {
 
 #[derive(Debug, Default)]
 struct BusState {
-    log: Vec<EventEnvelope>,
+    /// The events from offset `base` on; earlier ones were acknowledged by every group.
+    log: std::collections::VecDeque<EventEnvelope>,
+    base: u64,
     committed: HashMap<String, u64>,
-    dead_letters: Vec<(EventEnvelope, String)>,
+    dead_letters: std::collections::VecDeque<(EventEnvelope, String)>,
 }
 
+/// Dead letters kept for inspection; older ones are dropped (they are logged when parked).
+const DEAD_LETTERS_KEPT: usize = 10_000;
+
 /// An in-process event log with consumer groups: the embedded stand-in for a broker.
-/// Events are kept for the life of the process (a replay starts from offset 0).
+/// Each group's cursor starts when its first consumer is made; events every group has
+/// acknowledged are dropped ([`MemoryEventBus::prune_acknowledged`]), so the log holds
+/// only what some group still has to read. A group made later starts at the oldest event
+/// kept.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryEventBus {
     state: Arc<Mutex<BusState>>,
@@ -106,27 +114,49 @@ impl MemoryEventBus {
         Self::default()
     }
 
-    /// A consumer in `group`, starting after the group's last acknowledged event.
+    /// A consumer in `group`, starting after the group's last acknowledged event (at the
+    /// oldest event kept for a new group).
     pub fn consumer(&self, group: &str) -> MemoryConsumer {
+        let mut s = lock(&self.state);
+        let base = s.base;
+        s.committed.entry(group.to_owned()).or_insert(base);
         MemoryConsumer { bus: self.clone(), group: group.to_owned() }
     }
 
     /// A consumer in `group` that starts at the current end of the log.
     pub fn consumer_at_end(&self, group: &str) -> MemoryConsumer {
         let mut s = lock(&self.state);
-        let end = s.log.len() as u64;
+        let end = s.base + s.log.len() as u64;
         s.committed.insert(group.to_owned(), end);
         MemoryConsumer { bus: self.clone(), group: group.to_owned() }
     }
 
+    /// Drops the events every group has acknowledged; returns how many. The embedded
+    /// binary calls it after each pass of its pipeline, so memory stays bounded by what
+    /// is still unread.
+    pub fn prune_acknowledged(&self) -> usize {
+        let mut s = lock(&self.state);
+        let Some(slowest) = s.committed.values().copied().min() else { return 0 };
+        let drop = usize::try_from(slowest.saturating_sub(s.base)).unwrap_or(usize::MAX).min(s.log.len());
+        s.log.drain(..drop);
+        s.base += drop as u64;
+        drop
+    }
+
     /// Number of events ever published.
     pub fn len(&self) -> usize {
+        let s = lock(&self.state);
+        usize::try_from(s.base).unwrap_or(usize::MAX) + s.log.len()
+    }
+
+    /// Number of events held (published and not yet acknowledged by every group).
+    pub fn retained(&self) -> usize {
         lock(&self.state).log.len()
     }
 
-    /// Events consumers parked as dead letters, with the reason, oldest first.
+    /// Events consumers parked as dead letters (the latest 10,000), with the reason, oldest first.
     pub fn dead_letters(&self) -> Vec<(EventEnvelope, String)> {
-        lock(&self.state).dead_letters.clone()
+        lock(&self.state).dead_letters.iter().cloned().collect()
     }
 
     /// True before the first event.
@@ -138,7 +168,7 @@ impl MemoryEventBus {
 #[async_trait]
 impl EventPublisher for MemoryEventBus {
     async fn publish(&self, events: &[EventEnvelope]) -> Result<(), EventError> {
-        lock(&self.state).log.extend_from_slice(events);
+        lock(&self.state).log.extend(events.iter().cloned());
         Ok(())
     }
 }
@@ -154,13 +184,14 @@ pub struct MemoryConsumer {
 impl EventConsumer for MemoryConsumer {
     async fn poll(&self, max: usize) -> Result<Vec<Delivery>, EventError> {
         let s = lock(&self.bus.state);
-        let from = s.committed.get(&self.group).copied().unwrap_or(0);
-        let from = usize::try_from(from).unwrap_or(usize::MAX).min(s.log.len());
-        Ok(s.log[from..]
+        let from = s.committed.get(&self.group).copied().unwrap_or(s.base).max(s.base);
+        let skip = usize::try_from(from - s.base).unwrap_or(usize::MAX).min(s.log.len());
+        Ok(s.log
             .iter()
+            .skip(skip)
             .take(max)
             .enumerate()
-            .map(|(i, envelope)| Delivery { tag: (from + i + 1) as u64, envelope: envelope.clone() })
+            .map(|(i, envelope)| Delivery { tag: from + i as u64 + 1, envelope: envelope.clone() })
             .collect())
     }
 
@@ -172,7 +203,53 @@ impl EventConsumer for MemoryConsumer {
     }
 
     async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<(), EventError> {
-        lock(&self.bus.state).dead_letters.push((delivery.envelope.clone(), reason.to_owned()));
+        let mut s = lock(&self.bus.state);
+        s.dead_letters.push_back((delivery.envelope.clone(), reason.to_owned()));
+        if s.dead_letters.len() > DEAD_LETTERS_KEPT {
+            s.dead_letters.pop_front();
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use commerce_core::{EventId, Timestamp, events::EventEnvelope, inventory::StockLevel};
+
+    use super::*;
+
+    fn event(n: u64) -> EventEnvelope {
+        let level = StockLevel {
+            product_id: commerce_core::ProductId::from_uuid(uuid::Uuid::nil()),
+            on_hand: n,
+            reserved: 0,
+            version: n,
+        };
+        EventEnvelope::stock_changed(EventId::from_uuid(uuid::Uuid::from_u128(u128::from(n))), Timestamp::EPOCH, level)
+    }
+
+    #[test]
+    fn events_every_group_read_are_dropped_and_tags_stay_positions() {
+        futures::executor::block_on(events_every_group_read_are_dropped());
+    }
+
+    async fn events_every_group_read_are_dropped() {
+        let bus = MemoryEventBus::new();
+        let (fast, slow) = (bus.consumer("fast"), bus.consumer("slow"));
+        bus.publish(&(1..=5).map(event).collect::<Vec<_>>()).await.unwrap();
+        fast.ack(fast.poll(10).await.unwrap().last().unwrap().tag).await.unwrap();
+        slow.ack(slow.poll(2).await.unwrap().last().unwrap().tag).await.unwrap();
+        assert_eq!(bus.prune_acknowledged(), 2, "only what the slowest group read goes");
+        assert_eq!((bus.len(), bus.retained()), (5, 3));
+        let rest = slow.poll(10).await.unwrap();
+        assert_eq!(rest.iter().map(|d| d.tag).collect::<Vec<_>>(), [3, 4, 5]);
+        assert_eq!(rest[0].envelope, event(3));
+        let late = bus.consumer("late");
+        assert_eq!(late.poll(1).await.unwrap()[0].envelope, event(3), "a new group starts at the oldest event kept");
+        slow.ack(5).await.unwrap();
+        late.ack(5).await.unwrap();
+        assert_eq!(bus.prune_acknowledged(), 3);
+        assert_eq!(bus.retained(), 0);
+        assert!(fast.poll(10).await.unwrap().is_empty());
     }
 }

@@ -15,7 +15,11 @@
 //! idempotent by key; reusing a key with different parameters is an
 //! `InvalidRequest`, as with real processors.
 
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::Mutex,
+    time::{Duration, Instant},
+};
 
 use async_trait::async_trait;
 use commerce_core::{
@@ -79,6 +83,17 @@ struct State {
     authorizations: HashMap<AuthorizationId, Authorization>,
     captures: HashMap<CaptureId, Capture>,
     refunds: u64,
+    /// Every record in creation order, for [`MemoryPaymentGateway::prune`].
+    created: VecDeque<(Instant, Record)>,
+}
+
+/// A record the processor keeps, by key.
+#[derive(Debug)]
+enum Record {
+    Token(PaymentToken),
+    Reply(IdempotencyKey),
+    Authorization(AuthorizationId),
+    Capture(CaptureId),
 }
 
 #[derive(Debug, Clone)]
@@ -113,6 +128,7 @@ impl State {
         }
         let reply = f(self);
         self.replies.insert(key.clone(), (fingerprint, reply.clone()));
+        self.created.push_back((Instant::now(), Record::Reply(key.clone())));
         Ok(reply)
     }
 }
@@ -142,6 +158,27 @@ impl MemoryPaymentGateway {
     /// A processor with no history.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Forgets tokens, idempotent replies, authorisations and captures created more than
+    /// `age` ago; returns how many. A processor keeps its records for a while, not forever:
+    /// callers run this with a retention far longer than any retry (the `commerce` binary
+    /// and `payments-simulator` keep 7 days).
+    pub fn prune(&self, age: Duration) -> usize {
+        let mut s = lock(&self.state);
+        let now = Instant::now();
+        let mut pruned = 0;
+        while s.created.front().is_some_and(|(at, _)| now.duration_since(*at) > age) {
+            let Some((_, record)) = s.created.pop_front() else { break };
+            match record {
+                Record::Token(t) => s.tokens.remove(&t).map(|_| ()),
+                Record::Reply(k) => s.replies.remove(&k).map(|_| ()),
+                Record::Authorization(a) => s.authorizations.remove(&a).map(|_| ()),
+                Record::Capture(c) => s.captures.remove(&c).map(|_| ()),
+            };
+            pruned += 1;
+        }
+        pruned
     }
 
     /// Totals over every payment whose `reference` (the order id) matches, or over all when `None`.
@@ -176,6 +213,7 @@ impl PaymentGateway for MemoryPaymentGateway {
         let mut s = lock(&self.state);
         let token = PaymentToken(s.next("tok"));
         s.tokens.insert(token.clone(), behaviour_of(card.number.expose_digits()));
+        s.created.push_back((Instant::now(), Record::Token(token.clone())));
         Ok(PaymentMethod { token, brand: card.number.brand(), last4: card.number.last4().to_owned() })
     }
 
@@ -195,6 +233,7 @@ impl PaymentGateway for MemoryPaymentGateway {
                         if behaviour == Behaviour::Succeed { AuthState::Authorized } else { AuthState::Pending };
                     let auth = Authorization { amount: request.amount, reference: request.reference.clone(), state };
                     s.authorizations.insert(id.clone(), auth);
+                    s.created.push_back((Instant::now(), Record::Authorization(id.clone())));
                     if behaviour == Behaviour::Succeed {
                         AuthorizationOutcome::Authorized { authorization_id: id }
                     } else {
@@ -234,6 +273,7 @@ impl PaymentGateway for MemoryPaymentGateway {
                     }
                     s.captures
                         .insert(id.clone(), Capture { authorization: authorization.clone(), amount, refunded: 0 });
+                    s.created.push_back((Instant::now(), Record::Capture(id.clone())));
                     Ok(id)
                 }
             };

@@ -106,10 +106,13 @@ impl MemoryAdapters {
             .idempotency(self.idempotency.clone(), secret)
     }
 
-    /// One pass of the pipeline: relays and projects up to `max` events each; returns how
-    /// many moved (the step a background job runs in a loop).
+    /// One pass of the pipeline: relays and projects up to `max` events each, then drops
+    /// from the bus what every group has read (memory stays bounded by the backlog);
+    /// returns how many moved (the step a background job runs in a loop).
     pub async fn step(&self, max: usize) -> Result<usize, SyncError> {
-        Ok(self.relay.step(max).await? + self.projector.step(&self.consumer, max).await?)
+        let moved = self.relay.step(max).await? + self.projector.step(&self.consumer, max).await?;
+        self.bus.prune_acknowledged();
+        Ok(moved)
     }
 
     /// Relays and projects until nothing is pending; returns how many events moved.

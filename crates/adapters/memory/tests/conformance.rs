@@ -66,6 +66,15 @@ fn payment_gateway() {
     block_on(conformance::payment::run(&gateway, &card, "first"));
     // The same gateway passes again under fresh keys: nothing leaks between keys.
     block_on(conformance::payment::run(&gateway, &card, "second"));
+
+    // Retention: records younger than the retention stay, older ones go.
+    assert_eq!(gateway.prune(std::time::Duration::from_secs(3600)), 0);
+    assert!(gateway.stats(None).authorizations > 0);
+    assert!(gateway.prune(std::time::Duration::ZERO) > 0);
+    let stats = gateway.stats(None);
+    assert_eq!((stats.authorizations, stats.captures, stats.open_authorizations), (0, 0, 0), "nothing is kept forever");
+    // Pruned, the gateway still works (and passes again).
+    block_on(conformance::payment::run(&gateway, &card, "third"));
 }
 
 #[test]

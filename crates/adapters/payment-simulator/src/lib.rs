@@ -63,6 +63,16 @@ impl SimulatedCardProcessor {
         Self { inner: MemoryPaymentGateway::new(), config }
     }
 
+    /// How long the simulator keeps tokens, replies, authorisations and captures: far
+    /// longer than any retry, so a simulator running for months stays bounded.
+    pub const RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+    /// Forgets records created more than `age` ago; returns how many. Binaries run it
+    /// once a minute with [`Self::RETENTION`].
+    pub fn prune(&self, age: Duration) -> usize {
+        self.inner.prune(age)
+    }
+
     /// Totals over the payments of `reference` (an order id), or over all.
     pub fn stats(&self, reference: Option<&str>) -> GatewayStats {
         self.inner.stats(reference)

@@ -79,7 +79,7 @@ pub async fn run(
     let shop = adapters
         .shop(env)
         .idempotency(adapters.idempotency.clone(), args.idempotency.secret_or_generated()?)
-        .gateway(processor)
+        .gateway(processor.clone())
         .reservation_ttl_secs(args.reservation_ttl_secs)
         .build()?;
     let recovery = shop.recovery.clone();
@@ -120,6 +120,17 @@ pub async fn run(
         ))
     };
 
+    // The simulated processor forgets records past its retention, as a real one does.
+    let payments_retention = tokio::spawn(commerce_runtime::jobs::run(
+        "payments-retention",
+        Pace::every(Duration::from_secs(60)),
+        jobs.clone(),
+        move || {
+            let pruned = processor.prune(SimulatedCardProcessor::RETENTION);
+            async move { Ok::<_, std::convert::Infallible>(pruned) }
+        },
+    ));
+
     if args.seed.0 > 0 {
         let started = std::time::Instant::now();
         commerce_process::seed::seed(&shop.catalog, &shop.inventory, args.seed.0, 1)
@@ -142,7 +153,7 @@ pub async fn run(
     commerce_http::serve(listener, app, shutdown).await?;
 
     jobs.cancel();
-    let _ = tokio::join!(pump, recovery_job);
+    let _ = tokio::join!(pump, recovery_job, payments_retention);
     // Publish whatever the last requests wrote.
     adapters.sync().await?;
     tracing::info!("stopped");

@@ -33,6 +33,19 @@ async fn main() -> anyhow::Result<()> {
     }));
     let listener =
         tokio::net::TcpListener::bind(cli.listen).await.with_context(|| format!("binding {}", cli.listen))?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let retention = {
+        let processor = processor.clone();
+        tokio::spawn(commerce_runtime::jobs::run(
+            "payments-retention",
+            commerce_runtime::Pace::every(Duration::from_secs(60)),
+            stop.clone(),
+            move || {
+                let pruned = processor.prune(SimulatedCardProcessor::RETENTION);
+                async move { Ok::<_, std::convert::Infallible>(pruned) }
+            },
+        ))
+    };
     tracing::info!(addr = %listener.local_addr()?, "payments-simulator listening");
     commerce_http::serve(
         listener,
@@ -40,5 +53,7 @@ async fn main() -> anyhow::Result<()> {
         commerce_process::shutdown_signal(),
     )
     .await?;
+    stop.cancel();
+    retention.await?;
     Ok(())
 }
