@@ -157,6 +157,49 @@ pub struct HttpArgs {
     /// Log as JSON lines instead of text.
     #[arg(long, env = "COMMERCE_LOG_JSON")]
     pub log_json: bool,
+    /// TLS termination.
+    #[command(flatten)]
+    pub tls: TlsArgs,
+}
+
+/// TLS termination of an HTTP service: a certificate chain and its key, both or neither.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TlsArgs {
+    /// PEM certificate chain (leaf first): serve HTTPS instead of HTTP.
+    #[arg(long, env = "COMMERCE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key of the certificate.
+    #[arg(long, env = "COMMERCE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+}
+
+impl TlsArgs {
+    /// The TLS configuration, when a certificate is given; a bad file stops the service.
+    pub fn config(&self) -> anyhow::Result<Option<commerce_http::TlsConfig>> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some(commerce_http::TlsConfig::from_pem_files(cert, key)?)),
+            (None, None) => Ok(None),
+            _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+        }
+    }
+}
+
+/// Serves `app` on `listener` (over TLS when `tls` names a certificate) until `shutdown`,
+/// then drains in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    tls: &TlsArgs,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    match tls.config()? {
+        Some(config) => {
+            tracing::info!("serving HTTPS");
+            commerce_http::serve_tls(listener, app, config, shutdown).await?;
+        }
+        None => commerce_http::serve(listener, app, shutdown).await?,
+    }
+    Ok(())
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info,tower_http=warn,sqlx=warn`).

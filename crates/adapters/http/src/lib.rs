@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod store;
+pub mod tls;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -49,6 +50,7 @@ use auth::AdminAuthorizer;
 use commerce_core::services::shop::Shop;
 pub use error::{ApiError, Problem};
 pub use metrics::Metrics;
+pub use tls::{TlsConfig, serve_tls};
 
 /// Limits applied to every route.
 #[derive(Debug, Clone, Copy)]

@@ -216,6 +216,14 @@ async fn stats(State(p): State<Arc<SimulatedCardProcessor>>, Query(q): Query<Sta
     })
 }
 
+/// Whether `url` names this host (`localhost`, 127.0.0.0/8, `::1`): the one place plain
+/// http may carry card data, since it never leaves the machine.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    host.eq_ignore_ascii_case("localhost")
+        || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// A `PaymentGateway` that calls a remote processor speaking the API above.
 #[derive(Debug, Clone)]
 pub struct HttpCardProcessor {
@@ -224,14 +232,53 @@ pub struct HttpCardProcessor {
 }
 
 impl HttpCardProcessor {
-    /// A client of the processor at `base` (e.g. `http://127.0.0.1:8090`); calls taking
-    /// longer than `timeout` report `Unavailable` (outcome unknown).
+    /// A client of the processor at `base` (e.g. `https://payments.internal`, or
+    /// `http://127.0.0.1:8090` on this host); calls taking longer than `timeout` report
+    /// `Unavailable` (outcome unknown). The server's certificate must chain to a public
+    /// root (Mozilla's, as bundled by webpki-roots).
+    ///
+    /// Card data never travels in clear text: `base` must be `https://`, or `http://` to a
+    /// loopback address; anything else is `InvalidRequest`. Redirects are not followed (one
+    /// to `http://` would leak the card).
     pub fn new(base: impl Into<String>, timeout: Duration) -> Result<Self, PaymentError> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|e| PaymentError::Unavailable(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Self { base: base.into().trim_end_matches('/').to_owned(), client })
+        Self::build(&base.into(), timeout, None)
+    }
+
+    /// [`HttpCardProcessor::new`], also trusting the CA certificate(s) in `ca_pem` (a
+    /// processor behind a private CA, or a test's own).
+    pub fn with_root_certificate(
+        base: impl Into<String>,
+        timeout: Duration,
+        ca_pem: &[u8],
+    ) -> Result<Self, PaymentError> {
+        Self::build(&base.into(), timeout, Some(ca_pem))
+    }
+
+    fn build(base: &str, timeout: Duration, ca_pem: Option<&[u8]>) -> Result<Self, PaymentError> {
+        let url = reqwest::Url::parse(base)
+            .map_err(|e| PaymentError::InvalidRequest(format!("the processor URL is not a URL: {e}")))?;
+        match url.scheme() {
+            "https" => {}
+            "http" if is_loopback(&url) => {}
+            "http" => {
+                return Err(PaymentError::InvalidRequest(format!(
+                    "refusing to send card data over plain http to {}: use https (plain http is only for loopback)",
+                    url.host_str().unwrap_or_default()
+                )));
+            }
+            other => return Err(PaymentError::InvalidRequest(format!("unsupported processor URL scheme {other:?}"))),
+        }
+        let mut builder = reqwest::Client::builder().timeout(timeout).redirect(reqwest::redirect::Policy::none());
+        if let Some(pem) = ca_pem {
+            let roots = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| PaymentError::InvalidRequest(format!("the CA certificate is not PEM: {e}")))?;
+            for root in roots {
+                builder = builder.add_root_certificate(root);
+            }
+        }
+        let client =
+            builder.build().map_err(|e| PaymentError::Unavailable(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self { base: base.trim_end_matches('/').to_owned(), client })
     }
 
     /// The processor's totals (for tests and operators).
@@ -353,6 +400,40 @@ mod tests {
             expiry: CardExpiry::parse(12, 2030, Timestamp::from_unix_micros(1_767_225_600_000_000)).unwrap(),
             number,
         }
+    }
+
+    /// The simulator over HTTPS with a certificate made now: (base URL, CA PEM).
+    async fn serve_tls() -> (String, String) {
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let (pem, key) = (cert.cert.pem(), cert.key_pair.serialize_pem());
+        let tls = commerce_http::TlsConfig::from_pem(pem.as_bytes(), key.as_bytes()).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("https://localhost:{}", listener.local_addr().unwrap().port());
+        let app = router(Arc::new(SimulatedCardProcessor::default()));
+        tokio::spawn(commerce_http::serve_tls(listener, app, tls, std::future::pending()));
+        (base, pem)
+    }
+
+    #[tokio::test]
+    async fn card_data_travels_only_over_tls_to_a_trusted_processor() {
+        let (base, ca) = serve_tls().await;
+        let trusted = HttpCardProcessor::with_root_certificate(&base, Duration::from_secs(5), ca.as_bytes()).unwrap();
+        conformance::payment::run(&trusted, &card("4242424242424242"), "tls").await;
+
+        // A processor whose certificate does not chain to a trusted root gets nothing.
+        let untrusting = HttpCardProcessor::new(&base, Duration::from_secs(5)).unwrap();
+        let refused = untrusting.tokenize(&card("4242424242424242")).await.unwrap_err();
+        assert!(matches!(refused, PaymentError::Unavailable(_)), "{refused:?}");
+
+        // Plain http only to this host.
+        let remote = HttpCardProcessor::new("http://payments.example.com", Duration::from_secs(5)).unwrap_err();
+        assert!(remote.to_string().contains("refusing to send card data over plain http"), "{remote}");
+        for local in
+            ["http://127.0.0.1:8090", "http://localhost:8090", "http://[::1]:8090", "https://payments.example.com"]
+        {
+            assert!(HttpCardProcessor::new(local, Duration::from_secs(5)).is_ok(), "{local}");
+        }
+        assert!(HttpCardProcessor::new("ftp://payments.example.com", Duration::from_secs(5)).is_err());
     }
 
     #[tokio::test]

@@ -130,7 +130,7 @@ pub async fn run(
     let jobs = tokio_util::sync::CancellationToken::new();
     let pruner = spawn_outbox_retention(&pool, cli.outbox.outbox_retain_hours, jobs.clone());
     tracing::info!(addr = %listener.local_addr()?, "catalog-api listening");
-    commerce_http::serve(listener, app, shutdown).await?;
+    commerce_process::serve(listener, app, &cli.http.tls, shutdown).await?;
     jobs.cancel();
     if let Some(pruner) = pruner {
         let _ = pruner.await;

@@ -57,6 +57,9 @@ pub struct Config {
     /// Log as JSON lines instead of text.
     #[arg(long, env = "COMMERCE_LOG_JSON")]
     pub log_json: bool,
+    /// TLS termination (`--tls-cert`, `--tls-key`).
+    #[command(flatten)]
+    pub tls: commerce_process::TlsArgs,
     /// The idempotency secret; generated for this run when unset (keys live in memory).
     #[command(flatten)]
     pub idempotency: IdempotencyArgs,
@@ -150,7 +153,7 @@ pub async fn run(
     let app = commerce_http::app(routes, ops, HttpConfig::default());
 
     tracing::info!(addr = %listener.local_addr()?, "commerce listening");
-    commerce_http::serve(listener, app, shutdown).await?;
+    commerce_process::serve(listener, app, &args.tls, shutdown).await?;
 
     jobs.cancel();
     let _ = tokio::join!(pump, recovery_job, payments_retention);

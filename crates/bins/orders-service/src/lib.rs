@@ -45,8 +45,13 @@ pub struct Cli {
     #[command(flatten)]
     pub inventory: InventoryArgs,
     /// A remote card processor (`payments-simulator`); without it, an in-process simulator.
+    /// `https://`, or `http://` to a loopback address only: card data never crosses a
+    /// network in clear text.
     #[arg(long, env = "COMMERCE_PAYMENTS_URL")]
     pub payments_url: Option<String>,
+    /// A PEM file of CA certificates to trust for the processor, besides the public roots.
+    #[arg(long, env = "COMMERCE_PAYMENTS_CA_FILE")]
+    pub payments_ca_file: Option<std::path::PathBuf>,
     /// In-process simulated card processor round trip, in milliseconds.
     #[arg(long, env = "COMMERCE_PAYMENT_LATENCY_MS", default_value = "0")]
     pub payment_latency_ms: u64,
@@ -86,7 +91,14 @@ pub async fn run(
     let orders = Arc::new(PgOrderStore::new(pool.clone()));
     let inventory = commerce_process::postgres::inventory_service(&pool, &cli.inventory, env.clone())?;
     let processor: Arc<dyn PaymentGateway> = match &cli.payments_url {
-        Some(url) => Arc::new(HttpCardProcessor::new(url.clone(), Duration::from_secs(10))?),
+        Some(url) => Arc::new(match &cli.payments_ca_file {
+            Some(path) => {
+                let ca = std::fs::read(path)
+                    .map_err(|e| anyhow::anyhow!("reading COMMERCE_PAYMENTS_CA_FILE {}: {e}", path.display()))?;
+                HttpCardProcessor::with_root_certificate(url.clone(), Duration::from_secs(10), &ca)?
+            }
+            None => HttpCardProcessor::new(url.clone(), Duration::from_secs(10))?,
+        }),
         None => Arc::new(SimulatedCardProcessor::new(ProcessorConfig {
             latency: Duration::from_millis(cli.payment_latency_ms),
             ..ProcessorConfig::default()
@@ -147,7 +159,7 @@ pub async fn run(
     ));
     let app = commerce_http::app(Router::new().merge(checkout::router(state)), ops, HttpConfig::default());
     tracing::info!(addr = %listener.local_addr()?, "orders-service listening");
-    commerce_http::serve(listener, app, shutdown).await?;
+    commerce_process::serve(listener, app, &cli.http.tls, shutdown).await?;
     jobs.cancel();
     let _ = recovery_job.await;
     for job in [prune_job, outbox_pruner].into_iter().flatten() {

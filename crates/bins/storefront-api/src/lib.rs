@@ -83,7 +83,7 @@ pub async fn run(
     let ops = OpsState::new(commerce_process::postgres::readiness(&pools));
     let app = commerce_http::app(routes, ops, HttpConfig::default());
     tracing::info!(addr = %listener.local_addr()?, projector = in_process, "storefront-api listening");
-    commerce_http::serve(listener, app, shutdown).await?;
+    commerce_process::serve(listener, app, &cli.http.tls, shutdown).await?;
     jobs.cancel();
     if let Some(job) = projector_job {
         let _ = job.await;
