@@ -94,7 +94,7 @@ fn method_label(method: &axum::http::Method) -> &'static str {
 
 /// Middleware recording every request. Every label comes from a known set: routes are
 /// labelled by their pattern (`/store/v1/products/{id}`, or `unmatched`), never the raw
-/// path, methods by [`method_label`], statuses by the code this server chose.
+/// path, methods by name (standard ones) or `other`, statuses by the code this server chose.
 pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = method_label(request.method()).to_owned();
