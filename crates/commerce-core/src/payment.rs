@@ -139,6 +139,28 @@ impl CardNumber {
     }
 }
 
+/// Whether `text` holds something that could be a card number: 13 to 19 digits in a row
+/// (single spaces or hyphens between them allowed) passing the Luhn check. Free-text fields
+/// a customer fills refuse it, so a number typed in the wrong field is never stored.
+pub fn contains_card_number(text: &str) -> bool {
+    let is_card = |digits: &str| (13..=19).contains(&digits.len()) && luhn_valid(digits);
+    let mut run = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            run.push(c);
+        } else if (c == ' ' || c == '-') && !run.is_empty() && chars.peek().is_some_and(char::is_ascii_digit) {
+            // A separator inside a run.
+        } else {
+            if is_card(&run) {
+                return true;
+            }
+            run.clear();
+        }
+    }
+    is_card(&run)
+}
+
 fn luhn_valid(digits: &str) -> bool {
     let sum: u32 = digits
         .bytes()
@@ -402,6 +424,18 @@ impl PaymentError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn card_numbers_are_found_in_free_text() {
+        for text in
+            ["4000056655665556@example.com", "pay 4242 4242 4242 4242 now", "x4000-0566-5566-5556", "378282246310005"]
+        {
+            assert!(contains_card_number(text), "{text}");
+        }
+        for text in ["ada@example.com", "order 4000056655665557", "12345", "2026-11-29 08:00", "0000-0000"] {
+            assert!(!contains_card_number(text), "{text}");
+        }
+    }
 
     #[test]
     fn luhn_and_brand_detection() {

@@ -8,6 +8,7 @@
 
 #![allow(clippy::missing_panics_doc, reason = "test support: every helper fails the test loudly")]
 
+pub mod pci;
 pub mod process;
 
 use std::time::{Duration, Instant};

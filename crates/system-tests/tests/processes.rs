@@ -11,6 +11,8 @@
 //!   holds, product by product (name, price, available stock). A restarted projector
 //!   that tansu leaves without partitions is restarted once more, as an operator would
 //!   (docs/operations.md).
+//! - PCI: after normal and malformed checkouts with distinctive test cards, the card
+//!   numbers and the CVC appear in no table, Redis key, broker topic, log line or response.
 //!
 //! Needs the binaries built (`cargo build --workspace --bins`, as `scripts/test` does),
 //! PostgreSQL, Redis and the broker (`scripts/broker`); fails loudly without them.
@@ -30,7 +32,7 @@ use std::{
 
 use commerce_postgres::testing::{Databases, url_for};
 use commerce_system_tests::{
-    GOOD_CARD, ShopClient, cart, eventually, ok_json,
+    GOOD_CARD, ShopClient, cart, eventually, ok_json, pci,
     process::{bin, free_port},
 };
 use reqwest::{Client, Method, StatusCode};
@@ -102,6 +104,11 @@ impl Deployment {
         self.children.remove(i).1
     }
 
+    /// A shared setting's value.
+    fn setting(&self, key: &str) -> String {
+        self.env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
+    }
+
     async fn ready(&self, base: &str) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
@@ -136,6 +143,78 @@ impl Deployment {
 }
 
 /// What the storefront shows of a product: name, price and available stock.
+/// Every message of the deployment's topics (dead letters included), read from the start.
+async fn broker_messages(prefix: &str) -> String {
+    use commerce_core::events::AggregateType;
+    use rdkafka::{
+        ClientConfig, Message as _,
+        consumer::{Consumer as _, StreamConsumer},
+    };
+    let brokers = std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("group.id", format!("{prefix}-pci-check"))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    let mut topics: Vec<String> = [
+        AggregateType::Product,
+        AggregateType::Collection,
+        AggregateType::Stock,
+        AggregateType::Order,
+        AggregateType::Restock,
+    ]
+    .into_iter()
+    .map(|a| commerce_kafka::topic(prefix, a))
+    .collect();
+    topics.push(commerce_kafka::dead_letter_topic(prefix));
+    consumer.subscribe(&topics.iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
+    let mut all = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // Until the topics have been quiet for 5 s (the group's join takes a few).
+    while Instant::now() < deadline {
+        match tokio::time::timeout(Duration::from_secs(5), consumer.recv()).await {
+            Ok(Ok(message)) => {
+                all.push_str(&String::from_utf8_lossy(message.payload().unwrap_or_default()));
+                all.push('\n');
+            }
+            Ok(Err(e)) => panic!("reading the broker: {e}"),
+            Err(_) if !all.is_empty() => break,
+            Err(_) => {}
+        }
+    }
+    all
+}
+
+/// The PCI check's checkouts: normal and malformed, with cards used nowhere else. One pays.
+async fn pci_checkouts(shop: &ShopClient, product: &str) {
+    let mut answers = vec![];
+    for (n, body) in pci::checkouts(product).iter().enumerate() {
+        let r = shop.checkout(Some(&format!("pci-{n}")), body).await;
+        answers.push(r.status().as_u16());
+        let text = r.text().await.unwrap();
+        assert!(pci::card_data_in(&text).is_empty(), "a response echoes card data: {text}");
+    }
+    assert_eq!(answers[..3], [201, 402, 422], "paid, declined, failed the Luhn check");
+    assert!(answers[3..].iter().all(|s| *s == 422), "malformed card data is refused: {answers:?}");
+}
+
+/// PCI: the check's cards and CVC are nowhere the deployment keeps data.
+async fn assert_no_card_data(d: &Deployment, db: &str) {
+    let stores = [
+        ("the database", pci::database(db)),
+        ("Redis", pci::redis(&d.setting("REDIS_URL"), &d.setting("INVENTORY_NAMESPACE"))),
+        ("the broker", broker_messages(&d.setting("KAFKA_TOPIC_PREFIX")).await),
+        ("the logs", pci::logs(&d.logs)),
+    ];
+    for (store, contents) in &stores {
+        assert!(!contents.is_empty(), "{store} was read");
+        let found = pci::card_data_in(contents);
+        assert!(found.is_empty(), "card data in {store}: {found:?}");
+    }
+    assert!(stores[2].1.contains("order.status_changed"), "the broker's order events were read");
+}
+
 async fn listed(shop: &ShopClient, id: &str) -> Result<(Value, Value, Value), String> {
     let r = shop.store(&format!("/store/v1/products/{id}")).send().await.map_err(|e| e.to_string())?;
     if r.status() != StatusCode::OK {
@@ -315,6 +394,9 @@ async fn separate_processes_through_the_broker() {
     assert_eq!(order["status"], "paid");
     d.eventually(30, "the sale in the listed stock", shows(3)).await;
 
+    pci_checkouts(&shop, &id).await;
+    d.eventually(30, "the PCI sale in the listed stock", shows(2)).await;
+
     // Write load, with the relay and the projector killed and restarted twice.
     let mut ids = vec![id.clone()];
     for n in 0..9 {
@@ -364,6 +446,8 @@ async fn separate_processes_through_the_broker() {
         "{rounds} write rounds, 3 kills of the relay and the projector ({} extra restarts): storefront equals the write side",
         stranded.len()
     );
+
+    assert_no_card_data(&d, &db).await;
     drop(d);
     dbs.cleanup().await;
 }

@@ -47,6 +47,9 @@ impl Email {
         if local.is_empty() || !domain_ok {
             return Err(InvalidValue::Other("must look like name@example.com".into()));
         }
+        if crate::payment::contains_card_number(&s) {
+            return Err(InvalidValue::Other("must not contain a card number".into()));
+        }
         Ok(Self(s))
     }
 
@@ -377,6 +380,7 @@ mod tests {
             "a\u{200b}b@c.d",
             "a\u{feff}@c.d",
             "a\u{3000}b@c.d",
+            "4000056655665556@example.com",
         ] {
             assert!(Email::parse(hostile).is_err(), "{hostile:?}");
         }
