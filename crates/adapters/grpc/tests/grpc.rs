@@ -231,3 +231,66 @@ async fn two_thousand_concurrent_checkouts_sell_exactly_the_stock() {
     assert_eq!(gateway.stats(None).captures, 100, "one capture per unit sold");
     store.clear().await.unwrap();
 }
+
+/// `message` with the service token.
+fn authorized<T>(message: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(message);
+    r.metadata_mut().insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
+    r
+}
+
+/// Arbitrary field values in every request (issue 12): the service answers with a domain
+/// code, never INTERNAL or UNKNOWN (which a panic or an unmapped error would give).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arbitrary_messages_get_domain_codes() {
+    use commerce_grpc::pb::{
+        BatchGetStockRequest, ExpireRequest, GetStockRequest, ReservationLine, ReservationRef, ReserveRequest,
+        SetOnHandRequest, inventory_service_client::InventoryServiceClient,
+    };
+    use proptest::prelude::*;
+    let (url, store) = fresh_server().await;
+    let raw = InventoryServiceClient::connect(url).await.unwrap();
+    let product = ProductId::from_uuid(uuid::Uuid::now_v7()).to_string();
+    let handle = tokio::runtime::Handle::current();
+    let id = prop_oneof![any::<String>(), Just(product.clone()), Just(uuid::Uuid::now_v7().to_string())];
+    let lines = prop::collection::vec((id.clone(), any::<u32>()), 0..4);
+    let cases = (id.clone(), lines, any::<i64>(), any::<u64>(), any::<u32>(), prop::collection::vec(id, 0..4));
+    let result = tokio::task::block_in_place(|| {
+        TestRunner::new(Config { cases: 96, failure_persistence: None, ..Config::default() }).run(
+            &cases,
+            |(reservation, lines, at, on_hand, limit, ids)| {
+                handle.block_on(async {
+                    let mut c = raw.clone();
+                    let lines =
+                        lines.into_iter().map(|(product_id, quantity)| ReservationLine { product_id, quantity });
+                    let reserve = ReserveRequest {
+                        reservation_id: reservation.clone(),
+                        lines: lines.collect(),
+                        expires_at_unix_micros: at,
+                    };
+                    let reference = ReservationRef { reservation_id: reservation.clone() };
+                    let answers = [
+                        c.reserve(authorized(reserve)).await.err(),
+                        c.commit(authorized(reference.clone())).await.err(),
+                        c.release(authorized(reference)).await.err(),
+                        c.set_on_hand(authorized(SetOnHandRequest { product_id: reservation.clone(), on_hand }))
+                            .await
+                            .err(),
+                        c.expire(authorized(ExpireRequest { now_unix_micros: at, limit })).await.err(),
+                        c.get_stock(GetStockRequest { product_id: reservation }).await.err(),
+                        c.batch_get_stock(BatchGetStockRequest { product_ids: ids }).await.err(),
+                    ];
+                    for status in answers.into_iter().flatten() {
+                        prop_assert!(
+                            !matches!(status.code(), tonic::Code::Internal | tonic::Code::Unknown),
+                            "{status:?}"
+                        );
+                    }
+                    Ok(())
+                })
+            },
+        )
+    });
+    result.unwrap();
+    store.clear().await.unwrap();
+}

@@ -5,6 +5,7 @@
 
 mod contract;
 mod hardening;
+mod parsers;
 
 use commerce_system_tests::ShopClient;
 use reqwest::{Client, Response};
