@@ -57,3 +57,52 @@ fn unusable_certificates_are_clear_errors() {
     let (_, other_key) = certificate();
     assert!(TlsConfig::from_pem(cert.as_bytes(), other_key.as_bytes()).is_err(), "a key of another certificate");
 }
+
+/// The simulated processor over HTTPS with a certificate made now: (base URL, CA PEM).
+async fn processor_over_tls() -> (String, String) {
+    let (cert, key) = certificate();
+    let tls = TlsConfig::from_pem(cert.as_bytes(), key.as_bytes()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("https://localhost:{}", listener.local_addr().unwrap().port());
+    let app = commerce_payment_simulator::remote::router(Arc::new(
+        commerce_payment_simulator::SimulatedCardProcessor::default(),
+    ));
+    tokio::spawn(serve_tls(listener, app, tls, std::future::pending()));
+    (base, cert)
+}
+
+fn card(number: &str) -> commerce_core::payment::CardDetails {
+    use commerce_core::payment::{CardDetails, CardExpiry, CardNumber, Cvc};
+    let number = CardNumber::parse(number).unwrap();
+    CardDetails {
+        cvc: Cvc::parse("123", number.brand()).unwrap(),
+        expiry: CardExpiry::parse(12, 2030, commerce_core::Timestamp::from_unix_micros(1_767_225_600_000_000)).unwrap(),
+        number,
+    }
+}
+
+/// `orders-service`'s processor client sends card data only over TLS, to a processor whose
+/// certificate it trusts, or in clear text to this host alone.
+#[tokio::test]
+async fn card_data_travels_only_over_tls_to_a_trusted_processor() {
+    use commerce_core::{payment::PaymentError, ports::PaymentGateway as _, testkit::conformance};
+    use commerce_payment_simulator::remote::HttpCardProcessor;
+    use std::time::Duration;
+    let (base, ca) = processor_over_tls().await;
+    let trusted = HttpCardProcessor::with_root_certificate(&base, Duration::from_secs(5), ca.as_bytes()).unwrap();
+    conformance::payment::run(&trusted, &card("4242424242424242"), "tls").await;
+
+    // A processor whose certificate does not chain to a trusted root gets nothing.
+    let untrusting = HttpCardProcessor::new(&base, Duration::from_secs(5)).unwrap();
+    let refused = untrusting.tokenize(&card("4242424242424242")).await.unwrap_err();
+    assert!(matches!(refused, PaymentError::Unavailable(_)), "{refused:?}");
+
+    // Plain http only to this host.
+    let remote = HttpCardProcessor::new("http://payments.example.com", Duration::from_secs(5)).unwrap_err();
+    assert!(remote.to_string().contains("refusing to send card data over plain http"), "{remote}");
+    for local in ["http://127.0.0.1:8090", "http://localhost:8090", "http://[::1]:8090", "https://payments.example.com"]
+    {
+        assert!(HttpCardProcessor::new(local, Duration::from_secs(5)).is_ok(), "{local}");
+    }
+    assert!(HttpCardProcessor::new("ftp://payments.example.com", Duration::from_secs(5)).is_err());
+}

@@ -402,40 +402,6 @@ mod tests {
         }
     }
 
-    /// The simulator over HTTPS with a certificate made now: (base URL, CA PEM).
-    async fn serve_tls() -> (String, String) {
-        let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-        let (pem, key) = (cert.cert.pem(), cert.key_pair.serialize_pem());
-        let tls = commerce_http::TlsConfig::from_pem(pem.as_bytes(), key.as_bytes()).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("https://localhost:{}", listener.local_addr().unwrap().port());
-        let app = router(Arc::new(SimulatedCardProcessor::default()));
-        tokio::spawn(commerce_http::serve_tls(listener, app, tls, std::future::pending()));
-        (base, pem)
-    }
-
-    #[tokio::test]
-    async fn card_data_travels_only_over_tls_to_a_trusted_processor() {
-        let (base, ca) = serve_tls().await;
-        let trusted = HttpCardProcessor::with_root_certificate(&base, Duration::from_secs(5), ca.as_bytes()).unwrap();
-        conformance::payment::run(&trusted, &card("4242424242424242"), "tls").await;
-
-        // A processor whose certificate does not chain to a trusted root gets nothing.
-        let untrusting = HttpCardProcessor::new(&base, Duration::from_secs(5)).unwrap();
-        let refused = untrusting.tokenize(&card("4242424242424242")).await.unwrap_err();
-        assert!(matches!(refused, PaymentError::Unavailable(_)), "{refused:?}");
-
-        // Plain http only to this host.
-        let remote = HttpCardProcessor::new("http://payments.example.com", Duration::from_secs(5)).unwrap_err();
-        assert!(remote.to_string().contains("refusing to send card data over plain http"), "{remote}");
-        for local in
-            ["http://127.0.0.1:8090", "http://localhost:8090", "http://[::1]:8090", "https://payments.example.com"]
-        {
-            assert!(HttpCardProcessor::new(local, Duration::from_secs(5)).is_ok(), "{local}");
-        }
-        assert!(HttpCardProcessor::new("ftp://payments.example.com", Duration::from_secs(5)).is_err());
-    }
-
     #[tokio::test]
     async fn the_http_client_passes_the_gateway_conformance_suite() {
         let (base, processor) = serve().await;
