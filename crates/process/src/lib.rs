@@ -35,6 +35,17 @@ pub struct InventoryArgs {
     /// A file holding the inventory service's token.
     #[arg(long, env = "INVENTORY_TOKEN_FILE")]
     pub inventory_token_file: Option<std::path::PathBuf>,
+    /// PEM CA certificate(s) the inventory service's certificate must chain to: with an
+    /// `https://` URL, the calls travel over TLS.
+    #[arg(long, env = "INVENTORY_CA_FILE")]
+    pub inventory_ca_file: Option<std::path::PathBuf>,
+    /// PEM certificate this service presents when the inventory service requires one
+    /// (mutual TLS); with `--inventory-client-key`.
+    #[arg(long, env = "INVENTORY_CLIENT_CERT", requires = "inventory_client_key")]
+    pub inventory_client_cert: Option<std::path::PathBuf>,
+    /// Its private key.
+    #[arg(long, env = "INVENTORY_CLIENT_KEY", requires = "inventory_client_cert")]
+    pub inventory_client_key: Option<std::path::PathBuf>,
     /// The inventory service publishes stock events itself (it runs with `KAFKA_BROKERS`):
     /// record none here. Unset, this service records a `stock.changed` in its own outbox
     /// after each inventory call, which also works without a broker.
@@ -401,6 +412,26 @@ pub mod postgres {
         })
     }
 
+    /// The TLS settings of calls to the inventory service (`None`: plain HTTP/2, for a
+    /// private network or loopback).
+    pub fn inventory_tls(args: &crate::InventoryArgs) -> anyhow::Result<Option<commerce_grpc::ClientTls>> {
+        let read = |path: &std::path::Path| {
+            std::fs::read(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))
+        };
+        let Some(ca) = &args.inventory_ca_file else {
+            anyhow::ensure!(
+                args.inventory_client_cert.is_none(),
+                "INVENTORY_CLIENT_CERT needs INVENTORY_CA_FILE (the inventory service's CA)"
+            );
+            return Ok(None);
+        };
+        let identity = match (&args.inventory_client_cert, &args.inventory_client_key) {
+            (Some(cert), Some(key)) => Some((read(cert)?, read(key)?)),
+            _ => None,
+        };
+        Ok(Some(commerce_grpc::ClientTls { ca_pem: read(ca)?, identity }))
+    }
+
     /// Ready while the inventory service accepts this process's token (`None` without
     /// `--inventory-grpc-url`): a wrong or missing token shows in `/readyz` (and its cause
     /// in the log) before any request fails.
@@ -408,7 +439,9 @@ pub mod postgres {
         let Some(url) = &args.inventory_grpc_url else {
             return Ok(None);
         };
-        let client = commerce_grpc::GrpcInventoryClient::connect_lazy(url, Some(args.required_token()?))?;
+        let tls = inventory_tls(args)?;
+        let client =
+            commerce_grpc::GrpcInventoryClient::connect_lazy_with(url, Some(args.required_token()?), tls.as_ref())?;
         Ok(Some(Arc::new(InventoryAccess(client))))
     }
 

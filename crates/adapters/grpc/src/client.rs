@@ -11,6 +11,7 @@ use commerce_core::{
 use tonic::{Code, Request, transport::Channel};
 
 use crate::{
+    ClientTls,
     convert::{error_of, level_from_pb, lines_to_pb, receipt_from_pb},
     pb::{self, inventory_service_client::InventoryServiceClient},
 };
@@ -29,10 +30,26 @@ impl GrpcInventoryClient {
     /// `token` is the service token every call but the reads needs; a client that only
     /// reads stock may go without.
     pub fn connect_lazy(url: &str, token: Option<String>) -> Result<Self, InventoryError> {
-        let channel = Channel::from_shared(url.to_owned())
+        Self::connect_lazy_with(url, token, None)
+    }
+
+    /// [`GrpcInventoryClient::connect_lazy`] over TLS when `tls` is given (an `https://`
+    /// URL): the server's certificate must chain to `tls.ca_pem`, and the client presents
+    /// `tls.identity` when the server asks for one.
+    pub fn connect_lazy_with(
+        url: &str,
+        token: Option<String>,
+        tls: Option<&ClientTls>,
+    ) -> Result<Self, InventoryError> {
+        let mut endpoint = Channel::from_shared(url.to_owned())
             .map_err(|e| InventoryError::InvalidRequest(format!("bad inventory service URL: {e}")))?
-            .connect_timeout(Duration::from_secs(2))
-            .connect_lazy();
+            .connect_timeout(Duration::from_secs(2));
+        if let Some(tls) = tls {
+            endpoint = endpoint
+                .tls_config(tls.config())
+                .map_err(|e| InventoryError::InvalidRequest(format!("inventory TLS settings: {e}")))?;
+        }
+        let channel = endpoint.connect_lazy();
         Ok(Self { client: InventoryServiceClient::new(channel), token, deadline: Duration::from_secs(2), attempts: 3 })
     }
 

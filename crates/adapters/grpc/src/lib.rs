@@ -14,9 +14,11 @@
 mod client;
 mod convert;
 mod server;
+mod tls;
 
 pub use client::GrpcInventoryClient;
-pub use server::{InventoryGrpcServer, serve, server_router};
+pub use server::{InventoryGrpcServer, serve, serve_tls, server_router};
+pub use tls::{ClientTls, ServerTls};
 
 /// Generated protobuf types and service stubs.
 #[allow(clippy::pedantic, missing_docs, reason = "generated code")]

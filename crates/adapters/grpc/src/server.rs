@@ -178,3 +178,18 @@ pub async fn serve(
         .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown)
         .await
 }
+
+/// [`serve`] over TLS (`https://` for clients), requiring client certificates when
+/// `tls.client_ca_pem` is set.
+pub async fn serve_tls(
+    routes: tonic::service::Routes,
+    listener: tokio::net::TcpListener,
+    tls: &crate::ServerTls,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    tonic::transport::Server::builder()
+        .tls_config(tls.config())?
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown)
+        .await
+}

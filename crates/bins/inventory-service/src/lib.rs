@@ -24,7 +24,7 @@ use commerce_core::{
     ports::{Clock, InventoryStore},
     services::events::{OutboxRelay, Restocker},
 };
-use commerce_grpc::{InventoryGrpcServer, serve, server_router};
+use commerce_grpc::{InventoryGrpcServer, ServerTls, serve, serve_tls, server_router};
 use commerce_http::{HttpConfig, ops::OpsState};
 use commerce_kafka::{KafkaConsumer, KafkaPublisher, ensure_topics_patiently};
 use commerce_process::KafkaArgs;
@@ -57,6 +57,16 @@ pub struct Cli {
     /// A file holding the service token.
     #[arg(long, env = "INVENTORY_TOKEN_FILE")]
     pub token_file: Option<std::path::PathBuf>,
+    /// PEM certificate chain: serve gRPC over TLS (with `--tls-key`).
+    #[arg(long, env = "INVENTORY_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// Its private key.
+    #[arg(long, env = "INVENTORY_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// PEM CA certificate: require every client to present a certificate it signed
+    /// (mutual TLS; needs `--tls-cert`).
+    #[arg(long, env = "INVENTORY_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<std::path::PathBuf>,
     /// The longest a reservation may hold stock: later deadlines are cut to this.
     #[arg(long, env = "INVENTORY_MAX_RESERVATION_TTL_SECS", default_value = "3600")]
     pub max_reservation_ttl_secs: u64,
@@ -91,6 +101,14 @@ mod readiness {
             self.0.ping().await.map_err(|e| e.to_string())
         }
     }
+}
+
+/// The gRPC TLS settings, when a certificate is given.
+fn server_tls(cli: &Cli) -> anyhow::Result<Option<ServerTls>> {
+    let read = |path: &std::path::Path| std::fs::read(path).with_context(|| format!("reading {}", path.display()));
+    let (Some(cert), Some(key)) = (&cli.tls_cert, &cli.tls_key) else { return Ok(None) };
+    let client_ca_pem = cli.tls_client_ca.as_deref().map(read).transpose()?;
+    Ok(Some(ServerTls { cert_pem: read(cert)?, key_pem: read(key)?, client_ca_pem }))
 }
 
 async fn connect(url: &str, namespace: &str) -> RedisInventoryStore {
@@ -244,7 +262,13 @@ pub async fn run(
             shutdown_token.cancel();
         })
     };
-    let grpc = serve(routes, grpc_listener, shutdown_token.clone().cancelled_owned());
+    let tls = server_tls(&cli)?;
+    let grpc = async {
+        match &tls {
+            Some(tls) => serve_tls(routes, grpc_listener, tls, shutdown_token.clone().cancelled_owned()).await,
+            None => serve(routes, grpc_listener, shutdown_token.clone().cancelled_owned()).await,
+        }
+    };
     let http = commerce_http::serve(http_listener, http, shutdown_token.clone().cancelled_owned());
     let (grpc, http) = tokio::join!(grpc, http);
     grpc?;

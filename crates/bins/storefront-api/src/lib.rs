@@ -58,8 +58,10 @@ pub async fn run(
     let mut storefront = StorefrontService::new(Arc::new(PgReadModel::new(read.clone())));
     if let Some(url) = &cli.inventory.inventory_grpc_url {
         // One quick attempt: a slow inventory shows the projected stock, never an error page.
-        let live =
-            GrpcInventoryClient::connect_lazy(url, None)?.with_deadline(Duration::from_millis(300)).with_attempts(1);
+        let tls = commerce_process::postgres::inventory_tls(&cli.inventory)?;
+        let live = GrpcInventoryClient::connect_lazy_with(url, None, tls.as_ref())?
+            .with_deadline(Duration::from_millis(300))
+            .with_attempts(1);
         storefront = storefront.with_live_stock(Arc::new(live));
     }
 
