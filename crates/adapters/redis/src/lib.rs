@@ -69,9 +69,23 @@ fn malformed(what: &str) -> InventoryError {
 }
 
 impl RedisInventoryStore {
-    /// Connects to `url` (e.g. `redis://127.0.0.1:6379`); keys start with `{namespace}:`.
+    /// Connects to `url` (e.g. `redis://127.0.0.1:6379`, or `rediss://` for TLS, trusting
+    /// the system's root certificates); keys start with `{namespace}:`.
     pub async fn connect(url: &str, namespace: &str) -> Result<Self, InventoryError> {
-        let client = redis::Client::open(url).map_err(|e| unavailable(&e))?;
+        Self::connect_with_ca(url, namespace, None).await
+    }
+
+    /// [`RedisInventoryStore::connect`]; with `ca_pem`, a `rediss://` server's certificate
+    /// must chain to that CA (a private one) instead of the system's roots.
+    pub async fn connect_with_ca(url: &str, namespace: &str, ca_pem: Option<&[u8]>) -> Result<Self, InventoryError> {
+        let client = match ca_pem {
+            Some(ca) => {
+                let certificates = redis::TlsCertificates { client_tls: None, root_cert: Some(ca.to_vec()) };
+                redis::Client::build_with_tls(url, certificates)
+            }
+            None => redis::Client::open(url),
+        }
+        .map_err(|e| unavailable(&e))?;
         let conn = ConnectionManager::new(client).await.map_err(|e| unavailable(&e))?;
         Ok(Self {
             conn,

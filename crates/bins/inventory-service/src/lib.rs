@@ -47,6 +47,10 @@ pub struct Cli {
     /// Redis holding the stock.
     #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379", hide_env_values = true)]
     pub redis_url: commerce_process::secrets::Secret,
+    /// PEM CA certificate a `rediss://` server's certificate must chain to (unset: the
+    /// system's roots).
+    #[arg(long, env = "REDIS_CA_FILE")]
+    pub redis_ca_file: Option<std::path::PathBuf>,
     /// Key namespace in Redis (keys are `{namespace}:...`).
     #[arg(long, env = "INVENTORY_NAMESPACE", default_value = "commerce")]
     pub namespace: String,
@@ -111,10 +115,10 @@ fn server_tls(cli: &Cli) -> anyhow::Result<Option<ServerTls>> {
     Ok(Some(ServerTls { cert_pem: read(cert)?, key_pem: read(key)?, client_ca_pem }))
 }
 
-async fn connect(url: &str, namespace: &str) -> RedisInventoryStore {
+async fn connect(url: &str, namespace: &str, ca_pem: Option<&[u8]>) -> RedisInventoryStore {
     let mut wait = Duration::from_millis(200);
     loop {
-        match RedisInventoryStore::connect(url, namespace).await {
+        match RedisInventoryStore::connect_with_ca(url, namespace, ca_pem).await {
             Ok(store) => return store,
             Err(e) => {
                 tracing::warn!(error = %e, retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(0), "Redis not reachable yet");
@@ -204,7 +208,12 @@ pub async fn run(
     })?;
     let token = commerce_process::secrets::bearer("INVENTORY_TOKEN", &token)?;
     let Listeners { grpc: grpc_listener, http: http_listener } = listeners;
-    let mut store = connect(cli.redis_url.expose(), &cli.namespace)
+    let redis_ca = cli
+        .redis_ca_file
+        .as_deref()
+        .map(|path| std::fs::read(path).with_context(|| format!("reading REDIS_CA_FILE {}", path.display())))
+        .transpose()?;
+    let mut store = connect(cli.redis_url.expose(), &cli.namespace, redis_ca.as_deref())
         .await
         .with_settled_retention(Duration::from_secs(cli.settled_retention_hours.saturating_mul(3600)));
     let stop = CancellationToken::new();
