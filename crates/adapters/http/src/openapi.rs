@@ -4,6 +4,7 @@ use utoipa::{
     Modify, OpenApi,
     openapi::{
         Content, Ref, RefOr, ResponseBuilder,
+        link::LinkBuilder,
         path::Operation,
         security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
     },
@@ -30,7 +31,7 @@ use crate::{admin, checkout, dto, error, ops, store};
         graphql_query, graphql_ide,
     ),
     components(schemas(error::Problem, dto::MoneyDto)),
-    modifiers(&Security, &ErrorResponses),
+    modifiers(&Security, &ErrorResponses, &Links),
     tags(
         (name = "store", description = "Browse products (no auth)"),
         (name = "checkout", description = "Buy with a card (no auth; Idempotency-Key required)"),
@@ -96,9 +97,108 @@ impl Modify for ErrorResponses {
     }
 }
 
+/// Links from the operations that create a resource to those that use it, so clients
+/// (and schemathesis' stateful phase) can follow a checkout to its order and a new product
+/// or collection to its routes: `$response.body#/id` fills the `id` path parameter.
+struct Links;
+
+/// A `POST` that creates a resource: its path, the statuses that return it, and the
+/// links (name, target operation id) to put on those responses.
+struct Creates {
+    path: &'static str,
+    statuses: &'static [&'static str],
+    links: &'static [(&'static str, &'static str)],
+}
+
+const LINKS: [Creates; 3] = [
+    Creates {
+        path: "/store/v1/checkout",
+        statuses: &["201", "202"],
+        links: &[
+            ("GetOrder", "store_get_order"),
+            ("AdminGetOrder", "admin_get_order"),
+            ("FulfilOrder", "admin_fulfil_order"),
+        ],
+    },
+    Creates {
+        path: "/admin/v1/products",
+        statuses: &["201"],
+        links: &[
+            ("GetProduct", "admin_get_product"),
+            ("UpdateProduct", "admin_update_product"),
+            ("SetStock", "admin_set_stock"),
+            ("GetStock", "admin_get_stock"),
+            ("ArchiveProduct", "admin_archive_product"),
+            ("StoreProduct", "store_get_product"),
+        ],
+    },
+    Creates {
+        path: "/admin/v1/collections",
+        statuses: &["201"],
+        links: &[
+            ("GetCollection", "admin_get_collection"),
+            ("UpdateCollection", "admin_update_collection"),
+            ("DeleteCollection", "admin_delete_collection"),
+        ],
+    },
+];
+
+impl Modify for Links {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for Creates { path, statuses, links } in LINKS {
+            let Some(operation) = doc.paths.paths.get_mut(path).and_then(|item| item.post.as_mut()) else { continue };
+            for status in statuses {
+                let Some(RefOr::T(response)) = operation.responses.responses.get_mut(*status) else { continue };
+                for (name, target) in links {
+                    let link = LinkBuilder::new().operation_id(*target).parameter("id", "$response.body#/id").build();
+                    response.links.insert((*name).to_owned(), RefOr::T(link));
+                }
+            }
+        }
+    }
+}
+
 impl ApiDoc {
     /// The document as pretty JSON.
     pub fn json() -> Result<String, serde_json::Error> {
-        serde_json::to_string_pretty(&Self::openapi())
+        to_json(&Self::openapi())
+    }
+}
+
+/// `doc` as pretty JSON. utoipa 5.5 writes a link's fields as `operation_id` and
+/// `operation_ref`; OpenAPI spells them `operationId` and `operationRef`, so they are
+/// renamed here (tools would ignore the link otherwise).
+pub fn to_json(doc: &utoipa::openapi::OpenApi) -> Result<String, serde_json::Error> {
+    let mut value = serde_json::to_value(doc)?;
+    if let Some(paths) = value.get_mut("paths").and_then(serde_json::Value::as_object_mut) {
+        let links = paths
+            .values_mut()
+            .filter_map(serde_json::Value::as_object_mut)
+            .flat_map(|item| item.values_mut())
+            .filter_map(|op| op.get_mut("responses").and_then(serde_json::Value::as_object_mut))
+            .flat_map(|responses| responses.values_mut())
+            .filter_map(|response| response.get_mut("links").and_then(serde_json::Value::as_object_mut))
+            .flat_map(|links| links.values_mut())
+            .filter_map(serde_json::Value::as_object_mut);
+        for link in links {
+            for (from, to) in [("operation_id", "operationId"), ("operation_ref", "operationRef")] {
+                if let Some(v) = link.remove(from) {
+                    link.insert(to.to_owned(), v);
+                }
+            }
+        }
+    }
+    serde_json::to_string_pretty(&value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checkout_links_to_its_order() {
+        let doc: serde_json::Value = serde_json::from_str(&ApiDoc::json().unwrap()).unwrap();
+        let created = &doc["paths"]["/store/v1/checkout"]["post"]["responses"]["201"];
+        assert_eq!(created["links"]["GetOrder"]["operationId"], "store_get_order", "{created}");
     }
 }

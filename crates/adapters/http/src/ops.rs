@@ -100,7 +100,7 @@ pub async fn metrics(State(s): State<OpsState>) -> Response {
 /// This API's OpenAPI 3.1 document.
 #[utoipa::path(get, operation_id = "openapi", path = "/openapi.json", tag = "ops", responses((status = 200, content_type = "application/json", body = Object)))]
 pub async fn openapi(State(s): State<OpsState>) -> Response {
-    match serde_json::to_string_pretty(&*s.openapi) {
+    match crate::openapi::to_json(&s.openapi) {
         Ok(doc) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], doc).into_response(),
         Err(e) => crate::error::ApiError::Internal(e.to_string()).into_response(),
     }

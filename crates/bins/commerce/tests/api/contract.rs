@@ -385,6 +385,28 @@ async fn the_openapi_document_is_valid() {
     ] {
         assert!(spec["paths"].get(path).is_some(), "{path} is documented");
     }
+    // Links lead from what creates a resource to what uses it, and name real operations.
+    let links = &spec["paths"]["/store/v1/checkout"]["post"]["responses"]["201"]["links"];
+    assert_eq!(links["GetOrder"]["operationId"], "store_get_order");
+    assert_eq!(links["GetOrder"]["parameters"]["id"], "$response.body#/id");
+    let operation_ids: Vec<&Value> = spec["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values().map(|op| &op["operationId"]))
+        .collect();
+    let mut linked = 0;
+    for item in spec["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            for response in op["responses"].as_object().into_iter().flat_map(|r| r.values()) {
+                for link in response["links"].as_object().into_iter().flat_map(|l| l.values()) {
+                    assert!(operation_ids.contains(&&link["operationId"]), "a link names a real operation: {link}");
+                    linked += 1;
+                }
+            }
+        }
+    }
+    assert!(linked >= 10, "{linked} links");
     let file = std::env::temp_dir().join(format!("commerce-openapi-{}.json", std::process::id()));
     std::fs::write(&file, doc).unwrap();
     let out = std::process::Command::new("python3")
