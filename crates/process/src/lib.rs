@@ -117,6 +117,16 @@ pub struct KafkaArgs {
     /// silent before a consumer gives them up.
     #[arg(long, env = "KAFKA_SESSION_TIMEOUT_MS", default_value = "45000")]
     pub kafka_session_timeout_ms: u64,
+    /// PEM CA certificate the brokers' certificates must chain to: set, the connection
+    /// uses TLS (and checks the brokers' host names).
+    #[arg(long, env = "KAFKA_CA_FILE")]
+    pub kafka_ca_file: Option<std::path::PathBuf>,
+    /// PEM certificate this client presents to brokers that require one (with `--kafka-client-key`).
+    #[arg(long, env = "KAFKA_CLIENT_CERT", requires = "kafka_client_key")]
+    pub kafka_client_cert: Option<std::path::PathBuf>,
+    /// Its private key.
+    #[arg(long, env = "KAFKA_CLIENT_KEY", requires = "kafka_client_cert")]
+    pub kafka_client_key: Option<std::path::PathBuf>,
 }
 
 impl KafkaArgs {
@@ -128,6 +138,26 @@ impl KafkaArgs {
     /// The brokers of a process that cannot run without them.
     pub fn required_brokers(&self) -> anyhow::Result<&str> {
         self.brokers().ok_or_else(|| anyhow::anyhow!("KAFKA_BROKERS is required"))
+    }
+
+    /// How to reach the brokers (TLS when `KAFKA_CA_FILE` is set), when configured.
+    #[cfg(feature = "kafka")]
+    pub fn connection(&self) -> anyhow::Result<Option<commerce_kafka::Brokers>> {
+        let Some(list) = self.brokers() else { return Ok(None) };
+        let brokers = commerce_kafka::Brokers::from(list);
+        let Some(ca) = &self.kafka_ca_file else {
+            anyhow::ensure!(self.kafka_client_cert.is_none(), "KAFKA_CLIENT_CERT needs KAFKA_CA_FILE");
+            return Ok(Some(brokers));
+        };
+        anyhow::ensure!(ca.is_file(), "KAFKA_CA_FILE {} is not a file", ca.display());
+        let client = self.kafka_client_cert.clone().zip(self.kafka_client_key.clone());
+        Ok(Some(brokers.with_tls(commerce_kafka::KafkaTls { ca_location: ca.clone(), client })))
+    }
+
+    /// [`KafkaArgs::connection`] of a process that cannot run without a broker.
+    #[cfg(feature = "kafka")]
+    pub fn required_connection(&self) -> anyhow::Result<commerce_kafka::Brokers> {
+        self.connection()?.ok_or_else(|| anyhow::anyhow!("KAFKA_BROKERS is required"))
     }
 }
 

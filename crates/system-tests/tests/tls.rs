@@ -104,3 +104,84 @@ async fn postgres_over_tls_verifies_the_server() {
         std::fs::remove_file(path).unwrap();
     }
 }
+
+/// A tansu broker of its own, advertising `advertised` (the TLS proxy in front of it);
+/// killed when dropped.
+struct Broker(std::process::Child);
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_broker(listen: u16, advertised: &str) -> Broker {
+    let tansu = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cargo")))
+        .map(|home| home.join("bin/tansu"))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| "tansu".into());
+    let child = std::process::Command::new(&tansu)
+        .args(["broker", "--listener-url", &format!("tcp://127.0.0.1:{listen}")])
+        .args(["--advertised-listener-url", &format!("tcp://{advertised}")])
+        .args(["--storage-engine", &format!("memory://tls-{}/", uuid::Uuid::new_v4().simple())])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("tansu must be installed (scripts/broker installs it): {e}"));
+    Broker(child)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_over_tls_trusts_only_the_given_authority() {
+    use commerce_core::{
+        EventId, Timestamp,
+        events::EventEnvelope,
+        inventory::StockLevel,
+        ports::{EventConsumer as _, EventPublisher as _},
+    };
+    use commerce_kafka::{Brokers, KafkaConsumer, KafkaPublisher, KafkaTls, ensure_topics};
+    let (ours, theirs) = (certificate(), certificate());
+    let plain = commerce_system_tests::process::free_port();
+    let tls_port = tls_proxy(&format!("127.0.0.1:{plain}"), &ours, false).await;
+    let _broker = start_broker(plain, &format!("localhost:{tls_port}"));
+    let (trusted, other) = (write_pem(&ours.0), write_pem(&theirs.0));
+    let brokers = |ca: &std::path::Path| {
+        Brokers::from(format!("localhost:{tls_port}")).with_tls(KafkaTls { ca_location: ca.to_owned(), client: None })
+    };
+    let prefix = format!("tls-{}", uuid::Uuid::new_v4().simple());
+
+    // The broker needs a moment to listen; topic creation through TLS is the first call.
+    let mut created = Err(commerce_core::ports::EventError::Unavailable("not tried".into()));
+    for _ in 0..20 {
+        created = ensure_topics(brokers(&trusted), &prefix, 1).await;
+        if created.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    created.unwrap();
+    let level =
+        StockLevel { product_id: ProductId::from_uuid(uuid::Uuid::now_v7()), on_hand: 7, reserved: 0, version: 1 };
+    let event = EventEnvelope::stock_changed(EventId::from_uuid(uuid::Uuid::now_v7()), Timestamp::EPOCH, level);
+    KafkaPublisher::new(brokers(&trusted), &prefix).unwrap().publish(std::slice::from_ref(&event)).await.unwrap();
+    let consumer = KafkaConsumer::new(brokers(&trusted), &prefix, &format!("{prefix}-group")).unwrap();
+    let mut got = vec![];
+    for _ in 0..60 {
+        got = consumer.poll(10).await.unwrap();
+        if !got.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(got.first().map(|d| &d.envelope), Some(&event), "an event travels end to end over TLS");
+
+    // Within the publisher's 10 s message timeout: the handshake never succeeds.
+    let untrusting = KafkaPublisher::new(brokers(&other), &prefix).unwrap();
+    let refused = untrusting.publish(std::slice::from_ref(&event)).await;
+    assert!(refused.is_err(), "brokers whose certificate chains to another CA are refused");
+    for path in [trusted, other] {
+        std::fs::remove_file(path).unwrap();
+    }
+}

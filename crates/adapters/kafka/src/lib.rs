@@ -17,6 +17,10 @@
 //! - [`ensure_topics`]: creates the topics (brokers with auto-creation off, tansu
 //!   included, need it).
 
+mod connection;
+
+pub use connection::{Brokers, KafkaTls};
+
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
     sync::{Mutex, RwLock},
@@ -29,7 +33,7 @@ use commerce_core::{
     ports::{Delivery, EventConsumer, EventError, EventPublisher},
 };
 use rdkafka::{
-    ClientConfig, Message, Offset, TopicPartitionList,
+    Message, Offset, TopicPartitionList,
     admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
     client::DefaultClientContext,
     consumer::{CommitMode, Consumer, StreamConsumer},
@@ -75,9 +79,8 @@ fn unavailable(e: &KafkaError) -> EventError {
 }
 
 /// Creates every topic under `prefix` with `partitions` partitions (already existing ones are fine).
-pub async fn ensure_topics(brokers: &str, prefix: &str, partitions: i32) -> Result<(), EventError> {
-    let admin: AdminClient<DefaultClientContext> =
-        ClientConfig::new().set("bootstrap.servers", brokers).create().map_err(|e| unavailable(&e))?;
+pub async fn ensure_topics(brokers: impl Into<Brokers>, prefix: &str, partitions: i32) -> Result<(), EventError> {
+    let admin: AdminClient<DefaultClientContext> = brokers.into().config().create().map_err(|e| unavailable(&e))?;
     let names = topics(prefix);
     let new: Vec<NewTopic<'_>> =
         names.iter().map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1))).collect();
@@ -96,9 +99,10 @@ pub async fn ensure_topics(brokers: &str, prefix: &str, partitions: i32) -> Resu
 
 /// [`ensure_topics`], retried with back-off until the broker answers: services start
 /// before (or while) their broker does.
-pub async fn ensure_topics_patiently(brokers: &str, prefix: &str, partitions: i32) {
+pub async fn ensure_topics_patiently(brokers: impl Into<Brokers>, prefix: &str, partitions: i32) {
+    let brokers = brokers.into();
     let mut wait = Duration::from_millis(200);
-    while let Err(e) = ensure_topics(brokers, prefix, partitions).await {
+    while let Err(e) = ensure_topics(&brokers, prefix, partitions).await {
         tracing::warn!(error = %e, "creating topics failed; retrying");
         tokio::time::sleep(wait).await;
         wait = (wait * 2).min(Duration::from_secs(5));
@@ -115,7 +119,7 @@ pub async fn ensure_topics_patiently(brokers: &str, prefix: &str, partitions: i3
 /// being idempotent by aggregate version.
 pub struct KafkaPublisher {
     producer: RwLock<FutureProducer>,
-    brokers: String,
+    brokers: Brokers,
     prefix: String,
     timeout: Duration,
 }
@@ -127,19 +131,20 @@ impl std::fmt::Debug for KafkaPublisher {
 }
 
 impl KafkaPublisher {
-    /// A publisher to `brokers` (`host:port,...`) under topic `prefix`.
-    pub fn new(brokers: &str, prefix: &str) -> Result<Self, EventError> {
+    /// A publisher to `brokers` (`host:port,...`, or [`Brokers`] with TLS) under topic `prefix`.
+    pub fn new(brokers: impl Into<Brokers>, prefix: &str) -> Result<Self, EventError> {
+        let brokers = brokers.into();
         Ok(Self {
-            producer: RwLock::new(Self::producer(brokers)?),
-            brokers: brokers.to_owned(),
+            producer: RwLock::new(Self::producer(&brokers)?),
+            brokers,
             prefix: prefix.to_owned(),
             timeout: Duration::from_secs(10),
         })
     }
 
-    fn producer(brokers: &str) -> Result<FutureProducer, EventError> {
-        ClientConfig::new()
-            .set("bootstrap.servers", brokers)
+    fn producer(brokers: &Brokers) -> Result<FutureProducer, EventError> {
+        brokers
+            .config()
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("message.timeout.ms", "10000")
@@ -221,7 +226,7 @@ impl KafkaConsumer {
     /// Joins `group` on the read model's topics under `prefix` ([`READ_MODEL_AGGREGATES`]).
     /// A new group starts at the beginning of the topics (`projector rebuild` relies on
     /// it). The session timeout is [`DEFAULT_SESSION_TIMEOUT`].
-    pub fn new(brokers: &str, prefix: &str, group: &str) -> Result<Self, EventError> {
+    pub fn new(brokers: impl Into<Brokers>, prefix: &str, group: &str) -> Result<Self, EventError> {
         Self::with_session_timeout(brokers, prefix, group, DEFAULT_SESSION_TIMEOUT)
     }
 
@@ -229,7 +234,7 @@ impl KafkaConsumer {
     /// a silent member (a crashed process) before handing its partitions to the others,
     /// and how long a broker may stay silent before this member gives them up.
     pub fn with_session_timeout(
-        brokers: &str,
+        brokers: impl Into<Brokers>,
         prefix: &str,
         group: &str,
         session_timeout: Duration,
@@ -240,15 +245,16 @@ impl KafkaConsumer {
     /// Joins `group` on the topics of `aggregates` under `prefix` (the inventory service
     /// reads only [`AggregateType::Restock`]).
     pub fn subscribed(
-        brokers: &str,
+        brokers: impl Into<Brokers>,
         prefix: &str,
         group: &str,
         aggregates: &[AggregateType],
         session_timeout: Duration,
     ) -> Result<Self, EventError> {
+        let brokers = brokers.into();
         let session_ms = session_timeout.as_millis().to_string();
-        let consumer: StreamConsumer = ClientConfig::new()
-            .set("bootstrap.servers", brokers)
+        let consumer: StreamConsumer = brokers
+            .config()
             .set("group.id", group)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
@@ -260,11 +266,7 @@ impl KafkaConsumer {
         let names: Vec<String> = aggregates.iter().map(|a| topic(prefix, *a)).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         consumer.subscribe(&refs).map_err(|e| unavailable(&e))?;
-        let dead_letters = ClientConfig::new()
-            .set("bootstrap.servers", brokers)
-            .set("enable.idempotence", "true")
-            .create()
-            .map_err(|e| unavailable(&e))?;
+        let dead_letters = brokers.config().set("enable.idempotence", "true").create().map_err(|e| unavailable(&e))?;
         Ok(Self {
             consumer,
             dead_letters,

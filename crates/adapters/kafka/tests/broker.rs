@@ -42,8 +42,8 @@ async fn first_dead_letter(prefix: &str) -> OwnedMessage {
 #[tokio::test]
 async fn publisher_and_consumer_pass_the_events_conformance_suite() {
     let prefix = fresh_topics(2).await;
-    let publisher = KafkaPublisher::new(&brokers(), &prefix).unwrap();
-    let consumer = KafkaConsumer::new(&brokers(), &prefix, &format!("{prefix}-group")).unwrap();
+    let publisher = KafkaPublisher::new(brokers(), &prefix).unwrap();
+    let consumer = KafkaConsumer::new(brokers(), &prefix, &format!("{prefix}-group")).unwrap();
     conformance::events::run(&publisher, &consumer).await;
 }
 
@@ -65,9 +65,9 @@ async fn an_undecodable_event_goes_to_the_dead_letter_topic_and_does_not_block()
         Timestamp::EPOCH,
         commerce_core::inventory::StockLevel { product_id: product, on_hand: 3, reserved: 0, version: 1 },
     );
-    KafkaPublisher::new(&brokers(), &prefix).unwrap().publish(std::slice::from_ref(&good)).await.unwrap();
+    KafkaPublisher::new(brokers(), &prefix).unwrap().publish(std::slice::from_ref(&good)).await.unwrap();
 
-    let consumer = KafkaConsumer::new(&brokers(), &prefix, &format!("{prefix}-group")).unwrap();
+    let consumer = KafkaConsumer::new(brokers(), &prefix, &format!("{prefix}-group")).unwrap();
     let mut got = vec![];
     for _ in 0..60 {
         got = consumer.poll(10).await.unwrap();
@@ -111,7 +111,7 @@ async fn restocks_reach_the_inventory_once_and_a_refused_one_is_parked_with_its_
         let restock = StockSet { product_id: product, on_hand };
         EventEnvelope::stock_set(EventId::from_uuid(uuid::Uuid::now_v7()), Timestamp::EPOCH, restock, number)
     };
-    let publisher = KafkaPublisher::new(&brokers(), &prefix).unwrap();
+    let publisher = KafkaPublisher::new(brokers(), &prefix).unwrap();
     // Restock 1 arrives twice (a relay retried it); a stock event on its own topic is not read.
     let level = commerce_core::inventory::StockLevel { product_id: product, on_hand: 99, reserved: 0, version: 9 };
     let other = EventEnvelope::stock_changed(EventId::from_uuid(uuid::Uuid::now_v7()), Timestamp::EPOCH, level);
@@ -121,7 +121,7 @@ async fn restocks_reach_the_inventory_once_and_a_refused_one_is_parked_with_its_
     let restocker = Restocker::with_transactional_events(store.clone());
     let group = format!("{prefix}-inventory");
     let consumer =
-        KafkaConsumer::subscribed(&brokers(), &prefix, &group, &[AggregateType::Restock], DEFAULT_SESSION_TIMEOUT)
+        KafkaConsumer::subscribed(brokers(), &prefix, &group, &[AggregateType::Restock], DEFAULT_SESSION_TIMEOUT)
             .unwrap();
     let done = restock_until(&restocker, &consumer, 3).await;
     assert_eq!((done.received, done.applied, done.refused), (3, 2, 0), "only the restock topic, each number once");
@@ -174,10 +174,10 @@ async fn a_revoked_partition_never_blocks_later_polls() {
             EventEnvelope::stock_changed(EventId::from_uuid(uuid::Uuid::now_v7()), Timestamp::EPOCH, level)
         })
         .collect();
-    KafkaPublisher::new(&brokers(), &prefix).unwrap().publish(&events).await.unwrap();
+    KafkaPublisher::new(brokers(), &prefix).unwrap().publish(&events).await.unwrap();
     let group = format!("{prefix}-group");
     let session = Duration::from_secs(6);
-    let first = KafkaConsumer::with_session_timeout(&brokers(), &prefix, &group, session).unwrap();
+    let first = KafkaConsumer::with_session_timeout(brokers(), &prefix, &group, session).unwrap();
     let held = poll_some(&first).await;
     assert!(!held.is_empty());
 
@@ -185,7 +185,7 @@ async fn a_revoked_partition_never_blocks_later_polls() {
     // (each of its polls rewinds them, to deliver them again).
     let seen = std::sync::Mutex::new(held.iter().map(|d| d.envelope.event_id).collect::<HashSet<_>>());
     let second_received = std::sync::atomic::AtomicBool::new(false);
-    let second = KafkaConsumer::with_session_timeout(&brokers(), &prefix, &group, session).unwrap();
+    let second = KafkaConsumer::with_session_timeout(brokers(), &prefix, &group, session).unwrap();
     let first_member = async {
         let mut polls_after = 0;
         for _ in 0..120 {

@@ -72,7 +72,7 @@ async fn crashing_relay_and_projector_lose_nothing() {
 
     // Relay and projector, each aborted and restarted at random moments.
     let outbox = Arc::new(PgOutbox::new(pool.clone(), 1));
-    let publisher = Arc::new(KafkaPublisher::new(&brokers(), &prefix).unwrap());
+    let publisher = Arc::new(KafkaPublisher::new(brokers(), &prefix).unwrap());
     let group = format!("{prefix}-read-model");
     let mut rng = Rng(seed);
     let mut crashes = 0_u32;
@@ -88,7 +88,7 @@ async fn crashing_relay_and_projector_lose_nothing() {
         let (read, prefix, group) = (read.clone(), prefix.clone(), group.clone());
         let projector_task = tokio::spawn(async move {
             let projector = Projector::new(read);
-            let consumer = KafkaConsumer::new(&brokers(), &prefix, &group).unwrap();
+            let consumer = KafkaConsumer::new(brokers(), &prefix, &group).unwrap();
             loop {
                 let _ = projector.step(&consumer, 10).await;
             }
@@ -108,7 +108,7 @@ async fn crashing_relay_and_projector_lose_nothing() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let projector = Projector::new(read.clone());
-    let consumer = KafkaConsumer::new(&brokers(), &prefix, &group).unwrap();
+    let consumer = KafkaConsumer::new(brokers(), &prefix, &group).unwrap();
     let mut idle = 0;
     while idle < 8 {
         idle = if projector.step(&consumer, 200).await.unwrap() == 0 { idle + 1 } else { 0 };

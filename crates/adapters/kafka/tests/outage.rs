@@ -70,7 +70,7 @@ async fn writes_survive_a_broker_outage_and_the_read_model_catches_up() {
     let outbox = Arc::new(PgOutbox::new(pool.clone(), 5));
     let relay_failures = Arc::new(AtomicU64::new(0));
     let relay = {
-        let relay = OutboxRelay::new(outbox.clone(), Arc::new(KafkaPublisher::new(&brokers(), &prefix).unwrap()));
+        let relay = OutboxRelay::new(outbox.clone(), Arc::new(KafkaPublisher::new(brokers(), &prefix).unwrap()));
         let (stop, failures) = (stop.clone(), relay_failures.clone());
         tokio::spawn(async move {
             while !stop.is_cancelled() {
@@ -84,7 +84,7 @@ async fn writes_survive_a_broker_outage_and_the_read_model_catches_up() {
     };
     let projector = {
         let projector = Projector::new(models.read.clone());
-        let consumer = KafkaConsumer::new(&brokers(), &prefix, &format!("{prefix}-read-model")).unwrap();
+        let consumer = KafkaConsumer::new(brokers(), &prefix, &format!("{prefix}-read-model")).unwrap();
         let stop = stop.clone();
         tokio::spawn(async move {
             while !stop.is_cancelled() {

@@ -31,7 +31,7 @@ async fn outbox_to_broker_to_read_model_and_rebuild() {
 
     // Relay: outbox -> broker.
     let outbox = Arc::new(PgOutbox::new(pool.clone(), 30));
-    let relay = OutboxRelay::new(outbox.clone(), Arc::new(KafkaPublisher::new(&brokers(), &prefix).unwrap()));
+    let relay = OutboxRelay::new(outbox.clone(), Arc::new(KafkaPublisher::new(brokers(), &prefix).unwrap()));
     let mut relayed = 0;
     while let n @ 1.. = relay.step(7).await.unwrap() {
         relayed += n;
@@ -41,7 +41,7 @@ async fn outbox_to_broker_to_read_model_and_rebuild() {
 
     // Projector: broker -> read model.
     let projector = Projector::new(read.clone());
-    let consumer = KafkaConsumer::new(&brokers(), &prefix, &format!("{prefix}-read-model")).unwrap();
+    let consumer = KafkaConsumer::new(brokers(), &prefix, &format!("{prefix}-read-model")).unwrap();
     let mut projected = 0;
     for _ in 0..100 {
         projected += projector.step(&consumer, 50).await.unwrap();
@@ -64,7 +64,7 @@ async fn outbox_to_broker_to_read_model_and_rebuild() {
     // Rebuild: empty the read model, replay the topics with a new group.
     let before: Vec<_> = read.get_many(&ids).await.unwrap();
     read.reset().await.unwrap();
-    let rebuild_group = KafkaConsumer::new(&brokers(), &prefix, &format!("{prefix}-rebuild")).unwrap();
+    let rebuild_group = KafkaConsumer::new(brokers(), &prefix, &format!("{prefix}-rebuild")).unwrap();
     let mut rebuilt = 0;
     for _ in 0..100 {
         rebuilt += projector.step(&rebuild_group, 50).await.unwrap();

@@ -26,7 +26,7 @@ use commerce_core::{
 };
 use commerce_grpc::{InventoryGrpcServer, ServerTls, serve, serve_tls, server_router};
 use commerce_http::{HttpConfig, ops::OpsState};
-use commerce_kafka::{KafkaConsumer, KafkaPublisher, ensure_topics_patiently};
+use commerce_kafka::{Brokers, KafkaConsumer, KafkaPublisher, ensure_topics_patiently};
 use commerce_process::KafkaArgs;
 use commerce_redis::{RedisInventoryStore, RedisStockOutbox};
 use commerce_runtime::Pace;
@@ -136,7 +136,7 @@ async fn connect(url: &str, namespace: &str, ca_pem: Option<&[u8]>) -> RedisInve
 async fn pipeline(
     store: RedisInventoryStore,
     kafka: &KafkaArgs,
-    brokers: &str,
+    brokers: &Brokers,
     group: &str,
     publisher: KafkaPublisher,
     stop: CancellationToken,
@@ -218,7 +218,7 @@ pub async fn run(
         .with_settled_retention(Duration::from_secs(cli.settled_retention_hours.saturating_mul(3600)));
     let stop = CancellationToken::new();
     let shutdown_token = CancellationToken::new();
-    let events = match cli.kafka.brokers().map(str::to_owned) {
+    let events = match cli.kafka.connection()? {
         Some(brokers) => {
             // A publisher that cannot be built stops the service here, rather than leave
             // the stream growing with no relay.

@@ -44,7 +44,7 @@ struct Cli {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     commerce_process::init_tracing(cli.log_json);
-    let brokers = cli.kafka.required_brokers()?.to_owned();
+    let brokers = cli.kafka.required_connection()?;
     let prefix = cli.kafka.kafka_topic_prefix.clone();
     // Topics first: brokers with auto-creation off need them.
     ensure_topics_patiently(&brokers, &prefix, cli.kafka.kafka_partitions).await;

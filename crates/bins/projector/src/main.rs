@@ -47,7 +47,7 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     commerce_process::init_tracing(cli.log_json);
-    let brokers = cli.kafka.required_brokers()?.to_owned();
+    let brokers = cli.kafka.required_connection()?;
     let prefix = cli.kafka.kafka_topic_prefix.clone();
     let session = Duration::from_millis(cli.kafka.kafka_session_timeout_ms);
     ensure_topics_patiently(&brokers, &prefix, cli.kafka.kafka_partitions).await;
