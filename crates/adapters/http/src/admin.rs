@@ -164,7 +164,7 @@ pub async fn get_product(State(s): State<AdminState>, ApiPath(id): ApiPath<Strin
 /// Change any subset of a product's fields.
 #[utoipa::path(
     patch, operation_id = "admin_update_product", path = "/admin/v1/products/{id}", tag = "admin", security(("admin_token" = [])),
-    params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header, description = "Version the change is based on, quoted or not")),
+    params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header, pattern = "^(\\*|(W/)?\"?[0-9]+\"?)$", description = "Version the change is based on, quoted or not (`3`, `\"3\"`, `W/\"3\"`, `*`)")),
     request_body = UpdateProductRequest,
     responses(
         (status = 200, body = AdminProduct),
@@ -188,7 +188,7 @@ pub async fn update_product(
 /// Archive a product: it leaves the store and can no longer be bought.
 #[utoipa::path(
     delete, operation_id = "admin_archive_product", path = "/admin/v1/products/{id}", tag = "admin", security(("admin_token" = [])),
-    params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header)),
+    params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header, pattern = "^(\\*|(W/)?\"?[0-9]+\"?)$")),
     responses(
         (status = 200, description = "The archived product", body = AdminProduct),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -287,7 +287,7 @@ pub async fn get_collection(State(s): State<AdminState>, ApiPath(id): ApiPath<St
 /// Change a collection.
 #[utoipa::path(
     patch, operation_id = "admin_update_collection", path = "/admin/v1/collections/{id}", tag = "admin", security(("admin_token" = [])),
-    params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header)), request_body = UpdateCollectionRequest,
+    params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header, pattern = "^(\\*|(W/)?\"?[0-9]+\"?)$")), request_body = UpdateCollectionRequest,
     responses(
         (status = 200, body = CollectionDto),
         (status = 404, body = Problem, content_type = "application/problem+json"),

@@ -61,7 +61,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<ClientKey, ApiError> {
 /// Place an order and pay for it.
 #[utoipa::path(
     post, operation_id = "store_checkout", path = "/store/v1/checkout", tag = "checkout",
-    params(("Idempotency-Key" = String, Header, description = "Unique per checkout attempt; retries with the same key and request replay the answer")),
+    params(("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Unique per checkout attempt (1 to 255 visible ASCII characters); retries with the same key and request replay the answer")),
     request_body = CheckoutRequest,
     responses(
         (status = 201, description = "Paid", body = OrderDto, headers(("Location" = String))),

@@ -30,7 +30,7 @@ use crate::{admin, checkout, dto, error, ops, store};
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,
         graphql_query, graphql_ide,
     ),
-    components(schemas(error::Problem, dto::MoneyDto)),
+    components(schemas(error::Problem, dto::MoneyDto, store::SortParam)),
     modifiers(&Security, &ErrorResponses, &Links),
     tags(
         (name = "store", description = "Browse products (no auth)"),
@@ -200,5 +200,18 @@ mod tests {
         let doc: serde_json::Value = serde_json::from_str(&ApiDoc::json().unwrap()).unwrap();
         let created = &doc["paths"]["/store/v1/checkout"]["post"]["responses"]["201"];
         assert_eq!(created["links"]["GetOrder"]["operationId"], "store_get_order", "{created}");
+    }
+
+    #[test]
+    fn parameters_state_their_rules() {
+        let doc: serde_json::Value = serde_json::from_str(&ApiDoc::json().unwrap()).unwrap();
+        let params = &doc["paths"]["/store/v1/products"]["get"]["parameters"];
+        let named = |name: &str| params.as_array().unwrap().iter().find(|p| p["name"] == name).unwrap().clone();
+        assert_eq!(named("limit")["schema"]["maximum"], 100);
+        assert_eq!(named("sort")["schema"]["$ref"], "#/components/schemas/SortParam", "{}", named("sort"));
+        let sorts = &doc["components"]["schemas"]["SortParam"]["enum"];
+        assert_eq!(sorts, &serde_json::json!(["price_asc", "price_desc", "name", "newest", "stock_desc"]));
+        let key = &doc["paths"]["/store/v1/checkout"]["post"]["parameters"][0]["schema"];
+        assert_eq!((key["minLength"].clone(), key["maxLength"].clone()), (1.into(), 255.into()));
     }
 }

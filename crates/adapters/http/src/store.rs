@@ -25,18 +25,36 @@ pub fn router(state: StoreState) -> Router {
         .with_state(state)
 }
 
+/// The listing orders, as the `sort` parameter spells them (documentation only: the core
+/// parses the parameter, so every inbound adapter accepts the same names).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code, reason = "documents the values of the sort parameter")]
+pub enum SortParam {
+    /// Cheapest first.
+    PriceAsc,
+    /// Most expensive first.
+    PriceDesc,
+    /// By name.
+    Name,
+    /// Newest first (the default).
+    Newest,
+    /// Most stock first.
+    StockDesc,
+}
+
 /// List active products: search, filter, sort, page.
 #[utoipa::path(
     get, operation_id = "store_list_products", path = "/store/v1/products", tag = "store",
     params(
         ("q" = Option<String>, Query, description = "Full-text search: every word must start a word of the name, SKU, description or attributes"),
         ("collection" = Option<String>, Query, description = "Collection id"),
-        ("min_price" = Option<i64>, Query, description = "Lowest price in minor units, inclusive"),
-        ("max_price" = Option<i64>, Query, description = "Highest price in minor units, inclusive"),
+        ("min_price" = Option<i64>, Query, minimum = 0, description = "Lowest price in minor units, inclusive"),
+        ("max_price" = Option<i64>, Query, minimum = 0, description = "Highest price in minor units, inclusive"),
         ("in_stock" = Option<bool>, Query, description = "Only products with available stock"),
         ("attr.<name>" = Option<String>, Query, description = "Attribute filter, e.g. attr.colour=red (repeatable)"),
-        ("sort" = Option<String>, Query, description = "price_asc | price_desc | name | newest (default) | stock_desc"),
-        ("limit" = Option<u8>, Query, description = "Page size 1-100, default 20"),
+        ("sort" = Option<SortParam>, Query, description = "Order (default `newest`)"),
+        ("limit" = Option<u8>, Query, minimum = 1, maximum = 100, description = "Page size 1-100, default 20"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),
     responses(
