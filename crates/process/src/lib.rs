@@ -57,8 +57,13 @@ impl InventoryArgs {
     /// The token for the inventory service; required by a process that changes stock
     /// there (it refuses to start without one instead of failing each request).
     pub fn required_token(&self) -> anyhow::Result<String> {
-        let token = secrets::resolve("INVENTORY_TOKEN", self.inventory_token.as_ref(), self.inventory_token_file.as_deref())?
-            .ok_or_else(|| anyhow::anyhow!("INVENTORY_TOKEN (or INVENTORY_TOKEN_FILE) is required with INVENTORY_GRPC_URL: the inventory service's token"))?;
+        let why = " with INVENTORY_GRPC_URL: the inventory service's token";
+        let token = secrets::require(
+            "INVENTORY_TOKEN",
+            self.inventory_token.as_ref(),
+            self.inventory_token_file.as_deref(),
+            why,
+        )?;
         secrets::bearer("INVENTORY_TOKEN", &token)?;
         Ok(token)
     }
@@ -331,8 +336,7 @@ pub mod postgres {
     impl DatabaseArgs {
         /// The write model's URL.
         pub fn url(&self) -> anyhow::Result<String> {
-            crate::secrets::resolve("DATABASE_URL", self.database_url.as_ref(), self.database_url_file.as_deref())?
-                .ok_or_else(|| anyhow::anyhow!("DATABASE_URL (or DATABASE_URL_FILE) is required"))
+            crate::secrets::require("DATABASE_URL", self.database_url.as_ref(), self.database_url_file.as_deref(), "")
         }
 
         /// The read model's URL (`None`: the write model's).

@@ -57,6 +57,12 @@ pub fn resolve(name: &str, inline: Option<&Secret>, file: Option<&Path>) -> anyh
     }
 }
 
+/// [`resolve`] for a secret the process cannot run without: the error reads
+/// "`{name}` (or `{name}_FILE`) is required`{why}`".
+pub fn require(name: &str, inline: Option<&Secret>, file: Option<&Path>, why: &str) -> anyhow::Result<String> {
+    resolve(name, inline, file)?.ok_or_else(|| anyhow::anyhow!("{name} (or {name}_FILE) is required{why}"))
+}
+
 /// A bearer token, validated; the message names the variable, never the value.
 pub fn bearer(name: &str, raw: &str) -> anyhow::Result<BearerToken> {
     BearerToken::parse(raw).map_err(|e| anyhow::anyhow!("{name} {e}"))
@@ -82,12 +88,8 @@ impl AdminTokenArgs {
 
     /// The configured token; a production service refuses to start without one.
     pub fn required(&self) -> anyhow::Result<BearerToken> {
-        let raw = self.configured()?.ok_or_else(|| {
-            anyhow::anyhow!(
-                "{0} (or {0}_FILE) is required: the operators' bearer token, e.g. `openssl rand -hex 32`",
-                Self::NAME
-            )
-        })?;
+        let why = ": the operators' bearer token, e.g. `openssl rand -hex 32`";
+        let raw = require(Self::NAME, self.admin_token.as_ref(), self.admin_token_file.as_deref(), why)?;
         bearer(Self::NAME, &raw)
     }
 

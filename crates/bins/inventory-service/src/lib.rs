@@ -202,10 +202,9 @@ pub async fn run(
     listeners: Listeners,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let token = commerce_process::secrets::resolve("INVENTORY_TOKEN", cli.token.as_ref(), cli.token_file.as_deref())?
-        .ok_or_else(|| {
-        anyhow::anyhow!("INVENTORY_TOKEN (or INVENTORY_TOKEN_FILE) is required: the token of every call but the reads")
-    })?;
+    let why = ": the token of every call but the reads";
+    let token =
+        commerce_process::secrets::require("INVENTORY_TOKEN", cli.token.as_ref(), cli.token_file.as_deref(), why)?;
     let token = commerce_process::secrets::bearer("INVENTORY_TOKEN", &token)?;
     let Listeners { grpc: grpc_listener, http: http_listener } = listeners;
     let redis_ca = cli
