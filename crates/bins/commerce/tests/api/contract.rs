@@ -308,45 +308,17 @@ async fn graphql_lists_products_with_stock() {
         edges { node { id name price { amount currency } availableStock attributes { name value } } }
         pageInfo { hasNextPage endCursor } }
         facets { attributes { name values { value count } } } }";
-    let r: Value = app
-        .client
-        .post(app.url("/store/graphql"))
-        .json(&json!({"query": query}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, r) = app.graphql(query).await;
     let edges = &r["data"]["products"]["edges"];
     assert_eq!(edges[0]["node"]["id"], id);
     assert_eq!(edges[0]["node"]["availableStock"], 4);
     assert_eq!(r["data"]["products"]["pageInfo"]["hasNextPage"], false);
     assert_eq!(r["data"]["facets"]["attributes"][0]["values"].as_array().unwrap().len(), 2);
 
-    let bad: Value = app
-        .client
-        .post(app.url("/store/graphql"))
-        .json(&json!({"query": "{ products(first: 0) { edges { node { id } } } }"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, bad) = app.graphql("{ products(first: 0) { edges { node { id } } } }").await;
     assert_eq!(bad["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
     assert_eq!(bad["errors"][0]["extensions"]["errors"][0]["field"], "first");
-    let deep = "{ products { edges { node { collection { id } } } } }".to_owned();
-    let ok: Value = app
-        .client
-        .post(app.url("/store/graphql"))
-        .json(&json!({"query": deep}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, ok) = app.graphql("{ products { edges { node { collection { id } } } } }").await;
     assert!(ok["errors"].is_null());
     let graphiql = app.get("/store/graphql").await;
     assert!(graphiql.text().await.unwrap().to_lowercase().contains("graphiql"));

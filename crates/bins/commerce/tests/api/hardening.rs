@@ -5,12 +5,7 @@ use commerce_system_tests::{fields, problem};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::{App, spawn_app};
-
-async fn graphql(app: &App, query: &str) -> (StatusCode, Value) {
-    let r = app.client.post(app.url("/store/graphql")).json(&json!({ "query": query })).send().await.unwrap();
-    (r.status(), r.json().await.unwrap())
-}
+use crate::spawn_app;
 
 #[tokio::test]
 async fn graphql_bodies_obey_the_body_limit() {
@@ -39,7 +34,7 @@ async fn graphql_bodies_obey_the_body_limit() {
     problem(r, StatusCode::PAYLOAD_TOO_LARGE).await;
 
     // Under the limit, queries still run.
-    let (status, ok) = graphql(&app, "{ collections { id } }").await;
+    let (status, ok) = app.graphql("{ collections { id } }").await;
     assert_eq!(status, StatusCode::OK);
     assert!(ok["errors"].is_null(), "{ok}");
     app.stop().await;
@@ -59,7 +54,7 @@ async fn graphql_aliases_cannot_multiply_expensive_fields() {
         // Fragments do not hide root fields from the count.
         format!("{{ ...F }} fragment F on QueryRoot {{ {} }}", many("collections { id }", 50).trim_matches(['{', '}'])),
     ] {
-        let (_, r) = graphql(&app, &query).await;
+        let (_, r) = app.graphql(&query).await;
         assert!(
             r["data"].is_null(),
             "refused before any resolver runs: {}",
@@ -69,9 +64,7 @@ async fn graphql_aliases_cannot_multiply_expensive_fields() {
         assert!(message.contains("complex") || message.contains("root fields"), "{message}");
     }
     // An ordinary page: a listing, its facets and the collections.
-    let (_, ok) = graphql(
-        &app,
-        "{ products(first: 20) { edges { node { id name } } } facets { collections { count } } collections { id } }",
+    let (_, ok) = app.graphql("{ products(first: 20) { edges { node { id name } } } facets { collections { count } } collections { id } }",
     )
     .await;
     assert!(ok["errors"].is_null(), "{ok}");
@@ -90,11 +83,9 @@ async fn attribute_filters_are_capped() {
     assert_eq!(app.get(&format!("/store/v1/products?{}", at_cap.join("&"))).await.status(), StatusCode::OK);
 
     let filters: Vec<String> = (0..33).map(|i| format!("{{name: \"a{i}\", value: \"x\"}}")).collect();
-    let (_, r) = graphql(
-        &app,
-        &format!("{{ products(filter: {{attributes: [{}]}}) {{ edges {{ cursor }} }} }}", filters.join(",")),
-    )
-    .await;
+    let (_, r) = app
+        .graphql(&format!("{{ products(filter: {{attributes: [{}]}}) {{ edges {{ cursor }} }} }}", filters.join(",")))
+        .await;
     assert_eq!(r["errors"][0]["extensions"]["errors"][0]["field"], "filter.attributes", "{r}");
     app.stop().await;
 }

@@ -46,6 +46,18 @@ impl App {
         r.send().await.unwrap()
     }
 
+    /// `POST /store/graphql` with `query`: the status and the JSON body.
+    pub(crate) async fn graphql(&self, query: &str) -> (reqwest::StatusCode, Value) {
+        let r = self
+            .client
+            .post(self.url("/store/graphql"))
+            .json(&serde_json::json!({ "query": query }))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json().await.unwrap())
+    }
+
     pub(crate) async fn get(&self, path: &str) -> Response {
         self.shop.store(path).send().await.unwrap()
     }
