@@ -418,32 +418,43 @@ pub mod postgres {
         }
     }
 
-    /// The inventory service of a PostgreSQL binary. With `--inventory-grpc-url`, stock lives
-    /// in the inventory service; its changes reach the read model through the inventory
-    /// service's own events (`--inventory-publishes-events`) or else through this database's
-    /// outbox (recorded after each idempotent, retried operation). Without it, the PostgreSQL
-    /// store writes `stock.changed` to the outbox in each stock transaction.
-    pub fn inventory_service(
+    /// Stock as a PostgreSQL binary reaches it, and how its readiness shows that.
+    pub struct Inventory {
+        /// The inventory service.
+        pub service: commerce_core::services::inventory::InventoryService,
+        /// With `--inventory-grpc-url`: ready while the inventory service accepts this
+        /// process's token, so a wrong or missing token shows in `/readyz` (and its cause in
+        /// the log) before any request fails. `None` when stock is in this database.
+        pub readiness: Option<Arc<dyn Readiness>>,
+    }
+
+    /// The inventory of a PostgreSQL binary. With `--inventory-grpc-url`, stock lives in the
+    /// inventory service, reached with `INVENTORY_TOKEN` and the TLS settings
+    /// ([`inventory_tls`]) over one client that the readiness check shares; its changes reach
+    /// the read model through the inventory service's own events
+    /// (`--inventory-publishes-events`) or else through this database's outbox (recorded
+    /// after each idempotent, retried operation). Without it, the PostgreSQL store writes
+    /// `stock.changed` to the outbox in each stock transaction.
+    pub fn inventory(
         pool: &PgPool,
         args: &crate::InventoryArgs,
         env: commerce_core::services::Env,
-    ) -> anyhow::Result<commerce_core::services::inventory::InventoryService> {
+    ) -> anyhow::Result<Inventory> {
         use commerce_core::services::inventory::InventoryService;
-        Ok(match &args.inventory_grpc_url {
-            Some(url) => {
-                let remote =
-                    Arc::new(commerce_grpc::GrpcInventoryClient::connect_lazy(url, Some(args.required_token()?))?);
-                if args.inventory_publishes_events {
-                    InventoryService::with_transactional_events(remote, env)
-                } else {
-                    InventoryService::new(remote, Arc::new(commerce_postgres::PgOutbox::new(pool.clone(), 30)), env)
-                }
-            }
-            None => InventoryService::with_transactional_events(
-                Arc::new(commerce_postgres::PgInventoryStore::new(pool.clone())),
-                env,
-            ),
-        })
+        let Some(url) = &args.inventory_grpc_url else {
+            let local = Arc::new(commerce_postgres::PgInventoryStore::new(pool.clone()));
+            return Ok(Inventory { service: InventoryService::with_transactional_events(local, env), readiness: None });
+        };
+        let tls = inventory_tls(args)?;
+        let client =
+            commerce_grpc::GrpcInventoryClient::connect_lazy_with(url, Some(args.required_token()?), tls.as_ref())?;
+        let remote = Arc::new(client.clone());
+        let service = if args.inventory_publishes_events {
+            InventoryService::with_transactional_events(remote, env)
+        } else {
+            InventoryService::new(remote, Arc::new(commerce_postgres::PgOutbox::new(pool.clone(), 30)), env)
+        };
+        Ok(Inventory { service, readiness: Some(Arc::new(InventoryAccess(client))) })
     }
 
     /// The TLS settings of calls to the inventory service (`None`: plain HTTP/2, for a
@@ -464,19 +475,6 @@ pub mod postgres {
             _ => None,
         };
         Ok(Some(commerce_grpc::ClientTls { ca_pem: read(ca)?, identity }))
-    }
-
-    /// Ready while the inventory service accepts this process's token (`None` without
-    /// `--inventory-grpc-url`): a wrong or missing token shows in `/readyz` (and its cause
-    /// in the log) before any request fails.
-    pub fn inventory_access(args: &crate::InventoryArgs) -> anyhow::Result<Option<Arc<dyn Readiness>>> {
-        let Some(url) = &args.inventory_grpc_url else {
-            return Ok(None);
-        };
-        let tls = inventory_tls(args)?;
-        let client =
-            commerce_grpc::GrpcInventoryClient::connect_lazy_with(url, Some(args.required_token()?), tls.as_ref())?;
-        Ok(Some(Arc::new(InventoryAccess(client))))
     }
 
     struct InventoryAccess(commerce_grpc::GrpcInventoryClient);

@@ -24,16 +24,68 @@ async fn listener() -> (tokio::net::TcpListener, String) {
     (l, url)
 }
 
-/// An inventory service (memory store) accepting `INVENTORY_TOKEN`; returns its URL.
-async fn inventory_service() -> String {
+/// An inventory service (memory store) accepting `INVENTORY_TOKEN`, over TLS when `tls`
+/// is given; returns its URL.
+async fn inventory_service(tls: Option<commerce_grpc::ServerTls>) -> String {
     let (l, url) = listener().await;
     let server = InventoryGrpcServer::new(
         Arc::new(MemoryInventoryStore::new()),
         BearerToken::parse(INVENTORY_TOKEN).unwrap(),
         Arc::new(commerce_runtime::SystemClock),
     );
-    tokio::spawn(serve(server_router(server).await.unwrap(), l, std::future::pending()));
-    url
+    let routes = server_router(server).await.unwrap();
+    match tls {
+        Some(tls) => {
+            tokio::spawn(async move { commerce_grpc::serve_tls(routes, l, &tls, std::future::pending()).await });
+            url.replace("http://127.0.0.1", "https://localhost")
+        }
+        None => {
+            tokio::spawn(serve(routes, l, std::future::pending()));
+            url
+        }
+    }
+}
+
+/// catalog-api reaches an inventory service that serves TLS, trusting `INVENTORY_CA_FILE`,
+/// for its readiness check and its stock calls alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_api_reaches_a_tls_inventory_service_with_its_ca() {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let (pem, key) = (cert.cert.pem(), cert.key_pair.serialize_pem());
+    let tls =
+        commerce_grpc::ServerTls { cert_pem: pem.clone().into_bytes(), key_pem: key.into_bytes(), client_ca_pem: None };
+    let inventory = inventory_service(Some(tls)).await;
+    let ca = std::env::temp_dir().join(format!("commerce-inventory-ca-{}.pem", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&ca, pem).unwrap();
+    let dbs = Databases::new();
+    let db = url_for(&dbs.fresh_name().await);
+    let cli = catalog_api::Cli::parse_from([
+        "catalog-api",
+        "--database-url",
+        &db,
+        "--admin-token",
+        ADMIN,
+        "--inventory-grpc-url",
+        &inventory,
+        "--inventory-token",
+        INVENTORY_TOKEN,
+        "--inventory-ca-file",
+        ca.to_str().unwrap(),
+    ]);
+    cli.db.migrate().await.unwrap();
+    let (l, base) = listener().await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(catalog_api::run(cli, l, async move {
+        let _ = stopped.await;
+    }));
+    let client = ShopClient::new(&base, ADMIN);
+    assert_eq!(client.http.get(format!("{base}/readyz")).send().await.unwrap().status(), StatusCode::OK);
+    let id = client.create_product("TLS-1", 500, json!({})).await;
+    assert_eq!(client.set_stock(&id, 3).await.status(), StatusCode::OK, "stock set over TLS");
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+    std::fs::remove_file(ca).unwrap();
+    dbs.cleanup().await;
 }
 
 #[tokio::test]
@@ -69,7 +121,7 @@ async fn production_services_refuse_to_start_without_their_secrets() {
 async fn a_refused_inventory_token_is_a_server_error_and_not_ready() {
     let dbs = Databases::new();
     let db = url_for(&dbs.fresh_name().await);
-    let inventory = inventory_service().await;
+    let inventory = inventory_service(None).await;
     let start = |token: &str| {
         catalog_api::Cli::parse_from([
             "catalog-api",

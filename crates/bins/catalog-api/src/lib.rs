@@ -6,16 +6,14 @@
 use std::sync::Arc;
 
 use axum::Router;
-use commerce_core::services::{
-    Env, catalog::CatalogService, inventory::InventoryService, orders::OrderService, restock::RestockService,
-};
+use commerce_core::services::{Env, catalog::CatalogService, orders::OrderService, restock::RestockService};
 use commerce_http::{
     HttpConfig,
     admin::{self, AdminState, AdminToken, RestockDelivery},
     ops::OpsState,
 };
 use commerce_postgres::{PgCatalogStore, PgOrderStore};
-use commerce_process::postgres::spawn_outbox_retention;
+use commerce_process::postgres::{Inventory, spawn_outbox_retention};
 pub use commerce_process::{
     HttpArgs, InventoryArgs,
     postgres::{DatabaseArgs, OutboxRetentionArgs},
@@ -74,6 +72,7 @@ pub enum Command {
 /// Seeds the demo catalog through the same services as admin requests (events included).
 pub async fn seed(cli: &Cli, count: usize, concurrency: usize) -> anyhow::Result<()> {
     let (catalog, inventory, _) = services(&cli.db.write_pool()?, &cli.inventory)?;
+    let inventory = inventory.service;
     let started = std::time::Instant::now();
     commerce_process::seed::seed(&catalog, &inventory, count, concurrency).await?;
     tracing::info!(
@@ -87,9 +86,9 @@ pub async fn seed(cli: &Cli, count: usize, concurrency: usize) -> anyhow::Result
 fn services(
     pool: &commerce_postgres::PgPool,
     inventory: &InventoryArgs,
-) -> anyhow::Result<(CatalogService, InventoryService, OrderService)> {
+) -> anyhow::Result<(CatalogService, Inventory, OrderService)> {
     let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
-    let inventory = commerce_process::postgres::inventory_service(pool, inventory, env.clone())?;
+    let inventory = commerce_process::postgres::inventory(pool, inventory, env.clone())?;
     Ok((
         CatalogService::new(Arc::new(PgCatalogStore::new(pool.clone())), env.clone()),
         inventory,
@@ -117,15 +116,12 @@ pub async fn run(
     let pool = cli.db.write_pool()?;
     let (catalog, inventory, orders) = services(&pool, &cli.inventory)?;
     let state = AdminState {
-        stock: RestockService::new(catalog.clone(), inventory, delivery),
+        stock: RestockService::new(catalog.clone(), inventory.service, delivery),
         catalog,
         orders,
         authorizer: Arc::new(AdminToken::new(admin_token)),
     };
-    let ops = OpsState::new(commerce_process::postgres::readiness_with(
-        &[&pool],
-        commerce_process::postgres::inventory_access(&cli.inventory)?,
-    ));
+    let ops = OpsState::new(commerce_process::postgres::readiness_with(&[&pool], inventory.readiness));
     let app = commerce_http::app(Router::new().merge(admin::router(state)), ops, HttpConfig::default());
     let jobs = tokio_util::sync::CancellationToken::new();
     let pruner = spawn_outbox_retention(&pool, cli.outbox.outbox_retain_hours, jobs.clone());

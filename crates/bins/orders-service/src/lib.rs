@@ -89,7 +89,8 @@ pub async fn run(
     let pool = cli.db.write_pool()?;
     let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
     let orders = Arc::new(PgOrderStore::new(pool.clone()));
-    let inventory = commerce_process::postgres::inventory_service(&pool, &cli.inventory, env.clone())?;
+    let commerce_process::postgres::Inventory { service: inventory, readiness: inventory_readiness } =
+        commerce_process::postgres::inventory(&pool, &cli.inventory, env.clone())?;
     let processor: Arc<dyn PaymentGateway> = match &cli.payments_url {
         Some(url) => Arc::new(match &cli.payments_ca_file {
             Some(path) => {
@@ -153,10 +154,7 @@ pub async fn run(
         checkout: IdempotentCheckout::new(checkout_service, keys),
         orders: OrderService::new(orders, env.clone()),
     };
-    let ops = OpsState::new(commerce_process::postgres::readiness_with(
-        &[&pool],
-        commerce_process::postgres::inventory_access(&cli.inventory)?,
-    ));
+    let ops = OpsState::new(commerce_process::postgres::readiness_with(&[&pool], inventory_readiness));
     let app = commerce_http::app(Router::new().merge(checkout::router(state)), ops, HttpConfig::default());
     tracing::info!(addr = %listener.local_addr()?, "orders-service listening");
     commerce_process::serve(listener, app, &cli.http.tls, shutdown).await?;
