@@ -34,16 +34,12 @@ async fn inventory_service(tls: Option<commerce_grpc::ServerTls>) -> String {
         Arc::new(commerce_runtime::SystemClock),
     );
     let routes = server_router(server).await.unwrap();
-    match tls {
-        Some(tls) => {
-            tokio::spawn(async move { commerce_grpc::serve_tls(routes, l, &tls, std::future::pending()).await });
-            url.replace("http://127.0.0.1", "https://localhost")
-        }
-        None => {
-            tokio::spawn(serve(routes, l, std::future::pending()));
-            url
-        }
+    if let Some(tls) = tls {
+        tokio::spawn(async move { commerce_grpc::serve_tls(routes, l, &tls, std::future::pending()).await });
+        return url.replace("http://127.0.0.1", "https://localhost");
     }
+    tokio::spawn(serve(routes, l, std::future::pending()));
+    url
 }
 
 /// catalog-api reaches an inventory service that serves TLS, trusting `INVENTORY_CA_FILE`,
