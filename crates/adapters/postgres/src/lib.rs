@@ -60,7 +60,11 @@ pub async fn migrate_read(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateErr
 /// A pool that connects lazily: the process starts (and reports not-ready) while the
 /// database is down, and reconnects by itself when it comes back.
 pub fn lazy_pool(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
-    PgPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(3)).connect_lazy(url)
+    pool_options(max_connections).connect_lazy(url)
+}
+
+fn pool_options(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(3))
 }
 
 /// [`lazy_pool`] whose every statement is cancelled by the server after
@@ -70,10 +74,7 @@ pub fn lazy_pool(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error>
 pub fn lazy_query_pool(url: &str, max_connections: u32, statement_timeout: Duration) -> Result<PgPool, sqlx::Error> {
     let millis = statement_timeout.as_millis().max(1).to_string();
     let options = url.parse::<sqlx::postgres::PgConnectOptions>()?.options([("statement_timeout", millis.as_str())]);
-    Ok(PgPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(3))
-        .connect_lazy_with(options))
+    Ok(pool_options(max_connections).connect_lazy_with(options))
 }
 
 /// `Ok` when the database answers.
