@@ -134,35 +134,31 @@ async fn two_recovery_jobs_never_drive_one_order() {
 async fn outbox_retention_follows_the_readers_present() {
     use commerce_core::{
         EventId,
-        events::{DomainEvent, EventEnvelope, StockChanged},
+        events::EventEnvelope,
         ports::{EventConsumer as _, EventPublisher as _, Outbox as _},
     };
     use commerce_postgres::{PgOutbox, PgOutboxConsumer};
-    let event = |_: u8| {
-        let payload = StockChanged {
+    let event = || {
+        let level = StockLevel {
             product_id: ProductId::from_uuid(uuid::Uuid::from_u128(1)),
             on_hand: 1,
             reserved: 0,
-            available: 1,
+            version: 1,
         };
-        EventEnvelope::new(
-            EventId::from_uuid(uuid::Uuid::now_v7()),
-            Timestamp::EPOCH,
-            DomainEvent::StockChanged(payload),
-        )
+        EventEnvelope::stock_changed(EventId::from_uuid(uuid::Uuid::now_v7()), Timestamp::EPOCH, level)
     };
     let future = || Timestamp::from_datetime(time::OffsetDateTime::now_utc()).plus_seconds(60);
     let dbs = Databases::new();
 
     // Nobody reads: old rows go anyway.
     let outbox = PgOutbox::new(dbs.fresh().await, 30);
-    outbox.publish(&[event(1), event(2)]).await.unwrap();
+    outbox.publish(&[event(), event()]).await.unwrap();
     assert_eq!(outbox.prune(future()).await.unwrap(), 2, "no reader: the table does not grow forever");
 
     // A relay and a poller both read: a row projected but not yet published stays.
     let pool = dbs.fresh().await;
     let (outbox, poller) = (PgOutbox::new(pool.clone(), 30), PgOutboxConsumer::new(pool.clone()));
-    outbox.publish(&[event(1), event(2)]).await.unwrap();
+    outbox.publish(&[event(), event()]).await.unwrap();
     let delivered = poller.poll(10).await.unwrap();
     poller.ack(delivered.last().unwrap().tag).await.unwrap();
     let first = outbox.claim(1).await.unwrap();
