@@ -491,7 +491,7 @@ pub mod postgres {
         readiness_with(pools, None)
     }
 
-    /// Readiness over the given pools and one more check (e.g. [`inventory_access`]).
+    /// Readiness over the given pools and one more check (e.g. `Inventory::readiness`).
     pub fn readiness_with(pools: &[&PgPool], extra: Option<Arc<dyn Readiness>>) -> Arc<dyn Readiness> {
         let pools = pools.iter().map(|p| Arc::new(PgReady((*p).clone())) as Arc<dyn Readiness>);
         Arc::new(super::AllReady(pools.chain(extra).collect()))
