@@ -226,6 +226,9 @@ pub struct CardExpiry {
 }
 
 impl CardExpiry {
+    /// The furthest ahead an expiry year may be: cards run a few years, never decades.
+    pub const MAX_YEARS_AHEAD: u16 = 30;
+
     /// Validates an expiry against `now` (two-digit years mean 20xx).
     pub fn parse(month: u8, year: u16, now: Timestamp) -> Result<Self, CardError> {
         if !(1..=12).contains(&month) {
@@ -234,7 +237,7 @@ impl CardExpiry {
         let year = if year < 100 { 2000 + year } else { year };
         let today = now.as_datetime();
         let current_year = u16::try_from(today.year()).unwrap_or(u16::MAX);
-        if year > current_year.saturating_add(30) || year < 2000 {
+        if year > current_year.saturating_add(Self::MAX_YEARS_AHEAD) || year < 2000 {
             return Err(CardError::Year(year));
         }
         let current_month = u8::from(today.month());

@@ -124,6 +124,35 @@ impl ValidationErrors {
     }
 }
 
+/// How a text rule reads in an API document (JSON Schema `pattern`, `minLength`,
+/// `maxLength`), so clients and generators learn the real contract from it.
+///
+/// The statement may be stricter than the rule, never looser: every string that matches
+/// `pattern` and has `min_chars..=max_chars` characters passes the rule's parser (a
+/// property test holds each rule to that). Patterns use the syntax common to ECMA-262,
+/// Python `re` and the `regex` crate: `\uXXXX` escapes, classes, `\p{L}` and `\p{N}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextRule {
+    /// A regular expression the whole value matches (anchored).
+    pub pattern: &'static str,
+    /// Fewest characters (Unicode scalar values).
+    pub min_chars: usize,
+    /// Most characters.
+    pub max_chars: usize,
+}
+
+/// One-line free text ([`text`] without `multiline`): no control or bidirectional-control
+/// character, and at least one character that is not white space (values are trimmed).
+pub(crate) const ONE_LINE_TEXT: &str = concat!(
+    r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*",
+    r"[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202A-\u202F\u205F\u2066-\u2069\u3000]",
+    r"[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$",
+);
+
+/// Multi-line free text ([`text`] with `multiline`): tabs and line breaks allowed.
+pub(crate) const MULTILINE_TEXT: &str =
+    r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$";
+
 /// Bidirectional embeddings, overrides and isolates (U+202A..U+202E, U+2066..U+2069): they
 /// reorder how the text around them is displayed ("Trojan Source"), so an operator could
 /// be shown something else than what is stored. Marks (U+200E, U+200F) stay allowed.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::validation::{InvalidValue, ValidationErrors, text, token};
+use crate::validation::{InvalidValue, MULTILINE_TEXT, ONE_LINE_TEXT, TextRule, ValidationErrors, text, token};
 
 macro_rules! string_newtype {
     ($(#[$meta:meta])* $name:ident) => {
@@ -79,9 +79,12 @@ string_newtype!(
 );
 
 impl Sku {
+    /// The rule, as API documents state it.
+    pub const RULE: TextRule = TextRule { pattern: r"^[A-Za-z0-9._-]+$", min_chars: 1, max_chars: 64 };
+
     /// Validates a SKU.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        token(raw, 64, "letters, digits, '-', '_' and '.'", |c| {
+        token(raw, Self::RULE.max_chars, "letters, digits, '-', '_' and '.'", |c| {
             c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
         })
         .map(Self)
@@ -89,9 +92,12 @@ impl Sku {
 }
 
 impl ProductName {
+    /// The rule, as API documents state it.
+    pub const RULE: TextRule = TextRule { pattern: ONE_LINE_TEXT, min_chars: 1, max_chars: 200 };
+
     /// Validates a product name.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        text(raw, 200, false, false).map(Self)
+        text(raw, Self::RULE.max_chars, false, false).map(Self)
     }
 
     /// The key listings sort by name on: lower-cased, compared byte-wise.
@@ -104,9 +110,12 @@ impl ProductName {
 }
 
 impl Description {
+    /// The rule, as API documents state it.
+    pub const RULE: TextRule = TextRule { pattern: MULTILINE_TEXT, min_chars: 0, max_chars: 10_000 };
+
     /// Validates a description (may be empty).
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        text(raw, 10_000, true, true).map(Self)
+        text(raw, Self::RULE.max_chars, true, true).map(Self)
     }
 
     /// The empty description.
@@ -116,16 +125,22 @@ impl Description {
 }
 
 impl CollectionName {
+    /// The rule, as API documents state it.
+    pub const RULE: TextRule = TextRule { pattern: ONE_LINE_TEXT, min_chars: 1, max_chars: 120 };
+
     /// Validates a collection name.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        text(raw, 120, false, false).map(Self)
+        text(raw, Self::RULE.max_chars, false, false).map(Self)
     }
 }
 
 impl Slug {
+    /// The rule, as API documents state it.
+    pub const RULE: TextRule = TextRule { pattern: r"^[a-z0-9]+(-[a-z0-9]+)*$", min_chars: 1, max_chars: 80 };
+
     /// Validates a slug.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        let s = token(raw, 80, "lower-case letters, digits and '-'", |c| {
+        let s = token(raw, Self::RULE.max_chars, "lower-case letters, digits and '-'", |c| {
             c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
         })?;
         if s.starts_with('-') || s.ends_with('-') || s.contains("--") {
@@ -136,9 +151,12 @@ impl Slug {
 }
 
 impl AttributeName {
+    /// The rule, as API documents state it.
+    pub const RULE: TextRule = TextRule { pattern: r"^[a-z0-9_]+$", min_chars: 1, max_chars: 40 };
+
     /// Validates an attribute name.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        token(raw, 40, "lower-case letters, digits and '_'", |c| {
+        token(raw, Self::RULE.max_chars, "lower-case letters, digits and '_'", |c| {
             c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'
         })
         .map(Self)
@@ -146,9 +164,12 @@ impl AttributeName {
 }
 
 impl AttributeValue {
+    /// The rule, as API documents state it.
+    pub const RULE: TextRule = TextRule { pattern: ONE_LINE_TEXT, min_chars: 1, max_chars: 100 };
+
     /// Validates an attribute value.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        text(raw, 100, false, false).map(Self)
+        text(raw, Self::RULE.max_chars, false, false).map(Self)
     }
 }
 

@@ -33,7 +33,7 @@ use crate::{
     ids::{CollectionId, ProductId},
     money::Money,
     timestamp::Timestamp,
-    validation::InvalidValue,
+    validation::{InvalidValue, TextRule},
 };
 
 /// A product as the storefront reads it: catalog fields plus available stock.
@@ -88,13 +88,20 @@ impl ProductView {
     }
 
     /// The words full-text search matches against: name, SKU, description and attribute values.
+    ///
+    /// Each is cut to the longest word a query can hold ([`SearchTerm::RULE`], doubled
+    /// because lower-casing can double a word: `İ` becomes `i̇`): a query word prefixes a
+    /// word exactly when it prefixes that cut, and stores index words of bounded size
+    /// (PostgreSQL refuses words over 2,047 bytes, and the cut is at most 1,600; a
+    /// description may be one word of 10,000 characters).
     pub fn search_tokens(&self) -> Vec<String> {
         let mut text = format!("{} {} {}", self.name, self.sku, self.description);
         for (_, v) in self.attributes.iter() {
             text.push(' ');
             text.push_str(v.as_str());
         }
-        let mut tokens = tokenize(&text);
+        let mut tokens: Vec<String> =
+            tokenize(&text).into_iter().map(|t| t.chars().take(2 * SearchTerm::RULE.max_chars).collect()).collect();
         tokens.sort();
         tokens.dedup();
         tokens
@@ -104,6 +111,13 @@ impl ProductView {
 /// Splits text into lower-case alphanumeric words: the tokenizer of both documents and queries.
 pub fn tokenize(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+}
+
+/// One word of [`SearchTerm::RULE`]: letters and digits of the common scripts.
+macro_rules! word {
+    () => {
+        r"[0-9A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0391-\u03A1\u03A3-\u03A9\u03B1-\u03C9\u0400-\u0481\u048A-\u04FF\u05D0-\u05EA\u0621-\u064A\u3041-\u3096\u30A1-\u30FA\u4E00-\u9FFF\uAC00-\uD7A3]+"
+    };
 }
 
 /// A full-text search term: 1 to 10 words; each must prefix-match a word of the product.
@@ -116,11 +130,21 @@ impl SearchTerm {
     /// Most words in one term.
     pub const MAX_WORDS: usize = 10;
 
+    /// The rule, as API documents state it: 1 to 10 words of letters and digits apart by
+    /// spaces or ASCII punctuation. Stricter than the parser, which takes letters of every
+    /// script: the pattern names the common ones (Latin, Greek, Cyrillic, Hebrew, Arabic,
+    /// CJK, kana, Hangul) in `\uXXXX` ranges, which every regular-expression dialect reads.
+    pub const RULE: TextRule = TextRule {
+        pattern: concat!(r"^[ -/:-@\[-`{-~]*", word!(), r"([ -/:-@\[-`{-~]+", word!(), r"){0,9}[ -/:-@\[-`{-~]*$",),
+        min_chars: 1,
+        max_chars: 200,
+    };
+
     /// Validates a search term.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let actual = raw.chars().count();
-        if actual > 200 {
-            return Err(InvalidValue::TooLong { max: 200, actual });
+        if actual > Self::RULE.max_chars {
+            return Err(InvalidValue::TooLong { max: Self::RULE.max_chars, actual });
         }
         let tokens = tokenize(raw);
         if tokens.is_empty() {

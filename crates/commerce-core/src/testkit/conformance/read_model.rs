@@ -82,6 +82,7 @@ where
     collections_apply_and_remove(&make().await).await;
     deleted_collections_stay_deleted_in_any_replay_order(&make().await).await;
     reset_empties_everything(&make().await).await;
+    the_longest_words_are_indexed_and_found(&make().await).await;
 }
 
 fn usd(a: i64) -> Money {
@@ -107,6 +108,23 @@ async fn stale_and_duplicate_events_change_nothing<S: ProductReadModel + Product
         Ok(1),
         "get_many skips unknown"
     );
+}
+
+/// A description may be one 10,000-character word: stores index words of bounded size
+/// (PostgreSQL: 2,047 bytes), and the projection must neither fail on it (a poison event
+/// would stall the read model for every product) nor lose prefix search.
+async fn the_longest_words_are_indexed_and_found<S: ProductReadModel + ProductProjection>(s: &S) {
+    let f = Fixture::new();
+    let mut p = product(ProductId::from_uuid(f.id()), 1, usd(100), f.now());
+    p.status = ProductStatus::Active;
+    let word = "ж".repeat(crate::catalog::Description::RULE.max_chars);
+    p.description = crate::catalog::Description::parse(&word).unwrap_or_else(|e| panic!("description: {e}"));
+    assert_eq!(s.apply_product(&p).await, Ok(true), "a product with a 10,000-character word is projected");
+    let longest_query_word = "ж".repeat(query::SearchTerm::RULE.max_chars);
+    let params = query::ProductQueryParams { q: Some(longest_query_word), ..Default::default() };
+    let q = params.validate().unwrap_or_else(|e| panic!("query: {e}"));
+    let found = s.list(&q).await.unwrap_or_else(|e| panic!("list: {e}"));
+    assert_eq!(found.items.iter().map(|v| v.id).collect::<Vec<_>>(), vec![p.id], "found by the longest prefix");
 }
 
 async fn stock_may_arrive_before_its_product<S: ProductReadModel + ProductProjection>(s: &S) {

@@ -1,0 +1,100 @@
+//! Each rule's statement for API documents ([`TextRule`]) is never looser than its parser:
+//! every value generated from the pattern, within the length bounds, is accepted. This is
+//! what lets a client (or schemathesis) trust the OpenAPI document.
+
+#![allow(clippy::expect_used, reason = "test")]
+
+use commerce_core::{
+    catalog::{AttributeName, AttributeValue, CollectionName, Description, ProductName, Sku, Slug},
+    query::SearchTerm,
+    validation::TextRule,
+};
+use proptest::prelude::*;
+use regex::Regex;
+
+type Parser = fn(&str) -> bool;
+
+fn rules() -> [(&'static str, TextRule, Parser); 8] {
+    [
+        ("sku", Sku::RULE, |s| Sku::parse(s).is_ok()),
+        ("product name", ProductName::RULE, |s| ProductName::parse(s).is_ok()),
+        ("description", Description::RULE, |s| Description::parse(s).is_ok()),
+        ("collection name", CollectionName::RULE, |s| CollectionName::parse(s).is_ok()),
+        ("slug", Slug::RULE, |s| Slug::parse(s).is_ok()),
+        ("attribute name", AttributeName::RULE, |s| AttributeName::parse(s).is_ok()),
+        ("attribute value", AttributeValue::RULE, |s| AttributeValue::parse(s).is_ok()),
+        ("search term", SearchTerm::RULE, |s| SearchTerm::parse(s).is_ok()),
+    ]
+}
+
+fn stated(rule: &TextRule, s: &str) -> bool {
+    let n = s.chars().count();
+    (rule.min_chars..=rule.max_chars).contains(&n) && Regex::new(rule.pattern).expect("a valid pattern").is_match(s)
+}
+
+/// Characters where rules differ: controls, white space, invisible and bidirectional
+/// characters, combining marks, symbols that read as letters, punctuation.
+fn tricky_char() -> impl Strategy<Value = char> {
+    prop_oneof![
+        any::<char>(),
+        prop::sample::select(vec![
+            ' ', '\t', '\n', '\r', '\u{0}', '\u{1f}', '\u{7f}', '\u{85}', '\u{a0}', '\u{ad}', '\u{200b}', '\u{200e}',
+            '\u{2028}', '\u{202e}', '\u{2066}', '\u{3000}', '\u{feff}', '\u{345}', '\u{24b6}', '\u{663}', '-', '_',
+            '.', '!', '@', '<',
+        ]),
+        proptest::char::range('a', 'z'),
+        proptest::char::range('0', '9'),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn values_generated_from_a_pattern_are_accepted((index, value) in generated()) {
+        let (name, rule, accepts) = rules()[index];
+        if stated(&rule, &value) {
+            prop_assert!(accepts(&value), "{name}: {value:?} matches the stated rule but is refused");
+        }
+    }
+
+    #[test]
+    fn tricky_values_that_match_are_accepted(index in 0..8_usize, chars in prop::collection::vec(tricky_char(), 0..16)) {
+        let (name, rule, accepts) = rules()[index];
+        let value: String = chars.into_iter().collect();
+        if stated(&rule, &value) {
+            prop_assert!(accepts(&value), "{name}: {value:?} matches the stated rule but is refused");
+        }
+    }
+}
+
+/// A rule and a value generated from its pattern, as a schema-driven client would.
+fn generated() -> impl Strategy<Value = (usize, String)> {
+    (0..rules().len()).prop_flat_map(|index| {
+        // Generation is anchored already; proptest's generator does not take the anchors.
+        let pattern = rules()[index].1.pattern;
+        let body = pattern.strip_prefix('^').and_then(|p| p.strip_suffix('$')).expect("an anchored pattern");
+        let values = proptest::string::string_regex(body).expect("a pattern proptest generates from");
+        (Just(index), values)
+    })
+}
+
+#[test]
+fn typical_values_match_their_rule() {
+    let examples: [&[&str]; 8] = [
+        &["TEE-RED-M", "a.b_c"],
+        &["Red tee", "Straße Ünïcode ☕"],
+        &["", "Two\nlines\twith a tab"],
+        &["T-shirts"],
+        &["summer-2026", "t-shirts"],
+        &["colour", "size_eu"],
+        &["red", "XL"],
+        &["red tee", "café, 2026!"],
+    ];
+    for ((name, rule, accepts), values) in rules().into_iter().zip(examples) {
+        for value in values {
+            assert!(stated(&rule, value), "{name}: {value:?} should match {}", rule.pattern);
+            assert!(accepts(value), "{name}: {value:?}");
+        }
+    }
+}
