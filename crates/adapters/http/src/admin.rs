@@ -33,6 +33,7 @@ use crate::{
     },
     error::{ApiError, Problem},
     extract::{ApiJson, ApiPath, ApiQuery, etag, if_match, path_id},
+    openapi::rules,
 };
 
 pub use commerce_core::services::restock::RestockDelivery;
@@ -111,10 +112,18 @@ pub async fn create_product(
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// 1-100, default 50.
-    #[param(value_type = Option<u8>, minimum = 1, maximum = 100)]
+    #[param(schema_with = page_size)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
+    #[param(schema_with = rules::id_cursor)]
     pub cursor: Option<String>,
+}
+
+/// The default page size of the admin listings.
+const PAGE_SIZE: u8 = 50;
+
+fn page_size() -> utoipa::openapi::Object {
+    rules::page_size(PAGE_SIZE)
 }
 
 fn limit(raw: Option<&str>, default: usize) -> Result<usize, ApiError> {
@@ -137,7 +146,7 @@ pub async fn list_products(
     State(s): State<AdminState>,
     ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<AdminProductPage>, ApiError> {
-    let limit = limit(p.limit.as_deref(), 50)?;
+    let limit = limit(p.limit.as_deref(), PAGE_SIZE.into())?;
     let after = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => Some(
             c.parse::<ProductId>().map_err(|_| ApiError::invalid("cursor", "is not a cursor returned by this API"))?,
@@ -164,7 +173,7 @@ pub async fn get_product(State(s): State<AdminState>, ApiPath(id): ApiPath<Strin
 /// Change any subset of a product's fields.
 #[utoipa::path(
     patch, operation_id = "admin_update_product", path = "/admin/v1/products/{id}", tag = "admin", security(("admin_token" = [])),
-    params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header, pattern = "^(\\*|(W/)?\"?[0-9]+\"?)$", description = "Version the change is based on, quoted or not (`3`, `\"3\"`, `W/\"3\"`, `*`)")),
+    params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header, pattern = "^(\\*|(W/)?\"[0-9]{1,19}\"|[0-9]{1,19})$", description = "Version the change is based on, quoted or not (`3`, `\"3\"`, `W/\"3\"`, `*`)")),
     request_body = UpdateProductRequest,
     responses(
         (status = 200, body = AdminProduct),
@@ -188,7 +197,7 @@ pub async fn update_product(
 /// Archive a product: it leaves the store and can no longer be bought.
 #[utoipa::path(
     delete, operation_id = "admin_archive_product", path = "/admin/v1/products/{id}", tag = "admin", security(("admin_token" = [])),
-    params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header, pattern = "^(\\*|(W/)?\"?[0-9]+\"?)$")),
+    params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header, pattern = "^(\\*|(W/)?\"[0-9]{1,19}\"|[0-9]{1,19})$")),
     responses(
         (status = 200, description = "The archived product", body = AdminProduct),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -287,7 +296,7 @@ pub async fn get_collection(State(s): State<AdminState>, ApiPath(id): ApiPath<St
 /// Change a collection.
 #[utoipa::path(
     patch, operation_id = "admin_update_collection", path = "/admin/v1/collections/{id}", tag = "admin", security(("admin_token" = [])),
-    params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header, pattern = "^(\\*|(W/)?\"?[0-9]+\"?)$")), request_body = UpdateCollectionRequest,
+    params(("id" = uuid::Uuid, Path), ("If-Match" = Option<String>, Header, pattern = "^(\\*|(W/)?\"[0-9]{1,19}\"|[0-9]{1,19})$")), request_body = UpdateCollectionRequest,
     responses(
         (status = 200, body = CollectionDto),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -329,10 +338,13 @@ pub async fn delete_collection(
 #[into_params(parameter_in = Query)]
 pub struct OrderParams {
     /// Only orders in this status.
+    #[param(schema_with = rules::order_status)]
     pub status: Option<String>,
     /// 1-100, default 50.
+    #[param(schema_with = page_size)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
+    #[param(schema_with = rules::id_cursor)]
     pub cursor: Option<String>,
 }
 
@@ -345,7 +357,7 @@ pub async fn list_orders(
     State(s): State<AdminState>,
     ApiQuery(p): ApiQuery<OrderParams>,
 ) -> Result<Json<OrderPage>, ApiError> {
-    let limit = limit(p.limit.as_deref(), 50)?;
+    let limit = limit(p.limit.as_deref(), PAGE_SIZE.into())?;
     let status = match p.status.as_deref().filter(|s| !s.is_empty()) {
         Some(raw) => Some(OrderStatus::parse(raw).map_err(|e| ApiError::invalid("status", e))?),
         None => None,

@@ -7,6 +7,7 @@ use crate::{
     dto::{CollectionDto, CollectionList, StoreProduct, StoreProductPage},
     error::{ApiError, Problem},
     extract::{ApiPath, ApiQuery, path_id},
+    openapi::rules,
 };
 
 /// What the store routes need.
@@ -43,20 +44,44 @@ pub enum SortParam {
     StockDesc,
 }
 
+/// The parameters of a listing, for the document only: the handler passes the raw pairs
+/// to the core, which parses them for every inbound adapter alike.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code, reason = "documents the parameters of list_products")]
+struct ListingParams {
+    /// Full-text search: every word must start a word of the name, SKU, description or attributes.
+    #[param(schema_with = rules::search_term)]
+    q: Option<String>,
+    /// Collection id.
+    #[param(value_type = Option<uuid::Uuid>)]
+    collection: Option<String>,
+    /// Lowest price in minor units, inclusive.
+    #[param(minimum = 0)]
+    min_price: Option<i64>,
+    /// Highest price in minor units, inclusive; at least `min_price`.
+    #[param(minimum = 0)]
+    max_price: Option<i64>,
+    /// Only products with available stock.
+    in_stock: Option<bool>,
+    /// Attribute filters, each a parameter of its own: `attr.colour=red&attr.size=M`.
+    #[param(style = Form, explode, schema_with = rules::attribute_filters)]
+    attr: Option<std::collections::BTreeMap<String, String>>,
+    /// Order (default `newest`).
+    sort: Option<SortParam>,
+    /// Page size 1-100, default 20.
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<u8>,
+    /// `next_cursor` of the previous page, with the same `sort`. Opaque: only values this
+    /// API returned are valid.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
+    cursor: Option<String>,
+}
+
 /// List active products: search, filter, sort, page.
 #[utoipa::path(
     get, operation_id = "store_list_products", path = "/store/v1/products", tag = "store",
-    params(
-        ("q" = Option<String>, Query, description = "Full-text search: every word must start a word of the name, SKU, description or attributes"),
-        ("collection" = Option<String>, Query, description = "Collection id"),
-        ("min_price" = Option<i64>, Query, minimum = 0, description = "Lowest price in minor units, inclusive"),
-        ("max_price" = Option<i64>, Query, minimum = 0, description = "Highest price in minor units, inclusive"),
-        ("in_stock" = Option<bool>, Query, description = "Only products with available stock"),
-        ("attr.<name>" = Option<String>, Query, description = "Attribute filter, e.g. attr.colour=red (repeatable)"),
-        ("sort" = Option<SortParam>, Query, description = "Order (default `newest`)"),
-        ("limit" = Option<u8>, Query, minimum = 1, maximum = 100, description = "Page size 1-100, default 20"),
-        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
-    ),
+    params(ListingParams),
     responses(
         (status = 200, body = StoreProductPage),
         (status = 422, description = "Invalid parameters; each is named", body = Problem, content_type = "application/problem+json"),

@@ -10,32 +10,36 @@ use commerce_core::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{MoneyDto, OrderDto, attributes_of};
+use super::{MoneyDto, OrderDto, attributes_of, whole_number};
+use crate::openapi::rules;
 
 /// Body of `POST /admin/v1/products`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProductRequest {
     /// Unique SKU: 1-64 of `A-Z a-z 0-9 - _ .`.
-    #[schema(example = "TEE-RED-M", pattern = r"^[A-Za-z0-9._-]{1,64}$")]
+    #[schema(schema_with = rules::sku)]
     pub sku: String,
     /// Display name, 1-200 characters.
-    #[schema(example = "Red tee", min_length = 1, max_length = 200)]
+    #[schema(schema_with = rules::product_name)]
     pub name: String,
     /// Description, up to 10,000 characters.
     #[serde(default)]
+    #[schema(schema_with = rules::description)]
     pub description: String,
     /// Unit price.
     pub price: MoneyDto,
     /// Collection id, or null.
     #[serde(default)]
+    #[schema(schema_with = rules::collection_ref)]
     pub collection_id: Option<String>,
     /// Attributes such as `{"colour": "red", "size": "M"}` (names: `a-z 0-9 _`).
     #[serde(default)]
+    #[schema(schema_with = rules::attributes)]
     pub attributes: BTreeMap<String, String>,
     /// `draft` (default) or `active`.
     #[serde(default)]
-    #[schema(example = "active")]
+    #[schema(schema_with = rules::product_status)]
     pub status: Option<String>,
 }
 
@@ -60,26 +64,31 @@ impl From<CreateProductRequest> for ProductInput {
 pub struct UpdateProductRequest {
     /// SKU.
     #[serde(default)]
+    #[schema(schema_with = rules::sku_patch)]
     pub sku: Option<String>,
     /// Name.
     #[serde(default)]
+    #[schema(schema_with = rules::product_name_patch)]
     pub name: Option<String>,
     /// Description.
     #[serde(default)]
+    #[schema(schema_with = rules::description_patch)]
     pub description: Option<String>,
     /// Price.
     #[serde(default)]
     pub price: Option<MoneyDto>,
     /// Collection id; null clears it.
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = rules::collection_ref)]
     #[allow(clippy::option_option, reason = "absent and null mean different things in a patch")]
     pub collection_id: Option<Option<String>>,
     /// Attributes (replaces the whole set).
     #[serde(default)]
+    #[schema(schema_with = rules::attributes_patch)]
     pub attributes: Option<BTreeMap<String, String>>,
     /// `draft` or `active`.
     #[serde(default)]
+    #[schema(schema_with = rules::product_status)]
     pub status: Option<String>,
 }
 
@@ -164,13 +173,14 @@ pub struct AdminProductPage {
 #[serde(deny_unknown_fields)]
 pub struct CreateCollectionRequest {
     /// Unique handle: `a-z 0-9 -`, no leading, trailing or doubled hyphen.
-    #[schema(example = "t-shirts", pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length = 80)]
+    #[schema(schema_with = rules::slug)]
     pub slug: String,
     /// Name, 1-120 characters.
-    #[schema(example = "T-shirts", min_length = 1, max_length = 120)]
+    #[schema(schema_with = rules::collection_name)]
     pub name: String,
     /// Description.
     #[serde(default)]
+    #[schema(schema_with = rules::description)]
     pub description: String,
 }
 
@@ -186,12 +196,15 @@ impl From<CreateCollectionRequest> for CollectionInput {
 pub struct UpdateCollectionRequest {
     /// Handle.
     #[serde(default)]
+    #[schema(schema_with = rules::slug_patch)]
     pub slug: Option<String>,
     /// Name.
     #[serde(default)]
+    #[schema(schema_with = rules::collection_name_patch)]
     pub name: Option<String>,
     /// Description.
     #[serde(default)]
+    #[schema(schema_with = rules::description_patch)]
     pub description: Option<String>,
 }
 
@@ -240,7 +253,8 @@ pub struct CollectionList {
 #[serde(deny_unknown_fields)]
 pub struct SetStockRequest {
     /// Units physically in stock (at most 1,000,000,000).
-    #[schema(example = 25, minimum = 0, maximum = 1_000_000_000)]
+    #[serde(deserialize_with = "whole_number")]
+    #[schema(schema_with = rules::on_hand)]
     pub on_hand: u64,
 }
 

@@ -8,17 +8,19 @@ use commerce_core::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::MoneyDto;
+use super::{MoneyDto, whole_number};
+use crate::openapi::rules;
 
 /// One item of a checkout.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutItem {
     /// Product id.
-    #[schema(format = Uuid)]
+    #[schema(schema_with = rules::product_id)]
     pub product_id: String,
     /// Units, 1-10,000.
-    #[schema(example = 1, minimum = 1, maximum = 10_000)]
+    #[serde(deserialize_with = "whole_number")]
+    #[schema(schema_with = rules::quantity)]
     pub quantity: i64,
 }
 
@@ -27,16 +29,18 @@ pub struct CheckoutItem {
 #[serde(deny_unknown_fields)]
 pub struct CardRequest {
     /// Card number; spaces and dashes allowed.
-    #[schema(example = "4242 4242 4242 4242")]
+    #[schema(schema_with = rules::card_number)]
     pub number: String,
     /// 1-12.
-    #[schema(example = 12, minimum = 1, maximum = 12)]
+    #[serde(deserialize_with = "whole_number")]
+    #[schema(schema_with = rules::exp_month)]
     pub exp_month: u8,
     /// Two or four digits.
-    #[schema(example = 2030)]
+    #[serde(deserialize_with = "whole_number")]
+    #[schema(schema_with = rules::exp_year)]
     pub exp_year: u16,
     /// 3 digits (4 for American Express).
-    #[schema(example = "123", pattern = r"^[0-9]{3,4}$")]
+    #[schema(schema_with = rules::cvc)]
     pub cvc: String,
 }
 
@@ -51,9 +55,10 @@ impl std::fmt::Debug for CardRequest {
 #[serde(deny_unknown_fields)]
 pub struct CheckoutRequest {
     /// Customer e-mail.
-    #[schema(example = "ada@example.com")]
+    #[schema(schema_with = rules::email)]
     pub email: String,
-    /// Items.
+    /// Items: 1-100 lines; lines naming one product are merged.
+    #[schema(min_items = 1, max_items = 100)]
     pub items: Vec<CheckoutItem>,
     /// Card.
     pub card: CardRequest,

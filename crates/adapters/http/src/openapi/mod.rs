@@ -3,14 +3,18 @@
 use utoipa::{
     Modify, OpenApi,
     openapi::{
-        Content, Ref, RefOr, ResponseBuilder,
+        Content, Ref, RefOr, ResponseBuilder, Schema, Type,
+        extensions::Extensions,
         link::LinkBuilder,
-        path::Operation,
+        path::{Operation, ParameterIn},
+        schema::SchemaType,
         security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
     },
 };
 
 use crate::{admin, checkout, dto, error, ops, store};
+
+pub mod rules;
 
 /// The whole HTTP API.
 #[derive(OpenApi)]
@@ -31,7 +35,7 @@ use crate::{admin, checkout, dto, error, ops, store};
         graphql_query, graphql_ide,
     ),
     components(schemas(error::Problem, dto::MoneyDto, store::SortParam)),
-    modifiers(&Security, &ErrorResponses, &Links),
+    modifiers(&Security, &ErrorResponses, &Links, &DomainRules),
     tags(
         (name = "store", description = "Browse products (no auth)"),
         (name = "checkout", description = "Buy with a card (no auth; Idempotency-Key required)"),
@@ -158,6 +162,32 @@ impl Modify for Links {
     }
 }
 
+/// What the derive macros cannot say: an optional header is absent, never `null`, and a
+/// card's CVC length follows its brand (`if`/`then`/`else`, written as raw keywords).
+struct DomainRules;
+
+impl Modify for DomainRules {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for item in doc.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            let headers = operations
+                .into_iter()
+                .flatten()
+                .flat_map(|operation| operation.parameters.iter_mut().flatten())
+                .filter(|parameter| parameter.parameter_in == ParameterIn::Header);
+            for header in headers {
+                if let Some(RefOr::T(Schema::Object(schema))) = &mut header.schema {
+                    schema.schema_type = SchemaType::Type(Type::String);
+                }
+            }
+        }
+        let card = doc.components.as_mut().and_then(|c| c.schemas.get_mut("CardRequest"));
+        if let Some(RefOr::T(Schema::Object(card))) = card {
+            card.extensions.get_or_insert_with(Default::default).merge(Extensions::from_iter(rules::card_brand_rule()));
+        }
+    }
+}
+
 impl ApiDoc {
     /// The document as pretty JSON.
     pub fn json() -> Result<String, serde_json::Error> {
@@ -213,5 +243,34 @@ mod tests {
         assert_eq!(sorts, &serde_json::json!(["price_asc", "price_desc", "name", "newest", "stock_desc"]));
         let key = &doc["paths"]["/store/v1/checkout"]["post"]["parameters"][0]["schema"];
         assert_eq!((key["minLength"].clone(), key["maxLength"].clone()), (1.into(), 255.into()));
+        let attr = named("attr");
+        assert_eq!(attr["schema"]["propertyNames"]["pattern"], r"^attr\.[a-z0-9_]+$", "{attr}");
+        assert_eq!(attr["schema"]["maxProperties"], 32);
+        let if_match = &doc["paths"]["/admin/v1/products/{id}"]["patch"]["parameters"][1];
+        assert_eq!(
+            (if_match["name"].as_str(), if_match["schema"]["type"].as_str()),
+            (Some("If-Match"), Some("string"))
+        );
+        let orders = &doc["paths"]["/admin/v1/orders"]["get"]["parameters"];
+        assert_eq!(orders[0]["schema"]["enum"].as_array().map(Vec::len), Some(7), "{orders}");
+        assert_eq!(orders[2]["schema"]["format"], "uuid", "an admin cursor is the last id");
+    }
+
+    #[test]
+    fn bodies_state_the_domain_rules() {
+        let doc: serde_json::Value = serde_json::from_str(&ApiDoc::json().unwrap()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let product = &schemas["CreateProductRequest"]["properties"];
+        assert_eq!(product["sku"]["pattern"], commerce_core::catalog::Sku::RULE.pattern);
+        assert_eq!(product["name"]["maxLength"], 200);
+        assert_eq!(product["attributes"]["maxProperties"], 32);
+        let money = &schemas["MoneyDto"]["properties"];
+        assert_eq!(money["amount"]["minimum"], 0);
+        assert!(money["currency"]["enum"].as_array().unwrap().contains(&"JPY".into()));
+        let card = &schemas["CardRequest"];
+        assert_eq!(card["properties"]["number"]["format"], rules::CARD_NUMBER_FORMAT);
+        assert_eq!(card["then"]["properties"]["cvc"]["pattern"], "^[0-9]{4}$", "American Express: 4 digits");
+        assert_eq!(card["else"]["properties"]["cvc"]["pattern"], "^[0-9]{3}$");
+        assert_eq!(schemas["CheckoutRequest"]["properties"]["email"]["format"], "email");
     }
 }
