@@ -1,0 +1,148 @@
+"""Schemathesis hooks of the adversarial campaign (scripts/fuzz-api).
+
+The OpenAPI document states every rule a JSON Schema can state (character sets, lengths,
+ranges, currencies, the CVC length per card brand). The positive-data check then holds the
+API to it: a schema-valid request must not be refused as invalid. What no static schema
+can know are facts of the running shop and of the clock. For schema-valid cases only, these
+hooks supply them, so that the check judges the rules rather than the fixture:
+
+- a checkout names products that exist and are for sale, in one currency;
+- a product names a collection that exists;
+- an Idempotency-Key names one checkout (a generated key may repeat with another body);
+- a card has not expired (the document states the year range, not the current month);
+- a listing cursor is one this API issued, for the listing's sort;
+- `min_price` is at most `max_price`.
+
+Negative cases are left as generated. The `card-number` format (the Luhn check) is
+registered here because a custom format needs a generator.
+
+Needs FUZZ_STORE_URL: where the store listing and collections of the shop under test are
+served (the API under test itself, or its storefront service).
+"""
+
+import datetime
+import json
+import os
+import urllib.request
+import uuid
+
+import schemathesis
+from hypothesis import strategies as st
+
+STORE_URL = os.environ["FUZZ_STORE_URL"]
+
+
+def luhn_complete(payload: str) -> str:
+    """`payload` and the check digit that makes it pass the Luhn check."""
+    total = 0
+    for i, digit in enumerate(reversed(payload)):
+        d = int(digit)
+        if i % 2 == 0:  # doubled: the check digit will sit to the right
+            d = d * 2 - 9 if d * 2 > 9 else d * 2
+        total += d
+    return payload + str((10 - total % 10) % 10)
+
+
+schemathesis.openapi.format(
+    "card-number",
+    st.integers(min_value=12, max_value=19).flatmap(
+        lambda n: st.text(alphabet="0123456789", min_size=n - 1, max_size=n - 1).map(luhn_complete)
+    ),
+)
+
+
+def get(path: str) -> dict:
+    with urllib.request.urlopen(STORE_URL + path, timeout=10) as response:
+        return json.load(response)
+
+
+def products_for_sale() -> list[str]:
+    """Ids of active products sharing the most common currency, as of now: those in stock,
+    or once checkouts have sold everything, those out of stock (a 409 is an answer too)."""
+    items = get("/store/v1/products?in_stock=true&limit=100")["items"] or get("/store/v1/products?limit=100")["items"]
+    by_currency: dict[str, list[str]] = {}
+    for item in items:
+        by_currency.setdefault(item["price"]["currency"], []).append(item["id"])
+    products = max(by_currency.values(), key=len, default=[])
+    if not products:
+        raise RuntimeError(f"fuzz hooks: no active product at {STORE_URL}")
+    return products
+
+
+def collections() -> list[str]:
+    return [c["id"] for c in get("/store/v1/collections")["items"]]
+
+
+def fix_checkout(case) -> None:
+    if case.headers is not None:
+        case.headers["Idempotency-Key"] = str(uuid.uuid4())
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    items = body.get("items")
+    if isinstance(items, list):
+        products = products_for_sale()
+        # One line per product: lines naming one product are merged, and their total
+        # quantity has a ceiling the per-line schema cannot state.
+        del items[len(products):]
+        for item, product in zip(items, products):
+            if isinstance(item, dict):
+                item["product_id"] = product
+    card = body.get("card")
+    if isinstance(card, dict) and isinstance(card.get("exp_year"), (int, float)) and isinstance(card.get("exp_month"), (int, float)):
+        today = datetime.date.today()
+        year = card["exp_year"] + 2000 if card["exp_year"] < 100 else card["exp_year"]
+        if (year, card["exp_month"]) < (today.year, today.month):
+            card["exp_year"] = today.year + 1
+
+
+def fix_product(case) -> None:
+    body = case.body
+    if isinstance(body, dict) and body.get("collection_id") is not None:
+        known = collections()
+        body["collection_id"] = known[len(body["collection_id"]) % len(known)] if known else None
+
+
+def as_int(value) -> int | None:
+    """A parameter's integer value; the coverage phase may hold it as a string already."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def fix_listing(case) -> None:
+    query = case.query
+    if query is None:
+        return
+    low, high = as_int(query.get("min_price")), as_int(query.get("max_price"))
+    if low is not None and high is not None and low > high:
+        query["min_price"], query["max_price"] = query["max_price"], query["min_price"]
+    if query.get("cursor"):
+        sort = query.get("sort") or "newest"
+        query["cursor"] = get(f"/store/v1/products?sort={sort}&limit=1").get("next_cursor") or ""
+
+
+def fix(case) -> None:
+    """Supplies the live facts to a schema-valid case (see the module's documentation)."""
+    route = (case.method.upper(), case.path)
+    if route == ("POST", "/store/v1/checkout"):
+        fix_checkout(case)
+    elif route in (("POST", "/admin/v1/products"), ("PATCH", "/admin/v1/products/{id}")):
+        fix_product(case)
+    elif route == ("GET", "/store/v1/products"):
+        fix_listing(case)
+
+
+@schemathesis.hook
+def map_case(ctx, case):
+    if case.meta is not None and case.meta.generation.mode.is_positive:
+        fix(case)
+    return case
+
+
+@schemathesis.hook
+def before_add_examples(ctx, examples):
+    # The examples phase builds its cases from the document's examples: all schema-valid.
+    for case in examples:
+        fix(case)
