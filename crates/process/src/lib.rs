@@ -83,7 +83,8 @@ pub struct IdempotencyArgs {
 }
 
 impl IdempotencyArgs {
-    fn configured(&self) -> anyhow::Result<Option<IdempotencySecret>> {
+    /// The secret configured inline or in a file, if any.
+    pub fn configured(&self) -> anyhow::Result<Option<IdempotencySecret>> {
         let name = "COMMERCE_IDEMPOTENCY_SECRET";
         secrets::resolve(name, self.idempotency_secret.as_ref(), self.idempotency_secret_file.as_deref())?
             .map(|raw| IdempotencySecret::new(raw.into_bytes()).map_err(|e| anyhow::anyhow!("{name} {e}")))

@@ -1,11 +1,14 @@
-//! The all-in-one shop: wiring of the in-memory adapters, the simulated card
-//! processor and every HTTP and GraphQL router onto one listener, plus the
-//! background event pump (outbox -> read model) and order-recovery job.
+//! The all-in-one shop: wiring of the storage (a SQLite file by default, memory with
+//! `--memory`), the simulated card processor and every HTTP and GraphQL router onto one
+//! listener, plus the background event pump (outbox -> read model), order recovery and
+//! retention jobs.
 //!
 //! [`run`] takes the listener and a shutdown future, so tests start it on port 0
 //! and stop it at will; the binary passes SIGINT/SIGTERM.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+mod storage;
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use commerce_core::services::{Env, recovery::RecoveryPolicy};
@@ -14,10 +17,10 @@ use commerce_http::{
     auth::AdminToken,
     ops::{AlwaysReady, OpsState},
 };
-use commerce_memory::MemoryAdapters;
 use commerce_payment_simulator::{ProcessorConfig, SimulatedCardProcessor};
 use commerce_process::IdempotencyArgs;
 use commerce_runtime::{Pace, RandomIds, SystemClock};
+pub use storage::Storage;
 use tokio_util::sync::CancellationToken;
 
 /// How many demo products to seed: a number, or `none`.
@@ -34,10 +37,26 @@ impl std::str::FromStr for Seed {
     }
 }
 
-/// The whole shop in one process, on in-memory storage.
+/// The whole shop in one process, its data in one SQLite file (or in memory).
 #[derive(Debug, Clone, clap::Parser)]
 #[command(name = "commerce", version, about)]
 pub struct Config {
+    /// Folder of the shop's database (`commerce.sqlite3`), created on first start.
+    #[arg(long, env = "COMMERCE_DATA_DIR", default_value = "./commerce-data", global = true)]
+    pub data_dir: PathBuf,
+    /// Keep everything in memory instead: nothing survives a restart (demos, tests).
+    #[arg(long, env = "COMMERCE_MEMORY")]
+    pub memory: bool,
+    /// Idempotency keys are deleted after this many hours (0: never). Keep them longer
+    /// than clients retry a checkout.
+    #[arg(long, env = "IDEMPOTENCY_RETAIN_HOURS", default_value = "24")]
+    pub idempotency_retain_hours: u32,
+    /// Outbox rows are deleted this many hours after the read model applied them (0: never).
+    #[arg(long, env = "OUTBOX_RETAIN_HOURS", default_value = "24")]
+    pub outbox_retain_hours: u32,
+    /// Something else than running the shop.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Address to listen on.
     #[arg(long, env = "COMMERCE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -65,6 +84,32 @@ pub struct Config {
     pub idempotency: IdempotencyArgs,
 }
 
+/// The maintenance commands of the embedded shop.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Writes a consistent copy of the database to PATH while the shop may keep running.
+    Backup {
+        /// The copy to write; must not exist.
+        path: PathBuf,
+    },
+}
+
+/// Runs `command` against the database in `data_dir`.
+pub async fn run_command(command: &Command, data_dir: &std::path::Path) -> anyhow::Result<()> {
+    match command {
+        Command::Backup { path } => {
+            anyhow::ensure!(!path.exists(), "{} exists already; a backup never overwrites", path.display());
+            let db = commerce_sqlite::SqliteDb::open_dir(data_dir, 1)
+                .await
+                .with_context(|| format!("opening the database in {}", data_dir.display()))?;
+            db.backup(path).await.with_context(|| format!("writing the backup to {}", path.display()))?;
+            db.close().await;
+            tracing::info!(path = %path.display(), "backup written");
+            Ok(())
+        }
+    }
+}
+
 /// Runs the shop on `listener` until `shutdown` resolves; then drains in-flight
 /// requests, stops the background jobs and publishes the last events.
 pub async fn run(
@@ -74,14 +119,14 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     // Ports -> adapters -> services.
     let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
-    let adapters = MemoryAdapters::new();
+    let storage = Arc::new(if args.memory { Storage::memory() } else { Storage::sqlite(&args.data_dir).await? });
     let processor = Arc::new(SimulatedCardProcessor::new(ProcessorConfig {
         latency: Duration::from_millis(args.payment_latency_ms),
         ..ProcessorConfig::default()
     }));
-    let shop = adapters
-        .shop(env)
-        .idempotency(adapters.idempotency.clone(), args.idempotency.secret_or_generated()?)
+    let shop = storage
+        .shop(env, &args.idempotency)
+        .await?
         .gateway(processor.clone())
         .reservation_ttl_secs(args.reservation_ttl_secs)
         .build()?;
@@ -92,17 +137,18 @@ pub async fn run(
     // Background jobs.
     let jobs = CancellationToken::new();
     let pump = {
-        let (adapters, cancel) = (adapters.clone(), jobs.clone());
+        let (storage, cancel) = (storage.clone(), jobs.clone());
         tokio::spawn(commerce_runtime::jobs::run(
             "event-pump",
             Pace::every(Duration::from_millis(20)),
             cancel,
             move || {
-                let adapters = adapters.clone();
-                async move { adapters.step(500).await }
+                let storage = storage.clone();
+                async move { storage.step(500).await }
             },
         ))
     };
+    let retention = retention_jobs(&storage, &args, &jobs);
     let recovery_job = {
         let cancel = jobs.clone();
         tokio::spawn(commerce_runtime::jobs::run(
@@ -134,12 +180,12 @@ pub async fn run(
         },
     ));
 
-    if args.seed.0 > 0 {
+    if args.seed.0 > 0 && storage.is_new().await? {
         let started = std::time::Instant::now();
         commerce_process::seed::seed(&shop.catalog, &shop.inventory, args.seed.0, 1)
             .await
             .context("seeding the demo catalog")?;
-        adapters.sync().await?;
+        storage.sync().await?;
         tracing::info!(
             products = args.seed.0,
             elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -157,8 +203,40 @@ pub async fn run(
 
     jobs.cancel();
     let _ = tokio::join!(pump, recovery_job, payments_retention);
-    // Publish whatever the last requests wrote.
-    adapters.sync().await?;
+    for job in retention {
+        let _ = job.await;
+    }
+    // Project whatever the last requests wrote.
+    storage.sync().await?;
+    if let Some(db) = storage.sqlite_db() {
+        db.close().await;
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// On SQLite, the retention of idempotency keys and projected outbox rows (memory stores
+/// prune themselves in the pipeline's step).
+fn retention_jobs(storage: &Storage, args: &Config, stop: &CancellationToken) -> Vec<tokio::task::JoinHandle<u64>> {
+    let Some(db) = storage.sqlite_db() else { return vec![] };
+    let keys = db.idempotency();
+    let outbox = db.outbox();
+    [
+        commerce_process::spawn_retention(
+            "idempotency-prune",
+            args.idempotency_retain_hours,
+            stop.clone(),
+            move |cutoff| {
+                let keys = keys.clone();
+                async move { keys.prune(cutoff).await }
+            },
+        ),
+        commerce_process::spawn_retention("outbox-prune", args.outbox_retain_hours, stop.clone(), move |cutoff| {
+            let outbox = outbox.clone();
+            async move { outbox.prune(cutoff).await }
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }

@@ -1,8 +1,11 @@
-//! `commerce`: the whole shop in one process on embedded defaults.
+//! `commerce`: the whole shop in one process on embedded defaults, its data in
+//! `./commerce-data/commerce.sqlite3`.
 //!
 //! ```text
-//! cargo run --release -p commerce            # 127.0.0.1:8080, 1,000 demo products
+//! cargo run --release -p commerce            # 127.0.0.1:8080, 1,000 demo products on first start
 //! commerce --listen 0.0.0.0:8080 --seed none # empty shop
+//! commerce --memory                          # nothing kept after a stop
+//! commerce backup ./backup.sqlite3           # a consistent copy while the shop runs
 //! ```
 
 use anyhow::Context as _;
@@ -13,6 +16,9 @@ use commerce::Config;
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     commerce_process::init_tracing(config.log_json);
+    if let Some(command) = &config.command {
+        return commerce::run_command(command, &config.data_dir).await;
+    }
     let listener =
         tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     commerce::run(config, listener, commerce_process::shutdown_signal()).await

@@ -1,9 +1,11 @@
 //! The HTTP contract of the all-in-one binary, exercised over real sockets:
-//! each test starts its own shop on port 0 (`spawn_app`) and talks to it with reqwest.
+//! each test starts its own shop on port 0 (`spawn_app`), on its default storage (a SQLite
+//! file) in a folder of its own, and talks to it with reqwest.
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
 mod contract;
+mod durability;
 mod hardening;
 mod parsers;
 
@@ -19,18 +21,53 @@ pub(crate) struct App {
     pub(crate) client: Client,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    data_dir: std::path::PathBuf,
+    /// Delete the data folder when dropped (not for a shop a test restarts).
+    owns_data_dir: bool,
+}
+
+/// A data folder no other test uses.
+pub(crate) fn fresh_data_dir() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("commerce-api-test-{}-{n}", std::process::id()))
 }
 
 pub(crate) async fn spawn_app() -> App {
+    let data_dir = fresh_data_dir();
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let mut app = spawn_app_in(&data_dir).await;
+    app.owns_data_dir = true;
+    app
+}
+
+/// A shop on the data in `data_dir` (kept when the shop stops).
+pub(crate) async fn spawn_app_in(data_dir: &std::path::Path) -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let config = <commerce::Config as clap::Parser>::parse_from(["commerce", "--seed", "none", "--admin-token", ADMIN]);
+    let dir = data_dir.to_str().unwrap();
+    let config = <commerce::Config as clap::Parser>::parse_from([
+        "commerce",
+        "--seed",
+        "none",
+        "--admin-token",
+        ADMIN,
+        "--data-dir",
+        dir,
+    ]);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(commerce::run(config, listener, async move {
         let _ = stopped.await;
     }));
     let client = ShopClient::new(&base, ADMIN);
-    App { client: client.http.clone(), shop: client, stop: Some(stop), server: Some(server) }
+    App {
+        client: client.http.clone(),
+        shop: client,
+        stop: Some(stop),
+        server: Some(server),
+        data_dir: data_dir.to_owned(),
+        owns_data_dir: false,
+    }
 }
 
 impl App {
@@ -81,6 +118,14 @@ impl App {
         }
         if let Some(server) = self.server.take() {
             server.await.unwrap().unwrap();
+        }
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        if self.owns_data_dir {
+            let _ = std::fs::remove_dir_all(&self.data_dir);
         }
     }
 }

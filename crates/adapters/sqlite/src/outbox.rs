@@ -1,0 +1,205 @@
+//! The outbox table as a relay source ([`SqliteOutbox`]) and as the event source of the
+//! in-process projector ([`SqliteOutboxConsumer`], the "outbox poller").
+//!
+//! Each reader marks exactly the rows it handled (`published_us` for a relay, `projected`
+//! for the poller) and always reads the unmarked ones; positions are never used as an
+//! offset. Retention ([`SqliteOutbox::prune`]): a row is deleted once the poller projected
+//! it and, if a relay read the outbox in the last 7 days, the relay published it.
+
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use commerce_core::{
+    Timestamp,
+    events::EventEnvelope,
+    ports::{Delivery, EventConsumer, EventError, EventPublisher, Outbox, OutboxRecord},
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use crate::{SqliteDb, append_events, int, now_us, uint};
+
+fn unavailable(e: &sqlx::Error) -> EventError {
+    EventError::Unavailable(e.to_string())
+}
+
+fn decode(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<(u64, EventEnvelope)>, EventError> {
+    rows.iter()
+        .map(|r| {
+            let position = uint(r.get::<i64, _>("position"));
+            serde_json::from_str(r.get::<&str, _>("envelope"))
+                .map(|e| (position, e))
+                .map_err(|e| EventError::Rejected(format!("outbox row {position} does not decode: {e}")))
+        })
+        .collect()
+}
+
+/// `UPDATE outbox SET <set> WHERE position IN (<positions>)`.
+fn mark(set: &str, positions: &[u64]) -> QueryBuilder<'static, Sqlite> {
+    let mut b = QueryBuilder::new(format!("UPDATE outbox SET {set} WHERE position IN ("));
+    let mut list = b.separated(", ");
+    for p in positions {
+        list.push_bind(int(*p));
+    }
+    b.push(")");
+    b
+}
+
+/// A relay that stays silent this long no longer holds rows back from [`SqliteOutbox::prune`].
+const RELAY_GONE_AFTER_US: i64 = 7 * 24 * 3600 * 1_000_000;
+
+/// The outbox read by relays (and written by [`EventPublisher::publish`] for callers
+/// outside a store transaction).
+#[derive(Debug, Clone)]
+pub struct SqliteOutbox {
+    db: SqliteDb,
+    lease_us: i64,
+}
+
+impl SqliteOutbox {
+    /// The outbox of `db`; a claimed batch not marked within `lease_secs` is claimable again.
+    pub fn new(db: SqliteDb, lease_secs: i64) -> Self {
+        Self { db, lease_us: lease_secs.saturating_mul(1_000_000) }
+    }
+
+    /// Deletes up to 10,000 handled rows created before `cutoff` (see the module docs);
+    /// returns how many. Call it again while it returns 10,000.
+    pub async fn prune(&self, cutoff: Timestamp) -> Result<u64, EventError> {
+        sqlx::query(
+            "DELETE FROM outbox WHERE position IN (
+                 SELECT position FROM outbox
+                 WHERE created_us < ?1 AND projected
+                   AND (published_us IS NOT NULL
+                        OR NOT EXISTS (SELECT 1 FROM outbox_readers WHERE reader = 'relay' AND seen_us > ?2))
+                 ORDER BY position LIMIT 10000)",
+        )
+        .bind(cutoff.unix_micros())
+        .bind(now_us() - RELAY_GONE_AFTER_US)
+        .execute(self.db.writer())
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(|e| unavailable(&e))
+    }
+
+    /// Rows the poller has not projected yet.
+    pub async fn unprojected(&self) -> Result<i64, EventError> {
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE NOT projected")
+            .fetch_one(self.db.reader())
+            .await
+            .map_err(|e| unavailable(&e))
+    }
+}
+
+#[async_trait]
+impl Outbox for SqliteOutbox {
+    async fn claim(&self, limit: usize) -> Result<Vec<OutboxRecord>, EventError> {
+        let now = now_us();
+        let mut tx = self.db.writer().begin().await.map_err(|e| unavailable(&e))?;
+        sqlx::query("INSERT INTO outbox_readers (reader, seen_us) VALUES ('relay', ?1) ON CONFLICT (reader) DO UPDATE SET seen_us = ?1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        // One writer: the batch is claimed atomically; a relay that dies mid-batch only
+        // delays its rows by the lease.
+        let rows = sqlx::query(
+            "UPDATE outbox SET claimed_until_us = ?1 + ?2
+             WHERE position IN (SELECT position FROM outbox
+                                WHERE published_us IS NULL AND (claimed_until_us IS NULL OR claimed_until_us < ?1)
+                                ORDER BY position LIMIT ?3)
+             RETURNING position, envelope",
+        )
+        .bind(now)
+        .bind(self.lease_us)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| unavailable(&e))?;
+        tx.commit().await.map_err(|e| unavailable(&e))?;
+        let mut records: Vec<OutboxRecord> =
+            decode(&rows)?.into_iter().map(|(position, envelope)| OutboxRecord { position, envelope }).collect();
+        records.sort_by_key(|r| r.position);
+        Ok(records)
+    }
+
+    async fn mark_published(&self, positions: &[u64]) -> Result<(), EventError> {
+        if positions.is_empty() {
+            return Ok(());
+        }
+        // Marking twice is harmless: the first time stays.
+        mark(&format!("published_us = coalesce(published_us, {})", now_us()), positions)
+            .build()
+            .execute(self.db.writer())
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable(&e))
+    }
+}
+
+#[async_trait]
+impl EventPublisher for SqliteOutbox {
+    async fn publish(&self, events: &[EventEnvelope]) -> Result<(), EventError> {
+        let mut tx = self.db.writer().begin().await.map_err(|e| unavailable(&e))?;
+        append_events(&mut tx, events).await.map_err(|e| unavailable(&e))?;
+        tx.commit().await.map_err(|e| unavailable(&e))
+    }
+}
+
+/// Feeds a projector straight from the outbox. Delivers rows not yet marked `projected`,
+/// in position order; `ack` marks exactly the rows delivered up to the acknowledged tag.
+#[derive(Debug)]
+pub struct SqliteOutboxConsumer {
+    db: SqliteDb,
+    delivered: Mutex<Vec<u64>>,
+}
+
+impl SqliteOutboxConsumer {
+    /// A poller on the outbox of `db`.
+    pub fn new(db: SqliteDb) -> Self {
+        Self { db, delivered: Mutex::new(vec![]) }
+    }
+}
+
+#[async_trait]
+impl EventConsumer for SqliteOutboxConsumer {
+    async fn poll(&self, max: usize) -> Result<Vec<Delivery>, EventError> {
+        let rows = sqlx::query("SELECT position, envelope FROM outbox WHERE NOT projected ORDER BY position LIMIT ?")
+            .bind(i64::try_from(max).unwrap_or(i64::MAX))
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let batch = decode(&rows)?;
+        let mut delivered = self.delivered.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *delivered = batch.iter().map(|(p, _)| *p).collect();
+        Ok(batch.into_iter().map(|(tag, envelope)| Delivery { tag, envelope }).collect())
+    }
+
+    async fn ack(&self, tag: u64) -> Result<(), EventError> {
+        let positions: Vec<u64> = {
+            let delivered = self.delivered.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            delivered.iter().copied().filter(|p| *p <= tag).collect()
+        };
+        if positions.is_empty() {
+            return Ok(());
+        }
+        mark("projected = 1", &positions)
+            .build()
+            .execute(self.db.writer())
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable(&e))
+    }
+
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<(), EventError> {
+        let envelope = serde_json::to_string(&delivery.envelope).map_err(|e| EventError::Rejected(e.to_string()))?;
+        tracing::warn!(event_id = %delivery.envelope.event_id, reason, "event parked in dead_letters");
+        sqlx::query("INSERT INTO dead_letters (event_id, envelope, reason, created_us) VALUES (?, ?, ?, ?)")
+            .bind(delivery.envelope.event_id.as_uuid())
+            .bind(envelope)
+            .bind(reason)
+            .bind(now_us())
+            .execute(self.db.writer())
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable(&e))
+    }
+}
