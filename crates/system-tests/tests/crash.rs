@@ -1,8 +1,10 @@
-//! kill -9 of `orders-service` (the built binary) under checkout load, then a restart: every order
-//! ends paid (stock committed, captured once) or cancelled / payment-failed
-//! (stock released, nothing captured), and stock adds up. The card processor runs
-//! in this test process (`payments-simulator`'s router), so its record of every
-//! authorisation and capture survives the crash, as a real processor's would.
+//! kill -9 under checkout load, then a restart, of `orders-service` on PostgreSQL and of the
+//! embedded `commerce` on its SQLite file (the built binaries): every order ends paid
+//! (stock committed, captured once) or cancelled / payment-failed (stock released, nothing
+//! captured), and stock adds up; on SQLite, the read model also equals the write model
+//! after the restart. The card processor runs in this test process (`payments-simulator`'s
+//! router), so its record of every authorisation and capture survives the crash, as a real
+//! processor's would.
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
@@ -84,11 +86,7 @@ async fn kill_9_under_checkout_load_then_restart_settles_every_order() {
     }
 
     // The card processor, outside the service that will crash.
-    let processor = Arc::new(SimulatedCardProcessor::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let payments = format!("http://{}", listener.local_addr().unwrap());
-    let app = commerce_payment_simulator::remote::router(processor.clone());
-    tokio::spawn(async move { axum_serve(listener, app).await });
+    let (processor, payments) = processor().await;
 
     let addr = free_addr();
     let base = format!("http://{addr}");
@@ -96,13 +94,148 @@ async fn kill_9_under_checkout_load_then_restart_settles_every_order() {
     let mut child = spawn_service(&db, &addr, &payments);
     wait_ready(&client, &base).await;
 
-    // Checkout load from several tasks; a quarter of the cards decline.
+    let sent = load_then_kill(&client, &base, &products, &mut child).await;
+    assert!(sent > 20, "the load must have been running when the service died");
+
+    let orders = PgOrderStore::new(pool.clone());
+    let before = orders.list(&OrderQuery { status: None, limit: 100_000, after: None }).await.unwrap();
+    let stranded = before.iter().filter(|o| !o.is_settled()).count();
+    eprintln!("after the crash: {} orders, {stranded} unsettled, {sent} requests sent", before.len());
+    // Eight workers are always mid-checkout, so the kill strands some orders mid-saga.
+    assert!(stranded > 0, "the crash must leave unfinished orders for the recovery job");
+
+    // Restart: the recovery job settles whatever the crash left behind.
+    let mut child = spawn_service(&db, &addr, &payments);
+    wait_ready(&client, &base).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let all = loop {
+        let all = orders.list(&OrderQuery { status: None, limit: 100_000, after: None }).await.unwrap();
+        if all.iter().all(commerce_core::order::Order::is_settled) || Instant::now() > deadline {
+            break all;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    check_outcomes(&all, &processor, &inventory, &products).await;
+    pool.close().await;
+    dbs.cleanup().await;
+}
+
+const ADMIN: &str = "crash-test-admin-token-0123";
+
+fn spawn_embedded(dir: &std::path::Path, addr: &str, payments: &str) -> Child {
+    Command::new(bin("commerce"))
+        .args(["--data-dir", dir.to_str().unwrap(), "--listen", addr, "--payments-url", payments])
+        .args(["--seed", "none", "--admin-token", ADMIN, "--resume-after-secs", "1", "--recovery-interval-secs", "1"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_the_embedded_shop_then_restart_settles_every_order() {
+    let dir = std::env::temp_dir().join(format!("commerce-crash-{}", uuid::Uuid::new_v4().simple()));
+    let (processor, payments) = processor().await;
+    let addr = free_addr();
+    let base = format!("http://{addr}");
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let mut child = spawn_embedded(&dir, &addr, &payments);
+    wait_ready(&client, &base).await;
+
+    // Products with stock, through the admin API.
+    let mut products = vec![];
+    for n in 0..PRODUCTS {
+        let created: serde_json::Value = client
+            .post(format!("{base}/admin/v1/products"))
+            .bearer_auth(ADMIN)
+            .json(&json!({"sku": format!("CRASH-{n}"), "name": format!("Crash {n}"), "status": "active",
+                          "price": {"amount": 1000 + n, "currency": "USD"}}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = created["id"].as_str().unwrap().to_owned();
+        let stocked = client
+            .put(format!("{base}/admin/v1/products/{id}/stock"))
+            .bearer_auth(ADMIN)
+            .json(&json!({"on_hand": STOCK}))
+            .send()
+            .await
+            .unwrap();
+        assert!(stocked.status().is_success());
+        products.push(id);
+    }
+
+    let sent = load_then_kill(&client, &base, &products, &mut child).await;
+    assert!(sent > 20, "the load must have been running when the shop died");
+    let db = commerce_sqlite::SqliteDb::open_dir(&dir, 2).await.unwrap();
+    let orders = db.orders();
+    let before = orders.list(&OrderQuery { status: None, limit: 100_000, after: None }).await.unwrap();
+    let stranded = before.iter().filter(|o| !o.is_settled()).count();
+    eprintln!("after the crash: {} orders, {stranded} unsettled, {sent} requests sent", before.len());
+    assert!(stranded > 0, "the crash must leave unfinished orders for the recovery job");
+
+    // Restart: the recovery job settles whatever the crash left behind; a SIGTERM then
+    // lets the shop project its last events before it stops.
+    let mut child = spawn_embedded(&dir, &addr, &payments);
+    wait_ready(&client, &base).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let all = loop {
+        let all = orders.list(&OrderQuery { status: None, limit: 100_000, after: None }).await.unwrap();
+        if all.iter().all(commerce_core::order::Order::is_settled) || Instant::now() > deadline {
+            break all;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(child.wait().unwrap().success(), "the shop stops cleanly on SIGTERM");
+
+    let inventory = db.inventory();
+    check_outcomes(&all, &processor, &inventory, &products).await;
+    // The read model equals the write model: every product with its available stock.
+    let read_model = db.read_model();
+    let catalog = db.catalog();
+    for id in &products {
+        let id: ProductId = id.parse().unwrap();
+        let product = catalog.product(id).await.unwrap().unwrap();
+        let level = inventory.stock(&[id]).await.unwrap()[0];
+        let view = commerce_core::ports::ProductReadModel::get(&read_model, id).await.unwrap().unwrap();
+        assert_eq!(
+            (view.product_version, view.name.clone(), view.available_stock),
+            (product.version.get(), product.name.clone(), level.available()),
+            "the read model of {id} equals the write model"
+        );
+    }
+    db.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The card processor, served from this process so that its records outlive the shop.
+async fn processor() -> (Arc<SimulatedCardProcessor>, String) {
+    let processor = Arc::new(SimulatedCardProcessor::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let payments = format!("http://{}", listener.local_addr().unwrap());
+    let app = commerce_payment_simulator::remote::router(processor.clone());
+    tokio::spawn(async move { axum_serve(listener, app).await });
+    (processor, payments)
+}
+
+/// Checkout load from eight tasks (a quarter of the cards decline) for 1.2 s, then SIGKILL
+/// of `child` mid-load; returns how many requests were sent.
+async fn load_then_kill(client: &reqwest::Client, base: &str, products: &[String], child: &mut Child) -> usize {
     let stop = Arc::new(AtomicBool::new(false));
     let sent = Arc::new(AtomicUsize::new(0));
     let mut load = vec![];
     for worker in 0..8_usize {
         let (client, base, products, stop, sent) =
-            (client.clone(), base.clone(), products.clone(), stop.clone(), sent.clone());
+            (client.clone(), base.to_owned(), products.to_vec(), stop.clone(), sent.clone());
         load.push(tokio::spawn(async move {
             let mut n = worker;
             while !stop.load(Ordering::SeqCst) {
@@ -129,43 +262,14 @@ async fn kill_9_under_checkout_load_then_restart_settles_every_order() {
     for l in load {
         l.await.unwrap();
     }
-    assert!(sent.load(Ordering::SeqCst) > 20, "the load must have been running when the service died");
-
-    let orders = PgOrderStore::new(pool.clone());
-    let before = orders.list(&OrderQuery { status: None, limit: 100_000, after: None }).await.unwrap();
-    let stranded = before.iter().filter(|o| !o.is_settled()).count();
-    eprintln!(
-        "after the crash: {} orders, {stranded} unsettled, {} requests sent",
-        before.len(),
-        sent.load(Ordering::SeqCst)
-    );
-    // Eight workers are always mid-checkout, so the kill strands some orders mid-saga.
-    assert!(stranded > 0, "the crash must leave unfinished orders for the recovery job");
-
-    // Restart: the recovery job settles whatever the crash left behind.
-    let mut child = spawn_service(&db, &addr, &payments);
-    wait_ready(&client, &base).await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let all = loop {
-        let all = orders.list(&OrderQuery { status: None, limit: 100_000, after: None }).await.unwrap();
-        if all.iter().all(commerce_core::order::Order::is_settled) || Instant::now() > deadline {
-            break all;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    child.kill().unwrap();
-    child.wait().unwrap();
-
-    check_outcomes(&all, &processor, &inventory, &products).await;
-    pool.close().await;
-    dbs.cleanup().await;
+    sent.load(Ordering::SeqCst)
 }
 
 /// Every order settled consistently with the processor's records and the stock.
 async fn check_outcomes(
     all: &[Order],
     processor: &SimulatedCardProcessor,
-    inventory: &PgInventoryStore,
+    inventory: &dyn InventoryStore,
     products: &[String],
 ) {
     assert!(!all.is_empty());

@@ -11,13 +11,13 @@ mod storage;
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use commerce_core::services::{Env, recovery::RecoveryPolicy};
+use commerce_core::services::Env;
 use commerce_http::{
     HttpConfig,
     auth::AdminToken,
     ops::{AlwaysReady, OpsState},
 };
-use commerce_payment_simulator::{ProcessorConfig, SimulatedCardProcessor};
+use commerce_payment_simulator::SimulatedCardProcessor;
 use commerce_process::IdempotencyArgs;
 use commerce_runtime::{Pace, RandomIds, SystemClock};
 pub use storage::Storage;
@@ -67,9 +67,12 @@ pub struct Config {
     /// run and shown once on the terminal (never in the log).
     #[command(flatten)]
     pub admin: commerce_process::secrets::AdminTokenArgs,
-    /// Simulated card processor round trip, in milliseconds.
-    #[arg(long, env = "COMMERCE_PAYMENT_LATENCY_MS", default_value = "0")]
-    pub payment_latency_ms: u64,
+    /// The order-recovery job.
+    #[command(flatten)]
+    pub recovery: commerce_process::RecoveryArgs,
+    /// The card processor: the in-process simulator, or a remote one.
+    #[command(flatten)]
+    pub payments: commerce_process::PaymentsArgs,
     /// Seconds a checkout's stock stays reserved if the order stalls.
     #[arg(long, env = "COMMERCE_RESERVATION_TTL_SECS", default_value = "900")]
     pub reservation_ttl_secs: i64,
@@ -120,14 +123,11 @@ pub async fn run(
     // Ports -> adapters -> services.
     let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
     let storage = Arc::new(if args.memory { Storage::memory() } else { Storage::sqlite(&args.data_dir).await? });
-    let processor = Arc::new(SimulatedCardProcessor::new(ProcessorConfig {
-        latency: Duration::from_millis(args.payment_latency_ms),
-        ..ProcessorConfig::default()
-    }));
+    let payments = args.payments.connect()?;
     let shop = storage
         .shop(env, &args.idempotency)
         .await?
-        .gateway(processor.clone())
+        .gateway(payments.gateway.clone())
         .reservation_ttl_secs(args.reservation_ttl_secs)
         .build()?;
     let recovery = shop.recovery.clone();
@@ -149,36 +149,20 @@ pub async fn run(
         ))
     };
     let retention = retention_jobs(&storage, &args, &jobs);
-    let recovery_job = {
-        let cancel = jobs.clone();
-        tokio::spawn(commerce_runtime::jobs::run(
-            "order-recovery",
-            Pace::every(Duration::from_secs(5)),
-            cancel,
-            move || {
-                let recovery = recovery.clone();
-                async move {
-                    let report = recovery.run_once(RecoveryPolicy::default()).await.map_err(|e| e.to_string())?;
-                    if report.examined > 0 || report.expired_reservations > 0 || report.expiry_error.is_some() {
-                        tracing::info!(?report, "order recovery pass");
-                    }
-                    // One pass per period: never report work, so the loop waits between passes.
-                    Ok::<_, String>(0)
-                }
-            },
-        ))
-    };
+    let recovery_job = args.recovery.spawn(recovery, jobs.clone());
 
     // The simulated processor forgets records past its retention, as a real one does.
-    let payments_retention = tokio::spawn(commerce_runtime::jobs::run(
-        "payments-retention",
-        Pace::every(Duration::from_secs(60)),
-        jobs.clone(),
-        move || {
-            let pruned = processor.prune(SimulatedCardProcessor::RETENTION);
-            async move { Ok::<_, std::convert::Infallible>(pruned) }
-        },
-    ));
+    let payments_retention = payments.simulator.map(|simulator| {
+        tokio::spawn(commerce_runtime::jobs::run(
+            "payments-retention",
+            Pace::every(Duration::from_secs(60)),
+            jobs.clone(),
+            move || {
+                let pruned = simulator.prune(SimulatedCardProcessor::RETENTION);
+                async move { Ok::<_, std::convert::Infallible>(pruned) }
+            },
+        ))
+    });
 
     if args.seed.0 > 0 && storage.is_new().await? {
         let started = std::time::Instant::now();
@@ -202,8 +186,8 @@ pub async fn run(
     commerce_process::serve(listener, app, &args.tls, shutdown).await?;
 
     jobs.cancel();
-    let _ = tokio::join!(pump, recovery_job, payments_retention);
-    for job in retention {
+    let _ = tokio::join!(pump, recovery_job);
+    for job in retention.into_iter().chain(payments_retention) {
         let _ = job.await;
     }
     // Project whatever the last requests wrote.
