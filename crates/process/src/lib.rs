@@ -6,6 +6,7 @@
 
 pub mod secrets;
 pub mod seed;
+pub mod transfer;
 
 use std::{fmt::Display, future::Future, net::SocketAddr, sync::Arc, time::Duration};
 

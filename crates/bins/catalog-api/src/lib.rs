@@ -25,7 +25,7 @@ use commerce_runtime::{RandomIds, SystemClock};
 #[derive(Debug, Clone, clap::Parser)]
 #[command(name = "catalog-api", version, about)]
 pub struct Cli {
-    /// `serve` (default) or `migrate`.
+    /// `serve` (default), `migrate`, `seed` or `import`.
     #[command(subcommand)]
     pub command: Option<Command>,
     /// HTTP settings.
@@ -52,7 +52,7 @@ pub struct Cli {
 }
 
 /// What to do.
-#[derive(Debug, Clone, Copy, clap::Subcommand)]
+#[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
     /// Serve the API (the default).
     Serve,
@@ -67,6 +67,41 @@ pub enum Command {
         #[arg(long, default_value = "8")]
         concurrency: usize,
     },
+    /// Import a catalog exported by `commerce export` (collections, products, stock) and
+    /// exit. Keeps ids; re-running it changes only what differs.
+    Import {
+        /// The export folder.
+        dir: std::path::PathBuf,
+    },
+}
+
+/// Imports a catalog export through the catalog and stock use cases, so its events reach
+/// the read model and the inventory as any admin change does. Returns what it did to the
+/// collections, products and stock.
+pub async fn import(
+    cli: &Cli,
+    dir: &std::path::Path,
+) -> anyhow::Result<[commerce_core::services::transfer::ImportReport; 3]> {
+    let delivery = delivery(cli)?;
+    let (catalog, inventory, _) = services(&cli.db.write_pool()?, &cli.inventory)?;
+    let restock = RestockService::new(catalog.clone(), inventory.service, delivery);
+    let reports = commerce_process::transfer::import_export(dir, &catalog, &restock).await?;
+    let [collections, products, stock] = reports;
+    tracing::info!(?collections, ?products, ?stock, dir = %dir.display(), "imported");
+    Ok(reports)
+}
+
+/// How restocks reach the inventory (see `Cli::restock_via_events`).
+fn delivery(cli: &Cli) -> anyhow::Result<RestockDelivery> {
+    if cli.restock_via_events {
+        anyhow::ensure!(
+            cli.inventory.inventory_grpc_url.is_some(),
+            "RESTOCK_VIA_EVENTS needs INVENTORY_GRPC_URL: the inventory service applies the restocks"
+        );
+        Ok(RestockDelivery::Events)
+    } else {
+        Ok(RestockDelivery::Direct)
+    }
 }
 
 /// Seeds the demo catalog through the same services as admin requests (events included).
@@ -104,15 +139,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     // Secrets first: a service missing one refuses to start, naming it.
     let admin_token = cli.admin.required()?;
-    let delivery = if cli.restock_via_events {
-        anyhow::ensure!(
-            cli.inventory.inventory_grpc_url.is_some(),
-            "RESTOCK_VIA_EVENTS needs INVENTORY_GRPC_URL: the inventory service applies the restocks"
-        );
-        RestockDelivery::Events
-    } else {
-        RestockDelivery::Direct
-    };
+    let delivery = delivery(&cli)?;
     let pool = cli.db.write_pool()?;
     let (catalog, inventory, orders) = services(&pool, &cli.inventory)?;
     let state = AdminState {

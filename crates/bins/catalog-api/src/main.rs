@@ -7,11 +7,12 @@ use clap::Parser as _;
 async fn main() -> anyhow::Result<()> {
     let cli = catalog_api::Cli::parse();
     commerce_process::init_tracing(cli.http.log_json);
-    match cli.command {
+    match &cli.command {
         Some(catalog_api::Command::Migrate) => return cli.db.migrate().await,
         Some(catalog_api::Command::Seed { count, concurrency }) => {
-            return catalog_api::seed(&cli, count, concurrency).await;
+            return catalog_api::seed(&cli, *count, *concurrency).await;
         }
+        Some(catalog_api::Command::Import { dir }) => return catalog_api::import(&cli, dir).await.map(|_| ()),
         Some(catalog_api::Command::Serve) | None => {}
     }
     let listener =

@@ -95,6 +95,12 @@ pub enum Command {
         /// The copy to write; must not exist.
         path: PathBuf,
     },
+    /// Writes the catalog (collections, products, stock levels) as JSON lines into DIR, for
+    /// `catalog-api import` to load into the PostgreSQL deployment.
+    Export {
+        /// The folder to write (created if needed).
+        dir: PathBuf,
+    },
 }
 
 /// Runs `command` against the database in `data_dir`.
@@ -108,6 +114,22 @@ pub async fn run_command(command: &Command, data_dir: &std::path::Path) -> anyho
             db.backup(path).await.with_context(|| format!("writing the backup to {}", path.display()))?;
             db.close().await;
             tracing::info!(path = %path.display(), "backup written");
+            Ok(())
+        }
+        Command::Export { dir } => {
+            let db = commerce_sqlite::SqliteDb::open_dir(data_dir, 2)
+                .await
+                .with_context(|| format!("opening the database in {}", data_dir.display()))?;
+            let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
+            let catalog = commerce_core::services::catalog::CatalogService::new(Arc::new(db.catalog()), env.clone());
+            let inventory = commerce_core::services::inventory::InventoryService::with_transactional_events(
+                Arc::new(db.inventory()),
+                env,
+            );
+            let exporter = commerce_core::services::transfer::CatalogExporter::new(catalog, inventory);
+            let counts = commerce_process::transfer::write_export(dir, exporter).await?;
+            db.close().await;
+            tracing::info!(?counts, dir = %dir.display(), "catalog exported");
             Ok(())
         }
     }

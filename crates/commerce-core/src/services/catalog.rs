@@ -78,10 +78,10 @@ pub struct RestockRequested {
 /// The catalog use cases.
 #[derive(Clone)]
 pub struct CatalogService {
-    products: Arc<dyn ProductStore>,
-    collections: Arc<dyn CollectionStore>,
+    pub(super) products: Arc<dyn ProductStore>,
+    pub(super) collections: Arc<dyn CollectionStore>,
     restocks: Arc<dyn RestockLog>,
-    env: Env,
+    pub(super) env: Env,
 }
 
 fn check_version(expected: Option<Version>, actual: Version) -> Result<(), CatalogError> {

@@ -12,6 +12,7 @@ pub mod recovery;
 pub mod restock;
 pub mod shop;
 pub mod storefront;
+pub mod transfer;
 
 use std::sync::Arc;
 
