@@ -82,6 +82,9 @@ impl SqliteDb {
             .connect_with(options.clone())
             .await?;
         migrate(&writer).await?;
+        // Planner statistics for tables that grew since they were last gathered (cheap
+        // when nothing changed); also run on close.
+        sqlx::query("PRAGMA optimize = 0x10002").execute(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(readers.max(1))
             .acquire_timeout(Duration::from_secs(30))
@@ -153,6 +156,9 @@ impl SqliteDb {
 
     /// Closes both pools, waiting for their connections (the WAL is checkpointed by the last).
     pub async fn close(&self) {
+        if let Err(e) = sqlx::query("PRAGMA optimize").execute(&self.writer).await {
+            tracing::warn!(error = %e, "PRAGMA optimize at close");
+        }
         self.reader.close().await;
         self.writer.close().await;
     }

@@ -33,7 +33,8 @@ impl SqliteReadModel {
     /// The plan SQLite chooses for a listing query (`EXPLAIN QUERY PLAN`), one line per
     /// step: how tests prove every query shape is served by an index.
     pub async fn explain_listing(&self, query: &ProductQuery) -> Result<Vec<String>, StoreError> {
-        let rows = listing("EXPLAIN QUERY PLAN ", query)
+        let plan = self.attribute_plan(query).await?;
+        let rows = listing("EXPLAIN QUERY PLAN ", query, &plan)
             .build()
             .fetch_all(self.db.reader())
             .await
@@ -57,8 +58,42 @@ fn fts_query(tokens: &[String]) -> String {
     tokens.iter().map(|t| format!("\"{}\"*", t.replace('"', "\"\""))).collect::<Vec<_>>().join(" AND ")
 }
 
+/// How each attribute filter joins the listing. SQLite's planner knows only the average
+/// number of products per attribute value, so the adapter looks at the value itself: a
+/// rare one drives the query from its few products (then sorts them), a common one is
+/// checked row by row while the sort index is walked, stopping at the page's end.
+#[derive(Debug, Clone, Default)]
+struct AttributePlan {
+    /// Per filter, in the query's order: drive from the matching products.
+    drive: Vec<bool>,
+}
+
+/// Products of one attribute value beyond which walking the sort index wins: at this
+/// share of the catalog a page of 20 is found within a few thousand index entries.
+const DRIVE_BELOW: i64 = 2_000;
+
+impl SqliteReadModel {
+    async fn attribute_plan(&self, query: &ProductQuery) -> Result<AttributePlan, StoreError> {
+        let mut drive = Vec::with_capacity(query.attributes.len());
+        for (name, value) in &query.attributes {
+            // Counts at most DRIVE_BELOW index entries: cheap whatever the value.
+            let matches: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM (SELECT 1 FROM read_attributes WHERE name = ? AND value = ? LIMIT ?)",
+            )
+            .bind(name.as_str())
+            .bind(value.as_str())
+            .bind(DRIVE_BELOW)
+            .fetch_one(self.db.reader())
+            .await
+            .map_err(|e| unavailable(&e))?;
+            drive.push(matches < DRIVE_BELOW);
+        }
+        Ok(AttributePlan { drive })
+    }
+}
+
 /// Appends the filters of `query` (not the cursor) to a `WHERE status = 'active'` clause.
-fn push_filters(b: &mut QueryBuilder<'static, Sqlite>, query: &ProductQuery) {
+fn push_filters(b: &mut QueryBuilder<'static, Sqlite>, query: &ProductQuery, plan: &AttributePlan) {
     if let Some(c) = query.collection {
         b.push(" AND collection_id = ").push_bind(c.as_uuid());
     }
@@ -71,27 +106,31 @@ fn push_filters(b: &mut QueryBuilder<'static, Sqlite>, query: &ProductQuery) {
     if query.in_stock_only {
         b.push(" AND available_stock > 0");
     }
-    for (name, value) in &query.attributes {
-        b.push(" AND seq IN (SELECT product_seq FROM read_attributes WHERE name = ")
-            .push_bind(name.to_string())
-            .push(" AND value = ")
-            .push_bind(value.to_string())
-            .push(")");
+    for (i, (name, value)) in query.attributes.iter().enumerate() {
+        let (open, and_value) = if plan.drive.get(i).copied().unwrap_or(true) {
+            (" AND read_products.seq IN (SELECT product_seq FROM read_attributes WHERE name = ", " AND value = ")
+        } else {
+            (
+                " AND EXISTS (SELECT 1 FROM read_attributes f WHERE f.product_seq = read_products.seq AND f.name = ",
+                " AND f.value = ",
+            )
+        };
+        b.push(open).push_bind(name.to_string()).push(and_value).push_bind(value.to_string()).push(")");
     }
     if let Some(text) = &query.text {
-        b.push(" AND seq IN (SELECT rowid FROM read_search WHERE read_search MATCH ")
+        b.push(" AND read_products.seq IN (SELECT rowid FROM read_search WHERE read_search MATCH ")
             .push_bind(fts_query(text.tokens()))
             .push(")");
     }
 }
 
-fn listing(prefix: &str, query: &ProductQuery) -> QueryBuilder<'static, Sqlite> {
+fn listing(prefix: &str, query: &ProductQuery, plan: &AttributePlan) -> QueryBuilder<'static, Sqlite> {
     let column = sort_column(query.sort);
     let (cmp, dir) = if query.sort.descending() { ("<", "DESC") } else { (">", "ASC") };
     let mut b = QueryBuilder::new(format!(
         "{prefix}SELECT view, available_stock, stock_version FROM read_products WHERE status = 'active'"
     ));
-    push_filters(&mut b, query);
+    push_filters(&mut b, query, plan);
     if let Some(cursor) = &query.after {
         b.push(format!(" AND ({column}, id) {cmp} ("));
         match &cursor.key {
@@ -116,7 +155,8 @@ fn view_of(row: &SqliteRow) -> Result<ProductView, StoreError> {
 #[async_trait]
 impl ProductReadModel for SqliteReadModel {
     async fn list(&self, query: &ProductQuery) -> Result<ProductPage, StoreError> {
-        let rows = listing("", query).build().fetch_all(self.db.reader()).await.map_err(|e| unavailable(&e))?;
+        let plan = self.attribute_plan(query).await?;
+        let rows = listing("", query, &plan).build().fetch_all(self.db.reader()).await.map_err(|e| unavailable(&e))?;
         let candidates = rows.iter().map(view_of).collect::<Result<Vec<_>, _>>()?;
         Ok(ProductPage::from_candidates(query, candidates))
     }
@@ -146,10 +186,12 @@ impl ProductReadModel for SqliteReadModel {
 
     async fn facets(&self, query: &ProductQuery) -> Result<Facets, StoreError> {
         let mut facets = Facets::default();
+        // Facets count every match: driving from the matches is always right.
+        let plan = AttributePlan { drive: vec![true; query.attributes.len()] };
         let mut b = QueryBuilder::new(
             "SELECT collection_id, count(*) AS n FROM read_products WHERE status = 'active' AND collection_id IS NOT NULL",
         );
-        push_filters(&mut b, query);
+        push_filters(&mut b, query, &plan);
         b.push(" GROUP BY collection_id");
         for row in b.build().fetch_all(self.db.reader()).await.map_err(|e| unavailable(&e))? {
             let id = CollectionId::from_uuid(row.get("collection_id"));
@@ -159,7 +201,7 @@ impl ProductReadModel for SqliteReadModel {
             "SELECT a.name AS name, a.value AS value, count(*) AS n
              FROM read_products JOIN read_attributes a ON a.product_seq = read_products.seq WHERE status = 'active'",
         );
-        push_filters(&mut b, query);
+        push_filters(&mut b, query, &plan);
         b.push(" GROUP BY a.name, a.value");
         for row in b.build().fetch_all(self.db.reader()).await.map_err(|e| unavailable(&e))? {
             let (Ok(name), Ok(value)) =
