@@ -139,8 +139,32 @@ impl Report {
     }
 }
 
-async fn product_ids(client: &Client, base: &str) -> anyhow::Result<Vec<String>> {
+/// The in-stock products a run picks from: their ids, the units available when sampled,
+/// and the units the run's checkouts were told were paid (to prove nothing is oversold).
+struct Sample {
+    ids: Vec<String>,
+    available: Vec<u64>,
+    paid: Vec<AtomicU64>,
+}
+
+impl Sample {
+    fn pick(&self, n: u64) -> usize {
+        usize::try_from(n.wrapping_mul(2_654_435_761) % self.ids.len() as u64).unwrap_or(0)
+    }
+
+    /// Paid orders, and units sold beyond what was available when sampled (must be 0:
+    /// restocks do not happen during a run).
+    fn sales(&self) -> (u64, u64) {
+        let paid = self.paid.iter().map(|p| p.load(Ordering::Relaxed)).sum();
+        let oversold =
+            self.paid.iter().zip(&self.available).map(|(p, a)| p.load(Ordering::Relaxed).saturating_sub(*a)).sum();
+        (paid, oversold)
+    }
+}
+
+async fn sample(client: &Client, base: &str) -> anyhow::Result<Sample> {
     let mut ids = vec![];
+    let mut available = vec![];
     let mut cursor: Option<String> = None;
     while ids.len() < 2_000 {
         let url = match &cursor {
@@ -149,8 +173,9 @@ async fn product_ids(client: &Client, base: &str) -> anyhow::Result<Vec<String>>
         };
         let page: Value = client.get(&url).send().await?.error_for_status()?.json().await?;
         for item in page["items"].as_array().into_iter().flatten() {
-            if let Some(id) = item["id"].as_str() {
+            if let (Some(id), Some(units)) = (item["id"].as_str(), item["available_stock"].as_u64()) {
                 ids.push(id.to_owned());
+                available.push(units);
             }
         }
         match page["next_cursor"].as_str() {
@@ -161,7 +186,8 @@ async fn product_ids(client: &Client, base: &str) -> anyhow::Result<Vec<String>>
     if ids.is_empty() {
         bail!("the shop lists no product in stock: start it with --seed");
     }
-    Ok(ids)
+    let paid = ids.iter().map(|_| AtomicU64::new(0)).collect();
+    Ok(Sample { ids, available, paid })
 }
 
 async fn one(
@@ -169,10 +195,11 @@ async fn one(
     base: &str,
     checkout: &str,
     scenario: Scenario,
-    ids: &[String],
+    sample: &Sample,
     n: u64,
 ) -> anyhow::Result<bool> {
-    let pick = || &ids[usize::try_from(n.wrapping_mul(2_654_435_761) % ids.len() as u64).unwrap_or(0)];
+    let index = sample.pick(n);
+    let pick = || &sample.ids[index];
     let response = match scenario {
         Scenario::Healthz => client.get(format!("{base}/healthz")).send().await?,
         Scenario::Listing => client.get(format!("{base}{LISTING}")).send().await?,
@@ -190,6 +217,9 @@ async fn one(
     };
     let status = response.status();
     let _ = response.bytes().await?;
+    if scenario == Scenario::Checkout && status == StatusCode::CREATED {
+        sample.paid[index].fetch_add(1, Ordering::Relaxed);
+    }
     // A sold-out product (409) is a correct answer under checkout load, not a failure.
     Ok(status.is_success() || (scenario == Scenario::Checkout && status == StatusCode::CONFLICT))
 }
@@ -199,7 +229,7 @@ async fn measure(
     client: &Client,
     scenario: Scenario,
     name: &'static str,
-    ids: Arc<Vec<String>>,
+    ids: Arc<Sample>,
 ) -> anyhow::Result<Report> {
     let base = args.base_url.clone();
     let checkout = args.checkout_url.clone().unwrap_or_else(|| base.clone());
@@ -275,7 +305,7 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let client = Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
-    let ids = Arc::new(product_ids(&client, &args.base_url).await.context("reading product ids from the shop")?);
+    let ids = Arc::new(sample(&client, &args.base_url).await.context("reading product ids from the shop")?);
     let scenarios: &[(Scenario, &'static str)] = match args.scenario {
         Scenario::All => &[
             (Scenario::Healthz, "GET /healthz"),
@@ -293,14 +323,28 @@ async fn main() -> anyhow::Result<()> {
         "concurrency {}, {} s per scenario, {} in-stock products sampled",
         args.concurrency,
         args.duration_secs,
-        ids.len()
+        ids.ids.len()
     );
     println!("listing: {LISTING}\n");
     println!("| scenario | req/s | p50 ms | p99 ms | max ms | requests | failures |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
+    let mut checkout_elapsed = None;
     for (scenario, name) in scenarios {
         let report = measure(&args, &client, *scenario, name, ids.clone()).await?;
         println!("{}", report.row());
+        if *scenario == Scenario::Checkout {
+            checkout_elapsed = Some(report.elapsed);
+        }
+    }
+    if let Some(elapsed) = checkout_elapsed {
+        let (paid, oversold) = ids.sales();
+        println!(
+            "\ncheckout: {paid} paid orders ({:.0}/s), {oversold} units sold beyond the stock sampled",
+            paid as f64 / elapsed.as_secs_f64()
+        );
+        if oversold > 0 {
+            bail!("{oversold} units oversold");
+        }
     }
     Ok(())
 }
