@@ -110,12 +110,13 @@ CREATE TABLE read_products (
     stock_version   INTEGER NOT NULL,
     view            TEXT NOT NULL
 ) STRICT;
--- One index per sort order (ties broken by id), on listable rows only.
-CREATE INDEX read_products_price ON read_products (price_amount, id) WHERE status = 'active';
-CREATE INDEX read_products_name ON read_products (name_key, id) WHERE status = 'active';
-CREATE INDEX read_products_newest ON read_products (created_us, id) WHERE status = 'active';
-CREATE INDEX read_products_stock ON read_products (available_stock, id) WHERE status = 'active';
-CREATE INDEX read_products_collection ON read_products (collection_id, price_amount, id) WHERE status = 'active';
+-- One index per sort order (ties broken by id), on listable rows only. The filter columns
+-- ride along, so a walk of the sort index checks them without reading the row.
+CREATE INDEX read_products_price ON read_products (price_amount, id, available_stock, collection_id) WHERE status = 'active';
+CREATE INDEX read_products_name ON read_products (name_key, id, price_amount, available_stock, collection_id) WHERE status = 'active';
+CREATE INDEX read_products_newest ON read_products (created_us, id, price_amount, available_stock, collection_id) WHERE status = 'active';
+CREATE INDEX read_products_stock ON read_products (available_stock, id, price_amount, collection_id) WHERE status = 'active';
+CREATE INDEX read_products_collection ON read_products (collection_id, price_amount, id, available_stock) WHERE status = 'active';
 
 -- Attribute pairs of each product, for filters (one index probe per pair) and facets.
 CREATE TABLE read_attributes (

@@ -79,7 +79,10 @@ impl SqliteDb {
             // Reads map the file (the OS page cache, shared by every connection) and keep
             // a 32 MB page cache per connection.
             .pragma("mmap_size", "268435456")
-            .pragma("cache_size", "-32768");
+            .pragma("cache_size", "-32768")
+            // Checkpoints (WAL pages copied into the database) every 16 MB instead of 4 MB:
+            // fewer, larger ones on the single writer.
+            .pragma("wal_autocheckpoint", "4000");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))

@@ -7,6 +7,12 @@
 //! `(key, id) > (cursor key, cursor id)`, never `OFFSET`. Search tokens and the name sort
 //! key come from the core, so order and matches equal the reference evaluator's.
 
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
+
 use async_trait::async_trait;
 use commerce_core::{
     CollectionId, ProductId,
@@ -22,12 +28,17 @@ use crate::{SqliteDb, corrupt, int, json, uint, unavailable};
 #[derive(Debug, Clone)]
 pub struct SqliteReadModel {
     db: SqliteDb,
+    plans: Arc<Mutex<PlanCache>>,
 }
+
+/// Per attribute (name, value): whether it is rare enough to drive a listing, and when
+/// that was counted.
+type PlanCache = HashMap<(String, String), (bool, Instant)>;
 
 impl SqliteReadModel {
     /// The read model on `db`.
     pub fn new(db: SqliteDb) -> Self {
-        Self { db }
+        Self { db, plans: Arc::default() }
     }
 
     /// The plan SQLite chooses for a listing query (`EXPLAIN QUERY PLAN`), one line per
@@ -72,10 +83,22 @@ struct AttributePlan {
 /// share of the catalog a page of 20 is found within a few thousand index entries.
 const DRIVE_BELOW: i64 = 2_000;
 
+/// How long a value's count is trusted: a stale choice only costs time, never results.
+const PLAN_TTL: Duration = Duration::from_secs(30);
+
+/// Attribute values whose counts are remembered at most (then all are forgotten).
+const PLAN_CACHE: usize = 10_000;
+
 impl SqliteReadModel {
     async fn attribute_plan(&self, query: &ProductQuery) -> Result<AttributePlan, StoreError> {
         let mut drive = Vec::with_capacity(query.attributes.len());
         for (name, value) in &query.attributes {
+            let key = (name.to_string(), value.to_string());
+            let cached = self.plans.lock().unwrap_or_else(PoisonError::into_inner).get(&key).copied();
+            if let Some((rare, _)) = cached.filter(|(_, at)| at.elapsed() < PLAN_TTL) {
+                drive.push(rare);
+                continue;
+            }
             // Counts at most DRIVE_BELOW index entries: cheap whatever the value.
             let matches: i64 = sqlx::query_scalar(
                 "SELECT count(*) FROM (SELECT 1 FROM read_attributes WHERE name = ? AND value = ? LIMIT ?)",
@@ -86,7 +109,13 @@ impl SqliteReadModel {
             .fetch_one(self.db.reader())
             .await
             .map_err(|e| unavailable(&e))?;
-            drive.push(matches < DRIVE_BELOW);
+            let rare = matches < DRIVE_BELOW;
+            let mut plans = self.plans.lock().unwrap_or_else(PoisonError::into_inner);
+            if plans.len() >= PLAN_CACHE {
+                plans.clear();
+            }
+            plans.insert(key, (rare, Instant::now()));
+            drive.push(rare);
         }
         Ok(AttributePlan { drive })
     }
