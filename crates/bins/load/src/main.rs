@@ -2,7 +2,7 @@
 //! and reports throughput and latency percentiles per scenario.
 //!
 //! ```text
-//! commerce --seed 100000 &
+//! commerce --memory --seed 100000 &      # or scripts/bench-embedded for SQLite against memory
 //! commerce-load --concurrency 32 --duration-secs 10 --scenario all
 //! ```
 //!
