@@ -103,8 +103,11 @@ pub enum Command {
     },
 }
 
-/// Runs `command` against the database in `data_dir`.
+/// Runs `command` against the database in `data_dir`, which must exist: a mistyped
+/// folder is an error, not a new empty shop.
 pub async fn run_command(command: &Command, data_dir: &std::path::Path) -> anyhow::Result<()> {
+    let file = data_dir.join(commerce_sqlite::DATABASE_FILE);
+    anyhow::ensure!(file.exists(), "no database at {} (see --data-dir)", file.display());
     match command {
         Command::Backup { path } => {
             anyhow::ensure!(!path.exists(), "{} exists already; a backup never overwrites", path.display());
