@@ -43,3 +43,37 @@ async fn a_restart_keeps_the_shop_and_replays_a_retried_checkout() {
     app.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_backup_taken_while_the_shop_runs_restores_the_shop() {
+    let dir = fresh_data_dir();
+    let app = spawn_app_in(&dir).await;
+    let product = app.product("BACKUP-1", 900, 4, serde_json::json!({})).await;
+    let paid = app.checkout(Some("backup-key-1"), &cart(&product, 1, "4242424242424242")).await;
+    assert_eq!(paid.status(), StatusCode::CREATED);
+    let order: Value = paid.json().await.unwrap();
+
+    // A backup while the shop keeps serving,
+    let backup = dir.with_extension("backup.sqlite3");
+    let _ = std::fs::remove_file(&backup);
+    let command = commerce::Command::Backup { path: backup.clone() };
+    commerce::run_command(&command, &dir).await.unwrap();
+    assert!(commerce::run_command(&command, &dir).await.is_err(), "a backup never overwrites an existing file");
+    app.stop().await;
+
+    // restored into a new data folder, is the same shop.
+    let restored = fresh_data_dir();
+    std::fs::create_dir_all(&restored).unwrap();
+    std::fs::copy(&backup, restored.join(commerce_sqlite::DATABASE_FILE)).unwrap();
+    let app = spawn_app_in(&restored).await;
+    let listed: Value = app.get(&format!("/store/v1/products/{product}")).await.json().await.unwrap();
+    assert_eq!(listed["available_stock"], 3, "{listed}");
+    let path = format!("/admin/v1/orders/{}", order["id"].as_str().unwrap());
+    let kept: Value = app.admin(Method::GET, &path, None).await.json().await.unwrap();
+    assert_eq!(kept["status"], "paid", "{kept}");
+    app.stop().await;
+    for folder in [&dir, &restored] {
+        let _ = std::fs::remove_dir_all(folder);
+    }
+    let _ = std::fs::remove_file(&backup);
+}
