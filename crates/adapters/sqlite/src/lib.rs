@@ -62,6 +62,8 @@ pub const DATABASE_FILE: &str = "commerce.sqlite3";
 pub struct SqliteDb {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// The read model's collections as last read, kept until a change to them.
+    collections: std::sync::Arc<std::sync::Mutex<read_model::CollectionsCache>>,
 }
 
 impl SqliteDb {
@@ -97,7 +99,7 @@ impl SqliteDb {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { writer, reader })
+        Ok(Self { writer, reader, collections: std::sync::Arc::default() })
     }
 
     /// The database in `dir` ([`DATABASE_FILE`]), creating the folder if needed: readable

@@ -69,6 +69,23 @@ fn fts_query(tokens: &[String]) -> String {
     tokens.iter().map(|t| format!("\"{}\"*", t.replace('"', "\"\""))).collect::<Vec<_>>().join(" AND ")
 }
 
+/// The read model's collections as last read. Every change to them in this process goes
+/// through a `SqliteReadModel` of one [`SqliteDb`], which drops the list after committing and
+/// counts a new generation, so a read never keeps a list older than a committed change.
+#[derive(Debug, Default)]
+pub(crate) struct CollectionsCache {
+    generation: u64,
+    collections: Option<Vec<Collection>>,
+}
+
+impl SqliteReadModel {
+    fn collections_changed(&self) {
+        let mut cache = self.db.collections.lock().unwrap_or_else(PoisonError::into_inner);
+        cache.generation += 1;
+        cache.collections = None;
+    }
+}
+
 /// How each attribute filter joins the listing. SQLite's planner knows only the average
 /// number of products per attribute value, so the adapter looks at the value itself: a
 /// rare one drives the query from its few products (then sorts them), a common one is
@@ -244,12 +261,27 @@ impl ProductReadModel for SqliteReadModel {
     }
 
     async fn collections(&self) -> Result<Vec<Collection>, StoreError> {
+        // Every listing names its products' collections: served from memory once read.
+        let generation = {
+            let cache = self.db.collections.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(cached) = &cache.collections {
+                return Ok(cached.clone());
+            }
+            cache.generation
+        };
         let rows: Vec<String> =
             sqlx::query_scalar("SELECT body FROM read_collections WHERE NOT deleted ORDER BY name, id")
                 .fetch_all(self.db.reader())
                 .await
                 .map_err(|e| unavailable(&e))?;
-        rows.iter().map(|b| serde_json::from_str(b).map_err(|e| corrupt(&e))).collect()
+        let collections: Vec<Collection> =
+            rows.iter().map(|b| serde_json::from_str(b).map_err(|e| corrupt(&e))).collect::<Result<_, _>>()?;
+        let mut cache = self.db.collections.lock().unwrap_or_else(PoisonError::into_inner);
+        // A change committed while this read ran may be missing from it: keep it only if none did.
+        if cache.generation == generation {
+            cache.collections = Some(collections.clone());
+        }
+        Ok(collections)
     }
 }
 
@@ -361,6 +393,7 @@ impl ProductProjection for SqliteReadModel {
         .execute(self.db.writer())
         .await
         .map_err(|e| unavailable(&e))?;
+        self.collections_changed();
         Ok(applied.rows_affected() > 0)
     }
 
@@ -377,6 +410,7 @@ impl ProductProjection for SqliteReadModel {
         .execute(self.db.writer())
         .await
         .map_err(|e| unavailable(&e))?;
+        self.collections_changed();
         Ok(removed.rows_affected() > 0)
     }
 
@@ -385,6 +419,8 @@ impl ProductProjection for SqliteReadModel {
         for table in ["read_attributes", "read_search", "read_products", "read_stock", "read_collections"] {
             sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await.map_err(|e| unavailable(&e))?;
         }
-        tx.commit().await.map_err(|e| unavailable(&e))
+        tx.commit().await.map_err(|e| unavailable(&e))?;
+        self.collections_changed();
+        Ok(())
     }
 }
