@@ -16,8 +16,9 @@ hooks supply them, so that the check judges the rules rather than the fixture:
 Negative cases are left as generated. The `card-number` format (the Luhn check) is
 registered here because a custom format needs a generator.
 
-Needs FUZZ_STORE_URL: where the store listing and collections of the shop under test are
-served (the API under test itself, or its storefront service).
+Needs FUZZ_ADMIN_URL and FUZZ_ADMIN_TOKEN: the admin API of the shop under test (the API
+itself, or its catalog service); and FUZZ_STORE_URL, its store API (for listing cursors). It answers from the write model, so a product the
+campaign has just archived is never offered (the store's read model may lag it).
 """
 
 import datetime
@@ -29,7 +30,9 @@ import uuid
 import schemathesis
 from hypothesis import strategies as st
 
+ADMIN_URL = os.environ["FUZZ_ADMIN_URL"]
 STORE_URL = os.environ["FUZZ_STORE_URL"]
+ADMIN_TOKEN = os.environ["FUZZ_ADMIN_TOKEN"]
 
 
 def luhn_complete(payload: str) -> str:
@@ -51,26 +54,31 @@ schemathesis.openapi.format(
 )
 
 
-def get(path: str) -> dict:
-    with urllib.request.urlopen(STORE_URL + path, timeout=10) as response:
+def get(path: str, base: str | None = None) -> dict:
+    """`path` of the admin API, or of `base` (without credentials)."""
+    if base is None:
+        request = urllib.request.Request(ADMIN_URL + path, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    else:
+        request = urllib.request.Request(base + path)
+    with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)
 
 
 def products_for_sale() -> list[str]:
-    """Ids of active products sharing the most common currency, as of now: those in stock,
-    or once checkouts have sold everything, those out of stock (a 409 is an answer too)."""
-    items = get("/store/v1/products?in_stock=true&limit=100")["items"] or get("/store/v1/products?limit=100")["items"]
+    """Ids of active products sharing the most common currency, as of now (out of stock
+    ones included: a 409 is an answer too)."""
+    items = [p for p in get("/admin/v1/products?limit=100")["items"] if p["status"] == "active"]
     by_currency: dict[str, list[str]] = {}
     for item in items:
         by_currency.setdefault(item["price"]["currency"], []).append(item["id"])
     products = max(by_currency.values(), key=len, default=[])
     if not products:
-        raise RuntimeError(f"fuzz hooks: no active product at {STORE_URL}")
+        raise RuntimeError(f"fuzz hooks: no active product at {ADMIN_URL}")
     return products
 
 
 def collections() -> list[str]:
-    return [c["id"] for c in get("/store/v1/collections")["items"]]
+    return [c["id"] for c in get("/admin/v1/collections")["items"]]
 
 
 def fix_checkout(case) -> None:
@@ -120,7 +128,7 @@ def fix_listing(case) -> None:
         query["min_price"], query["max_price"] = query["max_price"], query["min_price"]
     if query.get("cursor"):
         sort = query.get("sort") or "newest"
-        query["cursor"] = get(f"/store/v1/products?sort={sort}&limit=1").get("next_cursor") or ""
+        query["cursor"] = get(f"/store/v1/products?sort={sort}&limit=1", STORE_URL).get("next_cursor") or ""
 
 
 def fix(case) -> None:
