@@ -98,23 +98,12 @@ async fn kill_9_under_checkout_load_then_restart_settles_every_order() {
     assert!(sent > 20, "the load must have been running when the service died");
 
     let orders = PgOrderStore::new(pool.clone());
-    let before = orders.list(&OrderQuery { status: None, limit: 100_000, after: None }).await.unwrap();
-    let stranded = before.iter().filter(|o| !o.is_settled()).count();
-    eprintln!("after the crash: {} orders, {stranded} unsettled, {sent} requests sent", before.len());
-    // Eight workers are always mid-checkout, so the kill strands some orders mid-saga.
-    assert!(stranded > 0, "the crash must leave unfinished orders for the recovery job");
+    assert_some_stranded(&orders, sent).await;
 
     // Restart: the recovery job settles whatever the crash left behind.
     let mut child = spawn_service(&db, &addr, &payments);
     wait_ready(&client, &base).await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let all = loop {
-        let all = orders.list(&OrderQuery { status: None, limit: 100_000, after: None }).await.unwrap();
-        if all.iter().all(commerce_core::order::Order::is_settled) || Instant::now() > deadline {
-            break all;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let all = settled(&orders).await;
     child.kill().unwrap();
     child.wait().unwrap();
 
@@ -176,23 +165,13 @@ async fn kill_9_of_the_embedded_shop_then_restart_settles_every_order() {
     assert!(sent > 20, "the load must have been running when the shop died");
     let db = commerce_sqlite::SqliteDb::open_dir(&dir, 2).await.unwrap();
     let orders = db.orders();
-    let before = orders.list(&OrderQuery { status: None, limit: 100_000, after: None }).await.unwrap();
-    let stranded = before.iter().filter(|o| !o.is_settled()).count();
-    eprintln!("after the crash: {} orders, {stranded} unsettled, {sent} requests sent", before.len());
-    assert!(stranded > 0, "the crash must leave unfinished orders for the recovery job");
+    assert_some_stranded(&orders, sent).await;
 
     // Restart: the recovery job settles whatever the crash left behind; a SIGTERM then
     // lets the shop project its last events before it stops.
     let mut child = spawn_embedded(&dir, &addr, &payments);
     wait_ready(&client, &base).await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let all = loop {
-        let all = orders.list(&OrderQuery { status: None, limit: 100_000, after: None }).await.unwrap();
-        if all.iter().all(commerce_core::order::Order::is_settled) || Instant::now() > deadline {
-            break all;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let all = settled(&orders).await;
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     assert!(child.wait().unwrap().success(), "the shop stops cleanly on SIGTERM");
@@ -225,6 +204,28 @@ async fn processor() -> (Arc<SimulatedCardProcessor>, String) {
     let app = commerce_payment_simulator::remote::router(processor.clone());
     tokio::spawn(async move { axum_serve(listener, app).await });
     (processor, payments)
+}
+
+/// Every order after the crash: eight workers are always mid-checkout, so the kill must
+/// have stranded some mid-saga for the recovery job.
+#[allow(clippy::print_stderr, reason = "reports what the crash left, as the tests do")]
+async fn assert_some_stranded(orders: &dyn OrderStore, sent: usize) {
+    let before = orders.list(&OrderQuery { status: None, limit: 100_000, after: None }).await.unwrap();
+    let stranded = before.iter().filter(|o| !o.is_settled()).count();
+    eprintln!("after the crash: {} orders, {stranded} unsettled, {sent} requests sent", before.len());
+    assert!(stranded > 0, "the crash must leave unfinished orders for the recovery job");
+}
+
+/// Every order, once all are settled or 60 s passed.
+async fn settled(orders: &dyn OrderStore) -> Vec<Order> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let all = orders.list(&OrderQuery { status: None, limit: 100_000, after: None }).await.unwrap();
+        if all.iter().all(Order::is_settled) || Instant::now() > deadline {
+            return all;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Checkout load from eight tasks (a quarter of the cards decline) for 1.2 s, then SIGKILL
