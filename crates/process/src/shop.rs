@@ -1,0 +1,99 @@
+//! Flags of the processes that run checkouts (`commerce`, `orders-service`): the card
+//! processor and the order-recovery job.
+
+use std::{sync::Arc, time::Duration};
+
+/// When the order-recovery job resumes and abandons stalled orders.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RecoveryArgs {
+    /// Orders unchanged this long are resumed by the recovery job.
+    #[arg(long, env = "COMMERCE_RECOVERY_RESUME_AFTER_SECS", default_value = "30")]
+    pub resume_after_secs: i64,
+    /// Orders created this long ago and still unpaid are abandoned (their stock released).
+    #[arg(long, env = "COMMERCE_RECOVERY_ABANDON_AFTER_SECS", default_value = "600")]
+    pub abandon_after_secs: i64,
+    /// Seconds between recovery passes.
+    #[arg(long, env = "COMMERCE_RECOVERY_INTERVAL_SECS", default_value = "5")]
+    pub recovery_interval_secs: u64,
+}
+
+impl RecoveryArgs {
+    /// Runs `recovery` every interval until `stop`, logging passes that found work.
+    pub fn spawn(
+        &self,
+        recovery: commerce_core::services::recovery::RecoveryService,
+        stop: tokio_util::sync::CancellationToken,
+    ) -> tokio::task::JoinHandle<u64> {
+        let policy = commerce_core::services::recovery::RecoveryPolicy {
+            resume_after_secs: self.resume_after_secs,
+            abandon_after_secs: self.abandon_after_secs,
+            ..commerce_core::services::recovery::RecoveryPolicy::default()
+        };
+        tokio::spawn(commerce_runtime::jobs::run(
+            "order-recovery",
+            commerce_runtime::Pace::every(Duration::from_secs(self.recovery_interval_secs)),
+            stop,
+            move || {
+                let recovery = recovery.clone();
+                async move {
+                    let report = recovery.run_once(policy).await?;
+                    if report.examined > 0 || report.expired_reservations > 0 || report.expiry_error.is_some() {
+                        tracing::info!(?report, "order recovery pass");
+                    }
+                    // One pass per interval: report no work so the loop waits.
+                    Ok::<_, commerce_core::ports::StoreError>(0)
+                }
+            },
+        ))
+    }
+}
+
+/// The card processor: a remote one (`payments-simulator`, or any processor speaking its
+/// API) or, by default, a simulator inside the process.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PaymentsArgs {
+    /// A remote card processor (`payments-simulator`); without it, an in-process simulator.
+    /// `https://`, or `http://` to a loopback address only: card data never crosses a
+    /// network in clear text.
+    #[arg(long, env = "COMMERCE_PAYMENTS_URL")]
+    pub payments_url: Option<String>,
+    /// A PEM file of CA certificates to trust for the processor, besides the public roots.
+    #[arg(long, env = "COMMERCE_PAYMENTS_CA_FILE")]
+    pub payments_ca_file: Option<std::path::PathBuf>,
+    /// In-process simulated card processor round trip, in milliseconds.
+    #[arg(long, env = "COMMERCE_PAYMENT_LATENCY_MS", default_value = "0")]
+    pub payment_latency_ms: u64,
+}
+
+/// The processor [`PaymentsArgs`] name: the gateway, and the in-process simulator when
+/// that is the one (its owner prunes its records).
+pub struct Payments {
+    /// What the shop charges cards through.
+    pub gateway: Arc<dyn commerce_core::ports::PaymentGateway>,
+    /// The in-process simulator, if no remote processor is configured.
+    pub simulator: Option<Arc<commerce_payment_simulator::SimulatedCardProcessor>>,
+}
+
+impl PaymentsArgs {
+    /// Connects the configured processor.
+    pub fn connect(&self) -> anyhow::Result<Payments> {
+        use commerce_payment_simulator::{ProcessorConfig, SimulatedCardProcessor, remote::HttpCardProcessor};
+        let timeout = Duration::from_secs(10);
+        let Some(url) = &self.payments_url else {
+            let simulator = Arc::new(SimulatedCardProcessor::new(ProcessorConfig {
+                latency: Duration::from_millis(self.payment_latency_ms),
+                ..ProcessorConfig::default()
+            }));
+            return Ok(Payments { gateway: simulator.clone(), simulator: Some(simulator) });
+        };
+        let remote = match &self.payments_ca_file {
+            Some(path) => {
+                let ca = std::fs::read(path)
+                    .map_err(|e| anyhow::anyhow!("reading COMMERCE_PAYMENTS_CA_FILE {}: {e}", path.display()))?;
+                HttpCardProcessor::with_root_certificate(url.clone(), timeout, &ca)?
+            }
+            None => HttpCardProcessor::new(url.clone(), timeout)?,
+        };
+        Ok(Payments { gateway: Arc::new(remote), simulator: None })
+    }
+}
