@@ -24,7 +24,7 @@ use commerce_core::{
     ports::{InventoryStore, OrderQuery, OrderStore, ProductStore},
     testkit::{strategies, units},
 };
-use commerce_payment_simulator::SimulatedCardProcessor;
+use commerce_payment_simulator::{ProcessorConfig, SimulatedCardProcessor};
 use commerce_postgres::{
     PgCatalogStore, PgInventoryStore, PgOrderStore,
     testing::{Databases, url_for},
@@ -200,8 +200,13 @@ async fn kill_9_of_the_embedded_shop_then_restart_settles_every_order() {
 }
 
 /// The card processor, served from this process so that its records outlive the shop.
+/// Each call takes 20 ms, like a processor across a network: a checkout then spends most
+/// of its time between its first and last saga steps, so the kill always cuts some there.
 async fn processor() -> (Arc<SimulatedCardProcessor>, String) {
-    let processor = Arc::new(SimulatedCardProcessor::default());
+    let processor = Arc::new(SimulatedCardProcessor::new(ProcessorConfig {
+        latency: Duration::from_millis(20),
+        ..ProcessorConfig::default()
+    }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let payments = format!("http://{}", listener.local_addr().unwrap());
     let app = commerce_payment_simulator::remote::router(processor.clone());

@@ -8,9 +8,12 @@ use commerce_core::{
     inventory::OnHand,
     ports::{CollectionStore, EventError, Outbox, OutboxRecord, ProductStore, RestockLog, StoreError},
 };
-use sqlx::error::ErrorKind;
+use rusqlite::params;
 
-use crate::{SqliteDb, append_events, decode, int, json, store_error, uint, unavailable, violation};
+use crate::{
+    Abort, OutboxRows, SqliteDb, Violation, corrupt, decode, duplicate, int, json, missed_update, uint, unavailable,
+    violation,
+};
 
 /// Products, collections and the restock log.
 #[derive(Debug, Clone)]
@@ -25,48 +28,79 @@ impl SqliteCatalogStore {
     }
 }
 
-fn product_error(e: &sqlx::Error, product: &Product) -> StoreError {
-    match violation(e) {
-        Some(ErrorKind::ForeignKeyViolation) => StoreError::MissingReference(format!(
-            "collection {}",
-            product.collection_id.map(|c| c.to_string()).unwrap_or_default()
-        )),
-        _ => store_error(e, &format!("sku {}", product.sku)),
+/// A product as its row holds it, encoded before it goes to the writer.
+struct ProductRow {
+    id: uuid::Uuid,
+    sku: String,
+    collection_id: Option<uuid::Uuid>,
+    status: &'static str,
+    version: i64,
+    body: String,
+}
+
+impl ProductRow {
+    fn of(product: &Product) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: product.id.as_uuid(),
+            sku: product.sku.as_str().to_owned(),
+            collection_id: product.collection_id.map(|c| c.as_uuid()),
+            status: product.status.as_str(),
+            version: int(product.version.get()),
+            body: json(product)?,
+        })
+    }
+
+    /// A constraint the row broke: its SKU is taken, or its collection does not exist.
+    fn refused(&self, e: rusqlite::Error) -> Abort<StoreError> {
+        match violation(&e) {
+            Some(Violation::ForeignKey) => Abort::Refused(StoreError::MissingReference(format!(
+                "collection {}",
+                self.collection_id.map(|c| c.to_string()).unwrap_or_default()
+            ))),
+            _ => duplicate(e, &format!("sku {}", self.sku)),
+        }
     }
 }
 
-/// Why an optimistic update touched no row: the record is gone or moved on. Read on the
-/// writer, inside the failed change's transaction, so nothing moved in between.
-async fn missed_update(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    table: &str,
+/// A collection as its row holds it.
+struct CollectionRow {
     id: uuid::Uuid,
-    expected: Version,
-) -> StoreError {
-    let sql = format!("SELECT version FROM {table} WHERE id = ?");
-    match sqlx::query_scalar::<_, i64>(&sql).bind(id).fetch_optional(&mut **tx).await {
-        Ok(None) => StoreError::NotFound,
-        Ok(Some(actual)) => StoreError::VersionConflict { expected, actual: Version::new(uint(actual)) },
-        Err(e) => unavailable(&e),
+    slug: String,
+    name: String,
+    version: i64,
+    body: String,
+}
+
+impl CollectionRow {
+    fn of(collection: &Collection) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: collection.id.as_uuid(),
+            slug: collection.slug.as_str().to_owned(),
+            name: collection.name.as_str().to_owned(),
+            version: int(collection.version.get()),
+            body: json(collection)?,
+        })
     }
+}
+
+fn outbox_rows(events: &[EventEnvelope]) -> Result<OutboxRows, StoreError> {
+    OutboxRows::encode(events).map_err(|e| corrupt(&e))
 }
 
 #[async_trait]
 impl ProductStore for SqliteCatalogStore {
     async fn insert_product(&self, product: &Product, events: &[EventEnvelope]) -> Result<(), StoreError> {
-        let mut tx = self.db.writer().begin().await.map_err(|e| unavailable(&e))?;
-        sqlx::query("INSERT INTO products (id, sku, collection_id, status, version, body) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(product.id.as_uuid())
-            .bind(product.sku.as_str())
-            .bind(product.collection_id.map(|c| c.as_uuid()))
-            .bind(product.status.as_str())
-            .bind(int(product.version.get()))
-            .bind(json(product)?)
-            .execute(&mut *tx)
+        let (row, events) = (ProductRow::of(product)?, outbox_rows(events)?);
+        self.db
+            .write(move |tx| {
+                tx.prepare_cached(
+                    "INSERT INTO products (id, sku, collection_id, status, version, body) VALUES (?, ?, ?, ?, ?, ?)",
+                )?
+                .execute(params![row.id, row.sku, row.collection_id, row.status, row.version, row.body])
+                .map_err(|e| row.refused(e))?;
+                Ok(events.append(tx)?)
+            })
             .await
-            .map_err(|e| product_error(&e, product))?;
-        append_events(&mut tx, events).await.map_err(|e| unavailable(&e))?;
-        tx.commit().await.map_err(|e| unavailable(&e))
     }
 
     async fn update_product(
@@ -75,25 +109,30 @@ impl ProductStore for SqliteCatalogStore {
         expected: Version,
         events: &[EventEnvelope],
     ) -> Result<(), StoreError> {
-        let mut tx = self.db.writer().begin().await.map_err(|e| unavailable(&e))?;
-        let updated = sqlx::query(
-            "UPDATE products SET sku = ?, collection_id = ?, status = ?, version = ?, body = ? WHERE id = ? AND version = ?",
-        )
-        .bind(product.sku.as_str())
-        .bind(product.collection_id.map(|c| c.as_uuid()))
-        .bind(product.status.as_str())
-        .bind(int(product.version.get()))
-        .bind(json(product)?)
-        .bind(product.id.as_uuid())
-        .bind(int(expected.get()))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| product_error(&e, product))?;
-        if updated.rows_affected() == 0 {
-            return Err(missed_update(&mut tx, "products", product.id.as_uuid(), expected).await);
-        }
-        append_events(&mut tx, events).await.map_err(|e| unavailable(&e))?;
-        tx.commit().await.map_err(|e| unavailable(&e))
+        let (row, events) = (ProductRow::of(product)?, outbox_rows(events)?);
+        self.db
+            .write(move |tx| {
+                let updated = tx
+                    .prepare_cached(
+                        "UPDATE products SET sku = ?, collection_id = ?, status = ?, version = ?, body = ?
+                         WHERE id = ? AND version = ?",
+                    )?
+                    .execute(params![
+                        row.sku,
+                        row.collection_id,
+                        row.status,
+                        row.version,
+                        row.body,
+                        row.id,
+                        int(expected.get())
+                    ])
+                    .map_err(|e| row.refused(e))?;
+                if updated == 0 {
+                    return Err(missed_update(tx, "products", row.id, expected));
+                }
+                Ok(events.append(tx)?)
+            })
+            .await
     }
 
     async fn product(&self, id: ProductId) -> Result<Option<Product>, StoreError> {
@@ -120,18 +159,15 @@ impl ProductStore for SqliteCatalogStore {
 #[async_trait]
 impl CollectionStore for SqliteCatalogStore {
     async fn insert_collection(&self, collection: &Collection, events: &[EventEnvelope]) -> Result<(), StoreError> {
-        let mut tx = self.db.writer().begin().await.map_err(|e| unavailable(&e))?;
-        sqlx::query("INSERT INTO collections (id, slug, name, version, body) VALUES (?, ?, ?, ?, ?)")
-            .bind(collection.id.as_uuid())
-            .bind(collection.slug.as_str())
-            .bind(collection.name.as_str())
-            .bind(int(collection.version.get()))
-            .bind(json(collection)?)
-            .execute(&mut *tx)
+        let (row, events) = (CollectionRow::of(collection)?, outbox_rows(events)?);
+        self.db
+            .write(move |tx| {
+                tx.prepare_cached("INSERT INTO collections (id, slug, name, version, body) VALUES (?, ?, ?, ?, ?)")?
+                    .execute(params![row.id, row.slug, row.name, row.version, row.body])
+                    .map_err(|e| duplicate(e, &format!("slug {}", row.slug)))?;
+                Ok(events.append(tx)?)
+            })
             .await
-            .map_err(|e| store_error(&e, &format!("slug {}", collection.slug)))?;
-        append_events(&mut tx, events).await.map_err(|e| unavailable(&e))?;
-        tx.commit().await.map_err(|e| unavailable(&e))
     }
 
     async fn update_collection(
@@ -140,42 +176,42 @@ impl CollectionStore for SqliteCatalogStore {
         expected: Version,
         events: &[EventEnvelope],
     ) -> Result<(), StoreError> {
-        let mut tx = self.db.writer().begin().await.map_err(|e| unavailable(&e))?;
-        let updated = sqlx::query(
-            "UPDATE collections SET slug = ?, name = ?, version = ?, body = ? WHERE id = ? AND version = ?",
-        )
-        .bind(collection.slug.as_str())
-        .bind(collection.name.as_str())
-        .bind(int(collection.version.get()))
-        .bind(json(collection)?)
-        .bind(collection.id.as_uuid())
-        .bind(int(expected.get()))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| store_error(&e, &format!("slug {}", collection.slug)))?;
-        if updated.rows_affected() == 0 {
-            return Err(missed_update(&mut tx, "collections", collection.id.as_uuid(), expected).await);
-        }
-        append_events(&mut tx, events).await.map_err(|e| unavailable(&e))?;
-        tx.commit().await.map_err(|e| unavailable(&e))
+        let (row, events) = (CollectionRow::of(collection)?, outbox_rows(events)?);
+        self.db
+            .write(move |tx| {
+                let updated = tx
+                    .prepare_cached(
+                        "UPDATE collections SET slug = ?, name = ?, version = ?, body = ? WHERE id = ? AND version = ?",
+                    )?
+                    .execute(params![row.slug, row.name, row.version, row.body, row.id, int(expected.get())])
+                    .map_err(|e| duplicate(e, &format!("slug {}", row.slug)))?;
+                if updated == 0 {
+                    return Err(missed_update(tx, "collections", row.id, expected));
+                }
+                Ok(events.append(tx)?)
+            })
+            .await
     }
 
     async fn delete_collection(&self, id: CollectionId, events: &[EventEnvelope]) -> Result<(), StoreError> {
-        let mut tx = self.db.writer().begin().await.map_err(|e| unavailable(&e))?;
-        let deleted =
-            sqlx::query("DELETE FROM collections WHERE id = ?").bind(id.as_uuid()).execute(&mut *tx).await.map_err(
-                |e| match violation(&e) {
-                    Some(ErrorKind::ForeignKeyViolation) => {
-                        StoreError::InUse(format!("products belong to collection {id}"))
-                    }
-                    _ => unavailable(&e),
-                },
-            )?;
-        if deleted.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        append_events(&mut tx, events).await.map_err(|e| unavailable(&e))?;
-        tx.commit().await.map_err(|e| unavailable(&e))
+        let events = outbox_rows(events)?;
+        self.db
+            .write(move |tx| {
+                let deleted = tx
+                    .prepare_cached("DELETE FROM collections WHERE id = ?")?
+                    .execute([id.as_uuid()])
+                    .map_err(|e| match violation(&e) {
+                        Some(Violation::ForeignKey) => {
+                            Abort::Refused(StoreError::InUse(format!("products belong to collection {id}")))
+                        }
+                        _ => Abort::Database(e),
+                    })?;
+                if deleted == 0 {
+                    return Err(Abort::Refused(StoreError::NotFound));
+                }
+                Ok(events.append(tx)?)
+            })
+            .await
     }
 
     async fn collection(&self, id: CollectionId) -> Result<Option<Collection>, StoreError> {
@@ -205,29 +241,32 @@ impl RestockLog for SqliteCatalogStore {
         event_id: EventId,
         at: Timestamp,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.db.writer().begin().await.map_err(|e| unavailable(&e))?;
-        // One writer: restocks of one product get consecutive numbers in commit order.
-        let number: i64 = sqlx::query_scalar(
-            "INSERT INTO restocks (product_id, restock, on_hand, requested_us) VALUES (?1, 1, ?2, ?3)
-             ON CONFLICT (product_id) DO UPDATE
-               SET restock = restock + 1, on_hand = excluded.on_hand, requested_us = excluded.requested_us
-             RETURNING restock",
-        )
-        .bind(product.as_uuid())
-        .bind(int(on_hand.get()))
-        .bind(at.unix_micros())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| match violation(&e) {
-            Some(ErrorKind::ForeignKeyViolation) => StoreError::NotFound,
-            _ => unavailable(&e),
-        })?;
-        let number = uint(number);
-        let event =
-            EventEnvelope::stock_set(event_id, at, StockSet { product_id: product, on_hand: on_hand.get() }, number);
-        append_events(&mut tx, &[event]).await.map_err(|e| unavailable(&e))?;
-        tx.commit().await.map_err(|e| unavailable(&e))?;
-        Ok(number)
+        self.db
+            .write(move |tx| {
+                // One writer: restocks of one product get consecutive numbers in commit order.
+                let number: i64 = tx
+                    .prepare_cached(
+                        "INSERT INTO restocks (product_id, restock, on_hand, requested_us) VALUES (?1, 1, ?2, ?3)
+                         ON CONFLICT (product_id) DO UPDATE
+                           SET restock = restock + 1, on_hand = excluded.on_hand, requested_us = excluded.requested_us
+                         RETURNING restock",
+                    )?
+                    .query_row(params![product.as_uuid(), int(on_hand.get()), at.unix_micros()], |r| r.get(0))
+                    .map_err(|e| match violation(&e) {
+                        Some(Violation::ForeignKey) => Abort::Refused(StoreError::NotFound),
+                        _ => Abort::Database(e),
+                    })?;
+                let number = uint(number);
+                let event = EventEnvelope::stock_set(
+                    event_id,
+                    at,
+                    StockSet { product_id: product, on_hand: on_hand.get() },
+                    number,
+                );
+                OutboxRows::encode(&[event]).map_err(|e| Abort::Refused(corrupt(&e)))?.append(tx)?;
+                Ok(number)
+            })
+            .await
     }
 }
 

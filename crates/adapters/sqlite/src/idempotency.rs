@@ -6,9 +6,9 @@ use commerce_core::{
     idempotency::{CommandOutcome, Fingerprint, KeyDigest},
     ports::{IdempotencyClaim, IdempotencyStore, StoreError},
 };
-use sqlx::Row;
+use rusqlite::params;
 
-use crate::{SqliteDb, decode, json, unavailable};
+use crate::{Abort, SqliteDb, decode, json};
 
 /// Idempotency keys, by key digest; outcomes stored as JSON. A claim reads and writes the
 /// key in one transaction on the single writer, so two claims of one key never both win.
@@ -25,13 +25,23 @@ impl SqliteIdempotencyStore {
 
     /// Deletes keys created before `cutoff`; returns how many. Run it periodically.
     pub async fn prune(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
-        sqlx::query("DELETE FROM idempotency_keys WHERE created_us < ?")
-            .bind(cutoff.unix_micros())
-            .execute(self.db.writer())
+        let cutoff = cutoff.unix_micros();
+        self.db
+            .write(move |tx| {
+                let deleted =
+                    tx.prepare_cached("DELETE FROM idempotency_keys WHERE created_us < ?")?.execute([cutoff])?;
+                Ok::<_, Abort<StoreError>>(u64::try_from(deleted).unwrap_or(u64::MAX))
+            })
             .await
-            .map(|r| r.rows_affected())
-            .map_err(|e| unavailable(&e))
     }
+}
+
+/// A key as the writer found it; the outcome is decoded after the transaction.
+enum Stored {
+    Claimed { first_claimed_at: i64 },
+    Completed(String),
+    Mismatch,
+    InProgress,
 }
 
 #[async_trait]
@@ -43,68 +53,76 @@ impl IdempotencyStore for SqliteIdempotencyStore {
         now: Timestamp,
         stale_before: Timestamp,
     ) -> Result<IdempotencyClaim, StoreError> {
-        let mut tx = self.db.writer().begin().await.map_err(|e| unavailable(&e))?;
-        let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (key, fingerprint, locked_us, created_us) VALUES (?1, ?2, ?3, ?3)
-             ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(key.as_str())
-        .bind(fingerprint.as_str())
-        .bind(now.unix_micros())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| unavailable(&e))?;
-        if inserted.rows_affected() == 1 {
-            tx.commit().await.map_err(|e| unavailable(&e))?;
-            return Ok(IdempotencyClaim::Acquired { first_claimed_at: now });
-        }
-        let row = sqlx::query(
-            "SELECT fingerprint, completed, outcome, locked_us < ?2 AS stale, created_us FROM idempotency_keys WHERE key = ?1",
-        )
-        .bind(key.as_str())
-        .bind(stale_before.unix_micros())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| unavailable(&e))?;
-        let outcome: Option<String> = row.get("outcome");
-        let claim = if row.get::<String, _>("fingerprint") != fingerprint.as_str() {
-            IdempotencyClaim::Mismatch
-        } else if row.get::<bool, _>("completed") {
-            match outcome {
-                Some(json) => IdempotencyClaim::Completed(decode(&json)?),
-                None => IdempotencyClaim::Mismatch,
+        let (key, fingerprint) = (key.as_str().to_owned(), fingerprint.as_str().to_owned());
+        let (now, stale_before) = (now.unix_micros(), stale_before.unix_micros());
+        let stored = self
+            .db
+            .write(move |tx| {
+                let inserted = tx
+                    .prepare_cached(
+                        "INSERT INTO idempotency_keys (key, fingerprint, locked_us, created_us) VALUES (?1, ?2, ?3, ?3)
+                         ON CONFLICT (key) DO NOTHING",
+                    )?
+                    .execute(params![key, fingerprint, now])?;
+                if inserted == 1 {
+                    return Ok(Stored::Claimed { first_claimed_at: now });
+                }
+                let (stored_fingerprint, completed, outcome, stale, created_us): (
+                    String,
+                    bool,
+                    Option<String>,
+                    bool,
+                    i64,
+                ) = tx
+                    .prepare_cached(
+                        "SELECT fingerprint, completed, outcome, locked_us < ?2, created_us
+                         FROM idempotency_keys WHERE key = ?1",
+                    )?
+                    .query_row(params![key, stale_before], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    })?;
+                Ok::<_, Abort<StoreError>>(if stored_fingerprint != fingerprint {
+                    Stored::Mismatch
+                } else if completed {
+                    outcome.map_or(Stored::Mismatch, Stored::Completed)
+                } else if stale {
+                    tx.prepare_cached("UPDATE idempotency_keys SET locked_us = ? WHERE key = ?")?
+                        .execute(params![now, key])?;
+                    Stored::Claimed { first_claimed_at: created_us }
+                } else {
+                    Stored::InProgress
+                })
+            })
+            .await?;
+        Ok(match stored {
+            Stored::Claimed { first_claimed_at } => {
+                IdempotencyClaim::Acquired { first_claimed_at: Timestamp::from_unix_micros(first_claimed_at) }
             }
-        } else if row.get::<bool, _>("stale") {
-            sqlx::query("UPDATE idempotency_keys SET locked_us = ? WHERE key = ?")
-                .bind(now.unix_micros())
-                .bind(key.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| unavailable(&e))?;
-            IdempotencyClaim::Acquired { first_claimed_at: Timestamp::from_unix_micros(row.get("created_us")) }
-        } else {
-            IdempotencyClaim::InProgress
-        };
-        tx.commit().await.map_err(|e| unavailable(&e))?;
-        Ok(claim)
+            Stored::Completed(outcome) => IdempotencyClaim::Completed(decode(&outcome)?),
+            Stored::Mismatch => IdempotencyClaim::Mismatch,
+            Stored::InProgress => IdempotencyClaim::InProgress,
+        })
     }
 
     async fn complete(&self, key: &KeyDigest, outcome: &CommandOutcome) -> Result<(), StoreError> {
-        let updated = sqlx::query("UPDATE idempotency_keys SET completed = 1, outcome = ? WHERE key = ?")
-            .bind(json(outcome)?)
-            .bind(key.as_str())
-            .execute(self.db.writer())
+        let (key, outcome) = (key.as_str().to_owned(), json(outcome)?);
+        self.db
+            .write(move |tx| {
+                let updated = tx
+                    .prepare_cached("UPDATE idempotency_keys SET completed = 1, outcome = ? WHERE key = ?")?
+                    .execute(params![outcome, key])?;
+                if updated == 0 { Err(Abort::Refused(StoreError::NotFound)) } else { Ok(()) }
+            })
             .await
-            .map_err(|e| unavailable(&e))?;
-        if updated.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
     async fn release(&self, key: &KeyDigest) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM idempotency_keys WHERE key = ? AND NOT completed")
-            .bind(key.as_str())
-            .execute(self.db.writer())
+        let key = key.as_str().to_owned();
+        self.db
+            .write(move |tx| {
+                tx.prepare_cached("DELETE FROM idempotency_keys WHERE key = ? AND NOT completed")?.execute([key])?;
+                Ok::<_, Abort<StoreError>>(())
+            })
             .await
-            .map(|_| ())
-            .map_err(|e| unavailable(&e))
     }
 }

@@ -15,10 +15,11 @@ use commerce_core::{
     inventory::{InventoryError, InventoryReceipt, Ledger, OnHand, Reservation, ReservationState, StockLevel},
     ports::InventoryStore,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use rusqlite::{OptionalExtension as _, Transaction, params};
+use sqlx::{QueryBuilder, Row};
 use uuid::Uuid;
 
-use crate::{SqliteDb, append_events, int, uint};
+use crate::{Abort, OutboxRows, SqliteDb, int, uint};
 
 /// Stock levels and reservations.
 #[derive(Debug, Clone)]
@@ -37,25 +38,21 @@ fn db_error(e: &sqlx::Error) -> InventoryError {
     InventoryError::Unavailable(e.to_string())
 }
 
-type Tx = Transaction<'static, Sqlite>;
-
-fn level_of(r: &sqlx::sqlite::SqliteRow) -> StockLevel {
-    StockLevel {
-        product_id: ProductId::from_uuid(r.get("product_id")),
-        on_hand: uint(r.get("on_hand")),
-        reserved: uint(r.get("reserved")),
-        version: uint(r.get("version")),
-    }
+fn corrupt(what: &str, e: &serde_json::Error) -> Abort<InventoryError> {
+    Abort::Refused(InventoryError::Unavailable(format!("stored {what} does not decode: {e}")))
 }
 
-/// The stock rows of `products` (those that exist).
-async fn levels<'e, E: sqlx::SqliteExecutor<'e>>(
-    executor: E,
-    products: &[ProductId],
-) -> Result<Vec<StockLevel>, InventoryError> {
+/// The products' ids, sorted and without repeats.
+fn ids_of(products: &[ProductId]) -> Vec<Uuid> {
     let mut ids: Vec<Uuid> = products.iter().map(ProductId::as_uuid).collect();
     ids.sort();
     ids.dedup();
+    ids
+}
+
+/// The stock rows of `products` (those that exist), for a read outside any change.
+async fn levels(db: &SqliteDb, products: &[ProductId]) -> Result<Vec<StockLevel>, InventoryError> {
+    let ids = ids_of(products);
     if ids.is_empty() {
         return Ok(vec![]);
     }
@@ -64,21 +61,45 @@ async fn levels<'e, E: sqlx::SqliteExecutor<'e>>(
     for id in ids {
         list.push_bind(id);
     }
-    b.push(") ORDER BY product_id");
-    let rows = b.build().fetch_all(executor).await.map_err(|e| db_error(&e))?;
-    Ok(rows.iter().map(level_of).collect())
+    b.push(")");
+    let rows = b.build().fetch_all(db.reader()).await.map_err(|e| db_error(&e))?;
+    Ok(rows
+        .iter()
+        .map(|r| StockLevel {
+            product_id: ProductId::from_uuid(r.get("product_id")),
+            on_hand: uint(r.get("on_hand")),
+            reserved: uint(r.get("reserved")),
+            version: uint(r.get("version")),
+        })
+        .collect())
 }
 
-async fn reservation(tx: &mut Tx, id: ReservationId) -> Result<Option<Reservation>, InventoryError> {
-    let body: Option<String> = sqlx::query_scalar("SELECT body FROM reservations WHERE id = ?")
-        .bind(id.as_uuid())
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(|e| db_error(&e))?;
-    body.as_deref()
-        .map(serde_json::from_str)
-        .transpose()
-        .map_err(|e| InventoryError::Unavailable(format!("stored reservation does not decode: {e}")))
+/// The stock rows of `products` (those that exist), inside a change.
+fn levels_in(tx: &Transaction<'_>, products: &[ProductId]) -> rusqlite::Result<Vec<StockLevel>> {
+    let mut select = tx.prepare_cached("SELECT on_hand, reserved, version FROM stock WHERE product_id = ?")?;
+    let mut found = vec![];
+    for id in ids_of(products) {
+        let level = select
+            .query_row([id], |r| {
+                Ok(StockLevel {
+                    product_id: ProductId::from_uuid(id),
+                    on_hand: uint(r.get(0)?),
+                    reserved: uint(r.get(1)?),
+                    version: uint(r.get(2)?),
+                })
+            })
+            .optional()?;
+        found.extend(level);
+    }
+    Ok(found)
+}
+
+fn reservation(tx: &Transaction<'_>, id: ReservationId) -> Result<Option<Reservation>, Abort<InventoryError>> {
+    let body: Option<String> = tx
+        .prepare_cached("SELECT body FROM reservations WHERE id = ?")?
+        .query_row([id.as_uuid()], |r| r.get(0))
+        .optional()?;
+    body.as_deref().map(serde_json::from_str).transpose().map_err(|e| corrupt("reservation", &e))
 }
 
 fn lines_of(r: &Reservation) -> Vec<ProductId> {
@@ -86,78 +107,78 @@ fn lines_of(r: &Reservation) -> Vec<ProductId> {
 }
 
 /// Writes back every level whose version moved and the given reservations, with events.
-async fn write_back(
-    tx: &mut Tx,
+fn write_back(
+    tx: &Transaction<'_>,
     ledger: &Ledger,
     before: &HashMap<ProductId, u64>,
     reservations: &[ReservationId],
-) -> Result<(), InventoryError> {
+) -> Result<(), Abort<InventoryError>> {
     let now = Timestamp::from_unix_micros(crate::now_us());
     let mut events = vec![];
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO stock (product_id, on_hand, reserved, version) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (product_id) DO UPDATE SET on_hand = ?2, reserved = ?3, version = ?4",
+    )?;
     for level in ledger.levels() {
         if before.get(&level.product_id) == Some(&level.version) {
             continue;
         }
-        sqlx::query(
-            "INSERT INTO stock (product_id, on_hand, reserved, version) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (product_id) DO UPDATE SET on_hand = ?2, reserved = ?3, version = ?4",
-        )
-        .bind(level.product_id.as_uuid())
-        .bind(int(level.on_hand))
-        .bind(int(level.reserved))
-        .bind(int(level.version))
-        .execute(&mut **tx)
-        .await
-        .map_err(|e| db_error(&e))?;
+        upsert.execute(params![
+            level.product_id.as_uuid(),
+            int(level.on_hand),
+            int(level.reserved),
+            int(level.version)
+        ])?;
         events.push(EventEnvelope::stock_changed(EventId::from_uuid(Uuid::now_v7()), now, *level));
     }
+    let mut store = tx.prepare_cached(
+        "INSERT INTO reservations (id, active, expires_us, body) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (id) DO UPDATE SET active = ?2, expires_us = ?3, body = ?4",
+    )?;
     for id in reservations {
         let Some(r) = ledger.reservation(*id) else { continue };
-        let body = serde_json::to_string(r).map_err(|e| InventoryError::Unavailable(e.to_string()))?;
-        sqlx::query(
-            "INSERT INTO reservations (id, active, expires_us, body) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (id) DO UPDATE SET active = ?2, expires_us = ?3, body = ?4",
-        )
-        .bind(r.id.as_uuid())
-        .bind(r.state == ReservationState::Active)
-        .bind(r.expires_at.unix_micros())
-        .bind(body)
-        .execute(&mut **tx)
-        .await
-        .map_err(|e| db_error(&e))?;
+        let body = serde_json::to_string(r).map_err(|e| corrupt("reservation", &e))?;
+        store.execute(params![
+            r.id.as_uuid(),
+            r.state == ReservationState::Active,
+            r.expires_at.unix_micros(),
+            body
+        ])?;
     }
-    append_events(tx, &events).await.map_err(|e| db_error(&e))
+    OutboxRows::encode(&events).map_err(|e| corrupt("event", &e))?.append(tx)?;
+    Ok(())
 }
 
 fn versions(levels: &[StockLevel]) -> HashMap<ProductId, u64> {
     levels.iter().map(|l| (l.product_id, l.version)).collect()
 }
 
-impl SqliteInventoryStore {
-    async fn begin(&self) -> Result<Tx, InventoryError> {
-        self.db.writer().begin().await.map_err(|e| db_error(&e))
-    }
+/// A ledger's answer inside a change: a refusal rolls it back.
+fn refused<T>(result: Result<T, InventoryError>) -> Result<T, Abort<InventoryError>> {
+    result.map_err(Abort::Refused)
+}
 
+impl SqliteInventoryStore {
     /// Runs an operation on one reservation: load it and its stock rows, apply, write back.
     async fn on_reservation(
         &self,
         id: ReservationId,
-        apply: impl Fn(&mut Ledger) -> Result<InventoryReceipt, InventoryError>,
+        apply: impl FnOnce(&mut Ledger) -> Result<InventoryReceipt, InventoryError> + Send + 'static,
     ) -> Result<InventoryReceipt, InventoryError> {
-        let mut tx = self.begin().await?;
-        let reservation = reservation(&mut tx, id).await?;
-        let levels = match &reservation {
-            Some(r) => levels(&mut *tx, &lines_of(r)).await?,
-            None => vec![],
-        };
-        let before = versions(&levels);
-        let mut ledger = Ledger::from_parts(levels, reservation);
-        let result = apply(&mut ledger);
-        if result.is_ok() {
-            write_back(&mut tx, &ledger, &before, &[id]).await?;
-            tx.commit().await.map_err(|e| db_error(&e))?;
-        }
-        result
+        self.db
+            .write(move |tx| {
+                let reservation = reservation(tx, id)?;
+                let levels = match &reservation {
+                    Some(r) => levels_in(tx, &lines_of(r))?,
+                    None => vec![],
+                };
+                let before = versions(&levels);
+                let mut ledger = Ledger::from_parts(levels, reservation);
+                let receipt = refused(apply(&mut ledger))?;
+                write_back(tx, &ledger, &before, &[id])?;
+                Ok(receipt)
+            })
+            .await
     }
 }
 
@@ -165,73 +186,82 @@ impl SqliteInventoryStore {
 impl InventoryStore for SqliteInventoryStore {
     async fn stock(&self, products: &[ProductId]) -> Result<Vec<StockLevel>, InventoryError> {
         let found: HashMap<ProductId, StockLevel> =
-            levels(self.db.reader(), products).await?.into_iter().map(|l| (l.product_id, l)).collect();
+            levels(&self.db, products).await?.into_iter().map(|l| (l.product_id, l)).collect();
         Ok(products.iter().filter_map(|p| found.get(p).copied()).collect())
     }
 
     async fn set_on_hand(&self, product: ProductId, on_hand: OnHand) -> Result<StockLevel, InventoryError> {
-        let mut tx = self.begin().await?;
-        let levels = levels(&mut *tx, &[product]).await?;
-        let before = versions(&levels);
-        let mut ledger = Ledger::from_parts(levels, []);
-        let level = ledger.set_on_hand(product, on_hand)?;
-        write_back(&mut tx, &ledger, &before, &[]).await?;
-        tx.commit().await.map_err(|e| db_error(&e))?;
-        Ok(level)
+        self.db
+            .write(move |tx| {
+                let levels = levels_in(tx, &[product])?;
+                let before = versions(&levels);
+                let mut ledger = Ledger::from_parts(levels, []);
+                let level = refused(ledger.set_on_hand(product, on_hand))?;
+                write_back(tx, &ledger, &before, &[])?;
+                Ok(level)
+            })
+            .await
     }
 
     async fn reserve(
         &self,
         request: &commerce_core::inventory::ReservationRequest,
     ) -> Result<InventoryReceipt, InventoryError> {
-        let mut tx = self.begin().await?;
-        let existing = reservation(&mut tx, request.id()).await?;
-        let products: Vec<ProductId> = request.lines().iter().map(|l| l.product_id).collect();
-        let levels = levels(&mut *tx, &products).await?;
-        let before = versions(&levels);
-        let mut ledger = Ledger::from_parts(levels, existing.clone());
-        let result = ledger.reserve(request);
-        if existing.is_none() && ledger.reservation(request.id()).is_some() {
-            write_back(&mut tx, &ledger, &before, &[request.id()]).await?;
-            tx.commit().await.map_err(|e| db_error(&e))?;
-        }
-        result
+        let request = request.clone();
+        self.db
+            .write(move |tx| {
+                let existing = reservation(tx, request.id())?;
+                let products: Vec<ProductId> = request.lines().iter().map(|l| l.product_id).collect();
+                let levels = levels_in(tx, &products)?;
+                let before = versions(&levels);
+                let replay = existing.is_some();
+                let mut ledger = Ledger::from_parts(levels, existing);
+                let result = ledger.reserve(&request);
+                // A replay changes nothing. A new reservation is stored with its stock, and
+                // so is a refused one: a retry of the same id must get the same refusal.
+                if !replay && ledger.reservation(request.id()).is_some() {
+                    write_back(tx, &ledger, &before, &[request.id()])?;
+                }
+                Ok::<_, Abort<InventoryError>>(result)
+            })
+            .await?
     }
 
     async fn commit(&self, id: ReservationId) -> Result<InventoryReceipt, InventoryError> {
-        self.on_reservation(id, |ledger| ledger.commit(id)).await
+        self.on_reservation(id, move |ledger| ledger.commit(id)).await
     }
 
     async fn release(&self, id: ReservationId) -> Result<InventoryReceipt, InventoryError> {
-        self.on_reservation(id, |ledger| ledger.release(id)).await
+        self.on_reservation(id, move |ledger| ledger.release(id)).await
     }
 
     async fn expire(&self, now: Timestamp, limit: usize) -> Result<Vec<InventoryReceipt>, InventoryError> {
-        let mut tx = self.begin().await?;
-        let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT body FROM reservations WHERE active AND expires_us <= ? ORDER BY expires_us, id LIMIT ?",
-        )
-        .bind(now.unix_micros())
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| db_error(&e))?;
-        let due: Vec<Reservation> = rows
-            .iter()
-            .map(|b| serde_json::from_str(b))
-            .collect::<Result<_, _>>()
-            .map_err(|e| InventoryError::Unavailable(format!("stored reservation does not decode: {e}")))?;
-        if due.is_empty() {
-            return Ok(vec![]);
-        }
-        let products: Vec<ProductId> = due.iter().flat_map(lines_of).collect();
-        let ids: Vec<ReservationId> = due.iter().map(|r| r.id).collect();
-        let levels = levels(&mut *tx, &products).await?;
-        let before = versions(&levels);
-        let mut ledger = Ledger::from_parts(levels, due);
-        let expired = ledger.expire(now, limit);
-        write_back(&mut tx, &ledger, &before, &ids).await?;
-        tx.commit().await.map_err(|e| db_error(&e))?;
-        Ok(expired)
+        let max = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.db
+            .write(move |tx| {
+                let bodies: Vec<String> = tx
+                    .prepare_cached(
+                        "SELECT body FROM reservations WHERE active AND expires_us <= ? ORDER BY expires_us, id LIMIT ?",
+                    )?
+                    .query_map(params![now.unix_micros(), max], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                let due: Vec<Reservation> = bodies
+                    .iter()
+                    .map(|b| serde_json::from_str(b))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| corrupt("reservation", &e))?;
+                if due.is_empty() {
+                    return Ok(vec![]);
+                }
+                let products: Vec<ProductId> = due.iter().flat_map(lines_of).collect();
+                let ids: Vec<ReservationId> = due.iter().map(|r| r.id).collect();
+                let levels = levels_in(tx, &products)?;
+                let before = versions(&levels);
+                let mut ledger = Ledger::from_parts(levels, due);
+                let expired = ledger.expire(now, limit);
+                write_back(tx, &ledger, &before, &ids)?;
+                Ok(expired)
+            })
+            .await
     }
 }

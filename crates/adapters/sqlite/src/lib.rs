@@ -1,6 +1,6 @@
 //! # commerce-sqlite
 //!
-//! The whole shop on one SQLite file (sqlx with the bundled SQLite: no system library):
+//! The whole shop on one SQLite file (the bundled SQLite: no system library):
 //!
 //! | adapter | port(s) |
 //! |---|---|
@@ -14,19 +14,24 @@
 //!
 //! ## Concurrency model
 //!
-//! [`SqliteDb`] holds two pools on the file: **one writer connection** and a pool of
-//! read-only connections. Every change runs in a transaction on the writer, so writes are
-//! serialised in the process (SQLite allows one writer at a time anyway) and a transaction
-//! that reads then writes (reserve stock, claim a key) never races another: no row locks or
-//! retries are needed. Reads that need no transaction (listings, lookups) go to the readers
-//! and, in WAL mode, run while the writer commits, seeing the last committed state.
+//! [`SqliteDb`] holds **one writer connection** on a thread of its own and a pool of
+//! read-only connections (sqlx). Every change is a closure the writer's thread runs whole,
+//! from `BEGIN IMMEDIATE` to `COMMIT`, one after the other in arrival order (rusqlite, on
+//! the same bundled library): writes are serialised in the process (SQLite allows one
+//! writer at a time anyway), a change that reads then writes (reserve stock, claim a key)
+//! never races another, so no row locks or retries are needed, and a change costs one
+//! hand-off between threads instead of one per statement. Reads that need no transaction
+//! (listings, lookups) go to the readers and, in WAL mode, run while the writer commits,
+//! seeing the last committed state. The migrations run through sqlx before the writer
+//! starts.
 //!
 //! Settings: WAL journal, `synchronous = NORMAL` (a commit survives a crash of the process,
 //! `kill -9` included; a power loss may lose the last commits, never consistency), foreign
 //! keys on, a 5 s busy timeout (another process, such as `commerce backup`, may hold the
-//! file briefly), reads through a 256 MB memory map plus a 32 MB cache per connection. Each change and its events commit together (the transactional outbox);
-//! constraint violations map to domain errors (unique -> `Duplicate`, foreign key ->
-//! `MissingReference` / `InUse`), anything else is `Unavailable`.
+//! file briefly), a 32 MB page cache per connection. Each change and its events commit
+//! together (the transactional outbox); constraint violations map to domain errors
+//! (unique -> `Duplicate`, foreign key -> `MissingReference` / `InUse`), anything else is
+//! `Unavailable`.
 
 mod catalog;
 mod idempotency;
@@ -37,30 +42,54 @@ mod read_model;
 mod shop;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod writer;
 
 use std::{path::Path, str::FromStr as _, time::Duration};
 
 pub use catalog::SqliteCatalogStore;
-use commerce_core::{events::EventEnvelope, ports::StoreError};
+use commerce_core::{
+    catalog::Version,
+    events::EventEnvelope,
+    inventory::InventoryError,
+    ports::{EventError, StoreError},
+};
 pub use idempotency::SqliteIdempotencyStore;
 pub use inventory::SqliteInventoryStore;
 pub use orders::SqliteOrderStore;
 pub use outbox::{SqliteOutbox, SqliteOutboxConsumer};
 pub use read_model::SqliteReadModel;
+use rusqlite::{OptionalExtension as _, Transaction, ffi, params};
 pub use shop::SqlitePipeline;
 use sqlx::{
-    Sqlite, SqlitePool, Transaction,
-    error::ErrorKind,
+    SqlitePool,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
+use writer::{Abort, Answer, PortError, Writer};
 
 /// The database file name inside a data directory.
 pub const DATABASE_FILE: &str = "commerce.sqlite3";
 
-/// The two pools on one database file: a single writer and the readers.
+/// Why a database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The folder could not be created.
+    #[error("creating the data folder: {0}")]
+    Folder(#[from] std::io::Error),
+    /// The file could not be opened or read.
+    #[error("opening the database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error("migrating the database: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// The writer's connection or thread could not be started.
+    #[error("starting the database writer: {0}")]
+    Writer(String),
+}
+
+/// One database file: its single writer and a pool of readers.
 #[derive(Debug, Clone)]
 pub struct SqliteDb {
-    writer: SqlitePool,
+    writer: Writer,
     reader: SqlitePool,
     /// The read model's collections as last read, kept until a change to them.
     collections: std::sync::Arc<std::sync::Mutex<read_model::CollectionsCache>>,
@@ -69,7 +98,7 @@ pub struct SqliteDb {
 impl SqliteDb {
     /// Opens (creating it if needed) the database at `path` and applies the migrations.
     /// `readers` is the size of the read pool.
-    pub async fn open(path: &Path, readers: u32) -> Result<Self, sqlx::Error> {
+    pub async fn open(path: &Path, readers: u32) -> Result<Self, OpenError> {
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(path)
             .create_if_missing(true)
@@ -81,22 +110,24 @@ impl SqliteDb {
             // Reads map the file (the OS page cache, shared by every connection) and keep
             // a 32 MB page cache per connection.
             .pragma("mmap_size", "268435456")
-            .pragma("cache_size", "-32768")
-            // Checkpoints (WAL pages copied into the database) every 16 MB instead of 4 MB:
-            // fewer, larger ones on the single writer.
-            .pragma("wal_autocheckpoint", "4000");
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
-            .await?;
-        migrate(&writer).await?;
-        // Planner statistics for tables that grew since they were last gathered (cheap
-        // when nothing changed); also run on close.
-        sqlx::query("PRAGMA optimize = 0x10002").execute(&writer).await?;
+            .pragma("cache_size", "-32768");
+        {
+            // A pool of one rather than a bare connection: sqlx's migrator on a `&mut`
+            // connection makes the caller's future not provably `Send`.
+            let setup = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+            migrate(&setup).await?;
+            // Planner statistics for tables that grew since they were last gathered (cheap
+            // when nothing changed); also run on close.
+            sqlx::query("PRAGMA optimize = 0x10002").execute(&setup).await?;
+            setup.close().await;
+        }
+        let writer = Writer::open(path).map_err(|e| OpenError::Writer(e.to_string()))?;
         let reader = SqlitePoolOptions::new()
             .max_connections(readers.max(1))
             .acquire_timeout(Duration::from_secs(30))
+            // A read-only connection has no state to lose between queries: skip the ping
+            // the pool would otherwise send before handing it out.
+            .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await?;
         Ok(Self { writer, reader, collections: std::sync::Arc::default() })
@@ -104,7 +135,7 @@ impl SqliteDb {
 
     /// The database in `dir` ([`DATABASE_FILE`]), creating the folder if needed: readable
     /// by its owner only, as it holds customers' e-mail addresses and the shop's secrets.
-    pub async fn open_dir(dir: &Path, readers: u32) -> Result<Self, sqlx::Error> {
+    pub async fn open_dir(dir: &Path, readers: u32) -> Result<Self, OpenError> {
         if !dir.exists() {
             std::fs::create_dir_all(dir)?;
             #[cfg(unix)]
@@ -163,21 +194,43 @@ impl SqliteDb {
         sqlx::query("SELECT 1").execute(&self.reader).await.map(|_| ()).map_err(|e| e.to_string())
     }
 
-    /// Closes both pools, waiting for their connections (the WAL is checkpointed by the last).
+    /// Closes the readers, then lets the writer finish its queue and closes it (the last
+    /// connection checkpoints the WAL).
     pub async fn close(&self) {
-        if let Err(e) = sqlx::query("PRAGMA optimize").execute(&self.writer).await {
-            tracing::warn!(error = %e, "PRAGMA optimize at close");
-        }
         self.reader.close().await;
         self.writer.close().await;
     }
 
-    fn writer(&self) -> &SqlitePool {
-        &self.writer
+    /// Runs `work` as one transaction on the writer (see [`Abort`]): committed when it
+    /// returns `Ok`, rolled back otherwise; a database failure becomes `Unavailable`.
+    fn write<T, E>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T, Abort<E>> + Send + 'static) -> Answer<T, E>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        self.writer.transaction(work)
     }
 
     fn reader(&self) -> &SqlitePool {
         &self.reader
+    }
+}
+
+impl PortError for StoreError {
+    fn unavailable(reason: String) -> Self {
+        Self::Unavailable(reason)
+    }
+}
+
+impl PortError for InventoryError {
+    fn unavailable(reason: String) -> Self {
+        Self::Unavailable(reason)
+    }
+}
+
+impl PortError for EventError {
+    fn unavailable(reason: String) -> Self {
+        Self::Unavailable(reason)
     }
 }
 
@@ -186,23 +239,47 @@ async fn migrate(pool: &SqlitePool) -> Result<(), sqlx::migrate::MigrateError> {
     sqlx::migrate!("./migrations").run(pool).await
 }
 
-/// What kind of constraint a database error violated, if any.
-fn violation(e: &sqlx::Error) -> Option<ErrorKind> {
+/// The constraint a writer statement violated, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Violation {
+    Unique,
+    ForeignKey,
+}
+
+fn violation(e: &rusqlite::Error) -> Option<Violation> {
     match e {
-        sqlx::Error::Database(db) => Some(db.kind()),
+        rusqlite::Error::SqliteFailure(failure, _) => match failure.extended_code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => Some(Violation::Unique),
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => Some(Violation::ForeignKey),
+            _ => None,
+        },
         _ => None,
     }
 }
 
-/// Maps a database error to the store contract: unique violations are `Duplicate` of
-/// `what`, everything else (a full disk, an I/O error) is `Unavailable`.
-fn store_error(e: &sqlx::Error, what: &str) -> StoreError {
-    match violation(e) {
-        Some(ErrorKind::UniqueViolation) => StoreError::Duplicate(what.to_owned()),
-        _ => unavailable(e),
+/// A writer statement's failure as the store contract sees it: a unique violation is a
+/// `Duplicate` of `what`, anything else a database failure.
+fn duplicate(e: rusqlite::Error, what: &str) -> Abort<StoreError> {
+    match violation(&e) {
+        Some(Violation::Unique) => Abort::Refused(StoreError::Duplicate(what.to_owned())),
+        _ => Abort::Database(e),
     }
 }
 
+/// Why an optimistic update touched no row: the record is gone or moved on. Read inside
+/// the failed change's transaction, so nothing moved in between.
+fn missed_update(tx: &Transaction<'_>, table: &str, id: uuid::Uuid, expected: Version) -> Abort<StoreError> {
+    let sql = format!("SELECT version FROM {table} WHERE id = ?");
+    match tx.query_row(&sql, [id], |r| r.get::<_, i64>(0)).optional() {
+        Ok(None) => Abort::Refused(StoreError::NotFound),
+        Ok(Some(actual)) => {
+            Abort::Refused(StoreError::VersionConflict { expected, actual: Version::new(uint(actual)) })
+        }
+        Err(e) => Abort::Database(e),
+    }
+}
+
+/// A reader's failure: the store is `Unavailable`.
 fn unavailable(e: &sqlx::Error) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
@@ -235,23 +312,53 @@ fn now_us() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
-/// Appends events to the outbox inside the caller's transaction.
-async fn append_events(tx: &mut Transaction<'_, Sqlite>, events: &[EventEnvelope]) -> Result<(), sqlx::Error> {
-    let created = now_us();
-    for e in events {
-        let envelope = serde_json::to_string(e).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
-        sqlx::query(
+/// The outbox rows of `events`, encoded before they go to the writer.
+#[derive(Debug)]
+struct OutboxRows(Vec<OutboxRow>);
+
+#[derive(Debug)]
+struct OutboxRow {
+    event_id: uuid::Uuid,
+    aggregate_type: &'static str,
+    aggregate_id: uuid::Uuid,
+    aggregate_version: i64,
+    envelope: String,
+}
+
+impl OutboxRows {
+    fn encode(events: &[EventEnvelope]) -> Result<Self, serde_json::Error> {
+        events
+            .iter()
+            .map(|e| {
+                Ok(OutboxRow {
+                    event_id: e.event_id.as_uuid(),
+                    aggregate_type: e.aggregate_type.as_str(),
+                    aggregate_id: e.aggregate_id,
+                    aggregate_version: int(e.aggregate_version),
+                    envelope: serde_json::to_string(e)?,
+                })
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+
+    /// Appends the rows to the outbox inside the writer's transaction.
+    fn append(&self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
+        let created = now_us();
+        let mut insert = tx.prepare_cached(
             "INSERT INTO outbox (event_id, aggregate_type, aggregate_id, aggregate_version, envelope, created_us)
              VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(e.event_id.as_uuid())
-        .bind(e.aggregate_type.as_str())
-        .bind(e.aggregate_id)
-        .bind(int(e.aggregate_version))
-        .bind(envelope)
-        .bind(created)
-        .execute(&mut **tx)
-        .await?;
+        )?;
+        for r in &self.0 {
+            insert.execute(params![
+                r.event_id,
+                r.aggregate_type,
+                r.aggregate_id,
+                r.aggregate_version,
+                r.envelope,
+                created
+            ])?;
+        }
+        Ok(())
     }
-    Ok(())
 }

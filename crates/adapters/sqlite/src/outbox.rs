@@ -14,34 +14,60 @@ use commerce_core::{
     events::EventEnvelope,
     ports::{Delivery, EventConsumer, EventError, EventPublisher, Outbox, OutboxRecord},
 };
-use sqlx::{QueryBuilder, Row, Sqlite};
+use rusqlite::params;
 
-use crate::{SqliteDb, append_events, int, now_us, uint};
+use crate::{Abort, OutboxRows, SqliteDb, int, now_us, uint};
 
 fn unavailable(e: &sqlx::Error) -> EventError {
     EventError::Unavailable(e.to_string())
 }
 
-fn decode(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<(u64, EventEnvelope)>, EventError> {
-    rows.iter()
-        .map(|r| {
-            let position = uint(r.get::<i64, _>("position"));
-            serde_json::from_str(r.get::<&str, _>("envelope"))
+fn decode(rows: Vec<(i64, String)>) -> Result<Vec<(u64, EventEnvelope)>, EventError> {
+    rows.into_iter()
+        .map(|(position, envelope)| {
+            let position = uint(position);
+            serde_json::from_str(&envelope)
                 .map(|e| (position, e))
                 .map_err(|e| EventError::Rejected(format!("outbox row {position} does not decode: {e}")))
         })
         .collect()
 }
 
-/// `UPDATE outbox SET <set> WHERE position IN (<positions>)`.
-fn mark(set: &str, positions: &[u64]) -> QueryBuilder<'static, Sqlite> {
-    let mut b = QueryBuilder::new(format!("UPDATE outbox SET {set} WHERE position IN ("));
-    let mut list = b.separated(", ");
-    for p in positions {
-        list.push_bind(int(*p));
+/// What a reader of the outbox marks on the rows it handled.
+#[derive(Debug, Clone, Copy)]
+enum Mark {
+    /// A relay published them (at this time, in microseconds); marking twice keeps the first.
+    Published { at_us: i64 },
+    /// The poller projected them.
+    Projected,
+}
+
+/// Marks the rows at `positions`, in one change.
+async fn mark(db: &SqliteDb, what: Mark, positions: &[u64]) -> Result<(), EventError> {
+    if positions.is_empty() {
+        return Ok(());
     }
-    b.push(")");
-    b
+    let positions: Vec<i64> = positions.iter().map(|p| int(*p)).collect();
+    db.write(move |tx| {
+        match what {
+            Mark::Published { at_us } => {
+                let mut mark = tx.prepare_cached(
+                    "UPDATE outbox SET published_us = coalesce(published_us, ?2) WHERE position = ?1",
+                )?;
+                for p in positions {
+                    mark.execute([p, at_us])?;
+                }
+            }
+            Mark::Projected => {
+                let mut mark = tx.prepare_cached("UPDATE outbox SET projected = 1 WHERE position = ?")?;
+                for p in positions {
+                    mark.execute([p])?;
+                }
+            }
+        }
+        Ok::<_, Abort<EventError>>(())
+    })
+    .await
 }
 
 /// A relay that stays silent this long no longer holds rows back from [`SqliteOutbox::prune`].
@@ -64,20 +90,22 @@ impl SqliteOutbox {
     /// Deletes up to 10,000 handled rows created before `cutoff` (see the module docs);
     /// returns how many. Call it again while it returns 10,000.
     pub async fn prune(&self, cutoff: Timestamp) -> Result<u64, EventError> {
-        sqlx::query(
-            "DELETE FROM outbox WHERE position IN (
-                 SELECT position FROM outbox
-                 WHERE created_us < ?1 AND projected
-                   AND (published_us IS NOT NULL
-                        OR NOT EXISTS (SELECT 1 FROM outbox_readers WHERE reader = 'relay' AND seen_us > ?2))
-                 ORDER BY position LIMIT 10000)",
-        )
-        .bind(cutoff.unix_micros())
-        .bind(now_us() - RELAY_GONE_AFTER_US)
-        .execute(self.db.writer())
-        .await
-        .map(|r| r.rows_affected())
-        .map_err(|e| unavailable(&e))
+        let (cutoff, relay_seen_after) = (cutoff.unix_micros(), now_us() - RELAY_GONE_AFTER_US);
+        self.db
+            .write(move |tx| {
+                let deleted = tx
+                    .prepare_cached(
+                        "DELETE FROM outbox WHERE position IN (
+                             SELECT position FROM outbox
+                             WHERE created_us < ?1 AND projected
+                               AND (published_us IS NOT NULL
+                                    OR NOT EXISTS (SELECT 1 FROM outbox_readers WHERE reader = 'relay' AND seen_us > ?2))
+                             ORDER BY position LIMIT 10000)",
+                    )?
+                    .execute(params![cutoff, relay_seen_after])?;
+                Ok::<_, Abort<EventError>>(u64::try_from(deleted).unwrap_or(u64::MAX))
+            })
+            .await
     }
 
     /// Rows the poller has not projected yet.
@@ -92,55 +120,47 @@ impl SqliteOutbox {
 #[async_trait]
 impl Outbox for SqliteOutbox {
     async fn claim(&self, limit: usize) -> Result<Vec<OutboxRecord>, EventError> {
-        let now = now_us();
-        let mut tx = self.db.writer().begin().await.map_err(|e| unavailable(&e))?;
-        sqlx::query("INSERT INTO outbox_readers (reader, seen_us) VALUES ('relay', ?1) ON CONFLICT (reader) DO UPDATE SET seen_us = ?1")
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| unavailable(&e))?;
-        // One writer: the batch is claimed atomically; a relay that dies mid-batch only
-        // delays its rows by the lease.
-        let rows = sqlx::query(
-            "UPDATE outbox SET claimed_until_us = ?1 + ?2
-             WHERE position IN (SELECT position FROM outbox
-                                WHERE published_us IS NULL AND (claimed_until_us IS NULL OR claimed_until_us < ?1)
-                                ORDER BY position LIMIT ?3)
-             RETURNING position, envelope",
-        )
-        .bind(now)
-        .bind(self.lease_us)
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| unavailable(&e))?;
-        tx.commit().await.map_err(|e| unavailable(&e))?;
+        let (now, lease_us, limit) = (now_us(), self.lease_us, i64::try_from(limit).unwrap_or(i64::MAX));
+        let rows = self
+            .db
+            .write(move |tx| {
+                tx.prepare_cached(
+                    "INSERT INTO outbox_readers (reader, seen_us) VALUES ('relay', ?1)
+                     ON CONFLICT (reader) DO UPDATE SET seen_us = ?1",
+                )?
+                .execute([now])?;
+                // One writer: the batch is claimed atomically; a relay that dies mid-batch
+                // only delays its rows by the lease.
+                let rows = tx
+                    .prepare_cached(
+                        "UPDATE outbox SET claimed_until_us = ?1 + ?2
+                         WHERE position IN (SELECT position FROM outbox
+                                            WHERE published_us IS NULL
+                                              AND (claimed_until_us IS NULL OR claimed_until_us < ?1)
+                                            ORDER BY position LIMIT ?3)
+                         RETURNING position, envelope",
+                    )?
+                    .query_map(params![now, lease_us, limit], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<Vec<(i64, String)>>>()?;
+                Ok::<_, Abort<EventError>>(rows)
+            })
+            .await?;
         let mut records: Vec<OutboxRecord> =
-            decode(&rows)?.into_iter().map(|(position, envelope)| OutboxRecord { position, envelope }).collect();
+            decode(rows)?.into_iter().map(|(position, envelope)| OutboxRecord { position, envelope }).collect();
         records.sort_by_key(|r| r.position);
         Ok(records)
     }
 
     async fn mark_published(&self, positions: &[u64]) -> Result<(), EventError> {
-        if positions.is_empty() {
-            return Ok(());
-        }
-        // Marking twice is harmless: the first time stays.
-        mark(&format!("published_us = coalesce(published_us, {})", now_us()), positions)
-            .build()
-            .execute(self.db.writer())
-            .await
-            .map(|_| ())
-            .map_err(|e| unavailable(&e))
+        mark(&self.db, Mark::Published { at_us: now_us() }, positions).await
     }
 }
 
 #[async_trait]
 impl EventPublisher for SqliteOutbox {
     async fn publish(&self, events: &[EventEnvelope]) -> Result<(), EventError> {
-        let mut tx = self.db.writer().begin().await.map_err(|e| unavailable(&e))?;
-        append_events(&mut tx, events).await.map_err(|e| unavailable(&e))?;
-        tx.commit().await.map_err(|e| unavailable(&e))
+        let rows = OutboxRows::encode(events).map_err(|e| EventError::Rejected(e.to_string()))?;
+        self.db.write(move |tx| Ok::<_, Abort<EventError>>(rows.append(tx)?)).await
     }
 }
 
@@ -162,12 +182,13 @@ impl SqliteOutboxConsumer {
 #[async_trait]
 impl EventConsumer for SqliteOutboxConsumer {
     async fn poll(&self, max: usize) -> Result<Vec<Delivery>, EventError> {
-        let rows = sqlx::query("SELECT position, envelope FROM outbox WHERE NOT projected ORDER BY position LIMIT ?")
-            .bind(i64::try_from(max).unwrap_or(i64::MAX))
-            .fetch_all(self.db.reader())
-            .await
-            .map_err(|e| unavailable(&e))?;
-        let batch = decode(&rows)?;
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT position, envelope FROM outbox WHERE NOT projected ORDER BY position LIMIT ?")
+                .bind(i64::try_from(max).unwrap_or(i64::MAX))
+                .fetch_all(self.db.reader())
+                .await
+                .map_err(|e| unavailable(&e))?;
+        let batch = decode(rows)?;
         let mut delivered = self.delivered.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         *delivered = batch.iter().map(|(p, _)| *p).collect();
         Ok(batch.into_iter().map(|(tag, envelope)| Delivery { tag, envelope }).collect())
@@ -178,28 +199,21 @@ impl EventConsumer for SqliteOutboxConsumer {
             let delivered = self.delivered.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             delivered.iter().copied().filter(|p| *p <= tag).collect()
         };
-        if positions.is_empty() {
-            return Ok(());
-        }
-        mark("projected = 1", &positions)
-            .build()
-            .execute(self.db.writer())
-            .await
-            .map(|_| ())
-            .map_err(|e| unavailable(&e))
+        mark(&self.db, Mark::Projected, &positions).await
     }
 
     async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<(), EventError> {
         let envelope = serde_json::to_string(&delivery.envelope).map_err(|e| EventError::Rejected(e.to_string()))?;
         tracing::warn!(event_id = %delivery.envelope.event_id, reason, "event parked in dead_letters");
-        sqlx::query("INSERT INTO dead_letters (event_id, envelope, reason, created_us) VALUES (?, ?, ?, ?)")
-            .bind(delivery.envelope.event_id.as_uuid())
-            .bind(envelope)
-            .bind(reason)
-            .bind(now_us())
-            .execute(self.db.writer())
+        let (event_id, reason, created) = (delivery.envelope.event_id.as_uuid(), reason.to_owned(), now_us());
+        self.db
+            .write(move |tx| {
+                tx.prepare_cached(
+                    "INSERT INTO dead_letters (event_id, envelope, reason, created_us) VALUES (?, ?, ?, ?)",
+                )?
+                .execute(params![event_id, envelope, reason, created])?;
+                Ok::<_, Abort<EventError>>(())
+            })
             .await
-            .map(|_| ())
-            .map_err(|e| unavailable(&e))
     }
 }

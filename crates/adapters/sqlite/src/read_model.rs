@@ -20,9 +20,10 @@ use commerce_core::{
     ports::{ProductProjection, ProductReadModel, StoreError},
     query::{Facets, ProductPage, ProductQuery, ProductView, SortKey, SortOrder},
 };
+use rusqlite::{OptionalExtension as _, params};
 use sqlx::{QueryBuilder, Row, Sqlite, sqlite::SqliteRow};
 
-use crate::{SqliteDb, corrupt, int, json, uint, unavailable};
+use crate::{Abort, SqliteDb, corrupt, int, json, uint, unavailable};
 
 /// The read model on a [`SqliteDb`].
 #[derive(Debug, Clone)]
@@ -285,141 +286,174 @@ impl ProductReadModel for SqliteReadModel {
     }
 }
 
+/// A product as the read model stores it, encoded before it goes to the writer.
+struct ReadRow {
+    id: uuid::Uuid,
+    version: i64,
+    status: &'static str,
+    price: i64,
+    name_key: String,
+    created_us: i64,
+    collection_id: Option<uuid::Uuid>,
+    view: String,
+    attributes: Vec<(String, String)>,
+    tokens: String,
+}
+
+impl ReadRow {
+    fn of(product: &Product) -> Result<Self, StoreError> {
+        let view = ProductView::from_product(product, 0, 0);
+        Ok(Self {
+            id: product.id.as_uuid(),
+            version: int(product.version.get()),
+            status: product.status.as_str(),
+            price: product.price.amount(),
+            name_key: product.name.sort_key(),
+            created_us: product.created_at.unix_micros(),
+            collection_id: product.collection_id.map(|c| c.as_uuid()),
+            attributes: product
+                .attributes
+                .iter()
+                .map(|(n, v)| (n.as_str().to_owned(), v.as_str().to_owned()))
+                .collect(),
+            tokens: view.search_tokens().join(" "),
+            view: json(&view)?,
+        })
+    }
+}
+
 #[async_trait]
 impl ProductProjection for SqliteReadModel {
     async fn apply_product(&self, product: &Product) -> Result<bool, StoreError> {
-        let mut tx = self.db.writer().begin().await.map_err(|e| unavailable(&e))?;
-        let existing: Option<(i64, i64)> =
-            sqlx::query_as("SELECT seq, product_version FROM read_products WHERE id = ?")
-                .bind(product.id.as_uuid())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(|e| unavailable(&e))?;
-        if existing.is_some_and(|(_, version)| version >= int(product.version.get())) {
-            return Ok(false);
-        }
-        let view = ProductView::from_product(product, 0, 0);
-        let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO read_products (id, status, price_amount, name_key, created_us, available_stock, collection_id,
-                                        product_version, stock_version, view)
-             SELECT ?1, ?2, ?3, ?4, ?5, coalesce(s.available, 0), ?6, ?7, coalesce(s.version, 0), ?8
-             FROM (SELECT 1) one LEFT JOIN read_stock s ON s.product_id = ?1
-             WHERE true
-             ON CONFLICT (id) DO UPDATE SET
-                 status = excluded.status, price_amount = excluded.price_amount, name_key = excluded.name_key,
-                 created_us = excluded.created_us, collection_id = excluded.collection_id,
-                 product_version = excluded.product_version, view = excluded.view
-             RETURNING seq",
-        )
-        .bind(product.id.as_uuid())
-        .bind(product.status.as_str())
-        .bind(product.price.amount())
-        .bind(product.name.sort_key())
-        .bind(product.created_at.unix_micros())
-        .bind(product.collection_id.map(|c| c.as_uuid()))
-        .bind(int(product.version.get()))
-        .bind(json(&view)?)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| unavailable(&e))?;
-        sqlx::query("DELETE FROM read_attributes WHERE product_seq = ?")
-            .bind(seq)
-            .execute(&mut *tx)
+        let row = ReadRow::of(product)?;
+        self.db
+            .write(move |tx| {
+                let existing: Option<i64> = tx
+                    .prepare_cached("SELECT product_version FROM read_products WHERE id = ?")?
+                    .query_row([row.id], |r| r.get(0))
+                    .optional()?;
+                if existing.is_some_and(|version| version >= row.version) {
+                    return Ok(false);
+                }
+                let seq: i64 = tx
+                    .prepare_cached(
+                        "INSERT INTO read_products (id, status, price_amount, name_key, created_us, available_stock,
+                                                    collection_id, product_version, stock_version, view)
+                         SELECT ?1, ?2, ?3, ?4, ?5, coalesce(s.available, 0), ?6, ?7, coalesce(s.version, 0), ?8
+                         FROM (SELECT 1) one LEFT JOIN read_stock s ON s.product_id = ?1
+                         WHERE true
+                         ON CONFLICT (id) DO UPDATE SET
+                             status = excluded.status, price_amount = excluded.price_amount,
+                             name_key = excluded.name_key, created_us = excluded.created_us,
+                             collection_id = excluded.collection_id, product_version = excluded.product_version,
+                             view = excluded.view
+                         RETURNING seq",
+                    )?
+                    .query_row(
+                        params![
+                            row.id,
+                            row.status,
+                            row.price,
+                            row.name_key,
+                            row.created_us,
+                            row.collection_id,
+                            row.version,
+                            row.view
+                        ],
+                        |r| r.get(0),
+                    )?;
+                tx.prepare_cached("DELETE FROM read_attributes WHERE product_seq = ?")?.execute([seq])?;
+                let mut attribute =
+                    tx.prepare_cached("INSERT INTO read_attributes (product_seq, name, value) VALUES (?, ?, ?)")?;
+                for (name, value) in &row.attributes {
+                    attribute.execute(params![seq, name, value])?;
+                }
+                tx.prepare_cached("DELETE FROM read_search WHERE rowid = ?")?.execute([seq])?;
+                tx.prepare_cached("INSERT INTO read_search (rowid, tokens) VALUES (?, ?)")?
+                    .execute(params![seq, row.tokens])?;
+                Ok::<_, Abort<StoreError>>(true)
+            })
             .await
-            .map_err(|e| unavailable(&e))?;
-        for (name, value) in product.attributes.iter() {
-            sqlx::query("INSERT INTO read_attributes (product_seq, name, value) VALUES (?, ?, ?)")
-                .bind(seq)
-                .bind(name.as_str())
-                .bind(value.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| unavailable(&e))?;
-        }
-        sqlx::query("DELETE FROM read_search WHERE rowid = ?")
-            .bind(seq)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| unavailable(&e))?;
-        sqlx::query("INSERT INTO read_search (rowid, tokens) VALUES (?, ?)")
-            .bind(seq)
-            .bind(view.search_tokens().join(" "))
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| unavailable(&e))?;
-        tx.commit().await.map_err(|e| unavailable(&e))?;
-        Ok(true)
     }
 
     async fn apply_stock(&self, product: ProductId, available: u64, version: u64) -> Result<bool, StoreError> {
-        let mut tx = self.db.writer().begin().await.map_err(|e| unavailable(&e))?;
-        let stored = sqlx::query(
-            "INSERT INTO read_stock (product_id, available, version) VALUES (?1, ?2, ?3)
-             ON CONFLICT (product_id) DO UPDATE SET available = excluded.available, version = excluded.version
-             WHERE read_stock.version < excluded.version",
-        )
-        .bind(product.as_uuid())
-        .bind(int(available))
-        .bind(int(version))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| unavailable(&e))?;
-        if stored.rows_affected() == 0 {
-            return Ok(false);
-        }
-        sqlx::query(
-            "UPDATE read_products SET available_stock = ?2, stock_version = ?3 WHERE id = ?1 AND stock_version < ?3",
-        )
-        .bind(product.as_uuid())
-        .bind(int(available))
-        .bind(int(version))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| unavailable(&e))?;
-        tx.commit().await.map_err(|e| unavailable(&e))?;
-        Ok(true)
+        let (id, available, version) = (product.as_uuid(), int(available), int(version));
+        self.db
+            .write(move |tx| {
+                let stored = tx
+                    .prepare_cached(
+                        "INSERT INTO read_stock (product_id, available, version) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (product_id) DO UPDATE SET available = excluded.available, version = excluded.version
+                         WHERE read_stock.version < excluded.version",
+                    )?
+                    .execute(params![id, available, version])?;
+                if stored == 0 {
+                    return Ok(false);
+                }
+                tx.prepare_cached(
+                    "UPDATE read_products SET available_stock = ?2, stock_version = ?3 WHERE id = ?1 AND stock_version < ?3",
+                )?
+                .execute(params![id, available, version])?;
+                Ok::<_, Abort<StoreError>>(true)
+            })
+            .await
     }
 
     async fn apply_collection(&self, collection: &Collection) -> Result<bool, StoreError> {
-        let applied = sqlx::query(
-            "INSERT INTO read_collections (id, name, version, body) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, version = excluded.version, body = excluded.body
-             WHERE read_collections.version < excluded.version",
-        )
-        .bind(collection.id.as_uuid())
-        .bind(collection.name.as_str())
-        .bind(int(collection.version.get()))
-        .bind(json(collection)?)
-        .execute(self.db.writer())
-        .await
-        .map_err(|e| unavailable(&e))?;
+        let (id, name, version, body) = (
+            collection.id.as_uuid(),
+            collection.name.as_str().to_owned(),
+            int(collection.version.get()),
+            json(collection)?,
+        );
+        let applied = self
+            .db
+            .write(move |tx| {
+                let applied = tx
+                    .prepare_cached(
+                        "INSERT INTO read_collections (id, name, version, body) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (id) DO UPDATE SET name = excluded.name, version = excluded.version, body = excluded.body
+                         WHERE read_collections.version < excluded.version",
+                    )?
+                    .execute(params![id, name, version, body])?;
+                Ok::<_, Abort<StoreError>>(applied > 0)
+            })
+            .await?;
         self.collections_changed();
-        Ok(applied.rows_affected() > 0)
+        Ok(applied)
     }
 
     async fn remove_collection(&self, id: CollectionId) -> Result<bool, StoreError> {
-        // A tombstone, not a DELETE: its version (the largest) beats any replayed
-        // `collection.created`/`updated`, and it is written even when the delete arrives first.
-        let removed = sqlx::query(
-            "INSERT INTO read_collections (id, name, version, body, deleted) VALUES (?1, '', ?2, 'null', 1)
-             ON CONFLICT (id) DO UPDATE SET name = '', version = excluded.version, body = 'null', deleted = 1
-             WHERE NOT read_collections.deleted",
-        )
-        .bind(id.as_uuid())
-        .bind(i64::MAX)
-        .execute(self.db.writer())
-        .await
-        .map_err(|e| unavailable(&e))?;
+        let id = id.as_uuid();
+        let removed = self
+            .db
+            .write(move |tx| {
+                // A tombstone, not a DELETE: its version (the largest) beats any replayed
+                // `collection.created`/`updated`, and it is written even when the delete
+                // arrives first.
+                let removed = tx
+                    .prepare_cached(
+                        "INSERT INTO read_collections (id, name, version, body, deleted) VALUES (?1, '', ?2, 'null', 1)
+                         ON CONFLICT (id) DO UPDATE SET name = '', version = excluded.version, body = 'null', deleted = 1
+                         WHERE NOT read_collections.deleted",
+                    )?
+                    .execute(params![id, i64::MAX])?;
+                Ok::<_, Abort<StoreError>>(removed > 0)
+            })
+            .await?;
         self.collections_changed();
-        Ok(removed.rows_affected() > 0)
+        Ok(removed)
     }
 
     async fn reset(&self) -> Result<(), StoreError> {
-        let mut tx = self.db.writer().begin().await.map_err(|e| unavailable(&e))?;
-        for table in ["read_attributes", "read_search", "read_products", "read_stock", "read_collections"] {
-            sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await.map_err(|e| unavailable(&e))?;
-        }
-        tx.commit().await.map_err(|e| unavailable(&e))?;
+        self.db
+            .write(|tx| {
+                for table in ["read_attributes", "read_search", "read_products", "read_stock", "read_collections"] {
+                    tx.execute(&format!("DELETE FROM {table}"), [])?;
+                }
+                Ok::<_, Abort<StoreError>>(())
+            })
+            .await?;
         self.collections_changed();
         Ok(())
     }

@@ -13,7 +13,7 @@ use commerce_core::{
     },
 };
 
-use crate::{SqliteDb, SqliteOutboxConsumer, unavailable};
+use crate::{Abort, SqliteDb, SqliteOutboxConsumer, unavailable};
 
 impl SqliteDb {
     /// A shop builder with the catalog, read model, inventory (its stock events written in
@@ -30,17 +30,15 @@ impl SqliteDb {
     /// The value of setting `name`, storing `generate()` first if it has none: the first
     /// caller's value wins, and every later start reads it back.
     pub async fn setting_or_insert(&self, name: &str, generate: impl FnOnce() -> String) -> Result<String, StoreError> {
-        sqlx::query("INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .bind(generate())
-            .execute(self.writer())
-            .await
-            .map_err(|e| unavailable(&e))?;
-        sqlx::query_scalar("SELECT value FROM settings WHERE name = ?")
-            .bind(name)
-            .fetch_one(self.writer())
-            .await
-            .map_err(|e| unavailable(&e))
+        let (name, value) = (name.to_owned(), generate());
+        self.write(move |tx| {
+            tx.prepare_cached("INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")?
+                .execute([&name, &value])?;
+            let stored: String =
+                tx.prepare_cached("SELECT value FROM settings WHERE name = ?")?.query_row([&name], |r| r.get(0))?;
+            Ok::<_, Abort<StoreError>>(stored)
+        })
+        .await
     }
 
     /// True when the catalog holds no product and no collection (a new shop).

@@ -72,5 +72,6 @@ impl Databases {
 
 /// Runs `sql` (several statements allowed) on the writer of `db`: for seeding test data.
 pub async fn execute(db: &SqliteDb, sql: &str) {
-    sqlx::raw_sql(sql).execute(db.writer()).await.unwrap();
+    let sql = sql.to_owned();
+    db.write(move |tx| Ok::<_, crate::Abort<commerce_core::ports::StoreError>>(tx.execute_batch(&sql)?)).await.unwrap();
 }
