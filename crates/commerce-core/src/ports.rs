@@ -30,7 +30,7 @@ use crate::{
     order::{Order, OrderStatus},
     payment::{
         AuthorizationId, AuthorizationOutcome, AuthorizeRequest, CaptureId, CardDetails, IdempotencyKey, PaymentError,
-        PaymentMethod, RefundId,
+        PaymentMethod, PaymentToken, RefundId,
     },
     query::{Facets, ProductPage, ProductQuery, ProductView},
     timestamp::Timestamp,
@@ -358,6 +358,11 @@ pub trait PaymentGateway: Send + Sync {
     /// Exchanges card details for a reusable token. Returns `CardRefused` for a card the
     /// processor will not accept at all.
     async fn tokenize(&self, card: &CardDetails) -> Result<PaymentMethod, PaymentError>;
+
+    /// The card behind a token this processor issued (brand and last four digits): for a
+    /// checkout paid with a token the customer's browser obtained from the processor, so
+    /// the shop never sees the card. `InvalidRequest` for a token it does not know.
+    async fn describe(&self, token: &PaymentToken) -> Result<PaymentMethod, PaymentError>;
 
     /// Holds `amount` on the card. Declines are an `Ok` outcome, not an error.
     async fn authorize(&self, request: &AuthorizeRequest) -> Result<AuthorizationOutcome, PaymentError>;

@@ -77,7 +77,8 @@ struct Capture {
 #[derive(Debug, Default)]
 struct State {
     counter: u64,
-    tokens: HashMap<PaymentToken, Behaviour>,
+    /// Each token's card (as the processor keeps it) and what it does.
+    tokens: HashMap<PaymentToken, (PaymentMethod, Behaviour)>,
     /// Idempotency key -> (fingerprint of the request, result).
     replies: HashMap<IdempotencyKey, (String, Reply)>,
     authorizations: HashMap<AuthorizationId, Authorization>,
@@ -212,16 +213,27 @@ impl PaymentGateway for MemoryPaymentGateway {
     async fn tokenize(&self, card: &CardDetails) -> Result<PaymentMethod, PaymentError> {
         let mut s = lock(&self.state);
         let token = PaymentToken(s.next("tok"));
-        s.tokens.insert(token.clone(), behaviour_of(card.number.expose_digits()));
-        s.created.push_back((Instant::now(), Record::Token(token.clone())));
-        Ok(PaymentMethod { token, brand: card.number.brand(), last4: card.number.last4().to_owned() })
+        let method =
+            PaymentMethod { token: token.clone(), brand: card.number.brand(), last4: card.number.last4().to_owned() };
+        s.tokens.insert(token.clone(), (method.clone(), behaviour_of(card.number.expose_digits())));
+        s.created.push_back((Instant::now(), Record::Token(token)));
+        Ok(method)
+    }
+
+    async fn describe(&self, token: &PaymentToken) -> Result<PaymentMethod, PaymentError> {
+        lock(&self.state)
+            .tokens
+            .get(token)
+            .map(|(method, _)| method.clone())
+            .ok_or_else(|| PaymentError::InvalidRequest(format!("unknown payment token {}", token.0)))
     }
 
     async fn authorize(&self, request: &AuthorizeRequest) -> Result<AuthorizationOutcome, PaymentError> {
         let mut s = lock(&self.state);
-        let behaviour = *s
+        let behaviour = s
             .tokens
             .get(&request.token)
+            .map(|(_, behaviour)| *behaviour)
             .ok_or_else(|| PaymentError::InvalidRequest(format!("unknown payment token {}", request.token.0)))?;
         let fingerprint = format!("authorize:{}:{}:{}", request.token.0, request.amount, request.reference);
         let reply = s.once(&request.idempotency_key, fingerprint, |s| {

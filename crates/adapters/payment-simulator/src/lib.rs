@@ -28,7 +28,7 @@ use commerce_core::{
     Money,
     payment::{
         AuthorizationId, AuthorizationOutcome, AuthorizeRequest, CaptureId, CardDetails, IdempotencyKey, PaymentError,
-        PaymentMethod, RefundId,
+        PaymentMethod, PaymentToken, RefundId,
     },
     ports::PaymentGateway,
 };
@@ -103,6 +103,11 @@ impl SimulatedCardProcessor {
 impl PaymentGateway for SimulatedCardProcessor {
     async fn tokenize(&self, card: &CardDetails) -> Result<PaymentMethod, PaymentError> {
         let result = self.inner.tokenize(card).await;
+        self.respond(result).await
+    }
+
+    async fn describe(&self, token: &PaymentToken) -> Result<PaymentMethod, PaymentError> {
+        let result = self.inner.describe(token).await;
         self.respond(result).await
     }
 

@@ -7,6 +7,7 @@
 //! | route | body | answer |
 //! |---|---|---|
 //! | `POST /v1/payment_methods` | `{"number","exp_month","exp_year","cvc"}` | `{"token","brand","last4"}` |
+//! | `GET /v1/payment_methods/{token}` | | `{"token","brand","last4"}`, 400 for an unknown token |
 //! | `POST /v1/authorizations` | `{"token","amount","reference"}` | `{"outcome": "authorized" \| "declined" \| "requires_action", ...}` |
 //! | `POST /v1/authorizations/{id}/capture` | `{"amount"}` | `{"capture_id"}` |
 //! | `POST /v1/authorizations/{id}/void` | | 204 |
@@ -133,6 +134,7 @@ fn reply<T: Serialize>(result: Result<T, PaymentError>) -> Response {
 pub fn router(processor: Arc<SimulatedCardProcessor>) -> Router {
     Router::new()
         .route("/v1/payment_methods", post(tokenize))
+        .route("/v1/payment_methods/{token}", get(describe))
         .route("/v1/authorizations", post(authorize))
         .route("/v1/authorizations/{id}/capture", post(capture))
         .route("/v1/authorizations/{id}/void", post(void))
@@ -149,6 +151,10 @@ async fn tokenize(State(p): State<Arc<SimulatedCardProcessor>>, Json(card): Json
         Some(details) => reply(p.tokenize(&details).await),
         None => error_response(&PaymentError::InvalidRequest(errors.to_string())),
     }
+}
+
+async fn describe(State(p): State<Arc<SimulatedCardProcessor>>, Path(token): Path<String>) -> Response {
+    reply(p.describe(&PaymentToken(token)).await)
 }
 
 fn time_now() -> time::OffsetDateTime {
@@ -339,6 +345,11 @@ impl PaymentGateway for HttpCardProcessor {
             cvc: card.cvc.expose().to_owned(),
         };
         self.post("/v1/payment_methods", None, &body).await
+    }
+
+    async fn describe(&self, token: &PaymentToken) -> Result<PaymentMethod, PaymentError> {
+        let url = format!("{}/v1/payment_methods/{}", self.base, token.0);
+        decode(self.client.get(url).send().await.map_err(|e| unavailable(&e))?).await
     }
 
     async fn authorize(&self, request: &AuthorizeRequest) -> Result<AuthorizationOutcome, PaymentError> {

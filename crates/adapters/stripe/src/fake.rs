@@ -165,12 +165,14 @@ impl FakeStripe {
     }
 }
 
-/// The fake's routes: `POST /v1/payment_methods`, `POST /v1/payment_intents`,
+/// The fake's routes: `POST /v1/payment_methods`, `GET /v1/payment_methods/{id}`,
+/// `POST /v1/payment_intents`,
 /// `GET /v1/payment_intents/{id}`, `POST /v1/payment_intents/{id}/capture`,
 /// `POST /v1/payment_intents/{id}/cancel`, `POST /v1/refunds`.
 pub fn router(fake: Arc<FakeStripe>) -> Router {
     Router::new()
         .route("/v1/payment_methods", post(create_method))
+        .route("/v1/payment_methods/{id}", get(get_method))
         .route("/v1/payment_intents", post(create_intent))
         .route("/v1/payment_intents/{id}", get(get_intent))
         .route("/v1/payment_intents/{id}/capture", post(capture))
@@ -183,6 +185,10 @@ type Fake = State<Arc<FakeStripe>>;
 
 async fn create_method(State(fake): Fake, headers: HeaderMap, body: Bytes) -> Response {
     handle(&fake, &headers, Method::POST, Call::CreateMethod, &body).await
+}
+
+async fn get_method(State(fake): Fake, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    handle(&fake, &headers, Method::GET, Call::GetMethod(id), &[]).await
 }
 
 async fn create_intent(State(fake): Fake, headers: HeaderMap, body: Bytes) -> Response {
@@ -208,6 +214,7 @@ async fn refund(State(fake): Fake, headers: HeaderMap, body: Bytes) -> Response 
 #[derive(Debug)]
 enum Call {
     CreateMethod,
+    GetMethod(String),
     CreateIntent,
     GetIntent(String),
     Capture(String),
@@ -344,6 +351,10 @@ impl Books {
     fn apply(&mut self, call: Call, form: &HashMap<String, String>) -> Answer {
         match call {
             Call::CreateMethod => self.create_method(form),
+            Call::GetMethod(id) => match self.card(&id) {
+                Some(card) => (StatusCode::OK, method_json(&id, &card)),
+                None => missing("payment_method", &id),
+            },
             Call::CreateIntent => self.create_intent(form),
             Call::GetIntent(id) => match self.intents.get(&id) {
                 Some(intent) => (StatusCode::OK, intent_json(intent)),
@@ -373,8 +384,7 @@ impl Books {
             behaviour: behaviour_of(number.expose_digits()),
         };
         let id = self.id("pm");
-        let body = json!({"id": id, "object": "payment_method", "type": "card",
-                          "card": {"brand": brand_name(card.brand), "last4": card.last4}});
+        let body = method_json(&id, &card);
         self.methods.insert(id, card);
         (StatusCode::OK, body)
     }
@@ -493,6 +503,11 @@ impl Books {
             json!({"id": id, "object": "refund", "status": "succeeded", "amount": amount, "charge": charge_id}),
         )
     }
+}
+
+fn method_json(id: &str, card: &Card) -> Value {
+    json!({"id": id, "object": "payment_method", "type": "card",
+           "card": {"brand": brand_name(card.brand), "last4": card.last4}})
 }
 
 fn intent_json(intent: &Intent) -> Value {

@@ -6,6 +6,7 @@
 //! | port call | Stripe call | domain answer |
 //! |---|---|---|
 //! | `tokenize` | `POST /v1/payment_methods` (`type=card`) | the `pm_...` token, brand and last four |
+//! | `describe` | `GET /v1/payment_methods/{id}` | the token's brand and last four |
 //! | `authorize` | `POST /v1/payment_intents` (`confirm=true`, `capture_method=manual`) | `requires_capture`: authorised (the intent's id); a `card_error`: declined with its reason; `requires_action`: 3-D Secure |
 //! | `capture` | `POST /v1/payment_intents/{id}/capture` (`amount_to_capture`) | the charge's id (`ch_...`) |
 //! | `void` | `POST /v1/payment_intents/{id}/cancel` | |
@@ -284,13 +285,15 @@ impl PaymentGateway for StripeGateway {
             .call(reqwest::Method::POST, "/v1/payment_methods", &form, None)
             .await
             .map_err(Failure::into_payment_error)?;
-        let card_object =
-            method.card.ok_or_else(|| PaymentError::Unavailable("Stripe's payment method has no card".into()))?;
-        Ok(PaymentMethod {
-            token: PaymentToken(method.id),
-            brand: wire::brand(&card_object.brand),
-            last4: card_object.last4,
-        })
+        payment_method(method)
+    }
+
+    async fn describe(&self, token: &PaymentToken) -> Result<PaymentMethod, PaymentError> {
+        let method: PaymentMethodObject = self
+            .call(reqwest::Method::GET, &format!("/v1/payment_methods/{}", token.0), &[], None)
+            .await
+            .map_err(Failure::into_payment_error)?;
+        payment_method(method)
     }
 
     async fn authorize(&self, request: &AuthorizeRequest) -> Result<AuthorizationOutcome, PaymentError> {
@@ -357,6 +360,14 @@ impl PaymentGateway for StripeGateway {
             _ => Ok(RefundId(refund.id)),
         }
     }
+}
+
+/// The domain's card of a Stripe PaymentMethod; one that is not a card cannot pay here.
+fn payment_method(method: PaymentMethodObject) -> Result<PaymentMethod, PaymentError> {
+    let card = method
+        .card
+        .ok_or_else(|| PaymentError::InvalidRequest(format!("payment method {} is not a card", method.id)))?;
+    Ok(PaymentMethod { token: PaymentToken(method.id), brand: wire::brand(&card.brand), last4: card.last4 })
 }
 
 /// The domain's outcome of a confirmed intent.

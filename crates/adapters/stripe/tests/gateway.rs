@@ -10,7 +10,7 @@ use commerce_core::{
     Money, Timestamp,
     money::Currency,
     payment::{
-        AuthorizationId, AuthorizationOutcome, AuthorizeRequest, CardDetails, CardExpiry, CardNumber, Cvc,
+        AuthorizationId, AuthorizationOutcome, AuthorizeRequest, CardBrand, CardDetails, CardExpiry, CardNumber, Cvc,
         DeclineReason, IdempotencyKey, PaymentError, PaymentToken,
     },
     ports::PaymentGateway,
@@ -83,6 +83,8 @@ async fn every_test_payment_method_has_its_outcome() {
         let outcome = gateway.authorize(&authorize(&format!("k-{token}"), token, 1000)).await.unwrap();
         assert_eq!(outcome, expected, "{token}");
     }
+    let visa = gateway.describe(&PaymentToken("pm_card_visa".into())).await.unwrap();
+    assert_eq!((visa.brand, visa.last4.as_str()), (CardBrand::Visa, "4242"), "a browser's token is described");
     for token in ["pm_card_visa", "pm_card_mastercard", "pm_card_amex"] {
         let outcome = gateway.authorize(&authorize(&format!("k-{token}"), token, 1000)).await.unwrap();
         assert!(matches!(outcome, AuthorizationOutcome::Authorized { .. }), "{token}: {outcome:?}");

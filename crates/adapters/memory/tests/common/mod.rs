@@ -15,7 +15,7 @@ use commerce_core::{
     idempotency::ClientKey,
     payment::{
         AuthorizationId, AuthorizationOutcome, AuthorizeRequest, CaptureId, CardDetails, CardInput, IdempotencyKey,
-        PaymentError, PaymentMethod, RefundId,
+        PaymentError, PaymentMethod, PaymentToken, RefundId,
     },
     ports::{InventoryStore, PaymentGateway},
     query::ProductView,
@@ -54,6 +54,9 @@ impl Flaky {
 impl PaymentGateway for Flaky {
     async fn tokenize(&self, card: &CardDetails) -> Result<PaymentMethod, PaymentError> {
         self.inner.tokenize(card).await
+    }
+    async fn describe(&self, token: &PaymentToken) -> Result<PaymentMethod, PaymentError> {
+        self.inner.describe(token).await
     }
     async fn authorize(&self, r: &AuthorizeRequest) -> Result<AuthorizationOutcome, PaymentError> {
         self.check()?;

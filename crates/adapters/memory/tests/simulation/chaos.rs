@@ -15,7 +15,7 @@ use commerce_core::{
     order::Order,
     payment::{
         AuthorizationId, AuthorizationOutcome, AuthorizeRequest, CaptureId, CardDetails, IdempotencyKey, PaymentError,
-        PaymentMethod, RefundId,
+        PaymentMethod, PaymentToken, RefundId,
     },
     ports::{IdempotencyClaim, IdempotencyStore, InventoryStore, OrderQuery, OrderStore, PaymentGateway, StoreError},
 };
@@ -122,6 +122,12 @@ impl PaymentGateway for ChaosGateway {
     async fn tokenize(&self, card: &CardDetails) -> Result<PaymentMethod, PaymentError> {
         match self.chaos.roll(&[Fault::FailBefore]) {
             Fault::None => self.inner.tokenize(card).await,
+            _ => Err(gateway_down()),
+        }
+    }
+    async fn describe(&self, token: &PaymentToken) -> Result<PaymentMethod, PaymentError> {
+        match self.chaos.roll(&[Fault::FailBefore]) {
+            Fault::None => self.inner.describe(token).await,
             _ => Err(gateway_down()),
         }
     }

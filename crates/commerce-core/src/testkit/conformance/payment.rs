@@ -3,7 +3,7 @@
 
 use crate::{
     money::{Currency, Money},
-    payment::{AuthorizationOutcome, AuthorizeRequest, CardDetails, IdempotencyKey, PaymentError},
+    payment::{AuthorizationOutcome, AuthorizeRequest, CardDetails, IdempotencyKey, PaymentError, PaymentToken},
     ports::PaymentGateway,
 };
 
@@ -18,6 +18,14 @@ pub async fn run<G: PaymentGateway>(gateway: &G, good_card: &CardDetails, ns: &s
     let method = gateway.tokenize(good_card).await.unwrap_or_else(|e| panic!("tokenize: {e}"));
     assert_eq!(method.last4, good_card.number.last4(), "tokenize keeps the last four digits");
     assert_eq!(method.brand, good_card.number.brand(), "tokenize keeps the brand");
+    assert_eq!(gateway.describe(&method.token).await, Ok(method.clone()), "describe gives back the tokenised card");
+    assert!(
+        matches!(
+            gateway.describe(&PaymentToken(format!("{ns}-never-issued"))).await,
+            Err(PaymentError::InvalidRequest(_))
+        ),
+        "describe refuses a token the gateway never issued"
+    );
 
     let request = |k: &str| AuthorizeRequest {
         idempotency_key: key(&format!("{ns}:{k}")),
