@@ -63,7 +63,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let input = CheckoutInput {
         email: "ada@example.com".into(),
         items: vec![CheckoutItemInput { product_id: tee.id.to_string(), quantity: 3 }],
-        card: CardInput { number: "4242 4242 4242 4242".into(), exp_month: 12, exp_year: 2030, cvc: "123".into() },
+        // The token the customer's browser got from the processor (here one of Stripe's
+        // test PaymentMethods, which the simulated processor knows too): no card number
+        // reaches the shop.
+        card: None,
+        payment_method: Some("pm_card_visa".into()),
     };
     let placed = shop.checkout.place_order(&key, &input).await.result?;
     let order = &placed.order;

@@ -314,6 +314,35 @@ impl CardInput {
 #[serde(transparent)]
 pub struct PaymentToken(pub String);
 
+impl PaymentToken {
+    /// Longest token accepted from a client (Stripe's ids are far shorter).
+    pub const MAX_LEN: usize = 255;
+
+    /// A token as a client sends it (`pm_...`): 1 to [`Self::MAX_LEN`] ASCII letters,
+    /// digits, `_` or `-`. Card data sent in its place is refused without being echoed.
+    pub fn parse(raw: &str) -> Result<Self, crate::validation::InvalidValue> {
+        use crate::validation::InvalidValue;
+        if contains_card_number(raw) {
+            return Err(InvalidValue::Other(
+                "must be the processor's payment method token, never a card number".into(),
+            ));
+        }
+        if raw.is_empty() {
+            return Err(InvalidValue::Empty);
+        }
+        let length = raw.chars().count();
+        if length > Self::MAX_LEN {
+            return Err(InvalidValue::TooLong { max: Self::MAX_LEN, actual: length });
+        }
+        if let Some((position, ch)) =
+            raw.chars().enumerate().find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+        {
+            return Err(InvalidValue::InvalidCharacter { ch, position, allowed: "ASCII letters, digits, _ and -" });
+        }
+        Ok(Self(raw.to_owned()))
+    }
+}
+
 /// What an order keeps about the card: token, brand and last four digits only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentMethod {

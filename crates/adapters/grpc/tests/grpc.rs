@@ -203,12 +203,8 @@ async fn two_thousand_concurrent_checkouts_sell_exactly_the_stock() {
                 let input = CheckoutInput {
                     email: "rush@example.com".into(),
                     items: vec![CheckoutItemInput { product_id: product_id.to_string(), quantity: 1 }],
-                    card: commerce_core::payment::CardInput {
-                        number: "4242424242424242".into(),
-                        exp_month: 12,
-                        exp_year: 2030,
-                        cvc: "123".into(),
-                    },
+                    card: None,
+                    payment_method: Some("pm_card_visa".into()),
                 };
                 let placed = checkout.place_order(&input).await.unwrap();
                 if placed.order.status == OrderStatus::Paid {

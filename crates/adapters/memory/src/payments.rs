@@ -10,6 +10,12 @@
 //! | 4000 0000 0000 0119 | declined (`processing_error`) |
 //! | 4000 0025 0000 3155 | requires action (3-D Secure) |
 //!
+//! Stripe's test PaymentMethods are known too, as tokens a browser would have obtained:
+//! `pm_card_visa`, `pm_card_mastercard`, `pm_card_amex` (succeed), `pm_card_chargeDeclined`,
+//! `pm_card_chargeDeclinedInsufficientFunds`, `pm_card_chargeDeclinedExpiredCard`,
+//! `pm_card_chargeDeclinedIncorrectCvc`, `pm_card_chargeDeclinedProcessingError` and
+//! `pm_card_authenticationRequired`, with the outcomes of the numbers above.
+//!
 //! The card number is looked at once, in `tokenize`, and only the resulting
 //! behaviour is kept with the token: no number is stored. Every call is
 //! idempotent by key; reusing a key with different parameters is an
@@ -25,8 +31,8 @@ use async_trait::async_trait;
 use commerce_core::{
     Money,
     payment::{
-        AuthorizationId, AuthorizationOutcome, AuthorizeRequest, CaptureId, CardDetails, DeclineReason, IdempotencyKey,
-        PaymentError, PaymentMethod, PaymentToken, RefundId,
+        AuthorizationId, AuthorizationOutcome, AuthorizeRequest, CaptureId, CardBrand, CardDetails, DeclineReason,
+        IdempotencyKey, PaymentError, PaymentMethod, PaymentToken, RefundId,
     },
     ports::PaymentGateway,
 };
@@ -50,6 +56,23 @@ fn behaviour_of(digits: &str) -> Behaviour {
         "4000002500003155" => Behaviour::RequireAction,
         _ => Behaviour::Succeed,
     }
+}
+
+/// Stripe's test PaymentMethods: the card each stands for, and what it does.
+fn test_payment_method(token: &PaymentToken) -> Option<(PaymentMethod, Behaviour)> {
+    let (brand, last4, number) = match token.0.as_str() {
+        "pm_card_visa" => (CardBrand::Visa, "4242", "4242424242424242"),
+        "pm_card_mastercard" => (CardBrand::Mastercard, "4444", "5555555555554444"),
+        "pm_card_amex" => (CardBrand::Amex, "8431", "378282246310005"),
+        "pm_card_chargeDeclined" => (CardBrand::Visa, "0002", "4000000000000002"),
+        "pm_card_chargeDeclinedInsufficientFunds" => (CardBrand::Visa, "9995", "4000000000009995"),
+        "pm_card_chargeDeclinedExpiredCard" => (CardBrand::Visa, "0069", "4000000000000069"),
+        "pm_card_chargeDeclinedIncorrectCvc" => (CardBrand::Visa, "0127", "4000000000000127"),
+        "pm_card_chargeDeclinedProcessingError" => (CardBrand::Visa, "0119", "4000000000000119"),
+        "pm_card_authenticationRequired" => (CardBrand::Visa, "3155", "4000002500003155"),
+        _ => return None,
+    };
+    Some((PaymentMethod { token: token.clone(), brand, last4: last4.to_owned() }, behaviour_of(number)))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,7 +247,9 @@ impl PaymentGateway for MemoryPaymentGateway {
         lock(&self.state)
             .tokens
             .get(token)
-            .map(|(method, _)| method.clone())
+            .cloned()
+            .or_else(|| test_payment_method(token))
+            .map(|(method, _)| method)
             .ok_or_else(|| PaymentError::InvalidRequest(format!("unknown payment token {}", token.0)))
     }
 
@@ -233,7 +258,9 @@ impl PaymentGateway for MemoryPaymentGateway {
         let behaviour = s
             .tokens
             .get(&request.token)
-            .map(|(_, behaviour)| *behaviour)
+            .cloned()
+            .or_else(|| test_payment_method(&request.token))
+            .map(|(_, behaviour)| behaviour)
             .ok_or_else(|| PaymentError::InvalidRequest(format!("unknown payment token {}", request.token.0)))?;
         let fingerprint = format!("authorize:{}:{}:{}", request.token.0, request.amount, request.reference);
         let reply = s.once(&request.idempotency_key, fingerprint, |s| {

@@ -110,7 +110,8 @@ fn input(products: &[ProductId], lines: &[(usize, Quantity)], n: usize, card: &s
             .iter()
             .map(|(i, q)| CheckoutItemInput { product_id: products[*i].to_string(), quantity: i64::from(q.get()) })
             .collect(),
-        card: CardInput { number: card.into(), exp_month: 12, exp_year: 2030, cvc: "123".into() },
+        card: Some(CardInput { number: card.into(), exp_month: 12, exp_year: 2030, cvc: "123".into() }),
+        payment_method: None,
     }
 }
 

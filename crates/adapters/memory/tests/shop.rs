@@ -163,7 +163,13 @@ fn invalid_checkouts_name_every_bad_field() {
         let input = CheckoutInput {
             email: "not-an-email".into(),
             items: vec![CheckoutItemInput { product_id: "nope".into(), quantity: 0 }],
-            card: CardInput { number: "4242 4242 4242 4241".into(), exp_month: 13, exp_year: 2030, cvc: "1".into() },
+            card: Some(CardInput {
+                number: "4242 4242 4242 4241".into(),
+                exp_month: 13,
+                exp_year: 2030,
+                cvc: "1".into(),
+            }),
+            payment_method: None,
         };
         let key = ClientKey::parse("invalid").unwrap();
         let Err(CheckoutError::Validation(errors)) = shop.checkout.place_order(&key, &input).await.result else {

@@ -49,7 +49,8 @@ fn input(product: &str, card: &str) -> CheckoutInput {
     CheckoutInput {
         email: "ada@example.com".into(),
         items: vec![CheckoutItemInput { product_id: product.into(), quantity: 1 }],
-        card: CardInput { number: card.into(), exp_month: 12, exp_year: 2030, cvc: "987".into() },
+        card: Some(CardInput { number: card.into(), exp_month: 12, exp_year: 2030, cvc: "987".into() }),
+        payment_method: None,
     }
 }
 

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use super::{
     Env,
     catalog::CatalogService,
-    checkout::{CheckoutService, IdempotentCheckout, SagaRunner},
+    checkout::{CardData, CheckoutService, IdempotentCheckout, SagaRunner},
     idempotency::IdempotencyService,
     inventory::InventoryService,
     orders::OrderService,
@@ -88,6 +88,7 @@ impl Shop {
             reservation_ttl_secs: 900,
             claim_stale_after_secs: IdempotencyService::DEFAULT_STALE_AFTER_SECS,
             restock_delivery: RestockDelivery::Direct,
+            card_data: CardData::default(),
         }
     }
 }
@@ -108,6 +109,7 @@ pub struct ShopBuilder {
     reservation_ttl_secs: i64,
     claim_stale_after_secs: i64,
     restock_delivery: RestockDelivery,
+    card_data: CardData,
 }
 
 impl ShopBuilder {
@@ -170,6 +172,13 @@ impl ShopBuilder {
         self
     }
 
+    /// Whether checkouts may carry card details or only the processor's tokens (default
+    /// [`CardData::Accepted`]: set [`CardData::Refused`] with a real processor).
+    pub fn card_data(mut self, card_data: CardData) -> Self {
+        self.card_data = card_data;
+        self
+    }
+
     /// Seconds a checkout's reservation lives unless committed (default 900).
     pub fn reservation_ttl_secs(mut self, secs: i64) -> Self {
         self.reservation_ttl_secs = secs;
@@ -207,7 +216,8 @@ impl ShopBuilder {
         }
         let runner =
             SagaRunner::new(orders.clone(), inventory.clone(), gateway.clone(), env.clone(), self.reservation_ttl_secs);
-        let checkout = CheckoutService::new(products, orders.clone(), gateway, runner.clone(), env.clone());
+        let checkout = CheckoutService::new(products, orders.clone(), gateway, runner.clone(), env.clone())
+            .with_card_data(self.card_data);
         let idempotency =
             IdempotencyService::new(keys, secret, env.clock.clone()).with_stale_after_secs(self.claim_stale_after_secs);
         Ok(Shop {

@@ -60,8 +60,16 @@ pub struct CheckoutRequest {
     /// Items: 1-100 lines; lines naming one product are merged.
     #[schema(min_items = 1, max_items = 100)]
     pub items: Vec<CheckoutItem>,
-    /// Card.
-    pub card: CardRequest,
+    /// Card details: accepted only while the shop's processor is a simulator (test mode).
+    /// Send exactly one of `card` and `payment_method`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub card: Option<CardRequest>,
+    /// The processor's token for the customer's card (`pm_...`), obtained by the browser
+    /// from the processor so card numbers never reach the shop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = rules::payment_method)]
+    pub payment_method: Option<String>,
 }
 
 impl From<CheckoutRequest> for CheckoutInput {
@@ -73,12 +81,13 @@ impl From<CheckoutRequest> for CheckoutInput {
                 .into_iter()
                 .map(|i| CheckoutItemInput { product_id: i.product_id, quantity: i.quantity })
                 .collect(),
-            card: CardInput {
-                number: r.card.number,
-                exp_month: r.card.exp_month,
-                exp_year: r.card.exp_year,
-                cvc: r.card.cvc,
-            },
+            card: r.card.map(|card| CardInput {
+                number: card.number,
+                exp_month: card.exp_month,
+                exp_year: card.exp_year,
+                cvc: card.cvc,
+            }),
+            payment_method: r.payment_method,
         }
     }
 }

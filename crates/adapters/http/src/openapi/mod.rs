@@ -185,6 +185,13 @@ impl Modify for DomainRules {
         if let Some(RefOr::T(Schema::Object(card))) = card {
             card.extensions.get_or_insert_with(Default::default).merge(Extensions::from_iter(rules::card_brand_rule()));
         }
+        let checkout = doc.components.as_mut().and_then(|c| c.schemas.get_mut("CheckoutRequest"));
+        if let Some(RefOr::T(Schema::Object(checkout))) = checkout {
+            checkout
+                .extensions
+                .get_or_insert_with(Default::default)
+                .merge(Extensions::from_iter(rules::one_way_to_pay()));
+        }
     }
 }
 

@@ -214,6 +214,23 @@ pub fn card_number() -> Object {
         .build()
 }
 
+/// A payment processor's token for a card.
+pub fn payment_method() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some("The processor's payment method token, e.g. `pm_card_visa` in test mode."))
+        .min_length(Some(1))
+        .max_length(Some(commerce_core::payment::PaymentToken::MAX_LEN))
+        .pattern(Some("^[A-Za-z0-9_-]+$"))
+        .examples([serde_json::json!("pm_card_visa")])
+        .build()
+}
+
+/// A checkout pays by exactly one of card details and a processor token.
+pub fn one_way_to_pay() -> [(&'static str, serde_json::Value); 1] {
+    [("oneOf", serde_json::json!([{ "required": ["card"] }, { "required": ["payment_method"] }]))]
+}
+
 /// A card's expiry month.
 pub fn exp_month() -> Object {
     integer(1, Some(12), "Month, 1-12; with `exp_year` not in the past.").examples([serde_json::json!(12)]).build()

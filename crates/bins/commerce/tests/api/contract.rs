@@ -204,6 +204,46 @@ async fn declines_shortages_and_bad_input_charge_nothing() {
 }
 
 #[tokio::test]
+async fn a_processor_token_pays_and_card_data_is_never_needed() {
+    let app = spawn_app().await;
+    let id = app.product("TEE-1", 1999, 5, json!({})).await;
+    let paying = |payment: Value| {
+        let mut body = json!({"email": "ada@example.com", "items": [{"product_id": id, "quantity": 1}]});
+        body.as_object_mut().unwrap().extend(payment.as_object().unwrap().clone());
+        body
+    };
+
+    let r = app.checkout(Some("token-1"), &paying(json!({"payment_method": "pm_card_visa"}))).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let order: Value = r.json().await.unwrap();
+    assert_eq!(
+        (order["status"].as_str(), &order["payment"]),
+        (Some("paid"), &json!({"brand": "visa", "last4": "4242"}))
+    );
+    let declined = problem(
+        app.checkout(Some("token-2"), &paying(json!({"payment_method": "pm_card_chargeDeclinedInsufficientFunds"})))
+            .await,
+        StatusCode::PAYMENT_REQUIRED,
+    )
+    .await;
+    assert_eq!(declined["decline_code"], "insufficient_funds");
+
+    let card = json!({"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030, "cvc": "123"});
+    for (key, payment, field) in [
+        ("both", json!({"payment_method": "pm_card_visa", "card": card}), "payment_method"),
+        ("neither", json!({}), "payment_method"),
+        ("number", json!({"payment_method": "4242424242424242"}), "payment_method"),
+        ("unknown", json!({"payment_method": "pm_never_issued"}), "payment_method"),
+    ] {
+        let p = problem(app.checkout(Some(key), &paying(payment)).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(fields(&p), [field], "{key}: {p}");
+        assert!(!p.to_string().contains("4242"), "{key} echoed card data: {p}");
+    }
+    app.eventually_stock(&id, 4).await;
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn card_values_are_never_echoed_in_errors_or_replays() {
     let app = spawn_app().await;
     let id = app.product("TEE-1", 1999, 2, json!({})).await;

@@ -55,7 +55,7 @@ impl IdempotentCheckout {
     /// gets the same order back (`replayed`), a retry with another command is `KeyReused`,
     /// and one while the first still runs is `InProgress`.
     pub async fn place_order(&self, key: &ClientKey, input: &CheckoutInput) -> CheckoutReply {
-        let command = match input.validate(self.idempotency.clock().now()) {
+        let command = match input.validate(self.idempotency.clock().now(), self.checkout.card_data()) {
             Ok(command) => command,
             Err(errors) => return CheckoutReply::fresh(Err(errors.into())),
         };

@@ -25,7 +25,7 @@ use crate::{
     inventory::Quantity,
     money::Money,
     order::{Email, Order, OrderLine, OrderStatus, PaymentState, StockState},
-    payment::{CardDetails, CardInput, DeclineReason, PaymentError},
+    payment::{CardDetails, CardInput, DeclineReason, PaymentError, PaymentToken},
     ports::{OrderStore, PaymentGateway, ProductStore, StoreError},
     timestamp::Timestamp,
     validation::{InvalidValue, ValidationErrors},
@@ -40,15 +40,41 @@ pub struct CheckoutItemInput {
     pub quantity: i64,
 }
 
-/// A checkout request as a client sends it.
+/// A checkout request as a client sends it: the card as a processor's token
+/// (`payment_method`) or, with a test processor, as card details (`card`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct CheckoutInput {
     /// Customer e-mail.
     pub email: String,
     /// Items to buy.
     pub items: Vec<CheckoutItemInput>,
-    /// Card.
-    pub card: CardInput,
+    /// Card details (test processors only: see [`CardData`]).
+    #[serde(default)]
+    pub card: Option<CardInput>,
+    /// A payment method token the customer's browser obtained from the processor.
+    #[serde(default)]
+    pub payment_method: Option<String>,
+}
+
+/// Whether the shop takes card details, or only processor tokens. A shop whose servers
+/// receive card numbers is in full PCI DSS scope: with a real processor the browser
+/// tokenises the card, and card details are refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CardData {
+    /// Card details or tokens (a simulated processor: tests, demos, the embedded default).
+    #[default]
+    Accepted,
+    /// Tokens only (a real processor).
+    Refused,
+}
+
+/// How the customer pays, once validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentSource {
+    /// Card details, for the processor to tokenise.
+    Card(CardDetails),
+    /// A token the processor issued to the customer's browser.
+    Token(PaymentToken),
 }
 
 /// Most lines one order may have.
@@ -56,15 +82,44 @@ pub const MAX_ORDER_LINES: usize = 100;
 
 impl CheckoutInput {
     /// Checks every field that needs no shop data, reporting all problems at once (e-mail,
-    /// then card, then items). Card values never appear in a message.
-    pub fn validate(&self, now: Timestamp) -> Result<CheckoutCommand, ValidationErrors> {
+    /// then the payment, then items). Card values never appear in a message.
+    pub fn validate(&self, now: Timestamp, card_data: CardData) -> Result<CheckoutCommand, ValidationErrors> {
         let mut errors = ValidationErrors::new();
         let email = errors.check("email", Email::parse(&self.email));
-        let card = self.card.validate("card", now, &mut errors);
+        let payment = self.validate_payment(now, card_data, &mut errors);
         let items = Self::validate_items(&self.items, &mut errors);
-        match (email, card) {
-            (Some(email), Some(card)) if errors.is_empty() => Ok(CheckoutCommand { email, card, items }),
+        match (email, payment) {
+            (Some(email), Some(payment)) if errors.is_empty() => Ok(CheckoutCommand { email, payment, items }),
             _ => Err(errors),
+        }
+    }
+
+    /// Exactly one of `card` and `payment_method`; card details only where accepted.
+    fn validate_payment(
+        &self,
+        now: Timestamp,
+        card_data: CardData,
+        errors: &mut ValidationErrors,
+    ) -> Option<PaymentSource> {
+        match (&self.card, &self.payment_method) {
+            (Some(_), Some(_)) => {
+                errors.add("payment_method", "send either card or payment_method, not both");
+                None
+            }
+            (Some(_), None) if card_data == CardData::Refused => {
+                errors.add(
+                    "card",
+                    "card details are not accepted: tokenise the card with the payment processor in the browser \
+                     and send its payment_method token",
+                );
+                None
+            }
+            (Some(card), None) => card.validate("card", now, errors).map(PaymentSource::Card),
+            (None, Some(token)) => errors.check("payment_method", PaymentToken::parse(token)).map(PaymentSource::Token),
+            (None, None) => {
+                errors.add("payment_method", "is required: the payment processor's token for the customer's card");
+                None
+            }
         }
     }
 
@@ -111,16 +166,16 @@ impl CheckoutInput {
 pub struct CheckoutCommand {
     /// Customer e-mail.
     pub email: Email,
-    /// Card details, for the processor to tokenise.
-    pub card: CardDetails,
+    /// The card or its token.
+    pub payment: PaymentSource,
     /// Products and quantities, one line per product, in product id order.
     pub items: Vec<(ProductId, Quantity)>,
 }
 
 impl CheckoutCommand {
     /// The fields that make two requests the same checkout: e-mail and items. The card
-    /// is left out, so card data never enters a fingerprint; a retry that changes only
-    /// the card is the same checkout and replays its outcome.
+    /// (or its token) is left out, so card data never enters a fingerprint; a retry that
+    /// changes only the card is the same checkout and replays its outcome.
     pub fn canonical(&self) -> Vec<u8> {
         use std::fmt::Write as _;
         let mut out = format!("email={}\n", self.email.as_str());
@@ -181,6 +236,7 @@ pub struct CheckoutService {
     gateway: Arc<dyn PaymentGateway>,
     runner: SagaRunner,
     env: Env,
+    card_data: CardData,
 }
 
 impl CheckoutService {
@@ -192,7 +248,20 @@ impl CheckoutService {
         runner: SagaRunner,
         env: Env,
     ) -> Self {
-        Self { products, orders, gateway, runner, env }
+        Self { products, orders, gateway, runner, env, card_data: CardData::default() }
+    }
+
+    /// Whether checkouts may carry card details or only processor tokens (by default
+    /// [`CardData::Accepted`], for the simulated processors).
+    #[must_use]
+    pub fn with_card_data(mut self, card_data: CardData) -> Self {
+        self.card_data = card_data;
+        self
+    }
+
+    /// Whether checkouts may carry card details.
+    pub fn card_data(&self) -> CardData {
+        self.card_data
     }
 
     /// The saga runner (for the recovery job).
@@ -208,7 +277,7 @@ impl CheckoutService {
     ///
     /// Not safe to retry: use [`IdempotentCheckout`] where a client may send a request again.
     pub async fn place_order(&self, input: &CheckoutInput) -> Result<PlacedOrder, CheckoutError> {
-        let command = input.validate(self.env.clock.now())?;
+        let command = input.validate(self.env.clock.now(), self.card_data)?;
         let id = OrderId::from_uuid(self.env.ids.new_id());
         self.place(&command, id, self.env.ids.new_secret()).await
     }
@@ -238,9 +307,18 @@ impl CheckoutService {
             .and_then(|c| Money::sum(c, lines.iter().map(|l| &l.line_total)).map_err(|e| e.to_string()))
             .map_err(|e| ValidationErrors::single("items", format!("cannot total the cart: {e}")))?;
 
-        let payment_method = match self.gateway.tokenize(&command.card).await {
+        let payment_method = match &command.payment {
+            PaymentSource::Card(card) => self.gateway.tokenize(card).await,
+            PaymentSource::Token(token) => self.gateway.describe(token).await,
+        };
+        let payment_method = match payment_method {
             Ok(m) => m,
             Err(PaymentError::CardRefused(reason)) => return Err(CheckoutError::CardRefused(reason)),
+            Err(PaymentError::InvalidRequest(_)) if matches!(command.payment, PaymentSource::Token(_)) => {
+                return Err(
+                    ValidationErrors::single("payment_method", "is not a payment method the processor issued").into()
+                );
+            }
             Err(e) => return Err(CheckoutError::Interrupted { order: None, cause: e.to_string() }),
         };
         let order = Order {
@@ -358,15 +436,24 @@ mod tests {
                 CheckoutItemInput { product_id: uuid::Uuid::from_u128(1).to_string(), quantity: 2 },
                 CheckoutItemInput { product_id: uuid::Uuid::from_u128(2).to_string(), quantity: 3 },
             ],
-            card: CardInput { number: card.into(), exp_month: 12, exp_year: 2030, cvc: "123".into() },
+            card: Some(CardInput { number: card.into(), exp_month: 12, exp_year: 2030, cvc: "123".into() }),
+            payment_method: None,
         }
+    }
+
+    fn with_token(token: &str) -> CheckoutInput {
+        CheckoutInput { card: None, payment_method: Some(token.into()), ..input("") }
+    }
+
+    fn fields(errors: &ValidationErrors) -> Vec<&str> {
+        errors.errors().iter().map(|e| e.field.as_str()).collect()
     }
 
     #[test]
     fn commands_merge_lines_and_leave_the_card_out_of_their_identity() {
         let now = crate::ports::Clock::now(&ManualClock::default());
-        let visa = input("4242 4242 4242 4242").validate(now).unwrap();
-        let mastercard = input("5555 5555 5555 4444").validate(now).unwrap();
+        let visa = input("4242 4242 4242 4242").validate(now, CardData::Accepted).unwrap();
+        let mastercard = input("5555 5555 5555 4444").validate(now, CardData::Accepted).unwrap();
         let quantities: Vec<u32> = visa.items.iter().map(|(_, q)| q.get()).collect();
         assert_eq!(quantities, [2, 4], "merged per product, in id order");
         assert_eq!(visa.canonical(), mastercard.canonical(), "the card is not part of the command's identity");
@@ -378,13 +465,48 @@ mod tests {
     fn invalid_card_fields_are_named_without_their_values() {
         let now = crate::ports::Clock::now(&ManualClock::default());
         let bad = CheckoutInput {
-            card: CardInput { number: "4242 4242 4242 4241".into(), exp_month: 13, exp_year: 2030, cvc: "98".into() },
+            card: Some(CardInput {
+                number: "4242 4242 4242 4241".into(),
+                exp_month: 13,
+                exp_year: 2030,
+                cvc: "98".into(),
+            }),
             ..input("")
         };
-        let errors = bad.validate(now).unwrap_err();
-        let fields: Vec<_> = errors.errors().iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["card.number", "card.exp_month", "card.cvc"]);
+        let errors = bad.validate(now, CardData::Accepted).unwrap_err();
+        assert_eq!(fields(&errors), ["card.number", "card.exp_month", "card.cvc"]);
         let text = errors.to_string();
         assert!(!text.contains("4241") && !text.contains("98") && !text.contains("13"), "{text}");
+    }
+
+    #[test]
+    fn a_token_pays_like_a_card_and_stays_out_of_the_identity() {
+        let now = crate::ports::Clock::now(&ManualClock::default());
+        let command = with_token("pm_card_visa").validate(now, CardData::Refused).unwrap();
+        assert_eq!(command.payment, PaymentSource::Token(PaymentToken("pm_card_visa".into())));
+        let card = input("4242 4242 4242 4242").validate(now, CardData::Accepted).unwrap();
+        assert_eq!(command.canonical(), card.canonical(), "how the customer pays is not the checkout's identity");
+    }
+
+    #[test]
+    fn exactly_one_way_to_pay_and_card_details_only_where_accepted() {
+        let now = crate::ports::Clock::now(&ManualClock::default());
+        let both = CheckoutInput { payment_method: Some("pm_card_visa".into()), ..input("4242 4242 4242 4242") };
+        assert_eq!(fields(&both.validate(now, CardData::Accepted).unwrap_err()), ["payment_method"]);
+        let neither = CheckoutInput { card: None, ..input("") };
+        assert_eq!(fields(&neither.validate(now, CardData::Accepted).unwrap_err()), ["payment_method"]);
+        let refused = input("4242 4242 4242 4242").validate(now, CardData::Refused).unwrap_err();
+        assert_eq!(fields(&refused), ["card"]);
+        assert!(!refused.to_string().contains("4242"), "{refused}");
+    }
+
+    #[test]
+    fn a_token_is_never_card_data_and_never_echoed_as_such() {
+        let now = crate::ports::Clock::now(&ManualClock::default());
+        for bad in ["", "pm card", "4242424242424242", "pm_4242 4242 4242 4242", &"x".repeat(256)] {
+            let errors = with_token(bad).validate(now, CardData::Accepted).unwrap_err();
+            assert_eq!(fields(&errors), ["payment_method"], "{bad:?}");
+            assert!(!errors.to_string().contains("4242"), "{errors}");
+        }
     }
 }
