@@ -48,8 +48,9 @@ impl RecoveryArgs {
     }
 }
 
-/// The card processor: a remote one (`payments-simulator`, or any processor speaking its
-/// API) or, by default, a simulator inside the process.
+/// The card processor: Stripe (when a secret key is set), a remote simulator
+/// (`payments-simulator`, or any processor speaking its API) or, by default, a simulator
+/// inside the process.
 #[derive(Debug, Clone, clap::Args)]
 pub struct PaymentsArgs {
     /// A remote card processor (`payments-simulator`); without it, an in-process simulator.
@@ -63,6 +64,16 @@ pub struct PaymentsArgs {
     /// In-process simulated card processor round trip, in milliseconds.
     #[arg(long, env = "COMMERCE_PAYMENT_LATENCY_MS", default_value = "0")]
     pub payment_latency_ms: u64,
+    /// Stripe's secret key (`sk_...` or `rk_...`): payments go through Stripe, and
+    /// checkouts must carry a `payment_method` token (card details are refused).
+    #[arg(long, env = "STRIPE_SECRET_KEY", hide_env_values = true)]
+    pub stripe_secret_key: Option<crate::secrets::Secret>,
+    /// A file holding Stripe's secret key.
+    #[arg(long, env = "STRIPE_SECRET_KEY_FILE")]
+    pub stripe_secret_key_file: Option<std::path::PathBuf>,
+    /// Where Stripe's API is (tests point it at a fake).
+    #[arg(long, env = "STRIPE_API_BASE", default_value = commerce_stripe::STRIPE_API_BASE)]
+    pub stripe_api_base: String,
 }
 
 /// The processor [`PaymentsArgs`] name: the gateway, and the in-process simulator when
@@ -72,19 +83,43 @@ pub struct Payments {
     pub gateway: Arc<dyn commerce_core::ports::PaymentGateway>,
     /// The in-process simulator, if no remote processor is configured.
     pub simulator: Option<Arc<commerce_payment_simulator::SimulatedCardProcessor>>,
+    /// Whether checkouts may carry card details: only with a simulated processor.
+    pub card_data: commerce_core::services::checkout::CardData,
 }
 
 impl PaymentsArgs {
     /// Connects the configured processor.
     pub fn connect(&self) -> anyhow::Result<Payments> {
+        use commerce_core::services::checkout::CardData;
         use commerce_payment_simulator::{ProcessorConfig, SimulatedCardProcessor, remote::HttpCardProcessor};
         let timeout = Duration::from_secs(10);
+        let stripe_key = crate::secrets::resolve(
+            "STRIPE_SECRET_KEY",
+            self.stripe_secret_key.as_ref(),
+            self.stripe_secret_key_file.as_deref(),
+        )?;
+        if let Some(key) = stripe_key {
+            anyhow::ensure!(self.payments_url.is_none(), "set STRIPE_SECRET_KEY or COMMERCE_PAYMENTS_URL, not both");
+            let key =
+                commerce_stripe::StripeSecretKey::parse(&key).map_err(|e| anyhow::anyhow!("STRIPE_SECRET_KEY: {e}"))?;
+            if !key.is_test_mode() {
+                tracing::info!("payments go through Stripe in live mode");
+            }
+            let mut config = commerce_stripe::StripeConfig::new(key);
+            config.api_base.clone_from(&self.stripe_api_base);
+            let stripe = commerce_stripe::StripeGateway::new(config)?;
+            return Ok(Payments { gateway: Arc::new(stripe), simulator: None, card_data: CardData::Refused });
+        }
         let Some(url) = &self.payments_url else {
             let simulator = Arc::new(SimulatedCardProcessor::new(ProcessorConfig {
                 latency: Duration::from_millis(self.payment_latency_ms),
                 ..ProcessorConfig::default()
             }));
-            return Ok(Payments { gateway: simulator.clone(), simulator: Some(simulator) });
+            return Ok(Payments {
+                gateway: simulator.clone(),
+                simulator: Some(simulator),
+                card_data: CardData::Accepted,
+            });
         };
         let remote = match &self.payments_ca_file {
             Some(path) => {
@@ -94,6 +129,7 @@ impl PaymentsArgs {
             }
             None => HttpCardProcessor::new(url.clone(), timeout)?,
         };
-        Ok(Payments { gateway: Arc::new(remote), simulator: None })
+        // The remote simulator is a simulator too: test mode, card details accepted.
+        Ok(Payments { gateway: Arc::new(remote), simulator: None, card_data: CardData::Accepted })
     }
 }

@@ -149,9 +149,22 @@ pub struct StripeGateway {
 }
 
 impl StripeGateway {
-    /// A gateway with its own HTTP client (rustls, the platform's roots).
+    /// A gateway with its own HTTP client (rustls, the platform's roots). The API base
+    /// must be `https://`, or `http://` to this host (a test's fake): the secret key never
+    /// crosses a network in clear text. Redirects are not followed.
     pub fn new(config: StripeConfig) -> Result<Self, PaymentError> {
+        let base = reqwest::Url::parse(&config.api_base)
+            .map_err(|e| PaymentError::InvalidRequest(format!("the Stripe API base is not a URL: {e}")))?;
+        let host = base.host_str().unwrap_or_default();
+        let loopback = host.eq_ignore_ascii_case("localhost")
+            || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        if !(base.scheme() == "https" || (base.scheme() == "http" && loopback)) {
+            return Err(PaymentError::InvalidRequest(
+                "the Stripe API base must be https:// (or http:// to this host)".into(),
+            ));
+        }
         let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(config.timeout)
             .user_agent(concat!("commerce-stripe/", env!("CARGO_PKG_VERSION")))
             .build()

@@ -206,3 +206,18 @@ async fn a_payment_intent_can_be_read_back() {
     assert!(fake.complete_action(&id, true));
     assert_eq!(gateway.payment_intent(&id).await.unwrap().status, "requires_capture");
 }
+
+#[tokio::test]
+async fn the_secret_key_never_travels_in_clear_text() {
+    let key = || StripeSecretKey::parse(KEY).unwrap();
+    for base in ["http://api.stripe.example", "ftp://127.0.0.1", "not a url"] {
+        let mut config = StripeConfig::new(key());
+        config.api_base = base.into();
+        assert!(matches!(StripeGateway::new(config), Err(PaymentError::InvalidRequest(_))), "{base}");
+    }
+    for base in ["https://api.stripe.com", "http://127.0.0.1:12111", "http://localhost:12111", "http://[::1]:1"] {
+        let mut config = StripeConfig::new(key());
+        config.api_base = base.into();
+        assert!(StripeGateway::new(config).is_ok(), "{base}");
+    }
+}

@@ -153,6 +153,7 @@ pub async fn run(
         .shop(env, &args.idempotency)
         .await?
         .gateway(payments.gateway.clone())
+        .card_data(payments.card_data)
         .reservation_ttl_secs(args.reservation_ttl_secs)
         .build()?;
     let recovery = shop.recovery.clone();

@@ -72,11 +72,13 @@ pub async fn run(
     let orders = Arc::new(PgOrderStore::new(pool.clone()));
     let commerce_process::postgres::Inventory { service: inventory, readiness: inventory_readiness } =
         commerce_process::postgres::inventory(&pool, &cli.inventory, env.clone())?;
-    let processor = cli.payments.connect()?.gateway;
+    let payments = cli.payments.connect()?;
+    let processor = payments.gateway;
     let runner =
         SagaRunner::new(orders.clone(), inventory.clone(), processor.clone(), env.clone(), cli.reservation_ttl_secs);
     let catalog = Arc::new(PgCatalogStore::new(pool.clone()));
-    let checkout_service = CheckoutService::new(catalog, orders.clone(), processor, runner.clone(), env.clone());
+    let checkout_service = CheckoutService::new(catalog, orders.clone(), processor, runner.clone(), env.clone())
+        .with_card_data(payments.card_data);
     let recovery = RecoveryService::new(orders.clone(), runner, inventory, env.clone());
 
     let jobs = CancellationToken::new();

@@ -8,6 +8,7 @@ mod contract;
 mod durability;
 mod hardening;
 mod parsers;
+mod stripe;
 
 use commerce_system_tests::ShopClient;
 use reqwest::{Client, Response};
@@ -43,18 +44,17 @@ pub(crate) async fn spawn_app() -> App {
 
 /// A shop on the data in `data_dir` (kept when the shop stops).
 pub(crate) async fn spawn_app_in(data_dir: &std::path::Path) -> App {
+    spawn_app_with(data_dir, &[]).await
+}
+
+/// A shop on the data in `data_dir`, with more flags.
+pub(crate) async fn spawn_app_with(data_dir: &std::path::Path, flags: &[&str]) -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let dir = data_dir.to_str().unwrap();
-    let config = <commerce::Config as clap::Parser>::parse_from([
-        "commerce",
-        "--seed",
-        "none",
-        "--admin-token",
-        ADMIN,
-        "--data-dir",
-        dir,
-    ]);
+    let mut args = vec!["commerce", "--seed", "none", "--admin-token", ADMIN, "--data-dir", dir];
+    args.extend_from_slice(flags);
+    let config = <commerce::Config as clap::Parser>::parse_from(args);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(commerce::run(config, listener, async move {
         let _ = stopped.await;
