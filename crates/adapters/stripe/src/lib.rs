@@ -23,10 +23,15 @@
 //! failed for it. Other 4xx answers are `InvalidRequest`; `card_error`s map to
 //! [`DeclineReason`]s ([`wire::decline_reason`]).
 //!
+//! [`webhook::WebhookVerifier`] checks Stripe's signed webhook deliveries
+//! (`Stripe-Signature`: HMAC-SHA256 over the timestamp and the raw body, a tolerance
+//! window, constant-time comparison).
+//!
 //! Feature `fake`: [`fake::router`], a Stripe-compatible fake of these endpoints for tests.
 
 #[cfg(feature = "fake")]
 pub mod fake;
+pub mod webhook;
 pub mod wire;
 
 use std::{fmt, time::Duration};
