@@ -7,6 +7,7 @@
 //! | route | body | answer |
 //! |---|---|---|
 //! | `POST /v1/payment_methods` | `{"number","exp_month","exp_year","cvc"}` | `{"token","brand","last4"}` |
+//! | `POST /v1/payment_methods` (form, from a browser) | Stripe's `type=card&card[number]=...&card[exp_month]=...&card[exp_year]=...&card[cvc]=...` | Stripe's shape: `{"id": "tok_...", "object": "payment_method", "card": {"brand","last4",...}}`; a `card_error` (402) for a card it refuses |
 //! | `GET /v1/payment_methods/{token}` | | `{"token","brand","last4"}`, 400 for an unknown token |
 //! | `POST /v1/authorizations` | `{"token","amount","reference"}` | `{"outcome": "authorized" \| "declined" \| "requires_action", ...}` |
 //! | `POST /v1/authorizations/{id}/capture` | `{"amount"}` | `{"capture_id"}` |
@@ -14,7 +15,8 @@
 //! | `POST /v1/captures/{id}/refunds` | `{"amount"}` | `{"refund_id"}` |
 //! | `GET /v1/stats?reference=` | | counts of authorisations, captures, voids, refunds, open holds |
 //!
-//! Money-moving calls take an `Idempotency-Key` header. Errors: 400 `{"error"}`
+//! [`allow_browsers`] adds CORS for a storefront's origins, so its page can tokenise the
+//! card here directly. Money-moving calls take an `Idempotency-Key` header. Errors: 400 `{"error"}`
 //! (invalid request), 402 `{"decline_code"}` (card refused), 5xx or no answer
 //! (outcome unknown: retry with the same key).
 
@@ -23,8 +25,9 @@ use std::{sync::Arc, time::Duration};
 use async_trait::async_trait;
 use axum::{
     Json, Router,
+    body::Bytes,
     extract::{Path, Query, State},
-    http::{HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
@@ -143,14 +146,79 @@ pub fn router(processor: Arc<SimulatedCardProcessor>) -> Router {
         .with_state(processor)
 }
 
-async fn tokenize(State(p): State<Arc<SimulatedCardProcessor>>, Json(card): Json<CardBody>) -> Response {
+/// `POST /v1/payment_methods`: JSON card fields from a service, or Stripe's form
+/// (`type=card&card[number]=...`) from a browser, answered in Stripe's shape.
+async fn tokenize(State(p): State<Arc<SimulatedCardProcessor>>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if form {
+        return tokenize_form(&p, &body).await;
+    }
+    let card: CardBody = match serde_json::from_slice(&body) {
+        Ok(card) => card,
+        // serde's message names the field and the expected type, never the value.
+        Err(e) => return error_response(&PaymentError::InvalidRequest(format!("card fields: {e}"))),
+    };
     let input = CardInput { number: card.number, exp_month: card.exp_month, exp_year: card.exp_year, cvc: card.cvc };
+    match validate(&input) {
+        Ok(details) => reply(p.tokenize(&details).await),
+        Err(errors) => error_response(&PaymentError::InvalidRequest(errors.to_string())),
+    }
+}
+
+fn validate(input: &CardInput) -> Result<CardDetails, ValidationErrors> {
     let mut errors = ValidationErrors::new();
     let now = Timestamp::from_datetime(time_now());
-    match input.validate("card", now, &mut errors) {
-        Some(details) => reply(p.tokenize(&details).await),
-        None => error_response(&PaymentError::InvalidRequest(errors.to_string())),
+    input.validate("card", now, &mut errors).ok_or(errors)
+}
+
+/// The browser's form, as Stripe takes it: a `pm_...`-shaped object or a Stripe
+/// `card_error`. The card fields are never echoed.
+async fn tokenize_form(p: &SimulatedCardProcessor, body: &[u8]) -> Response {
+    let form: std::collections::HashMap<String, String> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    let field = |name: &str| form.get(name).cloned().unwrap_or_default();
+    let card_error = |code: &str, message: &str| {
+        let error = serde_json::json!({"error": {"type": "card_error", "code": code, "message": message}});
+        (StatusCode::PAYMENT_REQUIRED, Json(error)).into_response()
+    };
+    if field("type") != "card" {
+        let error = serde_json::json!({"error": {"type": "invalid_request_error", "code": "parameter_invalid_empty",
+                                                 "message": "type must be card"}});
+        return (StatusCode::BAD_REQUEST, Json(error)).into_response();
     }
+    let input = CardInput {
+        number: field("card[number]"),
+        exp_month: field("card[exp_month]").parse().unwrap_or(0),
+        exp_year: field("card[exp_year]").parse().unwrap_or(0),
+        cvc: field("card[cvc]"),
+    };
+    let details = match validate(&input) {
+        Ok(details) => details,
+        Err(errors) => return card_error("invalid_card", &errors.to_string()),
+    };
+    match p.tokenize(&details).await {
+        Ok(method) => Json(serde_json::json!({
+            "id": method.token.0, "object": "payment_method", "type": "card",
+            "card": {"brand": method.brand, "last4": method.last4,
+                     "exp_month": details.expiry.month(), "exp_year": details.expiry.year()}
+        }))
+        .into_response(),
+        Err(PaymentError::CardRefused(reason)) => card_error("card_declined", &format!("{reason:?}")),
+        Err(e) => error_response(&e),
+    }
+}
+
+/// `router` answering browsers from `origins` (CORS): a storefront page tokenises the card
+/// here directly, so card numbers never pass through the shop's servers.
+pub fn allow_browsers(router: Router, origins: &[String]) -> Result<Router, axum::http::header::InvalidHeaderValue> {
+    let origins = origins.iter().map(|o| o.parse()).collect::<Result<Vec<axum::http::HeaderValue>, _>>()?;
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([axum::http::Method::POST])
+        .allow_headers([header::CONTENT_TYPE]);
+    Ok(router.layer(cors))
 }
 
 async fn describe(State(p): State<Arc<SimulatedCardProcessor>>, Path(token): Path<String>) -> Response {
@@ -444,5 +512,47 @@ mod tests {
         assert!(matches!(client.authorize(&forged).await, Err(PaymentError::InvalidRequest(_))));
         let nobody = HttpCardProcessor::new("http://127.0.0.1:1", Duration::from_secs(1)).unwrap();
         assert!(matches!(nobody.tokenize(&card("4242424242424242")).await, Err(PaymentError::Unavailable(_))));
+    }
+
+    #[tokio::test]
+    async fn a_browser_tokenises_stripes_form_from_an_allowed_origin() {
+        let processor = Arc::new(SimulatedCardProcessor::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = allow_browsers(router(processor), &["https://shop.example".to_owned()]).unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let browser = reqwest::Client::new();
+        let form = |number: &str| {
+            [
+                ("type", "card"),
+                ("card[number]", number),
+                ("card[exp_month]", "12"),
+                ("card[exp_year]", "2030"),
+                ("card[cvc]", "123"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        };
+        let post = |origin: &'static str, number: &str| {
+            browser.post(format!("{base}/v1/payment_methods")).header("Origin", origin).form(&form(number)).send()
+        };
+
+        let answer = post("https://shop.example", "4242 4242 4242 4242").await.unwrap();
+        assert_eq!(answer.headers()["access-control-allow-origin"], "https://shop.example");
+        let method: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(
+            (method["object"].as_str(), method["card"]["last4"].as_str()),
+            (Some("payment_method"), Some("4242"))
+        );
+        // The shop's service then pays with the token alone.
+        let client = HttpCardProcessor::new(base.clone(), Duration::from_secs(5)).unwrap();
+        let token = PaymentToken(method["id"].as_str().unwrap().to_owned());
+        assert_eq!(client.describe(&token).await.unwrap().last4, "4242");
+
+        let other = post("https://evil.example", "4242 4242 4242 4242").await.unwrap();
+        assert!(other.headers().get("access-control-allow-origin").is_none(), "no CORS grant for other origins");
+        let refused = post("https://shop.example", "4242 4242 4242 4241").await.unwrap();
+        assert_eq!(refused.status(), StatusCode::PAYMENT_REQUIRED);
+        let text = refused.text().await.unwrap();
+        assert!(text.contains("card_error") && !text.contains("4241"), "{text}");
     }
 }

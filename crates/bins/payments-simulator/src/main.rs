@@ -18,6 +18,10 @@ struct Cli {
     /// Added to every call, in milliseconds.
     #[arg(long, env = "PAYMENTS_LATENCY_MS", default_value = "0")]
     latency_ms: u64,
+    /// Origins (`https://shop.example`) whose pages may tokenise cards here directly
+    /// (CORS), so card numbers never pass through the shop's servers. Comma-separated.
+    #[arg(long = "cors-origin", env = "PAYMENTS_CORS_ORIGINS", value_delimiter = ',')]
+    cors_origins: Vec<String>,
     /// Log as JSON lines.
     #[arg(long, env = "COMMERCE_LOG_JSON")]
     log_json: bool,
@@ -47,12 +51,12 @@ async fn main() -> anyhow::Result<()> {
         ))
     };
     tracing::info!(addr = %listener.local_addr()?, "payments-simulator listening");
-    commerce_http::serve(
-        listener,
+    let router = commerce_payment_simulator::remote::allow_browsers(
         commerce_payment_simulator::remote::router(processor),
-        commerce_process::shutdown_signal(),
+        &cli.cors_origins,
     )
-    .await?;
+    .context("PAYMENTS_CORS_ORIGINS holds an origin that is not a header value")?;
+    commerce_http::serve(listener, router, commerce_process::shutdown_signal()).await?;
     stop.cancel();
     retention.await?;
     Ok(())
