@@ -10,7 +10,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{money::Money, timestamp::Timestamp, validation::ValidationErrors};
+use crate::{
+    money::Money,
+    timestamp::Timestamp,
+    validation::{InvalidValue, TextRule, ValidationErrors, token},
+};
 
 /// Card networks recognised from the number's prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -315,31 +319,22 @@ impl CardInput {
 pub struct PaymentToken(pub String);
 
 impl PaymentToken {
-    /// Longest token accepted from a client (Stripe's ids are far shorter).
-    pub const MAX_LEN: usize = 255;
+    /// A token as clients may send it: 1 to 255 ASCII letters, digits, `_` or `-` (Stripe's
+    /// ids are far shorter).
+    pub const RULE: TextRule = TextRule { pattern: r"^[A-Za-z0-9_-]+$", min_chars: 1, max_chars: 255 };
 
-    /// A token as a client sends it (`pm_...`): 1 to [`Self::MAX_LEN`] ASCII letters,
-    /// digits, `_` or `-`. Card data sent in its place is refused without being echoed.
-    pub fn parse(raw: &str) -> Result<Self, crate::validation::InvalidValue> {
-        use crate::validation::InvalidValue;
+    /// A token as a client sends it (`pm_...`), by [`Self::RULE`]. Card data sent in its
+    /// place is refused without being echoed.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         if contains_card_number(raw) {
             return Err(InvalidValue::Other(
                 "must be the processor's payment method token, never a card number".into(),
             ));
         }
-        if raw.is_empty() {
-            return Err(InvalidValue::Empty);
-        }
-        let length = raw.chars().count();
-        if length > Self::MAX_LEN {
-            return Err(InvalidValue::TooLong { max: Self::MAX_LEN, actual: length });
-        }
-        if let Some((position, ch)) =
-            raw.chars().enumerate().find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
-        {
-            return Err(InvalidValue::InvalidCharacter { ch, position, allowed: "ASCII letters, digits, _ and -" });
-        }
-        Ok(Self(raw.to_owned()))
+        token(raw, Self::RULE.max_chars, "ASCII letters, digits, _ and -", |c| {
+            c.is_ascii_alphanumeric() || matches!(c, '_' | '-')
+        })
+        .map(Self)
     }
 }
 

@@ -10,7 +10,7 @@ use commerce_core::{
     catalog::{AttributeName, AttributeValue, Attributes, CollectionName, Description, ProductName, Sku, Slug},
     inventory::{OnHand, Quantity},
     order::OrderStatus,
-    payment::CardExpiry,
+    payment::{CardExpiry, PaymentToken},
     query::{PageSize, SearchTerm},
     validation::TextRule,
 };
@@ -216,12 +216,7 @@ pub fn card_number() -> Object {
 
 /// A payment processor's token for a card.
 pub fn payment_method() -> Object {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .description(Some("The processor's payment method token, e.g. `pm_card_visa` in test mode."))
-        .min_length(Some(1))
-        .max_length(Some(commerce_core::payment::PaymentToken::MAX_LEN))
-        .pattern(Some("^[A-Za-z0-9_-]+$"))
+    string(PaymentToken::RULE, "The processor's payment method token, e.g. `pm_card_visa` in test mode.")
         .examples([serde_json::json!("pm_card_visa")])
         .build()
 }
