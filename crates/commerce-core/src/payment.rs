@@ -6,6 +6,8 @@
 //! card details into a [`PaymentToken`] first; orders keep the token, brand and
 //! last four digits, which is all a resumed checkout needs.
 
+pub mod test_cards;
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};

@@ -31,48 +31,21 @@ use async_trait::async_trait;
 use commerce_core::{
     Money,
     payment::{
-        AuthorizationId, AuthorizationOutcome, AuthorizeRequest, CaptureId, CardBrand, CardDetails, DeclineReason,
-        IdempotencyKey, PaymentError, PaymentMethod, PaymentToken, RefundId,
+        AuthorizationId, AuthorizationOutcome, AuthorizeRequest, CaptureId, CardDetails, CardNumber, IdempotencyKey,
+        PaymentError, PaymentMethod, PaymentToken, RefundId,
+        test_cards::{self, TestOutcome},
     },
     ports::PaymentGateway,
 };
 
 use crate::lock;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Behaviour {
-    Succeed,
-    Decline(DeclineReason),
-    RequireAction,
-}
-
-fn behaviour_of(digits: &str) -> Behaviour {
-    match digits {
-        "4000000000000002" => Behaviour::Decline(DeclineReason::CardDeclined),
-        "4000000000009995" => Behaviour::Decline(DeclineReason::InsufficientFunds),
-        "4000000000000069" => Behaviour::Decline(DeclineReason::ExpiredCard),
-        "4000000000000127" => Behaviour::Decline(DeclineReason::IncorrectCvc),
-        "4000000000000119" => Behaviour::Decline(DeclineReason::ProcessingError),
-        "4000002500003155" => Behaviour::RequireAction,
-        _ => Behaviour::Succeed,
-    }
-}
-
 /// Stripe's test PaymentMethods: the card each stands for, and what it does.
-fn test_payment_method(token: &PaymentToken) -> Option<(PaymentMethod, Behaviour)> {
-    let (brand, last4, number) = match token.0.as_str() {
-        "pm_card_visa" => (CardBrand::Visa, "4242", "4242424242424242"),
-        "pm_card_mastercard" => (CardBrand::Mastercard, "4444", "5555555555554444"),
-        "pm_card_amex" => (CardBrand::Amex, "8431", "378282246310005"),
-        "pm_card_chargeDeclined" => (CardBrand::Visa, "0002", "4000000000000002"),
-        "pm_card_chargeDeclinedInsufficientFunds" => (CardBrand::Visa, "9995", "4000000000009995"),
-        "pm_card_chargeDeclinedExpiredCard" => (CardBrand::Visa, "0069", "4000000000000069"),
-        "pm_card_chargeDeclinedIncorrectCvc" => (CardBrand::Visa, "0127", "4000000000000127"),
-        "pm_card_chargeDeclinedProcessingError" => (CardBrand::Visa, "0119", "4000000000000119"),
-        "pm_card_authenticationRequired" => (CardBrand::Visa, "3155", "4000002500003155"),
-        _ => return None,
-    };
-    Some((PaymentMethod { token: token.clone(), brand, last4: last4.to_owned() }, behaviour_of(number)))
+fn test_payment_method(token: &PaymentToken) -> Option<(PaymentMethod, TestOutcome)> {
+    let number = test_cards::payment_method_card(&token.0)?;
+    let card = CardNumber::parse(number).ok()?;
+    let method = PaymentMethod { token: token.clone(), brand: card.brand(), last4: card.last4().to_owned() };
+    Some((method, test_cards::outcome(number)))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +74,7 @@ struct Capture {
 struct State {
     counter: u64,
     /// Each token's card (as the processor keeps it) and what it does.
-    tokens: HashMap<PaymentToken, (PaymentMethod, Behaviour)>,
+    tokens: HashMap<PaymentToken, (PaymentMethod, TestOutcome)>,
     /// Idempotency key -> (fingerprint of the request, result).
     replies: HashMap<IdempotencyKey, (String, Reply)>,
     authorizations: HashMap<AuthorizationId, Authorization>,
@@ -238,7 +211,7 @@ impl PaymentGateway for MemoryPaymentGateway {
         let token = PaymentToken(s.next("tok"));
         let method =
             PaymentMethod { token: token.clone(), brand: card.number.brand(), last4: card.number.last4().to_owned() };
-        s.tokens.insert(token.clone(), (method.clone(), behaviour_of(card.number.expose_digits())));
+        s.tokens.insert(token.clone(), (method.clone(), test_cards::outcome(card.number.expose_digits())));
         s.created.push_back((Instant::now(), Record::Token(token)));
         Ok(method)
     }
@@ -265,15 +238,15 @@ impl PaymentGateway for MemoryPaymentGateway {
         let fingerprint = format!("authorize:{}:{}:{}", request.token.0, request.amount, request.reference);
         let reply = s.once(&request.idempotency_key, fingerprint, |s| {
             let outcome = match behaviour {
-                Behaviour::Decline(reason) => AuthorizationOutcome::Declined { reason },
-                Behaviour::Succeed | Behaviour::RequireAction => {
+                TestOutcome::Declined(reason) => AuthorizationOutcome::Declined { reason },
+                TestOutcome::Authorized | TestOutcome::RequiresAction => {
                     let id = AuthorizationId(s.next("auth"));
                     let state =
-                        if behaviour == Behaviour::Succeed { AuthState::Authorized } else { AuthState::Pending };
+                        if behaviour == TestOutcome::Authorized { AuthState::Authorized } else { AuthState::Pending };
                     let auth = Authorization { amount: request.amount, reference: request.reference.clone(), state };
                     s.authorizations.insert(id.clone(), auth);
                     s.created.push_back((Instant::now(), Record::Authorization(id.clone())));
-                    if behaviour == Behaviour::Succeed {
+                    if behaviour == TestOutcome::Authorized {
                         AuthorizationOutcome::Authorized { authorization_id: id }
                     } else {
                         let next_action_url = format!("https://pay.example/3ds/{}", id.0);

@@ -128,6 +128,20 @@ pub fn decline_reason(code: Option<&str>, decline_code: Option<&str>) -> Decline
     decline_code.and_then(by_name).or_else(|| code.and_then(by_name)).unwrap_or(DeclineReason::CardDeclined)
 }
 
+/// Stripe's `code` and `decline_code` for a decline: what the fake answers, and the inverse
+/// of [`decline_reason`].
+pub fn decline_codes(reason: DeclineReason) -> (&'static str, &'static str) {
+    match reason {
+        DeclineReason::CardDeclined => ("card_declined", "generic_decline"),
+        DeclineReason::InsufficientFunds => ("card_declined", "insufficient_funds"),
+        DeclineReason::ExpiredCard => ("expired_card", "expired_card"),
+        DeclineReason::IncorrectCvc => ("incorrect_cvc", "incorrect_cvc"),
+        DeclineReason::ProcessingError => ("processing_error", "processing_error"),
+        DeclineReason::Fraudulent => ("card_declined", "fraudulent"),
+        DeclineReason::AuthenticationRequired => ("card_declined", "authentication_required"),
+    }
+}
+
 /// The domain's brand for Stripe's `card.brand`.
 pub fn brand(stripe: &str) -> CardBrand {
     match stripe {
@@ -174,6 +188,22 @@ mod tests {
         );
         assert_eq!(decline_reason(Some("something_new"), Some("also_new")), DeclineReason::CardDeclined);
         assert_eq!(decline_reason(None, None), DeclineReason::CardDeclined);
+    }
+
+    #[test]
+    fn decline_codes_read_back_as_their_reason() {
+        for reason in [
+            DeclineReason::CardDeclined,
+            DeclineReason::InsufficientFunds,
+            DeclineReason::ExpiredCard,
+            DeclineReason::IncorrectCvc,
+            DeclineReason::ProcessingError,
+            DeclineReason::Fraudulent,
+            DeclineReason::AuthenticationRequired,
+        ] {
+            let (code, decline_code) = decline_codes(reason);
+            assert_eq!(decline_reason(Some(code), Some(decline_code)), reason);
+        }
     }
 
     #[test]
