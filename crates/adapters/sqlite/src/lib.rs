@@ -121,7 +121,7 @@ impl SqliteDb {
             sqlx::query("PRAGMA optimize = 0x10002").execute(&setup).await?;
             setup.close().await;
         }
-        let writer = Writer::open(path).map_err(|e| OpenError::Writer(e.to_string()))?;
+        let writer = Writer::open(path)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(readers.max(1))
             .acquire_timeout(Duration::from_secs(30))

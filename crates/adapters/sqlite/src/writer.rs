@@ -19,6 +19,8 @@ use std::{
 };
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use crate::OpenError;
 use tokio::sync::oneshot;
 
 /// A change as the writer's thread runs it.
@@ -51,20 +53,8 @@ pub(crate) struct Writer {
 impl Writer {
     /// Opens the writer's connection on `path` (an existing, migrated database) and starts
     /// its thread.
-    pub(crate) fn open(path: &Path) -> Result<Self, rusqlite::Error> {
-        let mut conn = Connection::open(path)?;
-        conn.busy_timeout(Duration::from_secs(5))?;
-        // The same settings as the readers (see the crate docs); WAL is a property of the
-        // file, set when it was created.
-        conn.execute_batch(
-            "PRAGMA synchronous = NORMAL;
-             PRAGMA foreign_keys = ON;
-             PRAGMA temp_store = MEMORY;
-             PRAGMA cache_size = -32768;
-             PRAGMA wal_autocheckpoint = 4000;",
-        )?;
-        // Every statement of the adapters stays prepared.
-        conn.set_prepared_statement_cache_capacity(128);
+    pub(crate) fn open(path: &Path) -> Result<Self, OpenError> {
+        let mut conn = connect(path).map_err(|e| OpenError::Writer(e.to_string()))?;
         let (jobs, queue) = mpsc::channel::<Job>();
         let (stop, stopped) = oneshot::channel();
         std::thread::Builder::new()
@@ -84,7 +74,7 @@ impl Writer {
                 }
                 let _ = stop.send(());
             })
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            .map_err(|e| OpenError::Writer(format!("starting its thread: {e}")))?;
         Ok(Self { jobs: Arc::new(Mutex::new(Some(jobs))), stopped: Arc::new(Mutex::new(Some(stopped))) })
     }
 
@@ -157,6 +147,23 @@ impl<T, E: PortError> Future for Answer<T, E> {
 }
 
 const CLOSED: &str = "the database writer is closed";
+
+/// The writer's connection, with the same settings as the readers (see the crate docs);
+/// WAL is a property of the file, set when it was created.
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.execute_batch(
+        "PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -32768;
+         PRAGMA wal_autocheckpoint = 4000;",
+    )?;
+    // Every statement of the adapters stays prepared.
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(conn)
+}
 
 fn run<T, E>(conn: &mut Connection, work: impl FnOnce(&Transaction<'_>) -> Result<T, Abort<E>>) -> Result<T, Abort<E>> {
     // IMMEDIATE: take the write lock at once, so a change never fails half-way because
