@@ -15,7 +15,8 @@ hooks supply them, so that the check judges the rules rather than the fixture:
 - a listing cursor is one this API issued, for the listing's sort;
 - `min_price` is at most `max_price`.
 
-Negative cases are left as generated. The `card-number` format (the Luhn check) is
+The facts are read when the request is sent, so values a stateful link carried over from an
+earlier response are checked too. Negative cases are left as generated. The `card-number` format (the Luhn check) is
 registered here because a custom format needs a generator.
 
 Needs FUZZ_ADMIN_URL and FUZZ_ADMIN_TOKEN: the admin API of the shop under test (the API
@@ -147,14 +148,9 @@ def fix(case) -> None:
 
 
 @schemathesis.hook
-def map_case(ctx, case):
-    if case.meta is not None and case.meta.generation.mode.is_positive:
-        fix(case)
-    return case
-
-
-@schemathesis.hook
-def before_add_examples(ctx, examples):
-    # The examples phase builds its cases from the document's examples: all schema-valid.
-    for case in examples:
+def before_call(ctx, case, kwargs):
+    # At send time rather than at generation: in the stateful phase a link merges values from
+    # earlier responses after generation, and a later step may have deleted what they name
+    # (a collection, a product). Schema-valid cases only; the examples phase's are all valid.
+    if case.meta is None or case.meta.generation.mode.is_positive:
         fix(case)
