@@ -6,7 +6,10 @@
 //! card details into a [`PaymentToken`] first; orders keep the token, brand and
 //! last four digits, which is all a resumed checkout needs.
 
+mod notice;
 pub mod test_cards;
+
+pub use notice::{NoticeKind, NoticeRejected, PaymentNotice};
 
 use std::fmt;
 

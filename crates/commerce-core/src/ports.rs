@@ -29,8 +29,8 @@ use crate::{
     money::Money,
     order::{Order, OrderStatus},
     payment::{
-        AuthorizationId, AuthorizationOutcome, AuthorizeRequest, CaptureId, CardDetails, IdempotencyKey, PaymentError,
-        PaymentMethod, PaymentToken, RefundId,
+        AuthorizationId, AuthorizationOutcome, AuthorizeRequest, CaptureId, CardDetails, IdempotencyKey,
+        NoticeRejected, PaymentError, PaymentMethod, PaymentNotice, PaymentToken, RefundId,
     },
     query::{Facets, ProductPage, ProductQuery, ProductView},
     timestamp::Timestamp,
@@ -352,6 +352,9 @@ pub trait IdempotencyStore: Send + Sync {
 /// Every money-moving call takes an idempotency key: the same key returns the
 /// first result and never moves money twice. `Unavailable` means the outcome is
 /// unknown; retry with the same key.
+///
+/// Seven methods, one concern: they are the lifecycle of one card payment at one
+/// processor, and every processor implements all of them.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait PaymentGateway: Send + Sync {
@@ -367,6 +370,13 @@ pub trait PaymentGateway: Send + Sync {
     /// Holds `amount` on the card. Declines are an `Ok` outcome, not an error.
     async fn authorize(&self, request: &AuthorizeRequest) -> Result<AuthorizationOutcome, PaymentError>;
 
+    /// Where an authorisation stands now (a read; retrying `authorize` with its key would
+    /// replay the first answer): `RequiresAction` while the customer has not completed the
+    /// challenge, `Authorized` once funds are held (captured since or not), `Declined` when
+    /// the challenge failed or the authorisation was cancelled. `InvalidRequest` for an id
+    /// this processor never issued.
+    async fn authorization(&self, authorization: &AuthorizationId) -> Result<AuthorizationOutcome, PaymentError>;
+
     /// Captures an authorisation. Returns `CardRefused` when the capture is declined and
     /// `InvalidRequest` for an unknown or voided authorisation or an amount above the hold.
     async fn capture(
@@ -381,6 +391,22 @@ pub trait PaymentGateway: Send + Sync {
 
     /// Returns captured funds. Returns `InvalidRequest` above the captured amount.
     async fn refund(&self, key: &IdempotencyKey, capture: &CaptureId, amount: Money) -> Result<RefundId, PaymentError>;
+}
+
+/// Reads a card processor's signed notifications (webhooks): the inbound side of its
+/// adapter. Pure (no I/O): verifies the signature against the endpoint's secret and
+/// translates the payload.
+pub trait PaymentNoticeDecoder: Send + Sync {
+    /// The notice in `payload`, signed with `signature` (the processor's header), received
+    /// at `now`. `Ok(None)` for a genuine notification that concerns no payment (another
+    /// event type): acknowledge it and do nothing. `Rejected` when it cannot be shown to
+    /// come from the processor (forged, or replayed outside the tolerance window).
+    fn decode(
+        &self,
+        signature: Option<&str>,
+        payload: &[u8],
+        now: Timestamp,
+    ) -> Result<Option<PaymentNotice>, NoticeRejected>;
 }
 
 /// One event waiting in an outbox, with its position.

@@ -15,7 +15,7 @@ use axum::{
 use commerce_core::{
     idempotency::ClientKey,
     ids::OrderId,
-    order::{FailureReason, OrderStatus},
+    order::CheckoutOutcome,
     services::{
         checkout::{IdempotentCheckout, PlacedOrder},
         orders::OrderService,
@@ -65,7 +65,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<ClientKey, ApiError> {
     request_body = CheckoutRequest,
     responses(
         (status = 201, description = "Paid", body = OrderDto, headers(("Location" = String))),
-        (status = 202, description = "Accepted but not finished (a dependency is slow); follow it with the access token", body = OrderDto),
+        (status = 202, description = "Accepted but not finished: the card asks the customer to authenticate (status `awaiting_customer_action`, see `next_action`), or a dependency is slow; follow it with the access token", body = OrderDto),
         (status = 400, description = "Missing Idempotency-Key or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 402, description = "Card declined; stock released, nothing captured", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Insufficient stock (nothing charged), or the same key is still being processed", body = Problem, content_type = "application/problem+json"),
@@ -92,15 +92,19 @@ pub async fn checkout(
     Ok(response)
 }
 
-/// The answer for an order as it stands: paid (201), failed (402 / 409, with the reason),
-/// or still running (202, finished or compensated by the recovery job).
+/// The answer for an order as it stands (the core's [`CheckoutOutcome`]): paid (201),
+/// failed (402 / 409, with the reason), waiting for the customer's authentication or still
+/// running (202).
 fn placed_response(placed: &PlacedOrder) -> Response {
     let order = &placed.order;
     let mut ext = Map::new();
     ext.insert("order_id".into(), order.id.to_string().into());
     ext.insert("status".into(), order.status.as_str().into());
-    let error = match (order.status, order.failure) {
-        (OrderStatus::Paid | OrderStatus::Fulfilled, _) => {
+    if let Some(f) = order.failure {
+        ext.insert("failure".into(), failure_json(f));
+    }
+    let error = match order.checkout_outcome() {
+        CheckoutOutcome::Paid => {
             let dto = OrderDto::new(order, Some(placed.access_token.clone()));
             let mut response = (StatusCode::CREATED, Json(dto)).into_response();
             if let Ok(location) = HeaderValue::from_str(&format!("/store/v1/orders/{}", order.id)) {
@@ -108,38 +112,36 @@ fn placed_response(placed: &PlacedOrder) -> Response {
             }
             return response;
         }
-        (OrderStatus::PaymentFailed, failure) => {
-            if let Some(FailureReason::PaymentDeclined { reason }) = failure {
-                ext.insert("decline_code".into(), serde_json::to_value(reason).unwrap_or_default());
-            }
-            if let Some(f) = failure {
-                ext.insert("failure".into(), failure_json(f));
-            }
-            ApiError::PaymentRequired {
-                detail: "the card was declined; the stock was released and nothing was charged".into(),
-                extensions: ext,
-            }
-        }
-        (OrderStatus::Cancelled, failure) => {
-            let detail = match failure {
-                Some(FailureReason::OutOfStock { product_id, requested, available }) => {
-                    ext.insert("product_id".into(), product_id.to_string().into());
-                    ext.insert("requested".into(), requested.into());
-                    ext.insert("available".into(), available.into());
-                    format!("product {product_id}: requested {requested}, available {available}; nothing was charged")
-                }
-                _ => "the order could not be completed; nothing was charged".into(),
-            };
-            if let Some(f) = failure {
-                ext.insert("failure".into(), failure_json(f));
-            }
-            ApiError::Conflict { title: "Insufficient stock", detail, extensions: ext }
-        }
-        // Suspended mid-saga: accepted, and finished (or compensated) by the recovery job.
-        _ => {
+        // Waiting for the customer (`next_action` says how), or finished or compensated
+        // by the recovery job.
+        CheckoutOutcome::ActionRequired { .. } | CheckoutOutcome::Processing => {
             let dto = OrderDto::new(order, Some(placed.access_token.clone()));
             return (StatusCode::ACCEPTED, Json(dto)).into_response();
         }
+        CheckoutOutcome::PaymentFailed { decline } => {
+            if let Some(reason) = decline {
+                ext.insert("decline_code".into(), serde_json::to_value(reason).unwrap_or_default());
+            }
+            let detail = if decline.is_some() {
+                "the card was declined; the stock was released and nothing was charged"
+            } else {
+                "the payment was not completed; the stock was released and nothing was charged"
+            };
+            ApiError::PaymentRequired { detail: detail.into(), extensions: ext }
+        }
+        CheckoutOutcome::OutOfStock { product_id, requested, available } => {
+            ext.insert("product_id".into(), product_id.to_string().into());
+            ext.insert("requested".into(), requested.into());
+            ext.insert("available".into(), available.into());
+            let detail =
+                format!("product {product_id}: requested {requested}, available {available}; nothing was charged");
+            ApiError::Conflict { title: "Insufficient stock", detail, extensions: ext }
+        }
+        CheckoutOutcome::Cancelled => ApiError::Conflict {
+            title: "Insufficient stock",
+            detail: "the order could not be completed; nothing was charged".into(),
+            extensions: ext,
+        },
     };
     error.into_response()
 }

@@ -28,6 +28,7 @@ pub mod openapi;
 pub mod ops;
 pub mod store;
 pub mod tls;
+pub mod webhooks;
 
 use std::{future::Future, sync::Arc, time::Duration};
 

@@ -31,14 +31,20 @@ use async_trait::async_trait;
 use commerce_core::{
     Money,
     payment::{
-        AuthorizationId, AuthorizationOutcome, AuthorizeRequest, CaptureId, CardDetails, CardNumber, IdempotencyKey,
-        PaymentError, PaymentMethod, PaymentToken, RefundId,
+        AuthorizationId, AuthorizationOutcome, AuthorizeRequest, CaptureId, CardDetails, CardNumber, DeclineReason,
+        IdempotencyKey, PaymentError, PaymentMethod, PaymentToken, RefundId,
         test_cards::{self, TestOutcome},
     },
     ports::PaymentGateway,
 };
 
 use crate::lock;
+
+/// Where a customer would complete the challenge of a pending authorisation (the memory
+/// processor has no pages: [`MemoryPaymentGateway::complete_action`] plays the customer).
+fn challenge_url(id: &AuthorizationId) -> String {
+    format!("https://pay.example/3ds/{}", id.0)
+}
 
 /// Stripe's test PaymentMethods: the card each stands for, and what it does.
 fn test_payment_method(token: &PaymentToken) -> Option<(PaymentMethod, TestOutcome)> {
@@ -51,7 +57,10 @@ fn test_payment_method(token: &PaymentToken) -> Option<(PaymentMethod, TestOutco
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum AuthState {
     Authorized,
+    /// Waiting for the customer's authentication.
     Pending,
+    /// The customer failed (or refused) the authentication.
+    Failed,
     Captured,
     Voided,
 }
@@ -178,6 +187,20 @@ impl MemoryPaymentGateway {
         pruned
     }
 
+    /// Plays the customer's part in a 3-D Secure challenge: the pending authorisation
+    /// `authorization` now holds funds (`authenticated`), or fails. Returns `false` when no
+    /// such authorisation waits for its customer.
+    pub fn complete_action(&self, authorization: &AuthorizationId, authenticated: bool) -> bool {
+        let mut s = lock(&self.state);
+        match s.authorizations.get_mut(authorization) {
+            Some(a) if a.state == AuthState::Pending => {
+                a.state = if authenticated { AuthState::Authorized } else { AuthState::Failed };
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Totals over every payment whose `reference` (the order id) matches, or over all when `None`.
     pub fn stats(&self, reference: Option<&str>) -> GatewayStats {
         let s = lock(&self.state);
@@ -249,8 +272,10 @@ impl PaymentGateway for MemoryPaymentGateway {
                     if behaviour == TestOutcome::Authorized {
                         AuthorizationOutcome::Authorized { authorization_id: id }
                     } else {
-                        let next_action_url = format!("https://pay.example/3ds/{}", id.0);
-                        AuthorizationOutcome::RequiresAction { authorization_id: id, next_action_url }
+                        AuthorizationOutcome::RequiresAction {
+                            next_action_url: challenge_url(&id),
+                            authorization_id: id,
+                        }
                     }
                 }
             };
@@ -260,6 +285,24 @@ impl PaymentGateway for MemoryPaymentGateway {
             Reply::Authorize(o) => Ok(o),
             _ => Err(PaymentError::InvalidRequest("idempotency key used for another operation".into())),
         }
+    }
+
+    async fn authorization(&self, authorization: &AuthorizationId) -> Result<AuthorizationOutcome, PaymentError> {
+        let s = lock(&self.state);
+        let a = s
+            .authorizations
+            .get(authorization)
+            .ok_or_else(|| PaymentError::InvalidRequest(format!("unknown authorisation {}", authorization.0)))?;
+        let authorization_id = authorization.clone();
+        Ok(match a.state {
+            AuthState::Authorized | AuthState::Captured => AuthorizationOutcome::Authorized { authorization_id },
+            AuthState::Pending => AuthorizationOutcome::RequiresAction {
+                next_action_url: challenge_url(&authorization_id),
+                authorization_id,
+            },
+            AuthState::Failed => AuthorizationOutcome::Declined { reason: DeclineReason::AuthenticationRequired },
+            AuthState::Voided => AuthorizationOutcome::Declined { reason: DeclineReason::ProcessingError },
+        })
     }
 
     async fn capture(

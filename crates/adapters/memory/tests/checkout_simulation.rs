@@ -30,8 +30,8 @@ use commerce_core::{
     catalog::Product,
     idempotency::ClientKey,
     inventory::Quantity,
-    order::{OrderStatus, SagaAction, StockState, next_action},
-    payment::CardInput,
+    order::{OrderStatus, PaymentState, SagaAction, StockState, next_action},
+    payment::{AuthorizationId, CardInput},
     ports::{InventoryStore, OrderQuery, OrderStore, ProductStore},
     services::{
         Env,
@@ -173,6 +173,9 @@ fn simulate(sc: &Scenario) -> Summary {
             for reply in burst.await {
                 record(&mut answers, n, reply);
             }
+            // A card that asks for 3-D Secure: the customer passes, fails, or comes back later.
+            answer_challenges(&adapters.orders, &gateway.inner, |_| [Some(true), Some(false), None][chaos.pick(3)])
+                .await;
             clock.advance_secs([0, 30, 61][chaos.pick(3)]);
             if chaos.pick(2) == 1 {
                 record(&mut answers, n, shop.checkout.place_order(&key, &input).await);
@@ -189,6 +192,10 @@ fn simulate(sc: &Scenario) -> Summary {
         };
         for _ in 0..40 {
             clock.advance_secs(31);
+            // Unless the shop gives up on them first, customers who come back later pass.
+            if !sc.abandon_quickly {
+                answer_challenges(&adapters.orders, &gateway.inner, |_| Some(true)).await;
+            }
             let _ = shop.recovery.run_once(policy).await;
         }
         for (n, (key, input)) in requests.iter().enumerate() {
@@ -196,6 +203,10 @@ fn simulate(sc: &Scenario) -> Summary {
         }
         for _ in 0..40 {
             clock.advance_secs(31);
+            // Unless the shop gives up on them first, customers who come back later pass.
+            if !sc.abandon_quickly {
+                answer_challenges(&adapters.orders, &gateway.inner, |_| Some(true)).await;
+            }
             let _ = shop.recovery.run_once(policy).await;
         }
 
@@ -205,6 +216,23 @@ fn simulate(sc: &Scenario) -> Summary {
         let faults = BUDGET - chaos.state.lock().unwrap().1;
         Summary { faults, paid, failed, replays: answers.replays, waits: answers.waits }
     })
+}
+
+/// Plays the customers of orders waiting for a 3-D Secure challenge: `decide` says whether
+/// each passes (`Some(true)`), fails, or does not answer yet (`None`).
+async fn answer_challenges(
+    orders: &MemoryOrderStore,
+    gateway: &MemoryPaymentGateway,
+    mut decide: impl FnMut(&AuthorizationId) -> Option<bool>,
+) {
+    let waiting = OrderQuery { status: Some(OrderStatus::AwaitingCustomerAction), limit: 1000, after: None };
+    for order in orders.list(&waiting).await.unwrap() {
+        if let PaymentState::ActionRequired { authorization_id, .. } = &order.payment
+            && let Some(passed) = decide(authorization_id)
+        {
+            gateway.complete_action(authorization_id, passed);
+        }
+    }
 }
 
 /// Every key (one e-mail per cart) has at most one order, and every answer under a key

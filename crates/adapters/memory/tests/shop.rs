@@ -12,14 +12,15 @@ use commerce_core::{
     events::{EventEnvelope, StockSet},
     idempotency::ClientKey,
     inventory::OnHand,
-    order::{FailureReason, OrderStatus, PaymentState, StockState},
-    payment::{CardInput, DeclineReason},
+    order::{CheckoutOutcome, FailureReason, Order, OrderStatus, PaymentState, StockState},
+    payment::{CardInput, DeclineReason, NoticeKind, PaymentNotice},
     ports::EventPublisher,
     query::{ProductQuery, ProductQueryParams},
     services::{
         catalog::CatalogError,
         checkout::{CheckoutError, CheckoutInput, CheckoutItemInput},
         events::Projector,
+        payment_notices::NoticeOutcome,
         recovery::RecoveryPolicy,
         storefront::{StorefrontError, StorefrontService},
     },
@@ -129,14 +130,99 @@ fn declined_cards_release_the_stock_and_capture_nothing() {
             assert_eq!(order.failure, Some(FailureReason::PaymentDeclined { reason }));
             assert_eq!(order.stock, StockState::Released);
         }
-        let action = shop.when_checkout(&[(tee.id, 1)], ACTION_CARD).await.unwrap().order;
-        assert_eq!(
-            (action.status, action.failure),
-            (OrderStatus::PaymentFailed, Some(FailureReason::PaymentActionRequired))
-        );
-        assert!(matches!(action.payment, PaymentState::Voided { .. }), "the pending hold is voided");
         assert_eq!(shop.on_hand(tee.id).await, (5, 0));
         assert_eq!(shop.listed(tee.id).await.unwrap().available_stock, 5);
+        let stats = shop.gateway.inner.stats(None);
+        assert_eq!((stats.captures, stats.open_authorizations), (0, 0));
+    });
+}
+
+/// The customer's side of a 3-D Secure challenge, and the processor's notice of it.
+fn notice(order: &Order, event_id: &str) -> PaymentNotice {
+    let PaymentState::ActionRequired { authorization_id, .. } = &order.payment else {
+        panic!("order {} waits for no challenge: {:?}", order.id, order.payment);
+    };
+    PaymentNotice {
+        event_id: event_id.into(),
+        kind: NoticeKind::AuthorizationChanged,
+        authorization_id: authorization_id.clone(),
+        order_id: Some(order.id),
+    }
+}
+
+#[test]
+fn a_card_asking_for_authentication_holds_the_stock_until_its_customer_answers() {
+    block_on(async {
+        let shop = TestShop::new();
+        let tee = shop.given_product("TEE-1", 1999, 5).await;
+
+        // Given an order waiting for its customer's challenge,
+        let waiting = shop.when_checkout(&[(tee.id, 2)], ACTION_CARD).await.unwrap().order;
+        assert_eq!((waiting.status, waiting.failure), (OrderStatus::AwaitingCustomerAction, None));
+        assert!(waiting.next_action_url().is_some_and(|url| url.starts_with("https://")));
+        assert!(matches!(waiting.checkout_outcome(), CheckoutOutcome::ActionRequired { .. }));
+        assert_eq!(shop.on_hand(tee.id).await, (5, 2), "the stock is held meanwhile");
+        let notice = notice(&waiting, "evt_1");
+        assert_eq!(
+            shop.payment_notices.accept(&notice).await,
+            Ok(NoticeOutcome::Applied { order_id: waiting.id, status: OrderStatus::AwaitingCustomerAction }),
+            "a notice before the customer answered changes nothing"
+        );
+
+        // when the customer passes and the processor says so,
+        let PaymentState::ActionRequired { authorization_id, .. } = &waiting.payment else { unreachable!() };
+        assert!(shop.gateway.inner.complete_action(authorization_id, true));
+        let notice = PaymentNotice { event_id: "evt_2".into(), ..notice };
+        let woken = shop.payment_notices.accept(&notice).await;
+
+        // then the order completes, once.
+        assert_eq!(woken, Ok(NoticeOutcome::Applied { order_id: waiting.id, status: OrderStatus::Paid }));
+        assert_eq!(shop.payment_notices.accept(&notice).await, Ok(NoticeOutcome::Duplicate), "a redelivery");
+        let paid = shop.orders.order_for_customer(waiting.id, "").await;
+        assert!(paid.is_err(), "the customer still needs the token");
+        shop.sync().await;
+        assert_eq!(shop.on_hand(tee.id).await, (3, 0));
+        assert_eq!(shop.gateway.inner.stats(Some(&waiting.id.to_string())).captures, 1);
+        let foreign = PaymentNotice { event_id: "evt_3".into(), order_id: None, ..notice };
+        assert_eq!(shop.payment_notices.accept(&foreign).await, Ok(NoticeOutcome::NotOurs));
+    });
+}
+
+#[test]
+fn a_failed_or_unanswered_challenge_releases_the_stock_and_charges_nothing() {
+    block_on(async {
+        let shop = TestShop::new();
+        let tee = shop.given_product("TEE-1", 1999, 5).await;
+        let failed = shop.when_checkout(&[(tee.id, 1)], ACTION_CARD).await.unwrap().order;
+        let unanswered = shop.when_checkout(&[(tee.id, 1)], ACTION_CARD).await.unwrap().order;
+        let PaymentState::ActionRequired { authorization_id, .. } = &failed.payment else { unreachable!() };
+        assert!(shop.gateway.inner.complete_action(authorization_id, false));
+
+        // The webhook of the failure was lost: the recovery job polls the processor.
+        let policy = RecoveryPolicy { resume_after_secs: 30, abandon_after_secs: 600, batch: 10, lease_secs: 60 };
+        shop.clock.advance_secs(31);
+        shop.recovery.run_once(policy).await.unwrap();
+        let failed = shop.orders.order(failed.id).await.unwrap();
+        assert_eq!(
+            (failed.status, failed.failure),
+            (
+                OrderStatus::PaymentFailed,
+                Some(FailureReason::PaymentDeclined { reason: DeclineReason::AuthenticationRequired })
+            )
+        );
+        assert_eq!(shop.orders.order(unanswered.id).await.unwrap().status, OrderStatus::AwaitingCustomerAction);
+
+        // Past the abandon time, an unanswered challenge is given up: its authorisation cancelled.
+        shop.clock.advance_secs(600);
+        shop.recovery.run_once(policy).await.unwrap();
+        let unanswered = shop.orders.order(unanswered.id).await.unwrap();
+        assert_eq!(
+            (unanswered.status, unanswered.failure),
+            (OrderStatus::PaymentFailed, Some(FailureReason::PaymentActionRequired))
+        );
+        assert!(matches!(unanswered.payment, PaymentState::Voided { .. }));
+        shop.sync().await;
+        assert_eq!(shop.on_hand(tee.id).await, (5, 0));
         let stats = shop.gateway.inner.stats(None);
         assert_eq!((stats.captures, stats.open_authorizations), (0, 0));
     });

@@ -78,6 +78,12 @@ impl SimulatedCardProcessor {
         self.inner.stats(reference)
     }
 
+    /// Answers the 3-D Secure challenge of a pending authorisation, as its customer would;
+    /// `false` when none is pending (see [`MemoryPaymentGateway::complete_action`]).
+    pub fn complete_action(&self, authorization: &AuthorizationId, authenticated: bool) -> bool {
+        self.inner.complete_action(authorization, authenticated)
+    }
+
     /// Waits the configured latency; `Unavailable` when it exceeds the deadline.
     async fn round_trip(&self) -> Result<(), PaymentError> {
         if !self.config.latency.is_zero() {
@@ -113,6 +119,11 @@ impl PaymentGateway for SimulatedCardProcessor {
 
     async fn authorize(&self, request: &AuthorizeRequest) -> Result<AuthorizationOutcome, PaymentError> {
         let result = self.inner.authorize(request).await;
+        self.respond(result).await
+    }
+
+    async fn authorization(&self, authorization: &AuthorizationId) -> Result<AuthorizationOutcome, PaymentError> {
+        let result = self.inner.authorization(authorization).await;
         self.respond(result).await
     }
 

@@ -10,6 +10,8 @@
 //! | `POST /v1/payment_methods` (form, from a browser) | Stripe's `type=card&card[number]=...&card[exp_month]=...&card[exp_year]=...&card[cvc]=...` | Stripe's shape: `{"id": "tok_...", "object": "payment_method", "card": {"brand","last4",...}}`; a `card_error` (402) for a card it refuses |
 //! | `GET /v1/payment_methods/{token}` | | `{"token","brand","last4"}`, 400 for an unknown token |
 //! | `POST /v1/authorizations` | `{"token","amount","reference"}` | `{"outcome": "authorized" \| "declined" \| "requires_action", ...}` |
+//! | `GET /v1/authorizations/{id}` | | where it stands: `{"outcome": ...}` as above, 400 for an unknown id |
+//! | `POST /v1/authorizations/{id}/challenge` | `{"authenticated": true \| false}` | 204: the customer's answer to a 3-D Secure challenge; 400 when none is pending |
 //! | `POST /v1/authorizations/{id}/capture` | `{"amount"}` | `{"capture_id"}` |
 //! | `POST /v1/authorizations/{id}/void` | | 204 |
 //! | `POST /v1/captures/{id}/refunds` | `{"amount"}` | `{"refund_id"}` |
@@ -139,6 +141,8 @@ pub fn router(processor: Arc<SimulatedCardProcessor>) -> Router {
         .route("/v1/payment_methods", post(tokenize))
         .route("/v1/payment_methods/{token}", get(describe))
         .route("/v1/authorizations", post(authorize))
+        .route("/v1/authorizations/{id}", get(authorization))
+        .route("/v1/authorizations/{id}/challenge", post(challenge))
         .route("/v1/authorizations/{id}/capture", post(capture))
         .route("/v1/authorizations/{id}/void", post(void))
         .route("/v1/captures/{id}/refunds", post(refund))
@@ -241,6 +245,28 @@ async fn authorize(
     let request =
         AuthorizeRequest { idempotency_key, token: body.token, amount: body.amount, reference: body.reference };
     reply(p.authorize(&request).await)
+}
+
+async fn authorization(State(p): State<Arc<SimulatedCardProcessor>>, Path(id): Path<String>) -> Response {
+    reply(p.authorization(&AuthorizationId(id)).await)
+}
+
+#[derive(Serialize, Deserialize)]
+struct ChallengeBody {
+    authenticated: bool,
+}
+
+/// The customer's part of a 3-D Secure challenge (what the issuer's page would record).
+async fn challenge(
+    State(p): State<Arc<SimulatedCardProcessor>>,
+    Path(id): Path<String>,
+    Json(body): Json<ChallengeBody>,
+) -> Response {
+    if p.complete_action(&AuthorizationId(id), body.authenticated) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        error_response(&PaymentError::InvalidRequest("no challenge is pending for this authorisation".into()))
+    }
 }
 
 async fn capture(
@@ -355,6 +381,22 @@ impl HttpCardProcessor {
         Ok(Self { base: base.trim_end_matches('/').to_owned(), client })
     }
 
+    /// Answers the 3-D Secure challenge of a pending authorisation, as its customer would
+    /// (for tests and demos).
+    pub async fn complete_action(
+        &self,
+        authorization: &AuthorizationId,
+        authenticated: bool,
+    ) -> Result<(), PaymentError> {
+        let url = format!("{}/v1/authorizations/{}/challenge", self.base, authorization.0);
+        let response =
+            self.client.post(url).json(&ChallengeBody { authenticated }).send().await.map_err(|e| unavailable(&e))?;
+        if response.status() == StatusCode::NO_CONTENT {
+            return Ok(());
+        }
+        decode::<Empty>(response).await.map(|_| ())
+    }
+
     /// The processor's totals (for tests and operators).
     pub async fn stats(&self, reference: Option<&str>) -> Result<Stats, PaymentError> {
         let mut request = self.client.get(format!("{}/v1/stats", self.base));
@@ -427,6 +469,11 @@ impl PaymentGateway for HttpCardProcessor {
             reference: request.reference.clone(),
         };
         self.post("/v1/authorizations", Some(&request.idempotency_key), &body).await
+    }
+
+    async fn authorization(&self, authorization: &AuthorizationId) -> Result<AuthorizationOutcome, PaymentError> {
+        let url = format!("{}/v1/authorizations/{}", self.base, authorization.0);
+        decode(self.client.get(url).send().await.map_err(|e| unavailable(&e))?).await
     }
 
     async fn capture(

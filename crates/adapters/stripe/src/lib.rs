@@ -25,12 +25,15 @@
 //!
 //! [`webhook::WebhookVerifier`] checks Stripe's signed webhook deliveries
 //! (`Stripe-Signature`: HMAC-SHA256 over the timestamp and the raw body, a tolerance
-//! window, constant-time comparison).
+//! window, constant-time comparison), and is the shop's
+//! [`PaymentNoticeDecoder`](commerce_core::ports::PaymentNoticeDecoder): it turns
+//! PaymentIntent and refund events into the core's payment notices.
 //!
 //! Feature `fake`: [`fake::router`], a Stripe-compatible fake of these endpoints for tests.
 
 #[cfg(feature = "fake")]
 pub mod fake;
+mod notices;
 pub mod webhook;
 pub mod wire;
 
@@ -182,7 +185,7 @@ impl StripeGateway {
         Self { http, config }
     }
 
-    /// Reads a PaymentIntent (the recovery job's poll of an intent it heard nothing about).
+    /// Reads a PaymentIntent (what [`PaymentGateway::authorization`] asks).
     pub async fn payment_intent(&self, id: &str) -> Result<PaymentIntentObject, PaymentError> {
         self.call(reqwest::Method::GET, &format!("/v1/payment_intents/{id}"), &[], None)
             .await
@@ -337,6 +340,16 @@ impl PaymentGateway for StripeGateway {
             Err(other) => return Err(other.into_payment_error()),
         };
         outcome(intent)
+    }
+
+    async fn authorization(&self, authorization: &AuthorizationId) -> Result<AuthorizationOutcome, PaymentError> {
+        let intent = self.payment_intent(&authorization.0).await?;
+        match intent.status.as_str() {
+            // Captured since: the hold went through.
+            "succeeded" => Ok(AuthorizationOutcome::Authorized { authorization_id: AuthorizationId(intent.id) }),
+            "canceled" => Ok(AuthorizationOutcome::Declined { reason: DeclineReason::ProcessingError }),
+            _ => outcome(intent),
+        }
     }
 
     async fn capture(

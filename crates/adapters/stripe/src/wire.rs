@@ -122,7 +122,10 @@ pub fn decline_reason(code: Option<&str>, decline_code: Option<&str>) -> Decline
         "fraudulent" | "stolen_card" | "lost_card" | "pickup_card" | "merchant_blacklist" => {
             Some(DeclineReason::Fraudulent)
         }
-        "authentication_required" => Some(DeclineReason::AuthenticationRequired),
+        // The second: a 3-D Secure challenge the customer failed or abandoned.
+        "authentication_required" | "payment_intent_authentication_failure" => {
+            Some(DeclineReason::AuthenticationRequired)
+        }
         _ => None,
     };
     decline_code.and_then(by_name).or_else(|| code.and_then(by_name)).unwrap_or(DeclineReason::CardDeclined)

@@ -195,16 +195,44 @@ async fn a_refused_secret_key_is_unavailable_and_never_printed() {
 }
 
 #[tokio::test]
-async fn a_payment_intent_can_be_read_back() {
+async fn a_challenge_s_outcome_is_read_back_from_the_intent() {
     let (fake, gateway) = stripe(|_| {}).await;
-    let AuthorizationOutcome::RequiresAction { authorization_id: AuthorizationId(id), .. } =
-        gateway.authorize(&authorize("k-3ds", "pm_card_authenticationRequired", 1000)).await.unwrap()
-    else {
-        panic!("3-D Secure cards require an action");
+    let challenge = |key: &'static str| {
+        let gateway = gateway.clone();
+        async move {
+            match gateway.authorize(&authorize(key, "pm_card_authenticationRequired", 1000)).await.unwrap() {
+                AuthorizationOutcome::RequiresAction { authorization_id, .. } => authorization_id,
+                other => panic!("3-D Secure cards require an action, got {other:?}"),
+            }
+        }
     };
-    assert_eq!(gateway.payment_intent(&id).await.unwrap().status, "requires_action");
-    assert!(fake.complete_action(&id, true));
-    assert_eq!(gateway.payment_intent(&id).await.unwrap().status, "requires_capture");
+    let passed = challenge("k-3ds-pass").await;
+    assert!(matches!(gateway.authorization(&passed).await, Ok(AuthorizationOutcome::RequiresAction { .. })));
+    assert!(fake.complete_action(&passed.0, true).await);
+    assert_eq!(gateway.payment_intent(&passed.0).await.unwrap().status, "requires_capture");
+    assert_eq!(
+        gateway.authorization(&passed).await,
+        Ok(AuthorizationOutcome::Authorized { authorization_id: passed.clone() })
+    );
+    let amount = Money::new(1000, Currency::USD).unwrap();
+    gateway.capture(&IdempotencyKey("k-3ds-capture".into()), &passed, amount).await.unwrap();
+    assert_eq!(
+        gateway.authorization(&passed).await,
+        Ok(AuthorizationOutcome::Authorized { authorization_id: passed.clone() }),
+        "captured since"
+    );
+
+    let failed = challenge("k-3ds-fail").await;
+    assert!(fake.complete_action(&failed.0, false).await);
+    assert!(!fake.complete_action(&failed.0, true).await, "answered once");
+    assert_eq!(
+        gateway.authorization(&failed).await,
+        Ok(AuthorizationOutcome::Declined { reason: DeclineReason::AuthenticationRequired })
+    );
+    assert!(matches!(
+        gateway.authorization(&AuthorizationId("pi_unknown".into())).await,
+        Err(PaymentError::InvalidRequest(_))
+    ));
 }
 
 #[tokio::test]

@@ -2,14 +2,19 @@
 //!
 //! An order moves `pending -> stock_reserved -> payment_authorized -> paid ->
 //! fulfilled`, or ends `cancelled` / `payment_failed` with a [`FailureReason`].
+//! A card that asks for customer authentication (3-D Secure) parks it in
+//! `awaiting_customer_action` between `stock_reserved` and `payment_authorized`,
+//! until the processor reports the challenge's outcome.
 //! The saga is a pure function of the order: [`next_action`] says what to do
 //! next and [`Order::apply`] records what happened. The runner in
 //! [`services::checkout`](crate::services::checkout) executes the actions
 //! through the ports and persists the order after every step. Every action is
 //! idempotent (keys derive from the order id), so re-running the saga after a
 //! crash at any point either finishes the order or compensates it.
+mod outcome;
 mod saga;
 
+pub use outcome::CheckoutOutcome;
 pub use saga::{SagaAction, StepResult, next_action};
 
 use serde::{Deserialize, Serialize};
@@ -103,6 +108,8 @@ pub enum OrderStatus {
     Pending,
     /// Stock is held.
     StockReserved,
+    /// The card asks the customer to authenticate (3-D Secure); stock is held meanwhile.
+    AwaitingCustomerAction,
     /// Funds are held on the card.
     PaymentAuthorized,
     /// Funds were captured.
@@ -125,9 +132,10 @@ impl OrderStatus {
     }
 
     /// Every status.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Pending,
         Self::StockReserved,
+        Self::AwaitingCustomerAction,
         Self::PaymentAuthorized,
         Self::Paid,
         Self::Fulfilled,
@@ -140,6 +148,7 @@ impl OrderStatus {
         match self {
             Self::Pending => "pending",
             Self::StockReserved => "stock_reserved",
+            Self::AwaitingCustomerAction => "awaiting_customer_action",
             Self::PaymentAuthorized => "payment_authorized",
             Self::Paid => "paid",
             Self::Fulfilled => "fulfilled",
@@ -184,6 +193,14 @@ pub enum PaymentState {
         /// The hold.
         authorization_id: AuthorizationId,
     },
+    /// The processor waits for the customer to authenticate before it holds funds.
+    ActionRequired {
+        /// The pending authorisation.
+        authorization_id: AuthorizationId,
+        /// What the customer's client opens to complete the challenge (see
+        /// [`AuthorizationOutcome::RequiresAction`](crate::payment::AuthorizationOutcome::RequiresAction)).
+        next_action_url: String,
+    },
     /// Funds were taken.
     Captured {
         /// The hold.
@@ -223,7 +240,8 @@ pub enum FailureReason {
         /// Why.
         reason: DeclineReason,
     },
-    /// The card needs customer authentication this checkout cannot perform.
+    /// The card asked for customer authentication (3-D Secure) and the customer did not
+    /// complete it in time.
     PaymentActionRequired,
     /// The order stalled and the recovery job gave up on it.
     Abandoned,
@@ -310,6 +328,16 @@ impl Order {
         bool::from(subtle::ConstantTimeEq::ct_eq(given.as_bytes(), self.access_token_sha256.as_bytes()))
     }
 
+    /// Where the customer completes the card's challenge, while the order waits for it.
+    pub fn next_action_url(&self) -> Option<&str> {
+        match (&self.payment, self.status) {
+            (PaymentState::ActionRequired { next_action_url, .. }, OrderStatus::AwaitingCustomerAction) => {
+                Some(next_action_url)
+            }
+            _ => None,
+        }
+    }
+
     /// The event summary of this order.
     pub fn summary(&self) -> OrderSummary {
         OrderSummary {
@@ -328,13 +356,19 @@ impl Order {
     /// Gives up on a stalled order: the saga then compensates it. Only orders whose payment
     /// is not yet authorised can be abandoned: once authorised, a capture may be in flight,
     /// so the saga drives the order forward (capture is retried with its key) instead of
-    /// voiding a hold that may already be captured. Returns `false` when not applicable.
+    /// voiding a hold that may already be captured. An order still waiting for its customer
+    /// to authenticate fails with [`FailureReason::PaymentActionRequired`] (its pending
+    /// authorisation is cancelled). Returns `false` when not applicable.
     pub fn abandon(&mut self, now: Timestamp) -> bool {
-        let abandonable = matches!(self.status, OrderStatus::Pending | OrderStatus::StockReserved);
-        if !abandonable || self.failure.is_some() {
+        let reason = match self.status {
+            OrderStatus::Pending | OrderStatus::StockReserved => FailureReason::Abandoned,
+            OrderStatus::AwaitingCustomerAction => FailureReason::PaymentActionRequired,
+            _ => return false,
+        };
+        if self.failure.is_some() {
             return false;
         }
-        self.failure = Some(FailureReason::Abandoned);
+        self.failure = Some(reason);
         self.version = self.version.next();
         self.updated_at = now;
         true

@@ -17,6 +17,9 @@ pub enum SagaAction {
     Reserve,
     /// Authorise the total on the card.
     Authorize,
+    /// The customer was asked to authenticate: ask the gateway whether the authorisation
+    /// went through since (a webhook said so, or the recovery job polls).
+    CheckAuthorization,
     /// Capture the authorised total.
     Capture,
     /// Commit the reservation (units leave stock).
@@ -78,6 +81,7 @@ pub fn next_action(order: &Order) -> SagaAction {
         return match (order.status, order.stock) {
             (OrderStatus::Pending, _) => SagaAction::Reserve,
             (OrderStatus::StockReserved, _) => SagaAction::Authorize,
+            (OrderStatus::AwaitingCustomerAction, _) => SagaAction::CheckAuthorization,
             (OrderStatus::PaymentAuthorized, _) => SagaAction::Capture,
             (OrderStatus::Paid, StockState::Committed) => SagaAction::Done,
             (OrderStatus::Paid, _) => SagaAction::CommitStock,
@@ -85,7 +89,7 @@ pub fn next_action(order: &Order) -> SagaAction {
         };
     }
     match order.payment {
-        PaymentState::Authorized { .. } => return SagaAction::Void,
+        PaymentState::Authorized { .. } | PaymentState::ActionRequired { .. } => return SagaAction::Void,
         PaymentState::Captured { .. } => return SagaAction::Refund,
         // An authorisation may have reached the gateway before the crash: find out before giving up.
         PaymentState::NotAuthorized if order.status == OrderStatus::StockReserved => {
@@ -135,10 +139,13 @@ impl Order {
                 self.payment = PaymentState::Declined { reason };
                 self.fail(FailureReason::PaymentDeclined { reason });
             }
-            StepResult::Authorization(A::RequiresAction { authorization_id, .. }) => {
-                // This flow cannot take the customer through 3-D Secure: cancel the pending hold.
-                self.payment = PaymentState::Authorized { authorization_id };
-                self.fail(FailureReason::PaymentActionRequired);
+            StepResult::Authorization(A::RequiresAction { authorization_id, next_action_url }) => {
+                // The customer completes the challenge in their browser; the order waits
+                // (a failed order voids the pending authorisation instead).
+                self.payment = PaymentState::ActionRequired { authorization_id, next_action_url };
+                if self.failure.is_none() {
+                    self.status = OrderStatus::AwaitingCustomerAction;
+                }
             }
             StepResult::Captured(capture_id) => {
                 if let PaymentState::Authorized { authorization_id } = &self.payment {
@@ -153,7 +160,9 @@ impl Order {
                 self.fail(FailureReason::ReservationLost);
             }
             StepResult::Voided => {
-                if let PaymentState::Authorized { authorization_id } = &self.payment {
+                if let PaymentState::Authorized { authorization_id }
+                | PaymentState::ActionRequired { authorization_id, .. } = &self.payment
+                {
                     self.payment = PaymentState::Voided { authorization_id: authorization_id.clone() };
                 }
             }
@@ -266,6 +275,48 @@ mod tests {
         assert_eq!(actions, [Reserve, Authorize, Capture, CommitStock, Refund, Finalize, Done]);
         assert_eq!(o.status, OrderStatus::Cancelled);
         assert!(matches!(o.payment, PaymentState::Refunded { .. }));
+    }
+
+    fn challenge() -> StepResult {
+        StepResult::Authorization(AuthorizationOutcome::RequiresAction {
+            authorization_id: AuthorizationId("a".into()),
+            next_action_url: "https://pay.example/3ds/a".into(),
+        })
+    }
+
+    #[test]
+    fn a_challenge_parks_the_order_until_the_authorisation_goes_through() {
+        let mut o = order();
+        let actions =
+            drive(&mut o, [StepResult::Reserved, challenge(), auth(), StepResult::Captured(CaptureId("c".into()))]);
+        assert_eq!(actions, [Reserve, Authorize, CheckAuthorization, Capture, CommitStock]);
+        assert_eq!(o.status, OrderStatus::Paid);
+        assert_eq!(o.next_action_url(), None);
+    }
+
+    #[test]
+    fn a_challenge_that_fails_releases_the_stock() {
+        let mut o = order();
+        drive(&mut o, [StepResult::Reserved, challenge()]);
+        assert_eq!(o.status, OrderStatus::AwaitingCustomerAction);
+        assert_eq!(o.next_action_url(), Some("https://pay.example/3ds/a"));
+        assert!(!o.is_settled(), "the recovery job polls it");
+        let failed =
+            StepResult::Authorization(AuthorizationOutcome::Declined { reason: DeclineReason::AuthenticationRequired });
+        let actions = drive(&mut o, [failed, StepResult::Released, StepResult::Finalized]);
+        assert_eq!(actions, [CheckAuthorization, Release, Finalize, Done]);
+        assert_eq!(o.status, OrderStatus::PaymentFailed);
+    }
+
+    #[test]
+    fn an_unanswered_challenge_is_abandoned_and_its_authorisation_cancelled() {
+        let mut o = order();
+        drive(&mut o, [StepResult::Reserved, challenge()]);
+        assert!(o.abandon(Timestamp::EPOCH));
+        let actions = drive(&mut o, [StepResult::Voided, StepResult::Released, StepResult::Finalized]);
+        assert_eq!(actions, [Void, Release, Finalize, Done]);
+        assert_eq!((o.status, o.failure), (OrderStatus::PaymentFailed, Some(FailureReason::PaymentActionRequired)));
+        assert!(matches!(o.payment, PaymentState::Voided { .. }));
     }
 
     #[test]

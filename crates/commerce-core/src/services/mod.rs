@@ -8,6 +8,7 @@ pub mod events;
 pub mod idempotency;
 pub mod inventory;
 pub mod orders;
+pub mod payment_notices;
 pub mod recovery;
 pub mod restock;
 pub mod shop;

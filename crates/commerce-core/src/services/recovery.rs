@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use super::{Env, checkout::SagaRunner, inventory::InventoryService};
 use crate::{
-    order::OrderStatus,
+    order::{Order, OrderStatus},
     ports::{OrderStore, StalledClaim, StoreError},
+    timestamp::Timestamp,
 };
 
 /// When the recovery job acts.
@@ -14,7 +15,8 @@ use crate::{
 pub struct RecoveryPolicy {
     /// Orders unchanged for this long are resumed.
     pub resume_after_secs: i64,
-    /// Orders created this long ago and still not paid are abandoned (compensated).
+    /// Orders created this long ago and still not paid are abandoned (compensated): also
+    /// the time a customer has to complete a card's authentication challenge.
     pub abandon_after_secs: i64,
     /// Orders and reservations handled per pass.
     pub batch: usize,
@@ -79,13 +81,26 @@ impl RecoveryService {
             };
             let Some(mut order) = self.orders.claim_stalled(&claim).await?.pop() else { break };
             report.examined += 1;
-            let expected = order.version;
             let too_old = order.created_at <= now.plus_seconds(-policy.abandon_after_secs);
-            if too_old && order.abandon(now) && self.orders.update(&order, expected, &[]).await.is_err() {
+            // An order waiting for its customer is checked with the gateway first: the
+            // challenge may have succeeded while the webhook was lost.
+            let waiting = order.status == OrderStatus::AwaitingCustomerAction;
+            if too_old && !waiting && self.abandon(&mut order, now).await.is_err() {
                 report.still_pending += 1;
                 continue;
             }
-            match self.runner.run(order).await {
+            let mut outcome = self.runner.run(order).await;
+            if let Ok(order) = &mut outcome
+                && too_old
+                && order.status == OrderStatus::AwaitingCustomerAction
+            {
+                // A customer who has not authenticated by now never will.
+                outcome = match self.abandon(order, now).await {
+                    Ok(()) => self.runner.run(order.clone()).await,
+                    Err(e) => Err(e.into()),
+                };
+            }
+            match outcome {
                 Ok(o) if o.status == OrderStatus::Paid || o.status == OrderStatus::Fulfilled => report.completed += 1,
                 Ok(o) if o.status.is_final() => report.compensated += 1,
                 _ => report.still_pending += 1,
@@ -96,5 +111,15 @@ impl RecoveryService {
             Err(e) => report.expiry_error = Some(e.to_string()),
         }
         Ok(report)
+    }
+
+    /// Marks `order` abandoned and persists it, when it can be abandoned (see
+    /// [`Order::abandon`]). An error means another runner changed it first, or the store failed.
+    async fn abandon(&self, order: &mut Order, now: Timestamp) -> Result<(), StoreError> {
+        let expected = order.version;
+        if order.abandon(now) {
+            self.orders.update(order, expected, &[]).await?;
+        }
+        Ok(())
     }
 }

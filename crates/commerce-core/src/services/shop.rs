@@ -20,7 +20,8 @@
 //!     .idempotency(keys, IdempotencySecret::generate(&*env.ids))
 //!     .gateway(gateway)
 //!     .build()?;
-//! // shop.catalog, shop.storefront, shop.checkout, shop.orders, shop.stock, shop.recovery ...
+//! // shop.catalog, shop.storefront, shop.checkout, shop.orders, shop.stock, shop.recovery,
+// shop.payment_notices ...
 //! # let _ = shop; Ok(()) }
 //! ```
 
@@ -33,6 +34,7 @@ use super::{
     idempotency::IdempotencyService,
     inventory::InventoryService,
     orders::OrderService,
+    payment_notices::PaymentNoticeService,
     recovery::RecoveryService,
     restock::{RestockDelivery, RestockService},
     storefront::StorefrontService,
@@ -67,6 +69,8 @@ pub struct Shop {
     pub orders: OrderService,
     /// Finishes or compensates orders a crash left unfinished, and expires reservations.
     pub recovery: RecoveryService,
+    /// Wakes orders on the card processor's notifications (webhooks).
+    pub payment_notices: PaymentNoticeService,
     /// The clock and ids every service stamps its work with.
     pub env: Env,
 }
@@ -224,6 +228,7 @@ impl ShopBuilder {
             stock: RestockService::new(catalog.clone(), inventory.clone(), self.restock_delivery),
             catalog,
             storefront,
+            payment_notices: PaymentNoticeService::new(orders.clone(), runner.clone(), idempotency.clone()),
             checkout: IdempotentCheckout::new(checkout, idempotency),
             orders: OrderService::new(orders.clone(), env.clone()),
             recovery: RecoveryService::new(orders, runner, inventory.clone(), env.clone()),

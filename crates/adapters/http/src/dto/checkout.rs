@@ -136,7 +136,8 @@ pub struct PaymentSummary {
 pub struct OrderDto {
     /// Id.
     pub id: String,
-    /// `pending`, `stock_reserved`, `payment_authorized`, `paid`, `fulfilled`, `cancelled` or `payment_failed`.
+    /// `pending`, `stock_reserved`, `awaiting_customer_action`, `payment_authorized`, `paid`, `fulfilled`,
+    /// `cancelled` or `payment_failed`.
     pub status: String,
     /// Customer e-mail.
     pub email: String,
@@ -146,6 +147,10 @@ pub struct OrderDto {
     pub total: MoneyDto,
     /// Card brand and last four.
     pub payment: PaymentSummary,
+    /// While the status is `awaiting_customer_action`: how the customer completes the card's
+    /// authentication (3-D Secure).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_action: Option<NextActionDto>,
     /// Why it failed, when it did: `{"code": "out_of_stock" | "payment_declined" | ...}`.
     #[schema(value_type = Option<Object>)]
     pub failure: Option<serde_json::Value>,
@@ -174,10 +179,38 @@ impl OrderDto {
                     .unwrap_or_default(),
                 last4: o.payment_method.last4.clone(),
             },
+            next_action: o.next_action_url().map(NextActionDto::new),
             failure: o.failure.map(failure_json),
             access_token,
             created_at: o.created_at.to_string(),
             updated_at: o.updated_at.to_string(),
+        }
+    }
+}
+
+/// How the customer completes a card's authentication challenge.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct NextActionDto {
+    /// `redirect_to_url`: open `url` (the issuer's challenge page, which returns to the
+    /// shop's return URL); `use_stripe_sdk`: hand `client_secret` to Stripe.js
+    /// (`stripe.handleNextAction`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The challenge page (`redirect_to_url`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The PaymentIntent's client secret (`use_stripe_sdk`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+impl NextActionDto {
+    /// The client's instructions for the processor's `next_action_url` (a page, or
+    /// `stripe-js:<client secret>`).
+    pub fn new(next_action_url: &str) -> Self {
+        match next_action_url.strip_prefix("stripe-js:") {
+            Some(secret) => Self { kind: "use_stripe_sdk".into(), url: None, client_secret: Some(secret.to_owned()) },
+            None => Self { kind: "redirect_to_url".into(), url: Some(next_action_url.to_owned()), client_secret: None },
         }
     }
 }

@@ -62,6 +62,10 @@ impl PaymentGateway for Flaky {
         self.check()?;
         self.inner.authorize(r).await
     }
+    async fn authorization(&self, a: &AuthorizationId) -> Result<AuthorizationOutcome, PaymentError> {
+        self.check()?;
+        self.inner.authorization(a).await
+    }
     async fn capture(&self, k: &IdempotencyKey, a: &AuthorizationId, m: Money) -> Result<CaptureId, PaymentError> {
         self.check()?;
         self.inner.capture(k, a, m).await

@@ -134,6 +134,12 @@ impl PaymentGateway for ChaosGateway {
     async fn authorize(&self, r: &AuthorizeRequest) -> Result<AuthorizationOutcome, PaymentError> {
         chaotic!(self.chaos, gateway_down(), self.inner.authorize(r).await)
     }
+    async fn authorization(&self, a: &AuthorizationId) -> Result<AuthorizationOutcome, PaymentError> {
+        match self.chaos.roll(&[Fault::FailBefore]) {
+            Fault::None => self.inner.authorization(a).await,
+            _ => Err(gateway_down()),
+        }
+    }
     async fn capture(&self, k: &IdempotencyKey, a: &AuthorizationId, m: Money) -> Result<CaptureId, PaymentError> {
         chaotic!(self.chaos, gateway_down(), self.inner.capture(k, a, m).await)
     }

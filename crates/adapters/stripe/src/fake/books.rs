@@ -49,8 +49,9 @@ struct Intent {
     metadata: Value,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct Charge {
+    intent: String,
     captured: i64,
     refunded: i64,
 }
@@ -74,6 +75,10 @@ pub(super) struct Books {
     next_id: u64,
     pub(super) failures: Vec<StatusCode>,
     pub(super) delays: Vec<Duration>,
+    /// Every event so far (Stripe Event objects), in order.
+    pub(super) events: Vec<Value>,
+    /// How many of `events` went to the webhook endpoint (or were skipped without one).
+    pub(super) delivered: usize,
 }
 
 impl Books {
@@ -94,14 +99,34 @@ impl Books {
         let Some(intent) = self.intents.get_mut(id).filter(|i| i.status == "requires_action") else {
             return false;
         };
-        if succeeded {
+        let kind = if succeeded {
             intent.status = "requires_capture";
             intent.amount_capturable = intent.amount;
+            "payment_intent.amount_capturable_updated"
         } else {
             intent.status = "requires_payment_method";
-            intent.last_payment_error = Some(card_error(DeclineReason::AuthenticationRequired));
+            let mut error = card_error(DeclineReason::AuthenticationRequired);
+            error["code"] = json!("payment_intent_authentication_failure");
+            intent.last_payment_error = Some(error);
+            "payment_intent.payment_failed"
+        };
+        if succeeded && intent.charge.is_none() {
+            self.next_id += 1;
+            intent.charge = Some(format!("ch_fake{:016}", self.next_id));
         }
+        let object = intent_json(intent);
+        self.record(kind, &object);
         true
+    }
+
+    /// Records an event about `object`.
+    fn record(&mut self, kind: &str, object: &Value) {
+        let id = self.id("evt");
+        let created = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        self.events.push(json!({
+            "id": id, "object": "event", "type": kind, "created": created, "livemode": false,
+            "api_version": crate::STRIPE_VERSION, "data": {"object": object},
+        }));
     }
 
     /// Stripe's idempotency: a POST with a key seen before replays the first answer when
@@ -308,7 +333,8 @@ impl Books {
         intent.amount_capturable = 0;
         let charge = intent.charge.clone().unwrap_or_default();
         let body = intent_json(intent);
-        self.charges.insert(charge, Charge { captured: amount, refunded: 0 });
+        self.charges.insert(charge, Charge { intent: id.to_owned(), captured: amount, refunded: 0 });
+        self.record("payment_intent.succeeded", &body);
         (StatusCode::OK, body)
     }
 
@@ -326,7 +352,9 @@ impl Books {
         }
         intent.status = "canceled";
         intent.amount_capturable = 0;
-        (StatusCode::OK, intent_json(intent))
+        let body = intent_json(intent);
+        self.record("payment_intent.canceled", &body);
+        (StatusCode::OK, body)
     }
 
     fn refund(&mut self, form: &HashMap<String, String>) -> Answer {
@@ -343,7 +371,14 @@ impl Books {
             return invalid("amount_too_large", "Refund amount is greater than the charge's unrefunded amount.");
         }
         charge.refunded += amount;
+        let charge_object = json!({
+            "id": charge_id, "object": "charge", "payment_intent": charge.intent, "captured": true,
+            "amount_captured": charge.captured, "amount_refunded": charge.refunded,
+            "refunded": charge.refunded == charge.captured,
+            "metadata": self.intents.get(&charge.intent).map_or(Value::Null, |i| i.metadata.clone()),
+        });
         self.refunds += 1;
+        self.record("charge.refunded", &charge_object);
         let id = self.id("re");
         (
             StatusCode::OK,

@@ -15,6 +15,11 @@
 //!   9995 lacks funds, 0069 expired, 0127 wrong CVC, 0119 processing error, 4100 0000 0000
 //!   0019 fraudulent, 4000 0025 0000 3155 requires 3-D Secure; any other valid number
 //!   succeeds).
+//! - Webhooks: [`FakeStripe::send_webhooks_to`] delivers every later event
+//!   (`payment_intent.amount_capturable_updated` and `payment_intent.payment_failed` when a
+//!   challenge is answered, `payment_intent.succeeded` on capture, `payment_intent.canceled`,
+//!   `charge.refunded`) to an endpoint, signed like Stripe (`Stripe-Signature`);
+//!   [`FakeStripe::lose_next_webhooks`] drops some, [`FakeStripe::events`] lists them all.
 //! - Faults, for retry tests: [`FakeStripe::fail_next`] answers the next calls with a
 //!   status without doing anything; [`FakeStripe::delay_next`] does the next call, then
 //!   answers late (a timeout that took effect).
@@ -37,12 +42,22 @@ use axum::{
 };
 
 use self::books::{Books, Call, error};
+use crate::webhook::{WebhookSecret, sign};
 
 /// The fake's state. Share it between the [`router`] and the test.
 #[derive(Debug)]
 pub struct FakeStripe {
     secret_key: String,
     books: Mutex<Books>,
+    webhooks: Mutex<Webhooks>,
+}
+
+/// Where events go.
+#[derive(Debug, Default)]
+struct Webhooks {
+    endpoint: Option<(String, WebhookSecret)>,
+    lose: usize,
+    client: reqwest::Client,
 }
 
 /// What the fake has done, for assertions.
@@ -63,7 +78,64 @@ pub struct Counts {
 impl FakeStripe {
     /// A fake that accepts `secret_key` (e.g. `sk_test_fake`).
     pub fn new(secret_key: &str) -> Arc<Self> {
-        Arc::new(Self { secret_key: secret_key.to_owned(), books: Mutex::default() })
+        Arc::new(Self { secret_key: secret_key.to_owned(), books: Mutex::default(), webhooks: Mutex::default() })
+    }
+
+    /// Delivers every later event to `url`, signed with `secret`, as Stripe does: after
+    /// the call that caused it has answered.
+    pub fn send_webhooks_to(&self, url: &str, secret: WebhookSecret) {
+        self.webhooks.lock().unwrap_or_else(PoisonError::into_inner).endpoint = Some((url.to_owned(), secret));
+    }
+
+    /// The next `n` events are never delivered (a lost webhook).
+    pub fn lose_next_webhooks(&self, n: usize) {
+        self.webhooks.lock().unwrap_or_else(PoisonError::into_inner).lose += n;
+    }
+
+    /// Every event so far (Stripe Event objects), delivered or not.
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        self.books().events.clone()
+    }
+
+    /// The deliveries of the events not sent yet: each a POST to the endpoint, signed now.
+    fn pending_deliveries(&self) -> Vec<reqwest::RequestBuilder> {
+        let events = {
+            let mut books = self.books();
+            let fresh = books.events[books.delivered..].to_vec();
+            books.delivered = books.events.len();
+            fresh
+        };
+        let mut webhooks = self.webhooks.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        let mut deliveries = vec![];
+        for event in events {
+            if webhooks.lose > 0 {
+                webhooks.lose -= 1;
+                continue;
+            }
+            let Some((url, secret)) = &webhooks.endpoint else { continue };
+            let payload = serde_json::to_vec(&event).unwrap_or_default();
+            let request = webhooks
+                .client
+                .post(url)
+                .header("content-type", "application/json")
+                .header("stripe-signature", sign(secret, now, &payload))
+                .body(payload);
+            deliveries.push(request);
+        }
+        deliveries
+    }
+
+    /// Sends the pending events in the background; a failed delivery is not retried.
+    fn deliver_later(&self) {
+        for request in self.pending_deliveries() {
+            tokio::spawn(async move {
+                if let Err(e) = request.send().await {
+                    tracing::warn!(error = %e, "the fake could not deliver a webhook");
+                }
+            });
+        }
     }
 
     fn books(&self) -> std::sync::MutexGuard<'_, Books> {
@@ -85,9 +157,17 @@ impl FakeStripe {
         self.books().counts()
     }
 
-    /// The customer completed (or failed) the 3-D Secure challenge of intent `id`.
-    pub fn complete_action(&self, id: &str, succeeded: bool) -> bool {
-        self.books().complete_action(id, succeeded)
+    /// The customer completed (or failed) the 3-D Secure challenge of intent `id`; returns
+    /// once the event's webhook was delivered (if an endpoint is set). `false` when the
+    /// intent waits for no challenge.
+    pub async fn complete_action(&self, id: &str, succeeded: bool) -> bool {
+        let done = self.books().complete_action(id, succeeded);
+        for request in self.pending_deliveries() {
+            if let Err(e) = request.send().await {
+                tracing::warn!(error = %e, "the fake could not deliver a webhook");
+            }
+        }
+        done
     }
 }
 
@@ -163,6 +243,7 @@ async fn handle(fake: &FakeStripe, headers: &HeaderMap, method: Method, call: Ca
     if let Some(delay) = delay {
         tokio::time::sleep(delay).await;
     }
+    fake.deliver_later();
     let mut response = (status, Json(body)).into_response();
     if replayed {
         response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));

@@ -77,7 +77,10 @@ impl SagaRunner {
         self.run(order).await
     }
 
-    /// Runs the saga from `order`'s persisted state until it is final (or suspended).
+    /// Runs the saga from `order`'s persisted state until it is final, suspended, or
+    /// waiting for its customer to authenticate. An order that waits is checked with the
+    /// gateway once per run (a webhook arrived, or the recovery job polls): it stays as it
+    /// is, unpersisted, while the customer has not finished.
     pub async fn run(&self, mut order: Order) -> Result<Order, SagaError> {
         for _ in 0..Self::MAX_STEPS {
             let action = next_action(&order);
@@ -85,7 +88,16 @@ impl SagaRunner {
                 return Ok(order);
             }
             let result = self.execute(action, &order).await?;
+            let still_waiting = action == SagaAction::CheckAuthorization
+                && matches!(result, StepResult::Authorization(AuthorizationOutcome::RequiresAction { .. }));
+            if still_waiting {
+                return Ok(order);
+            }
             order = self.persist(order, result).await?;
+            // The customer has a challenge to answer: checking at once would be pointless.
+            if next_action(&order) == SagaAction::CheckAuthorization {
+                return Ok(order);
+            }
         }
         Err(SagaError::Invariant(format!("order {} did not settle in {} steps", order.id, Self::MAX_STEPS)))
     }
@@ -107,6 +119,7 @@ impl SagaRunner {
         match action {
             SagaAction::Reserve => self.reserve(order).await,
             SagaAction::Authorize | SagaAction::ResolveAuthorization => self.authorize(order).await,
+            SagaAction::CheckAuthorization => self.check_authorization(order).await,
             SagaAction::Capture => self.capture(order).await,
             SagaAction::CommitStock => match self.inventory.commit(order.reservation_id()).await {
                 Ok(_) => Ok(StepResult::StockCommitted),
@@ -116,7 +129,9 @@ impl SagaRunner {
                 Err(e) => Err(inventory_error(e)),
             },
             SagaAction::Void => {
-                let PaymentState::Authorized { authorization_id } = &order.payment else {
+                let (PaymentState::Authorized { authorization_id }
+                | PaymentState::ActionRequired { authorization_id, .. }) = &order.payment
+                else {
                     return Err(SagaError::Invariant("void without an authorisation".into()));
                 };
                 match self.gateway.void(&order.payment_key("void"), authorization_id).await {
@@ -186,6 +201,23 @@ impl SagaRunner {
                 Ok(StepResult::Authorization(AuthorizationOutcome::Declined { reason: DeclineReason::ProcessingError }))
             }
             Err(e @ PaymentError::Unavailable(_)) => Err(SagaError::Transient(e.to_string())),
+        }
+    }
+
+    async fn check_authorization(&self, order: &Order) -> Result<StepResult, SagaError> {
+        let PaymentState::ActionRequired { authorization_id, .. } = &order.payment else {
+            return Err(SagaError::Invariant("awaiting customer action without a pending authorisation".into()));
+        };
+        match self.gateway.authorization(authorization_id).await {
+            Ok(outcome) => Ok(StepResult::Authorization(outcome)),
+            Err(e @ PaymentError::Unavailable(_)) => Err(SagaError::Transient(e.to_string())),
+            // The processor no longer knows it: nothing is held.
+            Err(PaymentError::InvalidRequest(_)) => {
+                Ok(StepResult::Authorization(AuthorizationOutcome::Declined { reason: DeclineReason::ProcessingError }))
+            }
+            Err(PaymentError::CardRefused(reason)) => {
+                Ok(StepResult::Authorization(AuthorizationOutcome::Declined { reason }))
+            }
         }
     }
 

@@ -37,7 +37,15 @@ pub async fn run<G: PaymentGateway>(gateway: &G, good_card: &CardDetails, ns: &s
     let AuthorizationOutcome::Authorized { authorization_id } = first.clone() else {
         panic!("the good card must authorise, got {first:?}");
     };
-    assert_eq!(gateway.authorize(&request("a1")).await, Ok(first), "authorize is idempotent by key");
+    assert_eq!(gateway.authorize(&request("a1")).await, Ok(first.clone()), "authorize is idempotent by key");
+    assert_eq!(gateway.authorization(&authorization_id).await, Ok(first), "an authorisation reads back as held");
+    assert!(
+        matches!(
+            gateway.authorization(&crate::payment::AuthorizationId(format!("{ns}-never-issued"))).await,
+            Err(PaymentError::InvalidRequest(_))
+        ),
+        "an authorisation the gateway never issued is refused"
+    );
 
     let over = amount.checked_add(&amount).unwrap_or(amount);
     assert!(
@@ -84,6 +92,10 @@ pub async fn run<G: PaymentGateway>(gateway: &G, good_card: &CardDetails, ns: &s
     };
     gateway.void(&key(&format!("{ns}:v2")), &auth2).await.unwrap_or_else(|e| panic!("void: {e}"));
     gateway.void(&key(&format!("{ns}:v2")), &auth2).await.unwrap_or_else(|e| panic!("void retry: {e}"));
+    assert!(
+        matches!(gateway.authorization(&auth2).await, Ok(AuthorizationOutcome::Declined { .. })),
+        "a voided authorisation reads back as holding nothing"
+    );
     assert!(
         matches!(
             gateway.capture(&key(&format!("{ns}:c2")), &auth2, amount).await,
