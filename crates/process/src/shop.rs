@@ -74,6 +74,13 @@ pub struct PaymentsArgs {
     /// Where Stripe's API is (tests point it at a fake).
     #[arg(long, env = "STRIPE_API_BASE", default_value = commerce_stripe::STRIPE_API_BASE)]
     pub stripe_api_base: String,
+    /// The signing secret (`whsec_...`) of the Stripe webhook endpoint pointing at this
+    /// service: `POST /webhooks/stripe` is served when it is set.
+    #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
+    pub stripe_webhook_secret: Option<crate::secrets::Secret>,
+    /// A file holding the webhook endpoint's signing secret.
+    #[arg(long, env = "STRIPE_WEBHOOK_SECRET_FILE")]
+    pub stripe_webhook_secret_file: Option<std::path::PathBuf>,
 }
 
 /// The processor [`PaymentsArgs`] name: the gateway, and the in-process simulator when
@@ -85,6 +92,9 @@ pub struct Payments {
     pub simulator: Option<Arc<commerce_payment_simulator::SimulatedCardProcessor>>,
     /// Whether checkouts may carry card details: only with a simulated processor.
     pub card_data: commerce_core::services::checkout::CardData,
+    /// Reads the processor's webhooks (Stripe with `STRIPE_WEBHOOK_SECRET`): the
+    /// binary then serves `POST /webhooks/stripe`.
+    pub notices: Option<Arc<dyn commerce_core::ports::PaymentNoticeDecoder>>,
 }
 
 impl PaymentsArgs {
@@ -98,6 +108,15 @@ impl PaymentsArgs {
             self.stripe_secret_key.as_ref(),
             self.stripe_secret_key_file.as_deref(),
         )?;
+        let webhook_secret = crate::secrets::resolve(
+            "STRIPE_WEBHOOK_SECRET",
+            self.stripe_webhook_secret.as_ref(),
+            self.stripe_webhook_secret_file.as_deref(),
+        )?;
+        anyhow::ensure!(
+            webhook_secret.is_none() || stripe_key.is_some(),
+            "STRIPE_WEBHOOK_SECRET is set without STRIPE_SECRET_KEY: Stripe's webhooks need the Stripe gateway"
+        );
         if let Some(key) = stripe_key {
             anyhow::ensure!(self.payments_url.is_none(), "set STRIPE_SECRET_KEY or COMMERCE_PAYMENTS_URL, not both");
             let key =
@@ -108,7 +127,22 @@ impl PaymentsArgs {
             let mut config = commerce_stripe::StripeConfig::new(key);
             config.api_base.clone_from(&self.stripe_api_base);
             let stripe = commerce_stripe::StripeGateway::new(config)?;
-            return Ok(Payments { gateway: Arc::new(stripe), simulator: None, card_data: CardData::Refused });
+            let notices = match webhook_secret {
+                Some(secret) => {
+                    let secret = commerce_stripe::webhook::WebhookSecret::parse(&secret)
+                        .map_err(|e| anyhow::anyhow!("STRIPE_WEBHOOK_SECRET: {e}"))?;
+                    Some(Arc::new(commerce_stripe::webhook::WebhookVerifier::new(secret))
+                        as Arc<dyn commerce_core::ports::PaymentNoticeDecoder>)
+                }
+                None => {
+                    tracing::warn!(
+                        "STRIPE_WEBHOOK_SECRET is not set: orders waiting for 3-D Secure complete only when the \
+                         recovery job polls Stripe"
+                    );
+                    None
+                }
+            };
+            return Ok(Payments { gateway: Arc::new(stripe), simulator: None, card_data: CardData::Refused, notices });
         }
         let Some(url) = &self.payments_url else {
             let simulator = Arc::new(SimulatedCardProcessor::new(ProcessorConfig {
@@ -119,6 +153,7 @@ impl PaymentsArgs {
                 gateway: simulator.clone(),
                 simulator: Some(simulator),
                 card_data: CardData::Accepted,
+                notices: None,
             });
         };
         let remote = match &self.payments_ca_file {
@@ -130,6 +165,6 @@ impl PaymentsArgs {
             None => HttpCardProcessor::new(url.clone(), timeout)?,
         };
         // The remote simulator is a simulator too: test mode, card details accepted.
-        Ok(Payments { gateway: Arc::new(remote), simulator: None, card_data: CardData::Accepted })
+        Ok(Payments { gateway: Arc::new(remote), simulator: None, card_data: CardData::Accepted, notices: None })
     }
 }

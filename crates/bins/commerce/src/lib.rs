@@ -203,8 +203,15 @@ pub async fn run(
         );
     }
 
-    let routes = commerce_http::shop_router(&shop, Arc::new(AdminToken::new(token)))
+    let mut routes = commerce_http::shop_router(&shop, Arc::new(AdminToken::new(token)))
         .merge(commerce_graphql::router(commerce_graphql::schema(shop.storefront.clone())));
+    if let Some(decoder) = payments.notices {
+        routes = routes.merge(commerce_http::webhooks::router(commerce_http::webhooks::WebhookState {
+            decoder,
+            notices: shop.payment_notices.clone(),
+            clock: shop.env.clock.clone(),
+        }));
+    }
     let ops = OpsState::new(Arc::new(AlwaysReady));
     let app = commerce_http::app(routes, ops, HttpConfig::default());
 

@@ -11,12 +11,14 @@ use commerce_core::services::{
     checkout::{CheckoutService, IdempotentCheckout, SagaRunner},
     idempotency::IdempotencyService,
     orders::OrderService,
+    payment_notices::PaymentNoticeService,
     recovery::RecoveryService,
 };
 use commerce_http::{
     HttpConfig,
     checkout::{self, CheckoutState},
     ops::OpsState,
+    webhooks::{self, WebhookState},
 };
 use commerce_postgres::{PgCatalogStore, PgIdempotencyStore, PgOrderStore};
 pub use commerce_process::{Command, HttpArgs, IdempotencyArgs, InventoryArgs, postgres::DatabaseArgs};
@@ -100,12 +102,17 @@ pub async fn run(
     let outbox_pruner =
         commerce_process::postgres::spawn_outbox_retention(&pool, cli.outbox.outbox_retain_hours, jobs.clone());
     let keys = IdempotencyService::new(Arc::new(idempotency), secret, env.clock.clone());
+    let mut routes = Router::new();
+    if let Some(decoder) = payments.notices {
+        let notices = PaymentNoticeService::new(orders.clone(), checkout_service.runner().clone(), keys.clone());
+        routes = routes.merge(webhooks::router(WebhookState { decoder, notices, clock: env.clock.clone() }));
+    }
     let state = CheckoutState {
         checkout: IdempotentCheckout::new(checkout_service, keys),
         orders: OrderService::new(orders, env.clone()),
     };
     let ops = OpsState::new(commerce_process::postgres::readiness_with(&[&pool], inventory_readiness));
-    let app = commerce_http::app(Router::new().merge(checkout::router(state)), ops, HttpConfig::default());
+    let app = commerce_http::app(routes.merge(checkout::router(state)), ops, HttpConfig::default());
     tracing::info!(addr = %listener.local_addr()?, "orders-service listening");
     commerce_process::serve(listener, app, &cli.http.tls, shutdown).await?;
     jobs.cancel();
