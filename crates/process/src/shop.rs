@@ -127,21 +127,18 @@ impl PaymentsArgs {
             let mut config = commerce_stripe::StripeConfig::new(key);
             config.api_base.clone_from(&self.stripe_api_base);
             let stripe = commerce_stripe::StripeGateway::new(config)?;
-            let notices = match webhook_secret {
-                Some(secret) => {
+            let notices: Option<Arc<dyn commerce_core::ports::PaymentNoticeDecoder>> =
+                if let Some(secret) = webhook_secret {
                     let secret = commerce_stripe::webhook::WebhookSecret::parse(&secret)
                         .map_err(|e| anyhow::anyhow!("STRIPE_WEBHOOK_SECRET: {e}"))?;
-                    Some(Arc::new(commerce_stripe::webhook::WebhookVerifier::new(secret))
-                        as Arc<dyn commerce_core::ports::PaymentNoticeDecoder>)
-                }
-                None => {
+                    Some(Arc::new(commerce_stripe::webhook::WebhookVerifier::new(secret)))
+                } else {
                     tracing::warn!(
                         "STRIPE_WEBHOOK_SECRET is not set: orders waiting for 3-D Secure complete only when the \
                          recovery job polls Stripe"
                     );
                     None
-                }
-            };
+                };
             return Ok(Payments { gateway: Arc::new(stripe), simulator: None, card_data: CardData::Refused, notices });
         }
         let Some(url) = &self.payments_url else {
