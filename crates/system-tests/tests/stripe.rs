@@ -217,8 +217,9 @@ async fn orders_pay_through_stripe_with_3d_secure_and_signed_webhooks() {
     let event =
         stack.fake.events().into_iter().find(|e| e["type"] == "payment_intent.amount_capturable_updated").unwrap();
     let payload = serde_json::to_vec(&event).unwrap();
-    let forger = WebhookSecret::parse("whsec_not_the_shops_secret").unwrap();
-    let forged = problem(stack.webhook(&sign(&forger, now(), &payload), &payload).await, StatusCode::BAD_REQUEST).await;
+    let someone_else = WebhookSecret::parse("whsec_not_the_shops_secret").unwrap();
+    let forged =
+        problem(stack.webhook(&sign(&someone_else, now(), &payload), &payload).await, StatusCode::BAD_REQUEST).await;
     assert_eq!(forged["errors"][0]["field"], "Stripe-Signature", "{forged}");
     let secret = WebhookSecret::parse(WEBHOOK_SECRET).unwrap();
     let stale = stack.webhook(&sign(&secret, now() - 3600, &payload), &payload).await;
