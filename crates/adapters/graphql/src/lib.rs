@@ -21,7 +21,7 @@
 
 use async_graphql::http::MultipartOptions;
 use async_graphql::{
-    Context, EmptyMutation, EmptySubscription, Enum, ErrorExtensions, ID, InputObject, Object, Schema, SimpleObject,
+    Context, EmptySubscription, Enum, ErrorExtensions, ID, InputObject, Object, Schema, SimpleObject,
     http::GraphiQLSource,
 };
 use async_graphql_axum::GraphQLResponse;
@@ -33,13 +33,19 @@ use axum::{
     response::{Html, IntoResponse, Response},
     routing::get,
 };
+mod checkout;
 mod limits;
+
+pub use checkout::{CHECKOUT_COST, CheckoutResult, MutationRoot};
 
 use commerce_core::{
     catalog::Collection as DomainCollection,
     ids::ProductId,
     query::{Cursor, ProductQuery, ProductQueryParams, ProductView, SortOrder},
-    services::storefront::{StorefrontError, StorefrontService},
+    services::{
+        checkout::IdempotentCheckout,
+        storefront::{StorefrontError, StorefrontService},
+    },
     validation::ValidationErrors,
 };
 
@@ -60,16 +66,26 @@ pub const FACETS_COST: usize = 500;
 pub const PATH: &str = "/store/graphql";
 
 /// The storefront schema.
-pub type StoreSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+pub type StoreSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// Builds the schema over a storefront service.
+/// Builds the schema over a storefront service, without checkout (`storefront-api`:
+/// checkout is `orders-service`'s): the `checkout` mutation is hidden and answers
+/// `NOT_SERVED`.
 pub fn schema(storefront: StorefrontService) -> StoreSchema {
-    Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
+    builder(storefront).finish()
+}
+
+/// The schema of a whole shop (`commerce`): the storefront and the `checkout` mutation.
+pub fn shop_schema(storefront: StorefrontService, checkout: IdempotentCheckout) -> StoreSchema {
+    builder(storefront).data(checkout).finish()
+}
+
+fn builder(storefront: StorefrontService) -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
         .data(storefront)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .extension(limits::RootFieldLimit(MAX_ROOT_FIELDS))
-        .finish()
 }
 
 /// `POST /store/graphql` (queries) and `GET /store/graphql` (GraphiQL).
@@ -318,6 +334,12 @@ fn graphql_field(field: &str) -> String {
 }
 
 fn validation_error(e: &ValidationErrors) -> async_graphql::Error {
+    validation_error_named(e, graphql_field)
+}
+
+/// A `BAD_USER_INPUT` error listing every field at fault, named by `name`.
+fn validation_error_named(e: &ValidationErrors, name: fn(&str) -> String) -> async_graphql::Error {
+    let graphql_field = name;
     let fields: Vec<async_graphql::Value> = e
         .errors()
         .iter()

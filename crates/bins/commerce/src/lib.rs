@@ -204,7 +204,7 @@ pub async fn run(
     }
 
     let mut routes = commerce_http::shop_router(&shop, Arc::new(AdminToken::new(token)))
-        .merge(commerce_graphql::router(commerce_graphql::schema(shop.storefront.clone())));
+        .merge(commerce_graphql::router(commerce_graphql::shop_schema(shop.storefront.clone(), shop.checkout.clone())));
     if let Some(decoder) = payments.notices {
         routes = routes.merge(commerce_http::webhooks::router(commerce_http::webhooks::WebhookState {
             decoder,

@@ -366,6 +366,75 @@ async fn graphql_lists_products_with_stock() {
 }
 
 #[tokio::test]
+async fn graphql_checkout_answers_the_rest_outcomes() {
+    let app = spawn_app().await;
+    let id = app.product("MUG-1", 1200, 4, json!({})).await;
+    let checkout = |key: &str, quantity: u32, token: &str, email: &str| {
+        format!(
+            r#"mutation {{ checkout(idempotencyKey: "{key}", input: {{email: "{email}",
+                items: [{{productId: "{id}", quantity: {quantity}}}], paymentMethod: "{token}"}}) {{
+                outcome accessToken replayed declineCode nextAction {{ type url clientSecret }}
+                order {{ id status total {{ amount currency }} cardBrand cardLast4 failure }} }} }}"#
+        )
+    };
+    let (_, paid) = app.graphql(&checkout("gql-1", 2, "pm_card_visa", "ada@example.com")).await;
+    let result = &paid["data"]["checkout"];
+    assert_eq!(result["outcome"], "PAID", "{paid}");
+    assert_eq!(result["order"]["total"], json!({"amount": 2400, "currency": "USD"}));
+    assert_eq!(
+        (result["order"]["cardBrand"].as_str(), result["order"]["cardLast4"].as_str()),
+        (Some("visa"), Some("4242"))
+    );
+    let order = app
+        .client
+        .get(app.url(&format!("/store/v1/orders/{}", result["order"]["id"].as_str().unwrap())))
+        .bearer_auth(result["accessToken"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(order.json::<Value>().await.unwrap()["status"], "paid", "the same order over REST");
+    let (_, replay) = app.graphql(&checkout("gql-1", 2, "pm_card_visa", "ada@example.com")).await;
+    assert_eq!(replay["data"]["checkout"]["replayed"], true);
+    assert_eq!(replay["data"]["checkout"]["order"]["id"], result["order"]["id"]);
+
+    let (_, declined) = app.graphql(&checkout("gql-2", 1, "pm_card_chargeDeclined", "ada@example.com")).await;
+    let declined = &declined["data"]["checkout"];
+    assert_eq!(
+        (declined["outcome"].as_str(), declined["declineCode"].as_str()),
+        (Some("PAYMENT_FAILED"), Some("card_declined"))
+    );
+    let (_, challenge) = app.graphql(&checkout("gql-3", 1, "pm_card_authenticationRequired", "ada@example.com")).await;
+    let challenge = &challenge["data"]["checkout"];
+    assert_eq!(challenge["outcome"], "ACTION_REQUIRED");
+    assert_eq!(challenge["order"]["status"], "awaiting_customer_action");
+    assert_eq!(challenge["nextAction"]["type"], "redirect_to_url");
+    let (_, short) = app.graphql(&checkout("gql-4", 9, "pm_card_visa", "ada@example.com")).await;
+    assert_eq!(short["data"]["checkout"]["outcome"], "OUT_OF_STOCK", "{short}");
+    assert_eq!(short["data"]["checkout"]["order"]["failure"], "out_of_stock");
+
+    let (_, invalid) = app.graphql(&checkout("gql-5", 1, "4242424242424242", "not-an-email")).await;
+    assert_eq!(invalid["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    let fields: Vec<&str> = invalid["errors"][0]["extensions"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["input.email", "input.paymentMethod"]);
+    assert!(!invalid.to_string().contains("4242424242424242"), "a card number is never echoed: {invalid}");
+    let twice = format!(
+        "mutation {{ a: {} b: {} }}",
+        checkout("gql-6", 1, "pm_card_visa", "ada@example.com").trim_start_matches("mutation {").trim_end_matches('}'),
+        checkout("gql-7", 1, "pm_card_visa", "ada@example.com").trim_start_matches("mutation {").trim_end_matches('}'),
+    );
+    let (_, twice) = app.graphql(&twice).await;
+    assert!(twice["data"].is_null(), "one checkout per request: {twice}");
+    let (_, schema) = app.graphql("{ __schema { mutationType { fields { name } } } }").await;
+    assert_eq!(schema["data"]["__schema"]["mutationType"]["fields"], json!([{"name": "checkout"}]));
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn ops_endpoints_answer() {
     let app = spawn_app().await;
     assert_eq!(app.get("/healthz").await.json::<Value>().await.unwrap()["status"], "ok");
