@@ -76,14 +76,18 @@ impl PaymentNoticeService {
 
     /// Handles `notice` once: a redelivery of a handled notification is a `Duplicate`.
     pub async fn accept(&self, notice: &PaymentNotice) -> Result<NoticeOutcome, NoticeError> {
-        let key = ClientKey::parse(&format!("payment-notice:{}", notice.event_id))
+        // Keyed by an HMAC of the event id: checkout clients share the key space and must
+        // not be able to claim the key of a future notification.
+        let secret = self.keys.secret();
+        let key = secret.fingerprint("payment-notice-key", notice.event_id.as_bytes());
+        let key = ClientKey::parse(&format!("notice:{}", key.as_str()))
             .map_err(|e| NoticeError::Invalid(format!("event id: {e}")))?;
         let kind = match notice.kind {
             NoticeKind::AuthorizationChanged => "authorization_changed",
             NoticeKind::Refunded => "refunded",
         };
         let canonical = format!("{kind}\n{}\n", notice.authorization_id.0);
-        let fingerprint = self.keys.secret().fingerprint("payment-notice", canonical.as_bytes());
+        let fingerprint = secret.fingerprint("payment-notice", canonical.as_bytes());
         let claim = match self.keys.begin(&key, &fingerprint).await {
             Ok(Begin::Execute(claim)) => claim,
             Ok(Begin::Replay(_)) => return Ok(NoticeOutcome::Duplicate),
