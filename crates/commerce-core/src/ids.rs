@@ -71,6 +71,14 @@ id_type!(
     /// Identifies one published event.
     EventId
 );
+id_type!(
+    /// Identifies a shipping method.
+    ShippingMethodId
+);
+id_type!(
+    /// Identifies a tax rate.
+    TaxRateId
+);
 
 impl ReservationId {
     /// The reservation an order's checkout uses: the order id itself, so a resumed

@@ -19,6 +19,7 @@
 //! Features: `mocks` adds mockall mocks of every port (`ports::MockProductStore`, ...);
 //! `testkit` adds proptest strategies and one conformance suite per port.
 
+pub mod address;
 pub mod catalog;
 pub mod credential;
 pub mod events;
@@ -31,6 +32,7 @@ pub mod order;
 pub mod payment;
 pub mod ports;
 pub mod prelude;
+pub mod pricing;
 pub mod query;
 pub mod services;
 pub mod timestamp;

@@ -5,8 +5,10 @@
 #![allow(clippy::expect_used, reason = "test")]
 
 use commerce_core::{
+    address::{ShippingAddressInput, rules as address},
     catalog::{AttributeName, AttributeValue, CollectionName, Description, ProductName, Sku, Slug},
     payment::{PaymentToken, contains_card_number},
+    pricing::ShippingMethodName,
     query::SearchTerm,
     validation::TextRule,
 };
@@ -15,7 +17,20 @@ use regex::Regex;
 
 type Parser = fn(&str) -> bool;
 
-fn rules() -> [(&'static str, TextRule, Parser); 9] {
+/// `value` in one field of an otherwise valid address.
+fn address_accepts(set: fn(&mut ShippingAddressInput, String), value: &str) -> bool {
+    let mut input = ShippingAddressInput {
+        name: "Ada".into(),
+        line1: "1 Main St".into(),
+        city: "Springfield".into(),
+        country: "US".into(),
+        ..ShippingAddressInput::default()
+    };
+    set(&mut input, value.to_owned());
+    input.validate("a").is_ok()
+}
+
+fn rules() -> [(&'static str, TextRule, Parser); 15] {
     [
         ("sku", Sku::RULE, |s| Sku::parse(s).is_ok()),
         ("product name", ProductName::RULE, |s| ProductName::parse(s).is_ok()),
@@ -27,6 +42,14 @@ fn rules() -> [(&'static str, TextRule, Parser); 9] {
         ("search term", SearchTerm::RULE, |s| SearchTerm::parse(s).is_ok()),
         // No pattern can say "not a card number" (the Luhn check): those are left out.
         ("payment method token", PaymentToken::RULE, |s| PaymentToken::parse(s).is_ok() || contains_card_number(s)),
+        ("shipping method name", ShippingMethodName::RULE, |s| ShippingMethodName::parse(s).is_ok()),
+        ("recipient", address::NAME, |s| address_accepts(|a: &mut ShippingAddressInput, v: String| a.name = v, s)),
+        ("address line", address::LINE, |s| address_accepts(|a: &mut ShippingAddressInput, v: String| a.line1 = v, s)),
+        ("city", address::CITY, |s| address_accepts(|a: &mut ShippingAddressInput, v: String| a.city = v, s)),
+        ("postal code", address::POSTAL_CODE, |s| {
+            address_accepts(|a: &mut ShippingAddressInput, v: String| a.postal_code = Some(v), s)
+        }),
+        ("phone", address::PHONE, |s| address_accepts(|a: &mut ShippingAddressInput, v: String| a.phone = Some(v), s)),
     ]
 }
 
@@ -62,7 +85,7 @@ proptest! {
     }
 
     #[test]
-    fn tricky_values_that_match_are_accepted(index in 0..9_usize, chars in prop::collection::vec(tricky_char(), 0..16)) {
+    fn tricky_values_that_match_are_accepted(index in 0..rules().len(), chars in prop::collection::vec(tricky_char(), 0..16)) {
         let (name, rule, accepts) = rules()[index];
         let value: String = chars.into_iter().collect();
         if stated(&rule, &value) {
@@ -84,7 +107,7 @@ fn generated() -> impl Strategy<Value = (usize, String)> {
 
 #[test]
 fn typical_values_match_their_rule() {
-    let examples: [&[&str]; 8] = [
+    let examples: [&[&str]; 15] = [
         &["TEE-RED-M", "a.b_c"],
         &["Red tee", "Straße Ünïcode ☕"],
         &["", "Two\nlines\twith a tab"],
@@ -93,6 +116,13 @@ fn typical_values_match_their_rule() {
         &["colour", "size_eu"],
         &["red", "XL"],
         &["red tee", "café, 2026!"],
+        &["pm_card_visa"],
+        &["DHL Paket"],
+        &["Ada Lovelace", "Jörg Müller"],
+        &["12 St James's Square"],
+        &["London", "São Paulo"],
+        &["SW1Y 4JH", "10115", "K1A-0B1"],
+        &["+44 20 7946 0958", "(555) 010-9999"],
     ];
     for ((name, rule, accepts), values) in rules().into_iter().zip(examples) {
         for value in values {

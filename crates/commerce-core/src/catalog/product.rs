@@ -136,7 +136,7 @@ pub struct MoneyInput {
 }
 
 impl MoneyInput {
-    fn validate(&self, field: &str, errors: &mut ValidationErrors) -> Option<Money> {
+    pub(crate) fn validate(&self, field: &str, errors: &mut ValidationErrors) -> Option<Money> {
         let currency = errors.check(&format!("{field}.currency"), Currency::parse(&self.currency))?;
         errors.check(&format!("{field}.amount"), Money::new(self.amount, currency))
     }
