@@ -14,6 +14,7 @@ mod idempotency;
 mod inventory;
 mod orders;
 mod payments;
+mod pricing;
 mod read_model;
 mod shop;
 
@@ -23,6 +24,7 @@ pub use idempotency::MemoryIdempotencyStore;
 pub use inventory::MemoryInventoryStore;
 pub use orders::MemoryOrderStore;
 pub use payments::{GatewayStats, MemoryPaymentGateway};
+pub use pricing::MemoryPricingStore;
 pub use read_model::MemoryReadModel;
 pub use shop::{MemoryAdapters, SyncError};
 

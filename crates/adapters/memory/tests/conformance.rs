@@ -83,3 +83,9 @@ fn event_bus() {
     let consumer = bus.consumer("conformance");
     block_on(conformance::events::run(&bus, &consumer));
 }
+
+#[test]
+fn shipping_methods_and_tax_rates() {
+    block_on(conformance::pricing::shipping_methods(|| async { commerce_memory::MemoryPricingStore::new() }));
+    block_on(conformance::pricing::tax_rates(|| async { commerce_memory::MemoryPricingStore::new() }));
+}

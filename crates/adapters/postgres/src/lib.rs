@@ -27,6 +27,7 @@ mod idempotency;
 mod inventory;
 mod orders;
 mod outbox;
+mod pricing;
 mod read_model;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -39,6 +40,7 @@ pub use idempotency::PgIdempotencyStore;
 pub use inventory::PgInventoryStore;
 pub use orders::PgOrderStore;
 pub use outbox::{PgOutbox, PgOutboxConsumer};
+pub use pricing::PgPricingStore;
 pub use read_model::PgReadModel;
 pub use sqlx::PgPool;
 use sqlx::{Postgres, Transaction, postgres::PgPoolOptions};

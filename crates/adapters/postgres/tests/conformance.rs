@@ -6,7 +6,8 @@
 use commerce_core::testkit::conformance;
 use commerce_postgres::testing::Databases;
 use commerce_postgres::{
-    PgCatalogStore, PgIdempotencyStore, PgInventoryStore, PgOrderStore, PgOutbox, PgOutboxConsumer, PgReadModel,
+    PgCatalogStore, PgIdempotencyStore, PgInventoryStore, PgOrderStore, PgOutbox, PgOutboxConsumer, PgPricingStore,
+    PgReadModel,
 };
 
 #[tokio::test]
@@ -48,6 +49,14 @@ async fn inventory_store() {
 async fn order_store() {
     let dbs = Databases::new();
     conformance::orders::run(|| async { PgOrderStore::new(dbs.fresh().await) }).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn shipping_method_and_tax_rate_stores() {
+    let dbs = Databases::new();
+    conformance::pricing::shipping_methods(|| async { PgPricingStore::new(dbs.fresh().await) }).await;
+    conformance::pricing::tax_rates(|| async { PgPricingStore::new(dbs.fresh().await) }).await;
     dbs.cleanup().await;
 }
 

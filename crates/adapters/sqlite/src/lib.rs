@@ -38,6 +38,7 @@ mod idempotency;
 mod inventory;
 mod orders;
 mod outbox;
+mod pricing;
 mod read_model;
 mod shop;
 #[cfg(feature = "testing")]
@@ -57,6 +58,7 @@ pub use idempotency::SqliteIdempotencyStore;
 pub use inventory::SqliteInventoryStore;
 pub use orders::SqliteOrderStore;
 pub use outbox::{SqliteOutbox, SqliteOutboxConsumer};
+pub use pricing::SqlitePricingStore;
 pub use read_model::SqliteReadModel;
 use rusqlite::{OptionalExtension as _, Transaction, ffi, params};
 pub use shop::SqlitePipeline;
@@ -150,6 +152,11 @@ impl SqliteDb {
     /// The catalog store.
     pub fn catalog(&self) -> SqliteCatalogStore {
         SqliteCatalogStore::new(self.clone())
+    }
+
+    /// Shipping methods and tax rates on this database.
+    pub fn pricing(&self) -> SqlitePricingStore {
+        SqlitePricingStore::new(self.clone())
     }
 
     /// The order store.

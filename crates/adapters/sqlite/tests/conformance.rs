@@ -13,6 +13,13 @@ async fn product_store_and_its_outbox() {
 }
 
 #[tokio::test]
+async fn shipping_method_and_tax_rate_stores() {
+    let dbs = Databases::new();
+    conformance::pricing::shipping_methods(|| async { dbs.fresh().await.pricing() }).await;
+    conformance::pricing::tax_rates(|| async { dbs.fresh().await.pricing() }).await;
+}
+
+#[tokio::test]
 async fn collection_store() {
     let dbs = Databases::new();
     conformance::collections::run(|| async { dbs.fresh().await.catalog() }).await;

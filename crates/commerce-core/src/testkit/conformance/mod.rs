@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod inventory;
 pub mod orders;
 pub mod payment;
+pub mod pricing;
 pub mod products;
 pub mod read_model;
 pub mod restock;

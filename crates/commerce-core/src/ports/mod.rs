@@ -36,6 +36,12 @@ use crate::{
     timestamp::Timestamp,
 };
 
+mod pricing;
+
+#[cfg(any(test, feature = "mocks"))]
+pub use pricing::{MockShippingMethodStore, MockTaxRateStore};
+pub use pricing::{ShippingMethodStore, TaxRateStore};
+
 /// Failure of a persistence port.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
