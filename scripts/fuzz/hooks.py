@@ -7,7 +7,8 @@ can know are facts of the running shop and of the clock. For schema-valid cases 
 hooks supply them, so that the check judges the rules rather than the fixture:
 
 - a checkout names products that exist and are for sale, in one currency;
-- a product names a collection that exists;
+- a product or a tax rate names a collection that exists;
+- a shipping method's free-above threshold is in its price's currency;
 - an Idempotency-Key names one checkout (a generated key may repeat with another body);
 - a card has not expired (the document states the year range, not the current month);
 - a payment method token is one the processor issued (the simulators know Stripe's test
@@ -113,7 +114,31 @@ def fix_product(case) -> None:
     body = case.body
     if isinstance(body, dict) and body.get("collection_id") is not None:
         known = collections()
-        body["collection_id"] = known[len(body["collection_id"]) % len(known)] if known else None
+        body["collection_id"] = known[len(str(body["collection_id"])) % len(known)] if known else None
+
+
+def fix_shipping_method(case) -> None:
+    """A free-above threshold is in the price's currency (a rule across two fields, and in a
+    patch across the body and the stored method)."""
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    price = body.get("price")
+    currency = price.get("currency") if isinstance(price, dict) else None
+    if "free_above" not in body and currency is not None and case.method.upper() == "PATCH":
+        body["free_above"] = None  # a new price's currency would contradict the stored threshold
+    free = body.get("free_above")
+    if isinstance(free, dict):
+        currency = currency or stored_price_currency(case)
+        if currency is not None:
+            free["currency"] = currency
+
+
+def stored_price_currency(case) -> str | None:
+    try:
+        return get(f"/admin/v1/shipping-methods/{case.path_parameters['id']}")["price"]["currency"]
+    except Exception:  # noqa: BLE001 - no such method (a 404 is an answer too) or no id
+        return None
 
 
 def as_int(value) -> int | None:
@@ -141,8 +166,10 @@ def fix(case) -> None:
     route = (case.method.upper(), case.path)
     if route == ("POST", "/store/v1/checkout"):
         fix_checkout(case)
-    elif route in (("POST", "/admin/v1/products"), ("PATCH", "/admin/v1/products/{id}")):
+    elif route in (("POST", "/admin/v1/products"), ("PATCH", "/admin/v1/products/{id}"), ("POST", "/admin/v1/tax-rates")):
         fix_product(case)
+    elif route in (("POST", "/admin/v1/shipping-methods"), ("PATCH", "/admin/v1/shipping-methods/{id}")):
+        fix_shipping_method(case)
     elif route == ("GET", "/store/v1/products"):
         fix_listing(case)
 

@@ -68,7 +68,11 @@ pub fn router(state: AdminState) -> Router {
         .with_state(state)
 }
 
-async fn require_admin(State(authorizer): State<Arc<dyn AdminAuthorizer>>, request: Request, next: Next) -> Response {
+pub(crate) async fn require_admin(
+    State(authorizer): State<Arc<dyn AdminAuthorizer>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let (parts, body) = request.into_parts();
     match authorizer.authorize(&parts).await {
         Ok(()) => next.run(Request::from_parts(parts, body)).await,

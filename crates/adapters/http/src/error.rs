@@ -10,7 +10,10 @@ use axum::{
 };
 use commerce_core::{
     inventory::InventoryError,
-    services::{catalog::CatalogError, checkout::CheckoutError, restock::RestockError, storefront::StorefrontError},
+    services::{
+        catalog::CatalogError, checkout::CheckoutError, pricing::PricingError, restock::RestockError,
+        storefront::StorefrontError,
+    },
     validation::ValidationErrors,
 };
 use serde::Serialize;
@@ -269,6 +272,21 @@ impl From<RestockError> for ApiError {
         match e {
             RestockError::Catalog(e) => e.into(),
             RestockError::Inventory(e) => e.into(),
+        }
+    }
+}
+
+impl From<PricingError> for ApiError {
+    fn from(e: PricingError) -> Self {
+        match e {
+            PricingError::Validation(v) => Self::Validation(v),
+            PricingError::NotFound(what) => Self::NotFound(format!("{what} not found")),
+            PricingError::Duplicate(what) => Self::Conflict {
+                title: "Already exists",
+                detail: format!("already exists: {what}"),
+                extensions: Map::new(),
+            },
+            PricingError::Unavailable(m) => Self::Unavailable(m),
         }
     }
 }

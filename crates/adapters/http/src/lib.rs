@@ -26,6 +26,7 @@ pub mod extract;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
+pub mod pricing;
 pub mod store;
 pub mod tls;
 pub mod webhooks;
@@ -103,6 +104,11 @@ pub fn shop_router(shop: &Shop, authorizer: Arc<dyn AdminAuthorizer>) -> Router 
         .merge(checkout::router(checkout::CheckoutState {
             checkout: shop.checkout.clone(),
             orders: shop.orders.clone(),
+        }))
+        .merge(pricing::store_router(shop.pricing.clone()))
+        .merge(pricing::admin_router(pricing::PricingAdminState {
+            pricing: shop.pricing.clone(),
+            authorizer: authorizer.clone(),
         }))
         .merge(admin::router(admin::AdminState {
             catalog: shop.catalog.clone(),

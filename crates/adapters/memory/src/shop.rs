@@ -57,6 +57,8 @@ pub struct MemoryAdapters {
     pub inventory: Arc<MemoryInventoryStore>,
     /// Idempotency keys.
     pub idempotency: Arc<MemoryIdempotencyStore>,
+    /// Shipping methods and tax rates.
+    pub pricing: Arc<crate::MemoryPricingStore>,
     /// The in-process event bus.
     pub bus: Arc<MemoryEventBus>,
     /// Outbox to bus.
@@ -84,6 +86,7 @@ impl MemoryAdapters {
             orders: Arc::new(MemoryOrderStore::with_outbox(outbox.clone())),
             inventory: Arc::new(MemoryInventoryStore::new()),
             idempotency: Arc::new(MemoryIdempotencyStore::default()),
+            pricing: Arc::new(crate::MemoryPricingStore::new()),
             relay: OutboxRelay::new(Arc::new(outbox.clone()), bus.clone()),
             projector: Projector::new(read_model.clone()),
             consumer: bus.consumer("read-model"),
@@ -104,6 +107,7 @@ impl MemoryAdapters {
             .inventory(InventoryService::new(self.inventory.clone(), self.bus.clone(), env))
             .orders(self.orders.clone())
             .idempotency(self.idempotency.clone(), secret)
+            .pricing(self.pricing.clone())
     }
 
     /// One pass of the pipeline: relays and projects up to `max` events each, then drops

@@ -17,7 +17,7 @@ use crate::{Abort, SqliteDb, SqliteOutboxConsumer, unavailable};
 
 impl SqliteDb {
     /// A shop builder with the catalog, read model, inventory (its stock events written in
-    /// its transactions) and orders on this database. Set the idempotency store and secret
+    /// its transactions), orders, shipping methods and tax rates on this database. Set the idempotency store and secret
     /// and the gateway, then build.
     pub fn shop(&self, env: Env) -> ShopBuilder {
         Shop::builder(env.clone())
@@ -25,6 +25,7 @@ impl SqliteDb {
             .read_model(Arc::new(self.read_model()))
             .inventory(InventoryService::with_transactional_events(Arc::new(self.inventory()), env))
             .orders(Arc::new(self.orders()))
+            .pricing(Arc::new(self.pricing()))
     }
 
     /// The value of setting `name`, storing `generate()` first if it has none: the first

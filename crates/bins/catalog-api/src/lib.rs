@@ -142,14 +142,28 @@ pub async fn run(
     let delivery = delivery(&cli)?;
     let pool = cli.db.write_pool()?;
     let (catalog, inventory, orders) = services(&pool, &cli.inventory)?;
+    let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
+    let store = Arc::new(commerce_postgres::PgPricingStore::new(pool.clone()));
+    let pricing = commerce_core::services::pricing::PricingService::new(
+        store.clone(),
+        store,
+        Arc::new(PgCatalogStore::new(pool.clone())),
+        env,
+    );
+    let authorizer: Arc<AdminToken> = Arc::new(AdminToken::new(admin_token));
+    let pricing_routes = commerce_http::pricing::admin_router(commerce_http::pricing::PricingAdminState {
+        pricing,
+        authorizer: authorizer.clone(),
+    });
     let state = AdminState {
         stock: RestockService::new(catalog.clone(), inventory.service, delivery),
         catalog,
         orders,
-        authorizer: Arc::new(AdminToken::new(admin_token)),
+        authorizer,
     };
     let ops = OpsState::new(commerce_process::postgres::readiness_with(&[&pool], inventory.readiness));
-    let app = commerce_http::app(Router::new().merge(admin::router(state)), ops, HttpConfig::default());
+    let app =
+        commerce_http::app(Router::new().merge(admin::router(state)).merge(pricing_routes), ops, HttpConfig::default());
     let jobs = tokio_util::sync::CancellationToken::new();
     let pruner = spawn_outbox_retention(&pool, cli.outbox.outbox_retain_hours, jobs.clone());
     tracing::info!(addr = %listener.local_addr()?, "catalog-api listening");

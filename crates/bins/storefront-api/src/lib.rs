@@ -5,7 +5,7 @@
 use std::{sync::Arc, time::Duration};
 
 use axum::Router;
-use commerce_core::services::{events::Projector, storefront::StorefrontService};
+use commerce_core::services::{Env, events::Projector, pricing::PricingService, storefront::StorefrontService};
 use commerce_grpc::GrpcInventoryClient;
 use commerce_http::{
     HttpConfig,
@@ -14,7 +14,7 @@ use commerce_http::{
 };
 use commerce_postgres::{PgOutboxConsumer, PgReadModel};
 pub use commerce_process::{Command, HttpArgs, InventoryArgs, postgres::DatabaseArgs};
-use commerce_runtime::Pace;
+use commerce_runtime::{Pace, RandomIds, SystemClock};
 use tokio_util::sync::CancellationToken;
 
 /// Storefront REST and GraphQL on PostgreSQL.
@@ -78,8 +78,17 @@ pub async fn run(
     });
     let projector_job = projector_job.transpose()?;
 
+    let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
+    let pricing_store = Arc::new(commerce_postgres::PgPricingStore::new(read.clone()));
+    let pricing = PricingService::new(
+        pricing_store.clone(),
+        pricing_store,
+        Arc::new(commerce_postgres::PgCatalogStore::new(read.clone())),
+        env,
+    );
     let routes = Router::new()
         .merge(store::router(StoreState { storefront: storefront.clone() }))
+        .merge(commerce_http::pricing::store_router(pricing))
         .merge(commerce_graphql::router(commerce_graphql::schema(storefront)));
     let pools: Vec<_> = if in_process { vec![&read, &write] } else { vec![&read] };
     let ops = OpsState::new(commerce_process::postgres::readiness(&pools));

@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod inventory;
 pub mod orders;
 pub mod payment_notices;
+pub mod pricing;
 pub mod recovery;
 pub mod restock;
 pub mod shop;

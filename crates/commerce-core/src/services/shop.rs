@@ -10,6 +10,7 @@
 //! #     catalog: Arc<impl ProductStore + CollectionStore + RestockLog + 'static>,
 //! #     read_model: Arc<dyn ProductReadModel>, inventory: InventoryService, orders: Arc<dyn OrderStore>,
 //! #     keys: Arc<dyn IdempotencyStore>, gateway: Arc<dyn PaymentGateway>,
+//! #     pricing: Arc<impl ShippingMethodStore + TaxRateStore + 'static>,
 //! # ) -> Result<(), commerce_core::services::shop::ShopError> {
 //! let env = Env::new(Arc::new(ManualClock::default()), Arc::new(SequentialIds::new()));
 //! let shop = Shop::builder(env.clone())
@@ -19,6 +20,7 @@
 //!     .orders(orders)
 //!     .idempotency(keys, IdempotencySecret::generate(&*env.ids))
 //!     .gateway(gateway)
+//!     .pricing(pricing)
 //!     .build()?;
 //! // shop.catalog, shop.storefront, shop.checkout, shop.orders, shop.stock, shop.recovery,
 // shop.payment_notices ...
@@ -35,6 +37,7 @@ use super::{
     inventory::InventoryService,
     orders::OrderService,
     payment_notices::PaymentNoticeService,
+    pricing::PricingService,
     recovery::RecoveryService,
     restock::{RestockDelivery, RestockService},
     storefront::StorefrontService,
@@ -43,7 +46,7 @@ use crate::{
     idempotency::IdempotencySecret,
     ports::{
         CollectionStore, IdempotencyStore, InventoryStore, OrderStore, PaymentGateway, ProductReadModel, ProductStore,
-        RestockLog,
+        RestockLog, ShippingMethodStore, TaxRateStore,
     },
 };
 
@@ -71,6 +74,8 @@ pub struct Shop {
     pub recovery: RecoveryService,
     /// Wakes orders on the card processor's notifications (webhooks).
     pub payment_notices: PaymentNoticeService,
+    /// Shipping methods and tax rates.
+    pub pricing: PricingService,
     /// The clock and ids every service stamps its work with.
     pub env: Env,
 }
@@ -89,6 +94,7 @@ impl Shop {
             orders: None,
             idempotency: None,
             gateway: None,
+            pricing: None,
             reservation_ttl_secs: 900,
             claim_stale_after_secs: IdempotencyService::DEFAULT_STALE_AFTER_SECS,
             restock_delivery: RestockDelivery::Direct,
@@ -110,6 +116,7 @@ pub struct ShopBuilder {
     orders: Option<Arc<dyn OrderStore>>,
     idempotency: Option<(Arc<dyn IdempotencyStore>, IdempotencySecret)>,
     gateway: Option<Arc<dyn PaymentGateway>>,
+    pricing: Option<(Arc<dyn ShippingMethodStore>, Arc<dyn TaxRateStore>)>,
     reservation_ttl_secs: i64,
     claim_stale_after_secs: i64,
     restock_delivery: RestockDelivery,
@@ -123,6 +130,15 @@ impl ShopBuilder {
         S: ProductStore + CollectionStore + RestockLog + 'static,
     {
         self.catalog_ports(store.clone(), store.clone(), store)
+    }
+
+    /// One store for shipping methods and tax rates.
+    pub fn pricing<S>(mut self, store: Arc<S>) -> Self
+    where
+        S: ShippingMethodStore + TaxRateStore + 'static,
+    {
+        self.pricing = Some((store.clone(), store));
+        self
     }
 
     /// Separate catalog ports (products and collections must share a store for the
@@ -212,7 +228,9 @@ impl ShopBuilder {
         let orders = self.orders.ok_or(ShopError("an order store"))?;
         let (keys, secret) = self.idempotency.ok_or(ShopError("an idempotency store and secret"))?;
         let gateway = self.gateway.ok_or(ShopError("a payment gateway"))?;
+        let (methods, rates) = self.pricing.ok_or(ShopError("a shipping method and tax rate store"))?;
 
+        let pricing = PricingService::new(methods, rates, collections.clone(), env.clone());
         let catalog = CatalogService::from_ports(products.clone(), collections, restocks, env.clone());
         let mut storefront = StorefrontService::new(read_model);
         if let Some(live) = self.live_stock {
@@ -228,6 +246,7 @@ impl ShopBuilder {
             stock: RestockService::new(catalog.clone(), inventory.clone(), self.restock_delivery),
             catalog,
             storefront,
+            pricing,
             payment_notices: PaymentNoticeService::new(orders.clone(), runner.clone(), idempotency.clone()),
             checkout: IdempotentCheckout::new(checkout, idempotency),
             orders: OrderService::new(orders.clone(), env.clone()),

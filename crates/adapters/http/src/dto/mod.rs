@@ -7,6 +7,7 @@
 
 mod admin;
 mod checkout;
+mod pricing;
 mod store;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ use utoipa::ToSchema;
 
 pub use admin::*;
 pub use checkout::*;
+pub use pricing::*;
 pub use store::*;
 
 use crate::openapi::rules;

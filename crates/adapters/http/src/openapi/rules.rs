@@ -151,6 +151,44 @@ pub fn currency() -> Object {
         .build()
 }
 
+/// An ISO 3166-1 alpha-2 country code.
+pub fn country() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some("ISO 3166-1 alpha-2 country code (upper case)."))
+        .enum_values(Some(commerce_core::address::CountryCode::all().map(|c| c.to_string())))
+        .examples([serde_json::json!("DE")])
+        .build()
+}
+
+/// A non-empty list of country codes.
+pub fn countries() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(country())
+        .min_items(Some(1))
+        .max_items(Some(commerce_core::address::CountryCode::all().count()))
+        .description(Some("ISO 3166-1 alpha-2 codes of the countries served."))
+        .build()
+}
+
+/// A shipping method's name.
+pub fn shipping_method_name() -> Object {
+    string(commerce_core::pricing::ShippingMethodName::RULE, "Shown to customers: 1-100 characters, one line.")
+        .examples([serde_json::json!("DHL Paket")])
+        .build()
+}
+
+/// A shipping method's name in a patch.
+pub fn shipping_method_name_patch() -> Object {
+    nullable(string(commerce_core::pricing::ShippingMethodName::RULE, "Name; null or absent leaves it unchanged."))
+        .build()
+}
+
+/// A tax rate in basis points.
+pub fn rate_bps() -> Object {
+    integer(0, Some(10_000), "Basis points, 0-10,000 (1,900 is 19 %).").examples([serde_json::json!(1900)]).build()
+}
+
 /// Units physically in stock.
 pub fn on_hand() -> Object {
     integer(0, Some(OnHand::MAX.cast_signed()), "Units physically in stock, 0-1,000,000,000.")

@@ -8,6 +8,7 @@ mod contract;
 mod durability;
 mod hardening;
 mod parsers;
+mod pricing;
 mod stripe;
 
 use commerce_system_tests::ShopClient;
