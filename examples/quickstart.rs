@@ -66,8 +66,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         // The token the customer's browser got from the processor (here one of Stripe's
         // test PaymentMethods, which the simulated processor knows too): no card number
         // reaches the shop.
-        card: None,
         payment_method: Some("pm_card_visa".into()),
+        // No address: this shop has no shipping methods (digital goods).
+        ..CheckoutInput::default()
     };
     let placed = shop.checkout.place_order(&key, &input).await.result?;
     let order = &placed.order;

@@ -203,6 +203,8 @@ impl MutationRoot {
                 .collect(),
             card: None,
             payment_method: Some(input.payment_method),
+            shipping_address: None,
+            shipping_method_id: None,
         };
         let reply = checkout.place_order(&key, &domain).await;
         let placed = reply.result.map_err(checkout_error)?;

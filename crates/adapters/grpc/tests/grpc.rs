@@ -205,6 +205,8 @@ async fn two_thousand_concurrent_checkouts_sell_exactly_the_stock() {
                     items: vec![CheckoutItemInput { product_id: product_id.to_string(), quantity: 1 }],
                     card: None,
                     payment_method: Some("pm_card_visa".into()),
+                    shipping_address: None,
+                    shipping_method_id: None,
                 };
                 let placed = checkout.place_order(&input).await.unwrap();
                 if placed.order.status == OrderStatus::Paid {

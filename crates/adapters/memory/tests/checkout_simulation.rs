@@ -112,6 +112,8 @@ fn input(products: &[ProductId], lines: &[(usize, Quantity)], n: usize, card: &s
             .collect(),
         card: Some(CardInput { number: card.into(), exp_month: 12, exp_year: 2030, cvc: "123".into() }),
         payment_method: None,
+        shipping_address: None,
+        shipping_method_id: None,
     }
 }
 

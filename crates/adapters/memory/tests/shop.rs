@@ -256,6 +256,8 @@ fn invalid_checkouts_name_every_bad_field() {
                 cvc: "1".into(),
             }),
             payment_method: None,
+            shipping_address: None,
+            shipping_method_id: None,
         };
         let key = ClientKey::parse("invalid").unwrap();
         let Err(CheckoutError::Validation(errors)) = shop.checkout.place_order(&key, &input).await.result else {
@@ -419,5 +421,82 @@ fn restocks_travel_as_events_and_a_refused_one_is_parked() {
         // Restocking an unknown product is refused by the catalog.
         let unknown = ProductId::from_uuid(uuid::Uuid::from_u128(42));
         assert_eq!(shop.catalog.request_restock(unknown, units(1)).await, Err(CatalogError::ProductNotFound));
+    });
+}
+
+/// A shop that ships: an address and a method are required, and the total is the
+/// subtotal plus shipping plus tax by the destination's rates.
+#[test]
+fn a_shipped_order_is_charged_its_subtotal_shipping_and_tax() {
+    use commerce_core::{
+        address::ShippingAddressInput, catalog::MoneyInput, pricing::ShippingMethodInput,
+        services::pricing::TaxRateInput,
+    };
+    block_on(async {
+        let shop = TestShop::new();
+        let tee = shop.given_product("TEE-1", 1999, 5).await;
+        // Before any shipping method exists, an order without an address costs its subtotal.
+        let digital = shop.when_checkout(&[(tee.id, 1)], GOOD_CARD).await.unwrap().order;
+        assert_eq!((digital.total.amount(), digital.shipping.is_none()), (1999, true));
+
+        let method = shop
+            .pricing
+            .create_shipping_method(&ShippingMethodInput {
+                name: "DHL Paket".into(),
+                countries: vec!["DE".into()],
+                price: MoneyInput { amount: 499, currency: "USD".into() },
+                free_above: Some(MoneyInput { amount: 10_000, currency: "USD".into() }),
+                active: None,
+            })
+            .await
+            .unwrap();
+        shop.pricing
+            .create_tax_rate(&TaxRateInput { country: "DE".into(), collection_id: None, rate_bps: 1900 })
+            .await
+            .unwrap();
+        let address = |country: &str| ShippingAddressInput {
+            name: "Ada Lovelace".into(),
+            line1: "Unter den Linden 1".into(),
+            city: "Berlin".into(),
+            postal_code: Some("10117".into()),
+            country: country.into(),
+            ..ShippingAddressInput::default()
+        };
+        let checkout = |address: Option<ShippingAddressInput>, method: Option<String>| {
+            let mut input = common::checkout_input(&[(tee.id, 2)], GOOD_CARD);
+            input.shipping_address = address;
+            input.shipping_method_id = method;
+            let key = ClientKey::parse(&format!("ship-{}", uuid::Uuid::new_v4())).unwrap();
+            let shop = &shop;
+            async move { shop.checkout.place_order(&key, &input).await.result }
+        };
+
+        let fields = |e: CheckoutError| match e {
+            CheckoutError::Validation(v) => v.errors().iter().map(|f| f.field.clone()).collect::<Vec<_>>(),
+            other => panic!("expected a validation error, got {other}"),
+        };
+        assert_eq!(fields(checkout(None, None).await.unwrap_err()), ["shipping_address"]);
+        assert_eq!(fields(checkout(Some(address("DE")), None).await.unwrap_err()), ["shipping_method_id"]);
+        let to_france = checkout(Some(address("FR")), Some(method.id.to_string())).await.unwrap_err();
+        assert_eq!(fields(to_france), ["shipping_method_id"], "the method does not ship to France");
+
+        let order = checkout(Some(address("DE")), Some(method.id.to_string())).await.unwrap().order;
+        let charges = order.charges.clone().unwrap();
+        assert_eq!(charges.subtotal.amount(), 3998);
+        assert_eq!(charges.shipping_total.amount(), 499);
+        assert_eq!(order.lines[0].tax.unwrap().amount(), 760, "39.98 * 19 % = 7.5962");
+        assert_eq!(charges.shipping_tax.amount(), 95, "4.99 * 19 % = 0.9481");
+        assert_eq!(charges.tax_total.amount(), 760 + 95);
+        assert_eq!(order.total.amount(), 3998 + 499 + 855);
+        assert_eq!(order.status, OrderStatus::Paid);
+        let captured = shop.gateway.inner.stats(Some(&order.id.to_string()));
+        assert_eq!(captured.captures, 1);
+        assert_eq!(order.shipping.as_ref().unwrap().method.as_ref().unwrap().name, "DHL Paket");
+
+        // A later rate change leaves the order as it was charged.
+        let rates = shop.pricing.tax_rates().await.unwrap();
+        shop.pricing.delete_tax_rate(rates[0].id).await.unwrap();
+        let stored = shop.orders.order(order.id).await.unwrap();
+        assert_eq!((stored.total, stored.charges), (order.total, order.charges));
     });
 }

@@ -51,6 +51,8 @@ fn input(product: &str, card: &str) -> CheckoutInput {
         items: vec![CheckoutItemInput { product_id: product.into(), quantity: 1 }],
         card: Some(CardInput { number: card.into(), exp_month: 12, exp_year: 2030, cvc: "987".into() }),
         payment_method: None,
+        shipping_address: None,
+        shipping_method_id: None,
     }
 }
 

@@ -12,6 +12,7 @@ use commerce_core::services::{
     idempotency::IdempotencyService,
     orders::OrderService,
     payment_notices::PaymentNoticeService,
+    pricing::PricingService,
     recovery::RecoveryService,
 };
 use commerce_http::{
@@ -79,8 +80,11 @@ pub async fn run(
     let runner =
         SagaRunner::new(orders.clone(), inventory.clone(), processor.clone(), env.clone(), cli.reservation_ttl_secs);
     let catalog = Arc::new(PgCatalogStore::new(pool.clone()));
+    let pricing_store = Arc::new(commerce_postgres::PgPricingStore::new(pool.clone()));
+    let pricing = PricingService::new(pricing_store.clone(), pricing_store, catalog.clone(), env.clone());
     let checkout_service = CheckoutService::new(catalog, orders.clone(), processor, runner.clone(), env.clone())
-        .with_card_data(payments.card_data);
+        .with_card_data(payments.card_data)
+        .with_pricing(pricing);
     let recovery = RecoveryService::new(orders.clone(), runner, inventory, env.clone());
 
     let jobs = CancellationToken::new();

@@ -11,9 +11,11 @@
 //! through the ports and persists the order after every step. Every action is
 //! idempotent (keys derive from the order id), so re-running the saga after a
 //! crash at any point either finishes the order or compensates it.
+mod charges;
 mod outcome;
 mod saga;
 
+pub use charges::{OrderCharges, OrderShipping, ShippingMethodRef};
 pub use outcome::CheckoutOutcome;
 pub use saga::{SagaAction, StepResult, next_action};
 
@@ -98,6 +100,9 @@ pub struct OrderLine {
     pub quantity: Quantity,
     /// `unit_price * quantity`.
     pub line_total: Money,
+    /// The tax charged on this line (`None` on orders placed before tax existed).
+    #[serde(default)]
+    pub tax: Option<Money>,
 }
 
 /// Where an order stands, as customers and operators see it.
@@ -267,8 +272,15 @@ pub struct Order {
     pub email: Email,
     /// Lines.
     pub lines: Vec<OrderLine>,
-    /// Sum of line totals.
+    /// The amount charged: `charges.subtotal + charges.shipping_total + charges.tax_total`.
     pub total: Money,
+    /// What the total is made of (`None` on orders placed before shipping and tax existed:
+    /// their total is their subtotal).
+    #[serde(default)]
+    pub charges: Option<OrderCharges>,
+    /// Where it ships (`None`: nothing to ship, in a shop without shipping methods).
+    #[serde(default)]
+    pub shipping: Option<OrderShipping>,
     /// Card token, brand and last four.
     pub payment_method: PaymentMethod,
     /// SHA-256 (hex) of the secret the customer reads the order with.

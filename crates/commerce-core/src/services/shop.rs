@@ -239,7 +239,8 @@ impl ShopBuilder {
         let runner =
             SagaRunner::new(orders.clone(), inventory.clone(), gateway.clone(), env.clone(), self.reservation_ttl_secs);
         let checkout = CheckoutService::new(products, orders.clone(), gateway, runner.clone(), env.clone())
-            .with_card_data(self.card_data);
+            .with_card_data(self.card_data)
+            .with_pricing(pricing.clone());
         let idempotency =
             IdempotencyService::new(keys, secret, env.clock.clone()).with_stale_after_secs(self.claim_stale_after_secs);
         Ok(Shop {

@@ -1,6 +1,7 @@
 //! Bodies of the checkout routes: the checkout request and orders.
 
 use commerce_core::{
+    address::{ShippingAddress, ShippingAddressInput},
     order::{FailureReason, Order, OrderLine},
     payment::CardInput,
     services::checkout::{CheckoutInput, CheckoutItemInput},
@@ -70,6 +71,81 @@ pub struct CheckoutRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(schema_with = rules::payment_method)]
     pub payment_method: Option<String>,
+    /// Where the order ships: required while the shop has an active shipping method
+    /// (`GET /store/v1/shipping-methods`); without one (digital goods) it may be left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub shipping_address: Option<ShippingAddressDto>,
+    /// A shipping method serving the address's country: required with an address while the
+    /// shop has an active shipping method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<uuid::Uuid>, nullable = false)]
+    pub shipping_method_id: Option<String>,
+}
+
+/// A shipping address.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShippingAddressDto {
+    /// The recipient, 1-100 characters.
+    #[schema(schema_with = rules::recipient)]
+    pub name: String,
+    /// Street and number, 1-200 characters.
+    #[schema(schema_with = rules::address_line)]
+    pub line1: String,
+    /// Apartment, floor, c/o (optional), up to 200 characters.
+    #[serde(default)]
+    #[schema(schema_with = rules::address_line_optional)]
+    pub line2: Option<String>,
+    /// City, 1-100 characters.
+    #[schema(schema_with = rules::city)]
+    pub city: String,
+    /// State, province or county (optional).
+    #[serde(default)]
+    #[schema(schema_with = rules::region)]
+    pub region: Option<String>,
+    /// Postal code (optional where the country has none): letters, digits, spaces, '-'.
+    #[serde(default)]
+    #[schema(schema_with = rules::postal_code)]
+    pub postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2 code.
+    #[schema(schema_with = rules::country)]
+    pub country: String,
+    /// The recipient's phone, for the carrier (optional).
+    #[serde(default)]
+    #[schema(schema_with = rules::phone)]
+    pub phone: Option<String>,
+}
+
+impl From<ShippingAddressDto> for ShippingAddressInput {
+    fn from(a: ShippingAddressDto) -> Self {
+        Self {
+            name: a.name,
+            line1: a.line1,
+            line2: a.line2,
+            city: a.city,
+            region: a.region,
+            postal_code: a.postal_code,
+            country: a.country,
+            phone: a.phone,
+        }
+    }
+}
+
+impl From<&ShippingAddress> for ShippingAddressDto {
+    fn from(a: &ShippingAddress) -> Self {
+        let optional = |v: &str| (!v.is_empty()).then(|| v.to_owned());
+        Self {
+            name: a.name.clone(),
+            line1: a.line1.clone(),
+            line2: optional(&a.line2),
+            city: a.city.clone(),
+            region: optional(&a.region),
+            postal_code: optional(&a.postal_code),
+            country: a.country.to_string(),
+            phone: optional(&a.phone),
+        }
+    }
 }
 
 impl From<CheckoutRequest> for CheckoutInput {
@@ -88,6 +164,8 @@ impl From<CheckoutRequest> for CheckoutInput {
                 cvc: card.cvc,
             }),
             payment_method: r.payment_method,
+            shipping_address: r.shipping_address.map(Into::into),
+            shipping_method_id: r.shipping_method_id,
         }
     }
 }
@@ -105,8 +183,10 @@ pub struct OrderLineDto {
     pub unit_price: MoneyDto,
     /// Units.
     pub quantity: u32,
-    /// `unit_price * quantity`.
+    /// `unit_price * quantity`, net.
     pub line_total: MoneyDto,
+    /// The tax charged on this line (0 where none applies).
+    pub tax: MoneyDto,
 }
 
 impl From<&OrderLine> for OrderLineDto {
@@ -118,8 +198,18 @@ impl From<&OrderLine> for OrderLineDto {
             unit_price: l.unit_price.into(),
             quantity: l.quantity.get(),
             line_total: l.line_total.into(),
+            tax: l.tax.unwrap_or_else(|| commerce_core::Money::zero(l.line_total.currency())).into(),
         }
     }
+}
+
+/// The shipping method an order was placed with.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderShippingMethodDto {
+    /// Its id.
+    pub id: String,
+    /// Its name then.
+    pub name: String,
 }
 
 /// How an order was paid: card brand and last four digits only.
@@ -143,8 +233,18 @@ pub struct OrderDto {
     pub email: String,
     /// Lines.
     pub lines: Vec<OrderLineDto>,
-    /// Total.
+    /// The amount charged: `subtotal + shipping_total + tax_total`.
     pub total: MoneyDto,
+    /// The lines' net totals.
+    pub subtotal: MoneyDto,
+    /// Shipping, net.
+    pub shipping_total: MoneyDto,
+    /// Tax on the lines and on shipping.
+    pub tax_total: MoneyDto,
+    /// Where it ships; null for an order with nothing to ship.
+    pub shipping_address: Option<ShippingAddressDto>,
+    /// How it ships; null without a shipping method.
+    pub shipping_method: Option<OrderShippingMethodDto>,
     /// Card brand and last four.
     pub payment: PaymentSummary,
     /// While the status is `awaiting_customer_action`: how the customer completes the card's
@@ -172,6 +272,24 @@ impl OrderDto {
             email: o.email.as_str().to_owned(),
             lines: o.lines.iter().map(Into::into).collect(),
             total: o.total.into(),
+            // Orders placed before shipping and tax existed: their total is their subtotal.
+            subtotal: o.charges.as_ref().map_or(o.total, |c| c.subtotal).into(),
+            shipping_total: o
+                .charges
+                .as_ref()
+                .map_or(commerce_core::Money::zero(o.total.currency()), |c| c.shipping_total)
+                .into(),
+            tax_total: o
+                .charges
+                .as_ref()
+                .map_or(commerce_core::Money::zero(o.total.currency()), |c| c.tax_total)
+                .into(),
+            shipping_address: o.shipping.as_ref().map(|s| (&s.address).into()),
+            shipping_method: o
+                .shipping
+                .as_ref()
+                .and_then(|s| s.method.as_ref())
+                .map(|m| OrderShippingMethodDto { id: m.id.to_string(), name: m.name.clone() }),
             payment: PaymentSummary {
                 brand: serde_json::to_value(o.payment_method.brand)
                     .ok()

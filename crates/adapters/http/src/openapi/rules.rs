@@ -171,6 +171,47 @@ pub fn countries() -> utoipa::openapi::schema::Array {
         .build()
 }
 
+/// The recipient of a shipping address.
+pub fn recipient() -> Object {
+    string(commerce_core::address::rules::NAME, "The recipient: 1-100 characters, one line.").build()
+}
+
+/// The first line of a shipping address.
+pub fn address_line() -> Object {
+    string(commerce_core::address::rules::LINE, "Street and number: 1-200 characters, one line.").build()
+}
+
+/// The optional second line of a shipping address.
+pub fn address_line_optional() -> Object {
+    nullable(string(commerce_core::address::rules::LINE, "Optional: up to 200 characters, one line.")).build()
+}
+
+/// The city of a shipping address.
+pub fn city() -> Object {
+    string(commerce_core::address::rules::CITY, "City: 1-100 characters, one line.").build()
+}
+
+/// The optional region of a shipping address.
+pub fn region() -> Object {
+    nullable(string(commerce_core::address::rules::CITY, "State, province or county (optional).")).build()
+}
+
+/// The optional postal code of a shipping address.
+pub fn postal_code() -> Object {
+    nullable(string(
+        commerce_core::address::rules::POSTAL_CODE,
+        "Postal code (optional): letters, digits, spaces, '-'.",
+    ))
+    .examples([serde_json::json!("10115")])
+    .build()
+}
+
+/// The optional phone of a shipping address.
+pub fn phone() -> Object {
+    nullable(string(commerce_core::address::rules::PHONE, "Phone (optional): digits, spaces, '+', '-', '(', ')'."))
+        .build()
+}
+
 /// A shipping method's name.
 pub fn shipping_method_name() -> Object {
     string(commerce_core::pricing::ShippingMethodName::RULE, "Shown to customers: 1-100 characters, one line.")

@@ -168,5 +168,7 @@ pub fn checkout_input(items: &[(ProductId, i64)], card: &str) -> CheckoutInput {
         items: items.iter().map(|(id, q)| CheckoutItemInput { product_id: id.to_string(), quantity: *q }).collect(),
         card: Some(CardInput { number: card.into(), exp_month: 12, exp_year: 2030, cvc: "123".into() }),
         payment_method: None,
+        shipping_address: None,
+        shipping_method_id: None,
     }
 }

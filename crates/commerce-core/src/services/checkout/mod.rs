@@ -7,6 +7,7 @@
 //! - [`IdempotentCheckout`] wraps it in the idempotent-command protocol, so a client may
 //!   retry a checkout under one key and is charged once.
 
+mod charges;
 mod idempotent;
 mod saga;
 
@@ -19,11 +20,11 @@ pub use saga::{SagaError, SagaRunner};
 
 use super::Env;
 use crate::{
+    address::{ShippingAddress, ShippingAddressInput},
     catalog::{Product, Version},
     events::DomainEvent,
-    ids::{OrderId, ProductId},
+    ids::{CollectionId, OrderId, ProductId, ShippingMethodId},
     inventory::Quantity,
-    money::Money,
     order::{Email, Order, OrderLine, OrderStatus, PaymentState, StockState},
     payment::{CardDetails, CardInput, DeclineReason, PaymentError, PaymentToken},
     ports::{OrderStore, PaymentGateway, ProductStore, StoreError},
@@ -41,8 +42,9 @@ pub struct CheckoutItemInput {
 }
 
 /// A checkout request as a client sends it: the card as a processor's token
-/// (`payment_method`) or, with a test processor, as card details (`card`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// (`payment_method`) or, with a test processor, as card details (`card`); where the shop
+/// ships, the address and the shipping method.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 pub struct CheckoutInput {
     /// Customer e-mail.
     pub email: String,
@@ -54,6 +56,22 @@ pub struct CheckoutInput {
     /// A payment method token the customer's browser obtained from the processor.
     #[serde(default)]
     pub payment_method: Option<String>,
+    /// Where the order ships: required when the shop has an active shipping method.
+    #[serde(default)]
+    pub shipping_address: Option<ShippingAddressInput>,
+    /// The shipping method (one serving the address's country): required with an address
+    /// when the shop has an active shipping method.
+    #[serde(default)]
+    pub shipping_method_id: Option<String>,
+}
+
+/// Where and how a checkout ships, once validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShippingChoice {
+    /// The address.
+    pub address: ShippingAddress,
+    /// The method asked for.
+    pub method_id: Option<ShippingMethodId>,
 }
 
 /// Whether the shop takes card details, or only processor tokens. A shop whose servers
@@ -82,15 +100,46 @@ pub const MAX_ORDER_LINES: usize = 100;
 
 impl CheckoutInput {
     /// Checks every field that needs no shop data, reporting all problems at once (e-mail,
-    /// then the payment, then items). Card values never appear in a message.
+    /// then the payment, then items, then shipping). Card values never appear in a message.
     pub fn validate(&self, now: Timestamp, card_data: CardData) -> Result<CheckoutCommand, ValidationErrors> {
         let mut errors = ValidationErrors::new();
         let email = errors.check("email", Email::parse(&self.email));
         let payment = self.validate_payment(now, card_data, &mut errors);
         let items = Self::validate_items(&self.items, &mut errors);
+        let shipping = self.validate_shipping(&mut errors);
         match (email, payment) {
-            (Some(email), Some(payment)) if errors.is_empty() => Ok(CheckoutCommand { email, payment, items }),
+            (Some(email), Some(payment)) if errors.is_empty() => {
+                Ok(CheckoutCommand { email, payment, items, shipping })
+            }
             _ => Err(errors),
+        }
+    }
+
+    /// The address and method, both optional here (whether the shop requires them is
+    /// decided with its shipping methods, at checkout).
+    fn validate_shipping(&self, errors: &mut ValidationErrors) -> Option<ShippingChoice> {
+        let method_id = self.shipping_method_id.as_deref().filter(|m| !m.trim().is_empty()).and_then(|raw| {
+            errors.check(
+                "shipping_method_id",
+                raw.trim()
+                    .parse::<ShippingMethodId>()
+                    .map_err(|_| InvalidValue::Other(format!("{raw:?} is not a shipping method id"))),
+            )
+        });
+        let Some(address) = &self.shipping_address else {
+            if method_id.is_some() {
+                errors.add("shipping_address", "is required with a shipping method");
+            }
+            return None;
+        };
+        match address.validate("shipping_address") {
+            Ok(address) => Some(ShippingChoice { address, method_id }),
+            Err(e) => {
+                for f in e.errors() {
+                    errors.add(f.field.clone(), &f.message);
+                }
+                None
+            }
         }
     }
 
@@ -170,6 +219,8 @@ pub struct CheckoutCommand {
     pub payment: PaymentSource,
     /// Products and quantities, one line per product, in product id order.
     pub items: Vec<(ProductId, Quantity)>,
+    /// Where and how it ships, if the customer said.
+    pub shipping: Option<ShippingChoice>,
 }
 
 impl CheckoutCommand {
@@ -181,6 +232,12 @@ impl CheckoutCommand {
         let mut out = format!("email={}\n", self.email.as_str());
         for (product, quantity) in &self.items {
             let _ = writeln!(out, "item={product}:{}", quantity.get());
+        }
+        // Only when given, so the identity of checkouts without shipping is unchanged.
+        if let Some(ShippingChoice { address: a, method_id }) = &self.shipping {
+            let fields = [&a.name, &a.line1, &a.line2, &a.city, &a.region, &a.postal_code, &a.phone];
+            let _ = writeln!(out, "ship_to={:?}:{}", fields, a.country);
+            let _ = writeln!(out, "ship_with={}", method_id.map(|m| m.to_string()).unwrap_or_default());
         }
         out.into_bytes()
     }
@@ -237,6 +294,7 @@ pub struct CheckoutService {
     runner: SagaRunner,
     env: Env,
     card_data: CardData,
+    pricing: Option<super::pricing::PricingService>,
 }
 
 impl CheckoutService {
@@ -248,7 +306,16 @@ impl CheckoutService {
         runner: SagaRunner,
         env: Env,
     ) -> Self {
-        Self { products, orders, gateway, runner, env, card_data: CardData::default() }
+        Self { products, orders, gateway, runner, env, card_data: CardData::default(), pricing: None }
+    }
+
+    /// Orders are priced with the shop's shipping methods and tax rates: an address and a
+    /// method are required while an active method exists, and tax is charged by the
+    /// destination's rates. Without it, orders cost their subtotal.
+    #[must_use]
+    pub fn with_pricing(mut self, pricing: super::pricing::PricingService) -> Self {
+        self.pricing = Some(pricing);
+        self
     }
 
     /// Whether checkouts may carry card details or only processor tokens (by default
@@ -301,11 +368,7 @@ impl CheckoutService {
         }
         let now = self.env.clock.now();
         let lines = self.price_lines(&command.items).await?;
-        let currency = lines.first().map(|l| l.unit_price.currency());
-        let total = currency
-            .ok_or_else(|| "the cart is empty".to_owned())
-            .and_then(|c| Money::sum(c, lines.iter().map(|l| &l.line_total)).map_err(|e| e.to_string()))
-            .map_err(|e| ValidationErrors::single("items", format!("cannot total the cart: {e}")))?;
+        let charged = self.charges(command.shipping.as_ref(), lines).await?;
 
         let payment_method = match &command.payment {
             PaymentSource::Card(card) => self.gateway.tokenize(card).await,
@@ -324,8 +387,10 @@ impl CheckoutService {
         let order = Order {
             id,
             email: command.email.clone(),
-            lines,
-            total,
+            lines: charged.lines,
+            total: charged.total,
+            charges: Some(charged.charges),
+            shipping: charged.shipping,
             payment_method,
             access_token_sha256: Order::hash_access_token(&access_token),
             status: OrderStatus::Pending,
@@ -393,8 +458,12 @@ impl CheckoutService {
         }
     }
 
-    /// Prices each line from the catalog (only active products are sold).
-    async fn price_lines(&self, items: &[(ProductId, Quantity)]) -> Result<Vec<OrderLine>, CheckoutError> {
+    /// Prices each line from the catalog (only active products are sold), with the
+    /// collection of its product (which may have its own tax rate).
+    async fn price_lines(
+        &self,
+        items: &[(ProductId, Quantity)],
+    ) -> Result<Vec<(OrderLine, Option<CollectionId>)>, CheckoutError> {
         let mut errors = ValidationErrors::new();
         let mut lines = Vec::with_capacity(items.len());
         for (id, quantity) in items {
@@ -408,14 +477,18 @@ impl CheckoutService {
                 continue;
             };
             match product.price.checked_mul(quantity.get()) {
-                Ok(line_total) => lines.push(OrderLine {
-                    product_id: product.id,
-                    sku: product.sku,
-                    name: product.name,
-                    unit_price: product.price,
-                    quantity: *quantity,
-                    line_total,
-                }),
+                Ok(line_total) => lines.push((
+                    OrderLine {
+                        product_id: product.id,
+                        sku: product.sku,
+                        name: product.name,
+                        unit_price: product.price,
+                        quantity: *quantity,
+                        line_total,
+                        tax: None,
+                    },
+                    product.collection_id,
+                )),
                 Err(e) => errors.add("items", format!("product {id}: {e}")),
             }
         }
@@ -438,6 +511,8 @@ mod tests {
             ],
             card: Some(CardInput { number: card.into(), exp_month: 12, exp_year: 2030, cvc: "123".into() }),
             payment_method: None,
+            shipping_address: None,
+            shipping_method_id: None,
         }
     }
 

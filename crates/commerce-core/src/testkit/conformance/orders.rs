@@ -30,8 +30,11 @@ pub fn pending_order(id: OrderId, at: Timestamp) -> Order {
             unit_price: price,
             quantity,
             line_total: total,
+            tax: None,
         }],
         total,
+        charges: None,
+        shipping: None,
         payment_method: PaymentMethod {
             token: PaymentToken("tok_1".into()),
             brand: CardBrand::Visa,
