@@ -6,7 +6,8 @@ API to it: a schema-valid request must not be refused as invalid. What no static
 can know are facts of the running shop and of the clock. For schema-valid cases only, these
 hooks supply them, so that the check judges the rules rather than the fixture:
 
-- a checkout names products that exist and are for sale, in one currency;
+- a checkout names products that exist and are for sale, in one currency, and where the
+  shop ships, an address in a country its method serves (one in the cart's currency);
 - a product or a tax rate names a collection that exists;
 - a shipping method's free-above threshold is in its price's currency;
 - an Idempotency-Key names one checkout (a generated key may repeat with another body);
@@ -68,17 +69,35 @@ def get(path: str, base: str | None = None) -> dict:
         return json.load(response)
 
 
-def products_for_sale() -> list[str]:
-    """Ids of active products sharing the most common currency, as of now (out of stock
-    ones included: a 409 is an answer too)."""
+def products_by_currency() -> dict[str, list[str]]:
+    """Ids of active products by currency, as of now (out of stock ones included: a 409
+    is an answer too)."""
     items = [p for p in get("/admin/v1/products?limit=100")["items"] if p["status"] == "active"]
     by_currency: dict[str, list[str]] = {}
     for item in items:
         by_currency.setdefault(item["price"]["currency"], []).append(item["id"])
-    products = max(by_currency.values(), key=len, default=[])
-    if not products:
+    if not by_currency:
         raise RuntimeError(f"fuzz hooks: no active product at {ADMIN_URL}")
-    return products
+    return by_currency
+
+
+def shipping_for(currency: str) -> dict | None:
+    """An active shipping method priced in `currency`, made if the shop ships but has none
+    in it (a shop that ships cannot sell without an address and a method)."""
+    methods = [m for m in get("/admin/v1/shipping-methods")["items"] if m["active"]]
+    if not methods:
+        return None
+    for method in methods:
+        if method["price"]["currency"] == currency:
+            return method
+    body = {"name": f"Fuzz {currency}", "countries": ["DE"], "price": {"amount": 0, "currency": currency}}
+    request = urllib.request.Request(
+        ADMIN_URL + "/admin/v1/shipping-methods",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
 
 
 def collections() -> list[str]:
@@ -93,13 +112,14 @@ def fix_checkout(case) -> None:
         return
     items = body.get("items")
     if isinstance(items, list):
-        products = products_for_sale()
+        currency, products = max(products_by_currency().items(), key=lambda kv: len(kv[1]))
         # One line per product: lines naming one product are merged, and their total
         # quantity has a ceiling the per-line schema cannot state.
         del items[len(products):]
         for item, product in zip(items, products):
             if isinstance(item, dict):
                 item["product_id"] = product
+        fix_shipping(body, shipping_for(currency))
     card = body.get("card")
     if isinstance(card, dict) and isinstance(card.get("exp_year"), (int, float)) and isinstance(card.get("exp_month"), (int, float)):
         today = datetime.date.today()
@@ -108,6 +128,20 @@ def fix_checkout(case) -> None:
             card["exp_year"] = today.year + 1
     if isinstance(body.get("payment_method"), str):
         body["payment_method"] = "pm_card_visa"
+
+
+def fix_shipping(body: dict, method: dict | None) -> None:
+    """Where the shop ships, an address in a country the method serves and that method;
+    where it does not, no method (an address alone is fine)."""
+    if method is None:
+        body.pop("shipping_method_id", None)
+        return
+    address = body.get("shipping_address")
+    if not isinstance(address, dict):
+        address = {"name": "Fuzz", "line1": "1 Main Street", "city": "Berlin"}
+        body["shipping_address"] = address
+    address["country"] = method["countries"][0]
+    body["shipping_method_id"] = method["id"]
 
 
 def fix_product(case) -> None:
