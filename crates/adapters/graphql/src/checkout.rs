@@ -50,6 +50,31 @@ pub struct CheckoutInput {
     pub items: Vec<CheckoutItemInput>,
     /// The processor's PaymentMethod token (`pm_...`).
     pub payment_method: String,
+    /// Where the order ships: required while the shop has an active shipping method.
+    pub shipping_address: Option<ShippingAddressInput>,
+    /// A shipping method serving the address's country (`GET /store/v1/shipping-methods`).
+    pub shipping_method_id: Option<ID>,
+}
+
+/// A shipping address.
+#[derive(InputObject, Clone, Debug)]
+pub struct ShippingAddressInput {
+    /// The recipient.
+    pub name: String,
+    /// Street and number.
+    pub line1: String,
+    /// Apartment, floor, c/o.
+    pub line2: Option<String>,
+    /// City.
+    pub city: String,
+    /// State, province or county.
+    pub region: Option<String>,
+    /// Postal code.
+    pub postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2 code.
+    pub country: String,
+    /// The recipient's phone.
+    pub phone: Option<String>,
 }
 
 /// How a checkout stands.
@@ -110,8 +135,14 @@ pub struct Order {
     pub email: String,
     /// Lines.
     pub lines: Vec<OrderLine>,
-    /// Total.
+    /// The amount charged: `subtotal + shippingTotal + taxTotal`.
     pub total: Money,
+    /// The lines' net totals.
+    pub subtotal: Money,
+    /// Shipping, net.
+    pub shipping_total: Money,
+    /// Tax on the lines and on shipping.
+    pub tax_total: Money,
     /// Card brand (`visa`, ...).
     pub card_brand: String,
     /// The card's last four digits.
@@ -146,6 +177,13 @@ impl From<&DomainOrder> for Order {
                 })
                 .collect(),
             total: money(o.total),
+            subtotal: money(o.charges.as_ref().map_or(o.total, |c| c.subtotal)),
+            shipping_total: money(
+                o.charges.as_ref().map_or(commerce_core::Money::zero(o.total.currency()), |c| c.shipping_total),
+            ),
+            tax_total: money(
+                o.charges.as_ref().map_or(commerce_core::Money::zero(o.total.currency()), |c| c.tax_total),
+            ),
             card_brand: serde_json::to_value(o.payment_method.brand)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
@@ -203,8 +241,17 @@ impl MutationRoot {
                 .collect(),
             card: None,
             payment_method: Some(input.payment_method),
-            shipping_address: None,
-            shipping_method_id: None,
+            shipping_address: input.shipping_address.map(|a| commerce_core::address::ShippingAddressInput {
+                name: a.name,
+                line1: a.line1,
+                line2: a.line2,
+                city: a.city,
+                region: a.region,
+                postal_code: a.postal_code,
+                country: a.country,
+                phone: a.phone,
+            }),
+            shipping_method_id: input.shipping_method_id.map(|id| id.0),
         };
         let reply = checkout.place_order(&key, &domain).await;
         let placed = reply.result.map_err(checkout_error)?;
@@ -247,7 +294,12 @@ fn next_action(url: &str) -> NextAction {
 
 /// The core's field names, in this mutation's terms.
 fn checkout_field(field: &str) -> String {
-    let camel = field.replace("product_id", "productId").replace("payment_method", "paymentMethod");
+    let camel = field
+        .replace("product_id", "productId")
+        .replace("payment_method", "paymentMethod")
+        .replace("shipping_address", "shippingAddress")
+        .replace("shipping_method_id", "shippingMethodId")
+        .replace("postal_code", "postalCode");
     if camel == "idempotencyKey" { camel } else { format!("input.{camel}") }
 }
 
