@@ -145,7 +145,7 @@ pub async fn delete_shipping_method(
 #[into_params(parameter_in = Query)]
 pub struct OfferParams {
     /// The destination country (ISO 3166-1 alpha-2).
-    #[param(schema_with = rules::country)]
+    #[param(value_type = rules::CountryCodeParam, inline)]
     pub country: String,
     /// The cart's net subtotal in minor units (default 0): methods free above a threshold
     /// it reaches cost 0.

@@ -161,6 +161,18 @@ pub fn country() -> Object {
         .build()
 }
 
+/// A country code as a required parameter (`#[param(value_type = CountryCodeParam, inline)]`):
+/// a parameter stated with `schema_with` is documented as optional.
+pub struct CountryCodeParam;
+
+impl utoipa::PartialSchema for CountryCodeParam {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        country().into()
+    }
+}
+
+impl utoipa::ToSchema for CountryCodeParam {}
+
 /// A non-empty list of country codes.
 pub fn countries() -> utoipa::openapi::schema::Array {
     utoipa::openapi::schema::ArrayBuilder::new()
