@@ -54,6 +54,22 @@ pub enum DomainEvent {
     /// An order changed status (placed, paid, cancelled, ...).
     #[serde(rename = "order.status_changed")]
     OrderStatusChanged(OrderSummary),
+    /// A parcel of an order was sent.
+    #[serde(rename = "order.shipment_created")]
+    OrderShipmentCreated(ShipmentCreated),
+}
+
+/// Payload of `order.shipment_created`: the shipment, and the order's status after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipmentCreated {
+    /// The order.
+    pub order_id: crate::ids::OrderId,
+    /// `partially_fulfilled` or `fulfilled`.
+    pub status: crate::order::OrderStatus,
+    /// The shipment (lines, carrier, tracking).
+    pub shipment: crate::order::Shipment,
+    /// The order's version after it.
+    pub version: u64,
 }
 
 /// Payload of `stock.changed`.
@@ -130,6 +146,7 @@ impl DomainEvent {
             Self::StockChanged(s) => (AggregateType::Stock, s.product_id.as_uuid(), 0),
             Self::StockSet(s) => (AggregateType::Restock, s.product_id.as_uuid(), 0),
             Self::OrderStatusChanged(o) => (AggregateType::Order, o.id.as_uuid(), o.version),
+            Self::OrderShipmentCreated(s) => (AggregateType::Order, s.order_id.as_uuid(), s.version),
         }
     }
 
@@ -145,6 +162,7 @@ impl DomainEvent {
             Self::StockChanged(_) => "stock.changed",
             Self::StockSet(_) => "stock.set",
             Self::OrderStatusChanged(_) => "order.status_changed",
+            Self::OrderShipmentCreated(_) => "order.shipment_created",
         }
     }
 }

@@ -79,6 +79,10 @@ id_type!(
     /// Identifies a tax rate.
     TaxRateId
 );
+id_type!(
+    /// Identifies a shipment of an order.
+    ShipmentId
+);
 
 impl ReservationId {
     /// The reservation an order's checkout uses: the order id itself, so a resumed

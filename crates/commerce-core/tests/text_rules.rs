@@ -7,6 +7,7 @@
 use commerce_core::{
     address::{ShippingAddressInput, rules as address},
     catalog::{AttributeName, AttributeValue, CollectionName, Description, ProductName, Sku, Slug},
+    order::{ShipmentInput, ShipmentLineInput, shipment_rules as shipment},
     payment::{PaymentToken, contains_card_number},
     pricing::ShippingMethodName,
     query::SearchTerm,
@@ -30,7 +31,19 @@ fn address_accepts(set: fn(&mut ShippingAddressInput, String), value: &str) -> b
     input.validate("a").is_ok()
 }
 
-fn rules() -> [(&'static str, TextRule, Parser); 15] {
+/// `set` applied to an otherwise valid shipment.
+fn shipment_accepts(set: fn(&mut ShipmentInput, String), value: &str) -> bool {
+    let mut input = ShipmentInput {
+        lines: vec![ShipmentLineInput { product_id: "01936b2e-1111-7000-8000-000000000001".into(), quantity: 1 }],
+        carrier: "DHL".into(),
+        tracking_number: "123".into(),
+        tracking_url: None,
+    };
+    set(&mut input, value.to_owned());
+    input.validate().is_ok()
+}
+
+fn rules() -> [(&'static str, TextRule, Parser); 18] {
     [
         ("sku", Sku::RULE, |s| Sku::parse(s).is_ok()),
         ("product name", ProductName::RULE, |s| ProductName::parse(s).is_ok()),
@@ -50,6 +63,13 @@ fn rules() -> [(&'static str, TextRule, Parser); 15] {
             address_accepts(|a: &mut ShippingAddressInput, v: String| a.postal_code = Some(v), s)
         }),
         ("phone", address::PHONE, |s| address_accepts(|a: &mut ShippingAddressInput, v: String| a.phone = Some(v), s)),
+        ("carrier", shipment::CARRIER, |s| shipment_accepts(|a: &mut ShipmentInput, v: String| a.carrier = v, s)),
+        ("tracking number", shipment::TRACKING_NUMBER, |s| {
+            shipment_accepts(|a: &mut ShipmentInput, v: String| a.tracking_number = v, s)
+        }),
+        ("tracking url", shipment::TRACKING_URL, |s| {
+            shipment_accepts(|a: &mut ShipmentInput, v: String| a.tracking_url = Some(v), s)
+        }),
     ]
 }
 
@@ -107,7 +127,7 @@ fn generated() -> impl Strategy<Value = (usize, String)> {
 
 #[test]
 fn typical_values_match_their_rule() {
-    let examples: [&[&str]; 15] = [
+    let examples: [&[&str]; 18] = [
         &["TEE-RED-M", "a.b_c"],
         &["Red tee", "Straße Ünïcode ☕"],
         &["", "Two\nlines\twith a tab"],
@@ -123,6 +143,9 @@ fn typical_values_match_their_rule() {
         &["London", "São Paulo"],
         &["SW1Y 4JH", "10115", "K1A-0B1"],
         &["+44 20 7946 0958", "(555) 010-9999"],
+        &["DHL", "La Poste"],
+        &["00340434161094042557", "1Z999AA10123456784"],
+        &["https://www.dhl.de/track?id=1"],
     ];
     for ((name, rule, accepts), values) in rules().into_iter().zip(examples) {
         for value in values {

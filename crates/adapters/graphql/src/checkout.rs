@@ -324,7 +324,10 @@ fn checkout_error(e: CheckoutError) -> async_graphql::Error {
         CheckoutError::KeyReused => {
             coded("this idempotency key was already used with a different checkout", "IDEMPOTENCY_KEY_REUSED")
         }
-        CheckoutError::NotFound | CheckoutError::InvalidState(_) => coded("order not found", "NOT_FOUND"),
+        // Order administration is not part of this API: these cannot come from a checkout.
+        CheckoutError::NotFound | CheckoutError::InvalidState(_) | CheckoutError::Shipment(_) => {
+            coded("order not found", "NOT_FOUND")
+        }
         // The cause stays in the server's logs; the client retries with the same key.
         CheckoutError::Interrupted { cause, .. } => {
             tracing::warn!(%cause, "a GraphQL checkout was interrupted");

@@ -29,7 +29,8 @@ use utoipa::IntoParams;
 use crate::{
     dto::{
         AdminProduct, AdminProductPage, CollectionDto, CollectionList, CreateCollectionRequest, CreateProductRequest,
-        OrderDto, OrderPage, RestockAccepted, SetStockRequest, StockDto, UpdateCollectionRequest, UpdateProductRequest,
+        CreateShipmentRequest, OrderDto, OrderPage, RestockAccepted, SetStockRequest, ShipmentDto, StockDto,
+        UpdateCollectionRequest, UpdateProductRequest,
     },
     error::{ApiError, Problem},
     extract::{ApiJson, ApiPath, ApiQuery, etag, if_match, path_id},
@@ -64,6 +65,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/admin/v1/orders", get(list_orders))
         .route("/admin/v1/orders/{id}", get(get_order))
         .route("/admin/v1/orders/{id}/fulfil", post(fulfil_order))
+        .route("/admin/v1/orders/{id}/shipments", post(create_shipment))
         .route_layer(middleware::from_fn_with_state(state.authorizer.clone(), require_admin))
         .with_state(state)
 }
@@ -404,4 +406,30 @@ pub async fn fulfil_order(
 ) -> Result<Json<OrderDto>, ApiError> {
     let order = s.orders.fulfil(path_id(&id, "order")?).await?;
     Ok(Json(OrderDto::new(&order, None)))
+}
+
+/// Ship some or all of a paid order's remaining units.
+#[utoipa::path(
+    post, operation_id = "admin_create_shipment", path = "/admin/v1/orders/{id}/shipments", tag = "admin", security(("admin_token" = [])),
+    params(("id" = uuid::Uuid, Path)),
+    request_body = CreateShipmentRequest,
+    responses(
+        (status = 201, body = ShipmentDto),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not paid, or a quantity exceeds what remains to ship (`product_id`, `requested`, `remaining`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_shipment(
+    State(s): State<AdminState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<CreateShipmentRequest>,
+) -> Result<Response, ApiError> {
+    let id: OrderId = path_id(&id, "order")?;
+    let (_, shipment) = s.orders.ship(id, &body.into()).await?;
+    let mut response = (StatusCode::CREATED, Json(ShipmentDto::from(&shipment))).into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!("/admin/v1/orders/{id}")) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
 }

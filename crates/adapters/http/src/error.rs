@@ -10,6 +10,7 @@ use axum::{
 };
 use commerce_core::{
     inventory::InventoryError,
+    order::ShipmentRefused,
     services::{
         catalog::CatalogError, checkout::CheckoutError, pricing::PricingError, restock::RestockError,
         storefront::StorefrontError,
@@ -291,6 +292,23 @@ impl From<PricingError> for ApiError {
     }
 }
 
+fn shipment_refused(refused: &ShipmentRefused) -> ApiError {
+    match *refused {
+        ShipmentRefused::NotShippable(_) => ApiError::Conflict {
+            title: "Not allowed in this state",
+            detail: refused.to_string(),
+            extensions: Map::new(),
+        },
+        ShipmentRefused::Exceeds { product_id, requested, remaining } => {
+            let mut extensions = Map::new();
+            extensions.insert("product_id".into(), product_id.to_string().into());
+            extensions.insert("requested".into(), requested.into());
+            extensions.insert("remaining".into(), remaining.into());
+            ApiError::Conflict { title: "More than remains to ship", detail: refused.to_string(), extensions }
+        }
+    }
+}
+
 impl From<CheckoutError> for ApiError {
     fn from(e: CheckoutError) -> Self {
         match e {
@@ -301,6 +319,7 @@ impl From<CheckoutError> for ApiError {
                 detail: format!("the order is {}", status.as_str()),
                 extensions: Map::new(),
             },
+            CheckoutError::Shipment(refused) => shipment_refused(&refused),
             CheckoutError::CardRefused(reason) => {
                 let mut extensions = Map::new();
                 extensions.insert("decline_code".into(), serde_json::to_value(reason).unwrap_or_default());

@@ -12,10 +12,14 @@
 //! idempotent (keys derive from the order id), so re-running the saga after a
 //! crash at any point either finishes the order or compensates it.
 mod charges;
+mod fulfilment;
 mod outcome;
 mod saga;
 
 pub use charges::{OrderCharges, OrderShipping, ShippingMethodRef};
+pub use fulfilment::{
+    NewShipment, Shipment, ShipmentInput, ShipmentLine, ShipmentLineInput, ShipmentRefused, rules as shipment_rules,
+};
 pub use outcome::CheckoutOutcome;
 pub use saga::{SagaAction, StepResult, next_action};
 
@@ -119,7 +123,9 @@ pub enum OrderStatus {
     PaymentAuthorized,
     /// Funds were captured.
     Paid,
-    /// Shipped.
+    /// Some units shipped, some remain.
+    PartiallyFulfilled,
+    /// Everything shipped.
     Fulfilled,
     /// Ended without payment; stock released.
     Cancelled,
@@ -137,12 +143,13 @@ impl OrderStatus {
     }
 
     /// Every status.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Pending,
         Self::StockReserved,
         Self::AwaitingCustomerAction,
         Self::PaymentAuthorized,
         Self::Paid,
+        Self::PartiallyFulfilled,
         Self::Fulfilled,
         Self::Cancelled,
         Self::PaymentFailed,
@@ -156,6 +163,7 @@ impl OrderStatus {
             Self::AwaitingCustomerAction => "awaiting_customer_action",
             Self::PaymentAuthorized => "payment_authorized",
             Self::Paid => "paid",
+            Self::PartiallyFulfilled => "partially_fulfilled",
             Self::Fulfilled => "fulfilled",
             Self::Cancelled => "cancelled",
             Self::PaymentFailed => "payment_failed",
@@ -281,6 +289,9 @@ pub struct Order {
     /// Where it ships (`None`: nothing to ship, in a shop without shipping methods).
     #[serde(default)]
     pub shipping: Option<OrderShipping>,
+    /// Parcels sent so far.
+    #[serde(default)]
+    pub shipments: Vec<Shipment>,
     /// Card token, brand and last four.
     pub payment_method: PaymentMethod,
     /// SHA-256 (hex) of the secret the customer reads the order with.
@@ -386,9 +397,11 @@ impl Order {
         true
     }
 
-    /// Marks a paid order shipped. Returns `false` when it is not paid with stock committed.
+    /// Marks a paid (or partly shipped) order shipped. Returns `false` when it is not paid
+    /// with stock committed.
     pub fn fulfil(&mut self, now: Timestamp) -> bool {
-        if self.status != OrderStatus::Paid || self.stock != StockState::Committed {
+        let shippable = matches!(self.status, OrderStatus::Paid | OrderStatus::PartiallyFulfilled);
+        if !shippable || self.stock != StockState::Committed {
             return false;
         }
         self.status = OrderStatus::Fulfilled;

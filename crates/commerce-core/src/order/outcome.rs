@@ -41,7 +41,7 @@ impl Order {
     /// The checkout answer for this order as it stands.
     pub fn checkout_outcome(&self) -> CheckoutOutcome<'_> {
         match (self.status, self.failure) {
-            (OrderStatus::Paid | OrderStatus::Fulfilled, _) => CheckoutOutcome::Paid,
+            (OrderStatus::Paid | OrderStatus::PartiallyFulfilled | OrderStatus::Fulfilled, _) => CheckoutOutcome::Paid,
             (OrderStatus::PaymentFailed, failure) => CheckoutOutcome::PaymentFailed {
                 decline: match failure {
                     Some(FailureReason::PaymentDeclined { reason }) => Some(reason),

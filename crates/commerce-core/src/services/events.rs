@@ -49,7 +49,9 @@ impl Projector {
             DomainEvent::StockChanged(s) => {
                 self.projection.apply_stock(s.product_id, s.available, envelope.aggregate_version).await
             }
-            DomainEvent::OrderStatusChanged(_) | DomainEvent::StockSet(_) => Ok(false),
+            DomainEvent::OrderStatusChanged(_) | DomainEvent::OrderShipmentCreated(_) | DomainEvent::StockSet(_) => {
+                Ok(false)
+            }
         }
     }
 

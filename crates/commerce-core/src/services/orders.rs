@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use super::{Env, checkout::CheckoutError};
 use crate::{
-    events::DomainEvent,
-    ids::OrderId,
-    order::Order,
+    events::{DomainEvent, ShipmentCreated},
+    ids::{OrderId, ShipmentId},
+    order::{Order, Shipment, ShipmentInput},
     ports::{OrderQuery, OrderStore, StoreError},
 };
 
@@ -92,6 +92,39 @@ impl OrderService {
             }
         }
         // Only a saga changing the order faster than this loop reads it gets here.
+        Err(unavailable(last_conflict.unwrap_or_else(|| StoreError::Unavailable("order kept changing".into()))))
+    }
+}
+
+impl OrderService {
+    /// Records a shipment of a paid order's remaining units (see [`Order::ship`]) and
+    /// publishes `order.shipment_created` (and the status change) with it. Concurrent
+    /// shipments of one order are decided one after the other: together they never
+    /// exceed what was ordered.
+    pub async fn ship(&self, id: OrderId, input: &ShipmentInput) -> Result<(Order, Shipment), CheckoutError> {
+        let new = input.validate()?;
+        let shipment_id = ShipmentId::from_uuid(self.env.ids.new_id());
+        let unavailable = |e: StoreError| CheckoutError::Interrupted { order: Some(id), cause: e.to_string() };
+        let mut last_conflict = None;
+        for _ in 0..FULFIL_ATTEMPTS {
+            let mut order = self.orders.get(id).await.map_err(unavailable)?.ok_or(CheckoutError::NotFound)?;
+            let (expected, before) = (order.version, order.status);
+            let shipment = order.ship(shipment_id, new.clone(), self.env.clock.now())?.clone();
+            let mut events = vec![self.env.envelope(DomainEvent::OrderShipmentCreated(ShipmentCreated {
+                order_id: id,
+                status: order.status,
+                shipment: shipment.clone(),
+                version: order.version.get(),
+            }))];
+            if order.status != before {
+                events.push(self.env.envelope(DomainEvent::OrderStatusChanged(order.summary())));
+            }
+            match self.orders.update(&order, expected, &events).await {
+                Ok(()) => return Ok((order, shipment)),
+                Err(e @ StoreError::VersionConflict { .. }) => last_conflict = Some(e),
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
         Err(unavailable(last_conflict.unwrap_or_else(|| StoreError::Unavailable("order kept changing".into()))))
     }
 }

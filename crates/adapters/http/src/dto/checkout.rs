@@ -2,7 +2,7 @@
 
 use commerce_core::{
     address::{ShippingAddress, ShippingAddressInput},
-    order::{FailureReason, Order, OrderLine},
+    order::{FailureReason, Order, OrderLine, Shipment, ShipmentInput, ShipmentLineInput},
     payment::CardInput,
     services::checkout::{CheckoutInput, CheckoutItemInput},
 };
@@ -203,6 +203,83 @@ impl From<&OrderLine> for OrderLineDto {
     }
 }
 
+/// Body of `POST /admin/v1/orders/{id}/shipments`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateShipmentRequest {
+    /// 1-100 lines (lines naming one product are merged); each at most what remains to ship.
+    #[schema(min_items = 1, max_items = 100)]
+    pub lines: Vec<CheckoutItem>,
+    /// The carrier, 1-100 characters.
+    #[schema(schema_with = rules::carrier)]
+    pub carrier: String,
+    /// The carrier's tracking number, 1-100 visible ASCII characters.
+    #[schema(schema_with = rules::tracking_number)]
+    pub tracking_number: String,
+    /// Where the customer follows the parcel (https), or null.
+    #[serde(default)]
+    #[schema(schema_with = rules::tracking_url)]
+    pub tracking_url: Option<String>,
+}
+
+impl From<CreateShipmentRequest> for ShipmentInput {
+    fn from(r: CreateShipmentRequest) -> Self {
+        Self {
+            lines: r
+                .lines
+                .into_iter()
+                .map(|l| ShipmentLineInput { product_id: l.product_id, quantity: l.quantity })
+                .collect(),
+            carrier: r.carrier,
+            tracking_number: r.tracking_number,
+            tracking_url: r.tracking_url,
+        }
+    }
+}
+
+/// Units of one product in a shipment.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ShipmentLineDto {
+    /// Product id.
+    pub product_id: String,
+    /// Units.
+    pub quantity: u32,
+}
+
+/// A parcel sent to the customer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ShipmentDto {
+    /// Id.
+    pub id: String,
+    /// What it holds.
+    pub lines: Vec<ShipmentLineDto>,
+    /// The carrier.
+    pub carrier: String,
+    /// The tracking number.
+    pub tracking_number: String,
+    /// Where to follow it, or null.
+    pub tracking_url: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl From<&Shipment> for ShipmentDto {
+    fn from(s: &Shipment) -> Self {
+        Self {
+            id: s.id.to_string(),
+            lines: s
+                .lines
+                .iter()
+                .map(|l| ShipmentLineDto { product_id: l.product_id.to_string(), quantity: l.quantity.get() })
+                .collect(),
+            carrier: s.carrier.clone(),
+            tracking_number: s.tracking_number.clone(),
+            tracking_url: s.tracking_url.clone(),
+            created_at: s.created_at.to_string(),
+        }
+    }
+}
+
 /// The shipping method an order was placed with.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OrderShippingMethodDto {
@@ -226,8 +303,8 @@ pub struct PaymentSummary {
 pub struct OrderDto {
     /// Id.
     pub id: String,
-    /// `pending`, `stock_reserved`, `awaiting_customer_action`, `payment_authorized`, `paid`, `fulfilled`,
-    /// `cancelled` or `payment_failed`.
+    /// `pending`, `stock_reserved`, `awaiting_customer_action`, `payment_authorized`, `paid`,
+    /// `partially_fulfilled`, `fulfilled`, `cancelled` or `payment_failed`.
     pub status: String,
     /// Customer e-mail.
     pub email: String,
@@ -245,6 +322,8 @@ pub struct OrderDto {
     pub shipping_address: Option<ShippingAddressDto>,
     /// How it ships; null without a shipping method.
     pub shipping_method: Option<OrderShippingMethodDto>,
+    /// Parcels sent so far, oldest first.
+    pub shipments: Vec<ShipmentDto>,
     /// Card brand and last four.
     pub payment: PaymentSummary,
     /// While the status is `awaiting_customer_action`: how the customer completes the card's
@@ -290,6 +369,7 @@ impl OrderDto {
                 .as_ref()
                 .and_then(|s| s.method.as_ref())
                 .map(|m| OrderShippingMethodDto { id: m.id.to_string(), name: m.name.clone() }),
+            shipments: o.shipments.iter().map(ShipmentDto::from).collect(),
             payment: PaymentSummary {
                 brand: serde_json::to_value(o.payment_method.brand)
                     .ok()

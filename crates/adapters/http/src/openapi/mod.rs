@@ -30,7 +30,7 @@ pub mod rules;
         admin::create_product, admin::list_products, admin::get_product, admin::update_product, admin::archive_product,
         admin::set_stock, admin::get_stock,
         admin::create_collection, admin::list_collections, admin::get_collection, admin::update_collection, admin::delete_collection,
-        admin::list_orders, admin::get_order, admin::fulfil_order,
+        admin::list_orders, admin::get_order, admin::fulfil_order, admin::create_shipment,
         pricing::create_shipping_method, pricing::list_shipping_methods, pricing::get_shipping_method,
         pricing::update_shipping_method, pricing::delete_shipping_method, pricing::shipping_offers,
         pricing::create_tax_rate, pricing::list_tax_rates, pricing::get_tax_rate, pricing::delete_tax_rate,

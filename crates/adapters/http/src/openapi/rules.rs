@@ -224,6 +224,28 @@ pub fn phone() -> Object {
         .build()
 }
 
+/// A shipment's carrier.
+pub fn carrier() -> Object {
+    string(commerce_core::order::shipment_rules::CARRIER, "The carrier: 1-100 characters, one line.")
+        .examples([serde_json::json!("DHL")])
+        .build()
+}
+
+/// A shipment's tracking number.
+pub fn tracking_number() -> Object {
+    string(commerce_core::order::shipment_rules::TRACKING_NUMBER, "Tracking number: 1-100 visible ASCII characters.")
+        .build()
+}
+
+/// A shipment's tracking URL.
+pub fn tracking_url() -> Object {
+    nullable(string(
+        commerce_core::order::shipment_rules::TRACKING_URL,
+        "Where the customer follows the parcel: an https URL, or null.",
+    ))
+    .build()
+}
+
 /// A shipping method's name.
 pub fn shipping_method_name() -> Object {
     string(commerce_core::pricing::ShippingMethodName::RULE, "Shown to customers: 1-100 characters, one line.")

@@ -117,3 +117,99 @@ async fn one_tax_rate_per_country_and_collection() {
     assert_eq!(rate(json!({"country": "DE", "rate_bps": 1600})).await.status(), StatusCode::CREATED);
     app.stop().await;
 }
+
+/// The whole order, as a customer and an operator go through it: shipping and tax at
+/// checkout, then a partial shipment and the rest.
+#[tokio::test]
+async fn an_order_ships_with_tax_in_two_parcels() {
+    let app = spawn_app().await;
+    let mug = app.product("MUG-1", 1200, 10, json!({})).await;
+    let method: Value = app
+        .admin(
+            Method::POST,
+            "/admin/v1/shipping-methods",
+            Some(json!({"name": "DHL Paket", "countries": ["DE"], "price": {"amount": 499, "currency": "USD"}})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rate = app.admin(Method::POST, "/admin/v1/tax-rates", Some(json!({"country": "DE", "rate_bps": 1900}))).await;
+    assert_eq!(rate.status(), StatusCode::CREATED);
+
+    let body = |address: Value| {
+        json!({"email": "ada@example.com", "items": [{"product_id": mug, "quantity": 3}], "payment_method": "pm_card_visa",
+               "shipping_address": address, "shipping_method_id": method["id"]})
+    };
+    let address = json!({"name": "Ada Lovelace", "line1": "Unter den Linden 1", "city": "Berlin",
+                         "postal_code": "10117", "country": "DE"});
+    let missing = problem(
+        app.checkout(
+            Some("ship-0"),
+            &json!({"email": "ada@example.com", "items": [{"product_id": mug, "quantity": 1}],
+                                             "payment_method": "pm_card_visa"}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&missing), ["shipping_address"], "this shop ships: an address is required");
+    let bad = problem(
+        app.checkout(
+            Some("ship-1"),
+            &body(json!({"name": "Ada", "line1": "x", "city": "Berlin", "postal_code": "10;17", "country": "DX"})),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&bad), ["shipping_address.postal_code", "shipping_address.country"]);
+
+    let paid = app.checkout(Some("ship-2"), &body(address)).await;
+    assert_eq!(paid.status(), StatusCode::CREATED);
+    let order: Value = paid.json().await.unwrap();
+    assert_eq!(order["subtotal"]["amount"], 3600);
+    assert_eq!(order["shipping_total"]["amount"], 499);
+    assert_eq!(order["tax_total"]["amount"], 684 + 95, "36.00 and 4.99 at 19 %");
+    assert_eq!(order["total"]["amount"], 3600 + 499 + 779);
+    assert_eq!(order["lines"][0]["tax"]["amount"], 684);
+    assert_eq!(order["shipping_address"]["country"], "DE");
+    assert_eq!(order["shipping_method"]["name"], "DHL Paket");
+
+    let operator = &app;
+    let ship = |quantity: u32| {
+        let path = format!("/admin/v1/orders/{}/shipments", order["id"].as_str().unwrap());
+        let lines = json!([{"product_id": mug, "quantity": quantity}]);
+        async move {
+            operator
+                .admin(
+                    Method::POST,
+                    &path,
+                    Some(json!({"lines": lines, "carrier": "DHL", "tracking_number": format!("0034-{quantity}"),
+                            "tracking_url": "https://www.dhl.de/track"})),
+                )
+                .await
+        }
+    };
+    let first = ship(2).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let too_many = problem(ship(2).await, StatusCode::CONFLICT).await;
+    assert_eq!((too_many["requested"].as_u64(), too_many["remaining"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(ship(1).await.status(), StatusCode::CREATED);
+    let path = format!("/admin/v1/orders/{}", order["id"].as_str().unwrap());
+    let shipped: Value = app.admin(Method::GET, &path, None).await.json().await.unwrap();
+    assert_eq!(shipped["status"], "fulfilled");
+    let tracking: Vec<&str> =
+        shipped["shipments"].as_array().unwrap().iter().map(|s| s["tracking_number"].as_str().unwrap()).collect();
+    assert_eq!(tracking, ["0034-2", "0034-1"]);
+    let customer = app
+        .client
+        .get(app.url(&format!("/store/v1/orders/{}", order["id"].as_str().unwrap())))
+        .bearer_auth(order["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let customer: Value = customer.json().await.unwrap();
+    assert_eq!(customer["shipments"].as_array().unwrap().len(), 2, "the customer sees the parcels");
+    app.stop().await;
+}

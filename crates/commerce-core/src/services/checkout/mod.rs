@@ -258,6 +258,9 @@ pub enum CheckoutError {
     /// The order exists but is not in a state that allows this.
     #[error("order is {0:?}")]
     InvalidState(OrderStatus),
+    /// A shipment the order cannot take.
+    #[error(transparent)]
+    Shipment(#[from] crate::order::ShipmentRefused),
     /// Another request with the same idempotency key is still running; retry shortly.
     #[error("a request with this idempotency key is still being processed")]
     InProgress,
@@ -391,6 +394,7 @@ impl CheckoutService {
             total: charged.total,
             charges: Some(charged.charges),
             shipping: charged.shipping,
+            shipments: vec![],
             payment_method,
             access_token_sha256: Order::hash_access_token(&access_token),
             status: OrderStatus::Pending,

@@ -35,6 +35,7 @@ pub fn pending_order(id: OrderId, at: Timestamp) -> Order {
         total,
         charges: None,
         shipping: None,
+        shipments: vec![],
         payment_method: PaymentMethod {
             token: PaymentToken("tok_1".into()),
             brand: CardBrand::Visa,
