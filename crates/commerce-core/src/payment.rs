@@ -44,6 +44,20 @@ pub enum CardBrand {
 }
 
 impl CardBrand {
+    /// The wire name (`visa`, `diners_club`, ...), as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Visa => "visa",
+            Self::Mastercard => "mastercard",
+            Self::Amex => "amex",
+            Self::Discover => "discover",
+            Self::DinersClub => "diners_club",
+            Self::Jcb => "jcb",
+            Self::UnionPay => "union_pay",
+            Self::Unknown => "unknown",
+        }
+    }
+
     fn detect(digits: &str) -> Self {
         let prefix = |n: usize| digits.get(..n).and_then(|p| p.parse::<u32>().ok()).unwrap_or(0);
         match (prefix(1), prefix(2), prefix(3), prefix(4)) {
@@ -394,6 +408,21 @@ pub enum DeclineReason {
     AuthenticationRequired,
 }
 
+impl DeclineReason {
+    /// The wire name (`card_declined`, `insufficient_funds`, ...), as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CardDeclined => "card_declined",
+            Self::InsufficientFunds => "insufficient_funds",
+            Self::ExpiredCard => "expired_card",
+            Self::IncorrectCvc => "incorrect_cvc",
+            Self::ProcessingError => "processing_error",
+            Self::Fraudulent => "fraudulent",
+            Self::AuthenticationRequired => "authentication_required",
+        }
+    }
+}
+
 /// A request to hold funds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizeRequest {
@@ -456,6 +485,26 @@ impl PaymentError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wire_names_are_the_serialised_names() {
+        use CardBrand::*;
+        use DeclineReason::*;
+        for brand in [Visa, Mastercard, Amex, Discover, DinersClub, Jcb, UnionPay, Unknown] {
+            assert_eq!(serde_json::to_value(brand).unwrap(), brand.as_str());
+        }
+        for reason in [
+            CardDeclined,
+            InsufficientFunds,
+            ExpiredCard,
+            IncorrectCvc,
+            ProcessingError,
+            Fraudulent,
+            AuthenticationRequired,
+        ] {
+            assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
+        }
+    }
 
     #[test]
     fn card_numbers_are_found_in_free_text() {

@@ -20,7 +20,7 @@
 use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object, SimpleObject};
 use commerce_core::{
     idempotency::ClientKey,
-    order::{CheckoutOutcome as DomainOutcome, Order as DomainOrder},
+    order::{CheckoutOutcome as DomainOutcome, NextAction as DomainNextAction, Order as DomainOrder},
     services::checkout::{
         CheckoutError, CheckoutInput as DomainInput, CheckoutItemInput as DomainItem, IdempotentCheckout,
     },
@@ -157,8 +157,19 @@ fn money(m: commerce_core::Money) -> Money {
     Money { amount: m.amount(), currency: m.currency().to_string() }
 }
 
+impl From<DomainNextAction<'_>> for NextAction {
+    fn from(action: DomainNextAction<'_>) -> Self {
+        let (url, client_secret) = match action {
+            DomainNextAction::RedirectToUrl { url } => (Some(url.to_owned()), None),
+            DomainNextAction::UseStripeSdk { client_secret } => (None, Some(client_secret.to_owned())),
+        };
+        Self { kind: action.kind().to_owned(), url, client_secret }
+    }
+}
+
 impl From<&DomainOrder> for Order {
     fn from(o: &DomainOrder) -> Self {
+        let charges = o.breakdown();
         let code = |v: serde_json::Value| v.get("code").and_then(|c| c.as_str()).map(str::to_owned);
         Self {
             id: ID(o.id.to_string()),
@@ -177,17 +188,10 @@ impl From<&DomainOrder> for Order {
                 })
                 .collect(),
             total: money(o.total),
-            subtotal: money(o.charges.as_ref().map_or(o.total, |c| c.subtotal)),
-            shipping_total: money(
-                o.charges.as_ref().map_or(commerce_core::Money::zero(o.total.currency()), |c| c.shipping_total),
-            ),
-            tax_total: money(
-                o.charges.as_ref().map_or(commerce_core::Money::zero(o.total.currency()), |c| c.tax_total),
-            ),
-            card_brand: serde_json::to_value(o.payment_method.brand)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            subtotal: money(charges.subtotal),
+            shipping_total: money(charges.shipping_total),
+            tax_total: money(charges.tax_total),
+            card_brand: o.payment_method.brand.as_str().to_owned(),
             card_last4: o.payment_method.last4.clone(),
             failure: o.failure.and_then(|f| serde_json::to_value(f).ok()).and_then(code),
             created_at: o.created_at.to_string(),
@@ -257,14 +261,10 @@ impl MutationRoot {
         let placed = reply.result.map_err(checkout_error)?;
         let (outcome, next_action, decline_code) = match placed.order.checkout_outcome() {
             DomainOutcome::Paid => (CheckoutOutcome::Paid, None, None),
-            DomainOutcome::ActionRequired { next_action_url } => {
-                (CheckoutOutcome::ActionRequired, Some(next_action(next_action_url)), None)
-            }
+            DomainOutcome::ActionRequired(action) => (CheckoutOutcome::ActionRequired, Some(action.into()), None),
             DomainOutcome::Processing => (CheckoutOutcome::Processing, None, None),
             DomainOutcome::PaymentFailed { decline } => {
-                let code =
-                    decline.and_then(|d| serde_json::to_value(d).ok()).and_then(|v| v.as_str().map(str::to_owned));
-                (CheckoutOutcome::PaymentFailed, None, code)
+                (CheckoutOutcome::PaymentFailed, None, decline.map(|d| d.as_str().to_owned()))
             }
             DomainOutcome::OutOfStock { .. } => (CheckoutOutcome::OutOfStock, None, None),
             DomainOutcome::Cancelled => (CheckoutOutcome::Cancelled, None, None),
@@ -283,13 +283,6 @@ impl MutationRoot {
 /// Whether this schema was built with a checkout (`commerce`; `storefront-api` has none).
 fn checkout_served(ctx: &Context<'_>) -> bool {
     ctx.data_opt::<IdempotentCheckout>().is_some()
-}
-
-fn next_action(url: &str) -> NextAction {
-    match url.strip_prefix("stripe-js:") {
-        Some(secret) => NextAction { kind: "use_stripe_sdk".into(), url: None, client_secret: Some(secret.into()) },
-        None => NextAction { kind: "redirect_to_url".into(), url: Some(url.into()), client_secret: None },
-    }
 }
 
 /// The core's field names, in this mutation's terms.
@@ -311,11 +304,9 @@ fn checkout_error(e: CheckoutError) -> async_graphql::Error {
     match e {
         CheckoutError::Validation(v) => validation_error_named(&v, checkout_field),
         CheckoutError::CardRefused(reason) => {
-            let code =
-                serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
             async_graphql::Error::new("the card was refused").extend_with(move |_, ext| {
                 ext.set("code", "CARD_REFUSED");
-                ext.set("declineCode", code.clone());
+                ext.set("declineCode", reason.as_str());
             })
         }
         CheckoutError::InProgress => {

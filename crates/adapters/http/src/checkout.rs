@@ -114,13 +114,13 @@ fn placed_response(placed: &PlacedOrder) -> Response {
         }
         // Waiting for the customer (`next_action` says how), or finished or compensated
         // by the recovery job.
-        CheckoutOutcome::ActionRequired { .. } | CheckoutOutcome::Processing => {
+        CheckoutOutcome::ActionRequired(_) | CheckoutOutcome::Processing => {
             let dto = OrderDto::new(order, Some(placed.access_token.clone()));
             return (StatusCode::ACCEPTED, Json(dto)).into_response();
         }
         CheckoutOutcome::PaymentFailed { decline } => {
             if let Some(reason) = decline {
-                ext.insert("decline_code".into(), serde_json::to_value(reason).unwrap_or_default());
+                ext.insert("decline_code".into(), reason.as_str().into());
             }
             let detail = if decline.is_some() {
                 "the card was declined; the stock was released and nothing was charged"

@@ -322,7 +322,7 @@ impl From<CheckoutError> for ApiError {
             CheckoutError::Shipment(refused) => shipment_refused(&refused),
             CheckoutError::CardRefused(reason) => {
                 let mut extensions = Map::new();
-                extensions.insert("decline_code".into(), serde_json::to_value(reason).unwrap_or_default());
+                extensions.insert("decline_code".into(), reason.as_str().into());
                 Self::PaymentRequired { detail: "the card was refused".into(), extensions }
             }
             CheckoutError::InProgress => Self::Conflict {

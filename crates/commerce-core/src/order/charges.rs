@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Order;
 use crate::{address::ShippingAddress, ids::ShippingMethodId, money::Money, pricing::AppliedRate};
 
 /// The parts of an order's total (`total = subtotal + shipping_total + tax_total`).
@@ -36,4 +37,21 @@ pub struct ShippingMethodRef {
     pub id: ShippingMethodId,
     /// Its name then.
     pub name: String,
+}
+
+impl Order {
+    /// What the total is made of. An order placed before shipping and tax existed has no
+    /// record of it: its total is its subtotal, with nothing for shipping or tax.
+    pub fn breakdown(&self) -> OrderCharges {
+        self.charges.clone().unwrap_or_else(|| {
+            let zero = Money::zero(self.total.currency());
+            OrderCharges {
+                subtotal: self.total,
+                shipping_total: zero,
+                tax_total: zero,
+                shipping_tax: zero,
+                rates: vec![],
+            }
+        })
+    }
 }

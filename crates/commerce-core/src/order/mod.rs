@@ -20,7 +20,7 @@ pub use charges::{OrderCharges, OrderShipping, ShippingMethodRef};
 pub use fulfilment::{
     NewShipment, Shipment, ShipmentInput, ShipmentLine, ShipmentLineInput, ShipmentRefused, rules as shipment_rules,
 };
-pub use outcome::CheckoutOutcome;
+pub use outcome::{CheckoutOutcome, NextAction};
 pub use saga::{SagaAction, StepResult, next_action};
 
 use serde::{Deserialize, Serialize};

@@ -2,7 +2,7 @@
 
 use commerce_core::{
     address::{ShippingAddress, ShippingAddressInput},
-    order::{FailureReason, Order, OrderLine, Shipment, ShipmentInput, ShipmentLineInput},
+    order::{FailureReason, NextAction, Order, OrderLine, Shipment, ShipmentInput, ShipmentLineInput},
     payment::CardInput,
     services::checkout::{CheckoutInput, CheckoutItemInput},
 };
@@ -345,24 +345,16 @@ pub struct OrderDto {
 impl OrderDto {
     /// The order, with the access token when it is being handed out.
     pub fn new(o: &Order, access_token: Option<String>) -> Self {
+        let charges = o.breakdown();
         Self {
             id: o.id.to_string(),
             status: o.status.as_str().to_owned(),
             email: o.email.as_str().to_owned(),
             lines: o.lines.iter().map(Into::into).collect(),
             total: o.total.into(),
-            // Orders placed before shipping and tax existed: their total is their subtotal.
-            subtotal: o.charges.as_ref().map_or(o.total, |c| c.subtotal).into(),
-            shipping_total: o
-                .charges
-                .as_ref()
-                .map_or(commerce_core::Money::zero(o.total.currency()), |c| c.shipping_total)
-                .into(),
-            tax_total: o
-                .charges
-                .as_ref()
-                .map_or(commerce_core::Money::zero(o.total.currency()), |c| c.tax_total)
-                .into(),
+            subtotal: charges.subtotal.into(),
+            shipping_total: charges.shipping_total.into(),
+            tax_total: charges.tax_total.into(),
             shipping_address: o.shipping.as_ref().map(|s| (&s.address).into()),
             shipping_method: o
                 .shipping
@@ -371,13 +363,10 @@ impl OrderDto {
                 .map(|m| OrderShippingMethodDto { id: m.id.to_string(), name: m.name.clone() }),
             shipments: o.shipments.iter().map(ShipmentDto::from).collect(),
             payment: PaymentSummary {
-                brand: serde_json::to_value(o.payment_method.brand)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                brand: o.payment_method.brand.as_str().to_owned(),
                 last4: o.payment_method.last4.clone(),
             },
-            next_action: o.next_action_url().map(NextActionDto::new),
+            next_action: o.next_action().map(NextActionDto::from),
             failure: o.failure.map(failure_json),
             access_token,
             created_at: o.created_at.to_string(),
@@ -402,14 +391,13 @@ pub struct NextActionDto {
     pub client_secret: Option<String>,
 }
 
-impl NextActionDto {
-    /// The client's instructions for the processor's `next_action_url` (a page, or
-    /// `stripe-js:<client secret>`).
-    pub fn new(next_action_url: &str) -> Self {
-        match next_action_url.strip_prefix("stripe-js:") {
-            Some(secret) => Self { kind: "use_stripe_sdk".into(), url: None, client_secret: Some(secret.to_owned()) },
-            None => Self { kind: "redirect_to_url".into(), url: Some(next_action_url.to_owned()), client_secret: None },
-        }
+impl From<NextAction<'_>> for NextActionDto {
+    fn from(action: NextAction<'_>) -> Self {
+        let (url, client_secret) = match action {
+            NextAction::RedirectToUrl { url } => (Some(url.to_owned()), None),
+            NextAction::UseStripeSdk { client_secret } => (None, Some(client_secret.to_owned())),
+        };
+        Self { kind: action.kind().to_owned(), url, client_secret }
     }
 }
 
