@@ -6,6 +6,7 @@
 
 mod contract;
 mod durability;
+mod graphql;
 mod hardening;
 mod parsers;
 mod pricing;
