@@ -33,7 +33,7 @@ use crate::{
         UpdateCollectionRequest, UpdateProductRequest,
     },
     error::{ApiError, Problem},
-    extract::{ApiJson, ApiPath, ApiQuery, etag, if_match, path_id},
+    extract::{ApiJson, ApiPath, ApiQuery, etag, if_match, path_id, with_location},
     openapi::rules,
 };
 
@@ -106,11 +106,8 @@ pub async fn create_product(
     ApiJson(body): ApiJson<CreateProductRequest>,
 ) -> Result<Response, ApiError> {
     let product = s.catalog.create_product(&body.into()).await?;
-    let mut response = with_etag(StatusCode::CREATED, product.version, Json(AdminProduct::from(&product)));
-    if let Ok(location) = HeaderValue::from_str(&format!("/admin/v1/products/{}", product.id)) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    Ok(response)
+    let response = with_etag(StatusCode::CREATED, product.version, Json(AdminProduct::from(&product)));
+    Ok(with_location(response, &format!("/admin/v1/products/{}", product.id)))
 }
 
 /// Paging parameters.
@@ -427,9 +424,6 @@ pub async fn create_shipment(
 ) -> Result<Response, ApiError> {
     let id: OrderId = path_id(&id, "order")?;
     let (_, shipment) = s.orders.ship(id, &body.into()).await?;
-    let mut response = (StatusCode::CREATED, Json(ShipmentDto::from(&shipment))).into_response();
-    if let Ok(location) = HeaderValue::from_str(&format!("/admin/v1/orders/{id}")) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    Ok(response)
+    let response = (StatusCode::CREATED, Json(ShipmentDto::from(&shipment))).into_response();
+    Ok(with_location(response, &format!("/admin/v1/orders/{id}")))
 }

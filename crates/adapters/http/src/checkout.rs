@@ -8,7 +8,7 @@
 use axum::{
     Json, Router,
     extract::State,
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
@@ -26,7 +26,7 @@ use serde_json::Map;
 use crate::{
     dto::{CheckoutRequest, OrderDto, failure_json},
     error::{ApiError, Problem},
-    extract::{ApiJson, ApiPath, bearer, path_id},
+    extract::{ApiJson, ApiPath, bearer, path_id, with_location},
 };
 
 /// What the checkout routes need.
@@ -106,11 +106,8 @@ fn placed_response(placed: &PlacedOrder) -> Response {
     let error = match order.checkout_outcome() {
         CheckoutOutcome::Paid => {
             let dto = OrderDto::new(order, Some(placed.access_token.clone()));
-            let mut response = (StatusCode::CREATED, Json(dto)).into_response();
-            if let Ok(location) = HeaderValue::from_str(&format!("/store/v1/orders/{}", order.id)) {
-                response.headers_mut().insert(header::LOCATION, location);
-            }
-            return response;
+            let response = (StatusCode::CREATED, Json(dto)).into_response();
+            return with_location(response, &format!("/store/v1/orders/{}", order.id));
         }
         // Waiting for the customer (`next_action` says how), or finished or compensated
         // by the recovery job.

@@ -132,6 +132,14 @@ pub fn etag(version: Version) -> String {
     format!("\"{version}\"")
 }
 
+/// `response` with a `Location` header pointing at `location` (a path of this API).
+pub(crate) fn with_location(mut response: axum::response::Response, location: &str) -> axum::response::Response {
+    if let Ok(location) = axum::http::HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

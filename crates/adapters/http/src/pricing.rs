@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::{
     Json, Router,
     extract::State,
-    http::{HeaderValue, StatusCode, header},
+    http::StatusCode,
     middleware,
     response::{IntoResponse, Response},
     routing::get,
@@ -22,7 +22,7 @@ use crate::{
         ShippingOfferList, TaxRateDto, TaxRateList, UpdateShippingMethodRequest,
     },
     error::{ApiError, Problem},
-    extract::{ApiJson, ApiPath, ApiQuery, path_id},
+    extract::{ApiJson, ApiPath, ApiQuery, path_id, with_location},
     openapi::rules,
 };
 
@@ -55,11 +55,7 @@ pub fn store_router(pricing: PricingService) -> Router {
 }
 
 fn created(location: &str, body: impl IntoResponse) -> Response {
-    let mut response = (StatusCode::CREATED, body).into_response();
-    if let Ok(location) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    response
+    with_location((StatusCode::CREATED, body).into_response(), location)
 }
 
 /// Create a shipping method.
