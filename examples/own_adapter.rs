@@ -24,7 +24,9 @@ use std::{
 use async_trait::async_trait;
 use commerce_core::{
     ProductId, ReservationId, Timestamp,
-    inventory::{InventoryError, InventoryReceipt, Ledger, OnHand, Reservation, ReservationRequest, StockLevel},
+    inventory::{
+        InventoryError, InventoryReceipt, Ledger, OnHand, Reservation, ReservationRequest, StockLevel, StockReturn,
+    },
     ports::InventoryStore,
     testkit::conformance::inventory,
 };
@@ -108,6 +110,10 @@ impl InventoryStore for FileInventory {
 
     async fn expire(&self, now: Timestamp, limit: usize) -> Result<Vec<InventoryReceipt>, InventoryError> {
         self.with_ledger(|l| Ok(l.expire(now, limit)))
+    }
+
+    async fn restore(&self, request: &StockReturn) -> Result<InventoryReceipt, InventoryError> {
+        self.with_ledger(|l| l.restore(request))
     }
 }
 

@@ -57,6 +57,26 @@ pub enum DomainEvent {
     /// A parcel of an order was sent.
     #[serde(rename = "order.shipment_created")]
     OrderShipmentCreated(ShipmentCreated),
+    /// The processor accepted a refund of an order.
+    #[serde(rename = "order.refund_issued")]
+    OrderRefundIssued(RefundSettled),
+    /// The processor refused a refund of an order.
+    #[serde(rename = "order.refund_failed")]
+    OrderRefundFailed(RefundSettled),
+}
+
+/// Payload of `order.refund_issued` and `order.refund_failed`: the refund, and the order's
+/// status after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundSettled {
+    /// The order.
+    pub order_id: crate::ids::OrderId,
+    /// The order's status.
+    pub status: crate::order::OrderStatus,
+    /// The refund (amount, lines, restock, status).
+    pub refund: crate::order::Refund,
+    /// The order's version after it.
+    pub version: u64,
 }
 
 /// Payload of `order.shipment_created`: the shipment, and the order's status after it.
@@ -147,6 +167,9 @@ impl DomainEvent {
             Self::StockSet(s) => (AggregateType::Restock, s.product_id.as_uuid(), 0),
             Self::OrderStatusChanged(o) => (AggregateType::Order, o.id.as_uuid(), o.version),
             Self::OrderShipmentCreated(s) => (AggregateType::Order, s.order_id.as_uuid(), s.version),
+            Self::OrderRefundIssued(r) | Self::OrderRefundFailed(r) => {
+                (AggregateType::Order, r.order_id.as_uuid(), r.version)
+            }
         }
     }
 
@@ -163,6 +186,8 @@ impl DomainEvent {
             Self::StockSet(_) => "stock.set",
             Self::OrderStatusChanged(_) => "order.status_changed",
             Self::OrderShipmentCreated(_) => "order.shipment_created",
+            Self::OrderRefundIssued(_) => "order.refund_issued",
+            Self::OrderRefundFailed(_) => "order.refund_failed",
         }
     }
 }

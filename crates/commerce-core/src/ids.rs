@@ -83,11 +83,23 @@ id_type!(
     /// Identifies a shipment of an order.
     ShipmentId
 );
+id_type!(
+    /// Identifies a refund of an order (the processor's own id is a
+    /// [`payment::RefundId`](crate::payment::RefundId)).
+    OrderRefundId
+);
 
 impl ReservationId {
     /// The reservation an order's checkout uses: the order id itself, so a resumed
     /// saga always addresses the same reservation.
     pub const fn for_order(order: OrderId) -> Self {
         Self(order.as_uuid())
+    }
+
+    /// The record of a refund's units returned to stock: the refund id itself, so a
+    /// resumed return always addresses the same record and applies once. (Refund ids are
+    /// fresh UUIDs, never an order's.)
+    pub const fn for_refund(refund: OrderRefundId) -> Self {
+        Self(refund.as_uuid())
     }
 }

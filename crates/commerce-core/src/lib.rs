@@ -11,6 +11,7 @@
 //! - [`order`]: orders and the checkout saga as a pure state machine.
 //! - [`credential`]: bearer tokens of operators and services, compared by digest in constant time.
 //! - [`idempotency`]: client keys, command fingerprints and stored outcomes of idempotent commands.
+//! - [`notify`]: which order events notify the customer, and the messages they become.
 //! - [`events`]: versioned domain events in an envelope (documented in `docs/events.md`).
 //! - [`ports`]: the traits adapters implement, with their error contracts.
 //! - [`services`]: the use cases, generic over the ports; [`services::shop::Shop`] wires them all.
@@ -28,6 +29,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod inventory;
 pub mod money;
+pub mod notify;
 pub mod order;
 pub mod payment;
 pub mod ports;

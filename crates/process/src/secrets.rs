@@ -86,6 +86,11 @@ impl AdminTokenArgs {
         resolve(Self::NAME, self.admin_token.as_ref(), self.admin_token_file.as_deref())
     }
 
+    /// The configured token, if any: for a service whose admin routes are an option.
+    pub fn optional(&self) -> anyhow::Result<Option<BearerToken>> {
+        self.configured()?.map(|raw| bearer(Self::NAME, &raw)).transpose()
+    }
+
     /// The configured token; a production service refuses to start without one.
     pub fn required(&self) -> anyhow::Result<BearerToken> {
         let why = ": the operators' bearer token, e.g. `openssl rand -hex 32`";

@@ -316,9 +316,11 @@ fn checkout_error(e: CheckoutError) -> async_graphql::Error {
             coded("this idempotency key was already used with a different checkout", "IDEMPOTENCY_KEY_REUSED")
         }
         // Order administration is not part of this API: these cannot come from a checkout.
-        CheckoutError::NotFound | CheckoutError::InvalidState(_) | CheckoutError::Shipment(_) => {
-            coded("order not found", "NOT_FOUND")
-        }
+        CheckoutError::NotFound
+        | CheckoutError::InvalidState(_)
+        | CheckoutError::Shipment(_)
+        | CheckoutError::Refund(_)
+        | CheckoutError::Cancel(_) => coded("order not found", "NOT_FOUND"),
         // The cause stays in the server's logs; the client retries with the same key.
         CheckoutError::Interrupted { cause, .. } => {
             tracing::warn!(%cause, "a GraphQL checkout was interrupted");

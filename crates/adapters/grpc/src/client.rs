@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use commerce_core::{
     ProductId, ReservationId, Timestamp,
-    inventory::{InventoryError, InventoryReceipt, OnHand, ReservationRequest, StockLevel},
+    inventory::{InventoryError, InventoryReceipt, OnHand, ReservationRequest, StockLevel, StockReturn},
     ports::InventoryStore,
 };
 use tonic::{Code, Request, transport::Channel};
@@ -178,5 +178,17 @@ impl InventoryStore for GrpcInventoryClient {
             pb::ExpireRequest { now_unix_micros: now.unix_micros(), limit: u32::try_from(limit).unwrap_or(u32::MAX) };
         let reply = self.client.clone().expire(self.request(message, true)).await.map_err(|s| error_of(&s))?;
         reply.into_inner().expired.iter().map(receipt_from_pb).collect()
+    }
+
+    async fn restore(&self, request: &StockReturn) -> Result<InventoryReceipt, InventoryError> {
+        let message =
+            pb::RestoreRequest { reservation_id: request.id().to_string(), lines: lines_to_pb(request.lines()) };
+        let reply = self
+            .idempotent(|mut c| {
+                let r = self.request(message.clone(), true);
+                async move { c.restore(r).await }
+            })
+            .await?;
+        receipt_from_pb(&reply)
     }
 }

@@ -64,6 +64,7 @@ pub fn receipt_to_pb(r: &InventoryReceipt) -> pb::ReservationReceipt {
         ReservationState::Committed => (pb::ReservationState::Committed, None),
         ReservationState::Released => (pb::ReservationState::Released, None),
         ReservationState::Expired => (pb::ReservationState::Expired, None),
+        ReservationState::Returned => (pb::ReservationState::Returned, None),
         ReservationState::Rejected { product_id, requested, available } => (
             pb::ReservationState::Rejected,
             Some(pb::Rejection { product_id: product_id.to_string(), requested, available }),
@@ -85,6 +86,7 @@ pub fn receipt_from_pb(r: &pb::ReservationReceipt) -> Result<InventoryReceipt, I
         (Ok(pb::ReservationState::Committed), _) => ReservationState::Committed,
         (Ok(pb::ReservationState::Released), _) => ReservationState::Released,
         (Ok(pb::ReservationState::Expired), _) => ReservationState::Expired,
+        (Ok(pb::ReservationState::Returned), _) => ReservationState::Returned,
         (Ok(pb::ReservationState::Rejected), Some(j)) => ReservationState::Rejected {
             product_id: product(&j.product_id)?,
             requested: j.requested,

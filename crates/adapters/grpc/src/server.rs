@@ -7,7 +7,7 @@ use std::time::Duration;
 use commerce_core::{
     Timestamp,
     credential::BearerToken,
-    inventory::{InventoryError, ReservationRequest},
+    inventory::{InventoryError, ReservationRequest, StockReturn},
     ports::{Clock, InventoryStore},
 };
 use tonic::{Request, Response, Status};
@@ -118,6 +118,16 @@ impl InventoryService for InventoryGrpcServer {
         self.authorize(&request)?;
         let id = reservation_id(&request.get_ref().reservation_id).map_err(|e| invalid(&e))?;
         let receipt = self.store.release(id).await.map_err(|e| status_of(&e))?;
+        Ok(Response::new(receipt_to_pb(&receipt)))
+    }
+
+    async fn restore(&self, request: Request<pb::RestoreRequest>) -> Result<Response<pb::ReservationReceipt>, Status> {
+        self.authorize(&request)?;
+        let r = request.get_ref();
+        let id = reservation_id(&r.reservation_id).map_err(|e| invalid(&e))?;
+        let lines = lines_from_pb(&r.lines).map_err(|e| invalid(&e))?;
+        let request = StockReturn::new(id, lines).map_err(|e| invalid(&e))?;
+        let receipt = self.store.restore(&request).await.map_err(|e| status_of(&e))?;
         Ok(Response::new(receipt_to_pb(&receipt)))
     }
 

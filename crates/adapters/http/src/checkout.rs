@@ -49,9 +49,9 @@ pub fn router(state: CheckoutState) -> Router {
 /// The header that makes a checkout safe to retry.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
-fn idempotency_key(headers: &HeaderMap) -> Result<ClientKey, ApiError> {
-    let missing =
-        || ApiError::bad_request("Idempotency-Key", "this header is required: send a unique key per checkout attempt");
+/// The `Idempotency-Key` header, required (400 naming it when missing or malformed).
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<ClientKey, ApiError> {
+    let missing = || ApiError::bad_request("Idempotency-Key", "this header is required: send a unique key per attempt");
     let key = headers.get(IDEMPOTENCY_KEY).ok_or_else(missing)?;
     let key = key.to_str().map_err(|_| ApiError::bad_request("Idempotency-Key", "must be visible ASCII"))?;
     ClientKey::parse(key)

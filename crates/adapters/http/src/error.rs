@@ -10,7 +10,7 @@ use axum::{
 };
 use commerce_core::{
     inventory::InventoryError,
-    order::ShipmentRefused,
+    order::{RefundRefused, ShipmentRefused},
     services::{
         catalog::CatalogError, checkout::CheckoutError, pricing::PricingError, restock::RestockError,
         storefront::StorefrontError,
@@ -309,6 +309,30 @@ fn shipment_refused(refused: &ShipmentRefused) -> ApiError {
     }
 }
 
+fn refund_refused(refused: &RefundRefused) -> ApiError {
+    let mut extensions = Map::new();
+    let title = match refused {
+        RefundRefused::Currency(currency) => {
+            return ApiError::invalid("amount.currency", format!("must be the order's currency, {currency}"));
+        }
+        RefundRefused::NotRefundable(_) | RefundRefused::TooMany => "Not allowed in this state",
+        RefundRefused::LinesExceed { product_id, requested, refundable } => {
+            extensions.insert("product_id".into(), product_id.to_string().into());
+            extensions.insert("requested".into(), (*requested).into());
+            extensions.insert("refundable".into(), (*refundable).into());
+            "More than remains to refund"
+        }
+        RefundRefused::AmountExceeds { requested, refundable } => {
+            let money =
+                |m: &commerce_core::Money| serde_json::to_value(crate::dto::MoneyDto::from(*m)).unwrap_or_default();
+            extensions.insert("requested".into(), money(requested));
+            extensions.insert("refundable".into(), money(refundable));
+            "More than remains to refund"
+        }
+    };
+    ApiError::Conflict { title, detail: refused.to_string(), extensions }
+}
+
 impl From<CheckoutError> for ApiError {
     fn from(e: CheckoutError) -> Self {
         match e {
@@ -320,6 +344,10 @@ impl From<CheckoutError> for ApiError {
                 extensions: Map::new(),
             },
             CheckoutError::Shipment(refused) => shipment_refused(&refused),
+            CheckoutError::Refund(refused) => refund_refused(&refused),
+            CheckoutError::Cancel(refused) => {
+                Self::Conflict { title: "Cannot cancel", detail: refused.to_string(), extensions: Map::new() }
+            }
             CheckoutError::CardRefused(reason) => {
                 let mut extensions = Map::new();
                 extensions.insert("decline_code".into(), reason.as_str().into());

@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod pricing;
+pub mod refunds;
 pub mod store;
 pub mod tls;
 pub mod webhooks;
@@ -108,6 +109,10 @@ pub fn shop_router(shop: &Shop, authorizer: Arc<dyn AdminAuthorizer>) -> Router 
         .merge(pricing::store_router(shop.pricing.clone()))
         .merge(pricing::admin_router(pricing::PricingAdminState {
             pricing: shop.pricing.clone(),
+            authorizer: authorizer.clone(),
+        }))
+        .merge(refunds::router(refunds::RefundAdminState {
+            refunds: shop.refunds.clone(),
             authorizer: authorizer.clone(),
         }))
         .merge(admin::router(admin::AdminState {

@@ -5,7 +5,9 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use commerce_core::{
     ProductId, ReservationId, Timestamp,
-    inventory::{InventoryError, InventoryReceipt, Ledger, OnHand, ReservationRequest, RestockOutcome, StockLevel},
+    inventory::{
+        InventoryError, InventoryReceipt, Ledger, OnHand, ReservationRequest, RestockOutcome, StockLevel, StockReturn,
+    },
     ports::{InventoryStore, RestockStore},
 };
 
@@ -50,6 +52,10 @@ impl InventoryStore for MemoryInventoryStore {
 
     async fn expire(&self, now: Timestamp, limit: usize) -> Result<Vec<InventoryReceipt>, InventoryError> {
         Ok(lock(&self.ledger).expire(now, limit))
+    }
+
+    async fn restore(&self, request: &StockReturn) -> Result<InventoryReceipt, InventoryError> {
+        lock(&self.ledger).restore(request)
     }
 }
 

@@ -148,8 +148,10 @@ pub struct GatewayStats {
     pub captures: usize,
     /// Authorisations voided.
     pub voids: usize,
-    /// Refunds made.
+    /// Refunds made (per reference: captures refunded at least in part).
     pub refunds: usize,
+    /// Minor units refunded, over every currency.
+    pub refunded_amount: i64,
     /// Authorisations still holding funds (neither captured nor voided).
     pub open_authorizations: usize,
 }
@@ -219,6 +221,12 @@ impl MemoryPaymentGateway {
                     .filter(|c| c.refunded > 0 && auths.iter().any(|(id, _)| **id == c.authorization))
                     .count()
             },
+            refunded_amount: s
+                .captures
+                .values()
+                .filter(|c| auths.iter().any(|(id, _)| **id == c.authorization))
+                .map(|c| c.refunded)
+                .sum(),
             open_authorizations: auths
                 .iter()
                 .filter(|(_, a)| matches!(a.state, AuthState::Authorized | AuthState::Pending))

@@ -11,6 +11,12 @@
 //!
 //! and stock must add up.
 //!
+//! Then an operator cancels some paid orders and refunds units or amounts of others (each
+//! request sent twice, as a client retrying under its key), under fresh faults; the
+//! recovery job finishes what a fault interrupted. Every refund must end issued (and
+//! restocked when asked) exactly once at the processor, a cancelled order refunded in
+//! full, and stock must still add up.
+//!
 //! Every cart is sent as a client would under one idempotency key: several attempts at
 //! once (interleaved at every port call), a retry after its claim went stale, and a last
 //! retry once the dust settled; the idempotency store loses writes too. Every key
@@ -30,7 +36,10 @@ use commerce_core::{
     catalog::Product,
     idempotency::ClientKey,
     inventory::Quantity,
-    order::{OrderStatus, PaymentState, SagaAction, StockState, next_action},
+    order::{
+        Order, OrderStatus, PaymentState, RefundInput, RefundStatus, SagaAction, ShipmentLineInput, StockState,
+        next_action,
+    },
     payment::{AuthorizationId, CardInput},
     ports::{InventoryStore, OrderQuery, OrderStore, ProductStore},
     services::{
@@ -38,6 +47,7 @@ use commerce_core::{
         checkout::{CheckoutError, CheckoutInput, CheckoutItemInput, CheckoutReply},
         inventory::InventoryService,
         recovery::RecoveryPolicy,
+        shop::Shop,
     },
     testkit::{
         fixed::{ManualClock, SequentialIds, idempotency_secret},
@@ -91,6 +101,7 @@ struct Summary {
     faults: u32,
     paid: usize,
     failed: usize,
+    refunds: usize,
     replays: usize,
     waits: usize,
 }
@@ -212,11 +223,74 @@ fn simulate(sc: &Scenario) -> Summary {
             let _ = shop.recovery.run_once(policy).await;
         }
 
+        check_outcomes(&adapters.orders, &adapters.inventory, &gateway.inner, &products, &sc.stock).await;
+        check_one_order_per_key(&adapters.orders, &answers.named).await;
+
+        let mut faults = chaos.refill(BUDGET);
+        after_sale(&shop, &adapters.orders, &chaos).await;
+        for _ in 0..10 {
+            clock.advance_secs(31);
+            let _ = shop.recovery.run_once(policy).await;
+        }
         let (paid, failed) =
             check_outcomes(&adapters.orders, &adapters.inventory, &gateway.inner, &products, &sc.stock).await;
-        check_one_order_per_key(&adapters.orders, &answers.named).await;
-        let faults = BUDGET - chaos.state.lock().unwrap().1;
-        Summary { faults, paid, failed, replays: answers.replays, waits: answers.waits }
+        faults += BUDGET - chaos.state.lock().unwrap().1;
+        let all = adapters.orders.list(&OrderQuery { status: None, limit: 1000, after: None }).await.unwrap();
+        let refunds = all.iter().map(|o| o.refunds.len()).sum();
+        Summary { faults, paid, failed, refunds, replays: answers.replays, waits: answers.waits }
+    })
+}
+
+/// An operator cancels, refunds a unit (back to stock) or an amount of each paid order, or
+/// leaves it; each request is sent twice, like a client retrying under its key.
+async fn after_sale(shop: &Shop, orders: &MemoryOrderStore, chaos: &Chaos) {
+    let paid = OrderQuery { status: Some(OrderStatus::Paid), limit: 1000, after: None };
+    for order in orders.list(&paid).await.unwrap() {
+        let key = ClientKey::parse(&format!("refund-{}", order.id)).unwrap();
+        let unit = RefundInput {
+            lines: Some(vec![ShipmentLineInput { product_id: order.lines[0].product_id.to_string(), quantity: 1 }]),
+            restock: Some(true),
+            amount: None,
+        };
+        let amount = RefundInput {
+            amount: Some(commerce_core::catalog::MoneyInput { amount: 150, currency: "USD".into() }),
+            ..RefundInput::default()
+        };
+        for _ in 0..2 {
+            // Interrupted requests are left to the recovery job. The second request may refuse
+            // what the first did (a refund of a cancelled order, the key with another body).
+            let answer = match chaos.pick(4) {
+                0 => continue,
+                1 => shop.refunds.cancel(order.id).await.map(|_| ()),
+                2 => shop.refunds.refund(order.id, &key, &unit).await.map(|_| ()),
+                _ => shop.refunds.refund(order.id, &key, &amount).await.map(|_| ()),
+            };
+            match answer {
+                Ok(())
+                | Err(
+                    CheckoutError::Interrupted { .. }
+                    | CheckoutError::KeyReused
+                    | CheckoutError::Refund(_)
+                    | CheckoutError::Cancel(_),
+                ) => {}
+                Err(other) => panic!("unexpected after-sale error: {other}"),
+            }
+        }
+    }
+}
+
+/// Units of each product an order still holds: its lines, less refunded units put back.
+fn kept_units(o: &Order) -> impl Iterator<Item = (ProductId, u64)> + '_ {
+    o.lines.iter().map(|l| {
+        let returned: u32 = o
+            .refunds
+            .iter()
+            .filter(|r| r.stock_returned)
+            .flat_map(|r| &r.lines)
+            .filter(|r| r.product_id == l.product_id)
+            .map(|r| r.quantity.get())
+            .sum();
+        (l.product_id, u64::from(l.quantity.get() - returned))
     })
 }
 
@@ -277,19 +351,29 @@ async fn check_outcomes(
     for o in &all {
         let stats = gateway.stats(Some(&o.id.to_string()));
         assert!(o.status.is_final() || o.status == OrderStatus::Paid, "order {} stuck in {:?}", o.id, o.status);
+        assert!(o.is_settled(), "order {} has work left: {o:?}", o.id);
         assert_eq!(stats.open_authorizations, 0, "order {} left a hold open: {o:?}", o.id);
+        let issued: i64 = o
+            .refunds
+            .iter()
+            .filter(|r| matches!(r.status, RefundStatus::Issued { .. }))
+            .map(|r| r.amount.amount())
+            .sum();
+        assert!(o.refunds.iter().all(|r| r.status != RefundStatus::Pending), "order {}: a refund is pending", o.id);
+        assert!(o.refunds.iter().all(|r| r.stock_returned == r.restock), "order {}: a restock is missing", o.id);
         match o.status {
             OrderStatus::Paid => {
                 assert_eq!(o.stock, StockState::Committed, "paid order {} must have committed stock", o.id);
-                assert_eq!(
-                    (stats.captures, stats.refunds),
-                    (1, 0),
-                    "paid order {} must be captured exactly once",
-                    o.id
-                );
-                for l in &o.lines {
-                    *sold.entry(l.product_id).or_default() += u64::from(l.quantity.get());
+                assert_eq!(stats.captures, 1, "paid order {} must be captured exactly once", o.id);
+                assert_eq!(stats.refunded_amount, issued, "order {}: the processor refunded what the order says", o.id);
+                for (product, units) in kept_units(o) {
+                    *sold.entry(product).or_default() += units;
                 }
+            }
+            OrderStatus::Cancelled if o.cancellation.is_some() => {
+                assert_eq!(stats.captures, 1, "order {} was paid once", o.id);
+                assert_eq!((stats.refunded_amount, issued), (o.total.amount(), o.total.amount()), "order {}", o.id);
+                assert_eq!(kept_units(o).map(|(_, n)| n).sum::<u64>(), 0, "order {}: every unit is back", o.id);
             }
             OrderStatus::Cancelled | OrderStatus::PaymentFailed => {
                 assert_eq!(o.stock, StockState::Released, "failed order {} must release its stock", o.id);
@@ -338,10 +422,12 @@ fn heavy_faults_fixed_seeds() {
         total.faults += s.faults;
         total.paid += s.paid;
         total.failed += s.failed;
+        total.refunds += s.refunds;
         total.replays += s.replays;
         total.waits += s.waits;
     }
     assert!(total.faults >= 500, "faults must fire: {total:?}");
     assert!(total.replays >= 20 && total.waits >= 20, "retries must replay and wait: {total:?}");
     assert!(total.paid >= 10 && total.failed >= 20, "both outcomes must occur: {total:?}");
+    assert!(total.refunds >= 10, "operators must refund and cancel: {total:?}");
 }

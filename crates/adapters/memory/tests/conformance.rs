@@ -89,3 +89,8 @@ fn shipping_methods_and_tax_rates() {
     block_on(conformance::pricing::shipping_methods(|| async { commerce_memory::MemoryPricingStore::new() }));
     block_on(conformance::pricing::tax_rates(|| async { commerce_memory::MemoryPricingStore::new() }));
 }
+
+#[test]
+fn delivery_log() {
+    block_on(conformance::deliveries::run(|| async { commerce_memory::MemoryDeliveryLog::new() }));
+}

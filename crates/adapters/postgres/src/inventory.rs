@@ -13,7 +13,9 @@ use async_trait::async_trait;
 use commerce_core::{
     EventId, ProductId, ReservationId, Timestamp,
     events::EventEnvelope,
-    inventory::{InventoryError, InventoryReceipt, Ledger, OnHand, Reservation, ReservationState, StockLevel},
+    inventory::{
+        InventoryError, InventoryReceipt, Ledger, OnHand, Reservation, ReservationState, StockLevel, StockReturn,
+    },
     ports::InventoryStore,
 };
 use sqlx::{PgPool, Postgres, Row, Transaction};
@@ -272,5 +274,22 @@ impl InventoryStore for PgInventoryStore {
         write_back(&mut tx, &ledger, &before, &ids).await?;
         tx.commit().await.map_err(|e| db(&e))?;
         Ok(expired)
+    }
+
+    async fn restore(&self, request: &StockReturn) -> Result<InventoryReceipt, InventoryError> {
+        let mut tx = self.begin().await?;
+        // The advisory lock of `lock_reservation` serialises two calls with one id.
+        let existing = lock_reservation(&mut tx, request.id()).await?;
+        let products: Vec<ProductId> = request.lines().iter().map(|l| l.product_id).collect();
+        let levels = lock_levels(&mut tx, &products).await?;
+        let before = versions(&levels);
+        let replay = existing.is_some();
+        let mut ledger = Ledger::from_parts(levels, existing);
+        let receipt = ledger.restore(request)?;
+        if !replay {
+            write_back(&mut tx, &ledger, &before, &[request.id()]).await?;
+            tx.commit().await.map_err(|e| db(&e))?;
+        }
+        Ok(receipt)
     }
 }

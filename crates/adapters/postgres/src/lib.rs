@@ -25,6 +25,7 @@
 mod catalog;
 mod idempotency;
 mod inventory;
+mod notify;
 mod orders;
 mod outbox;
 mod pricing;
@@ -38,6 +39,7 @@ pub use catalog::PgCatalogStore;
 use commerce_core::{Timestamp, events::EventEnvelope, ports::StoreError};
 pub use idempotency::PgIdempotencyStore;
 pub use inventory::PgInventoryStore;
+pub use notify::PgDeliveryLog;
 pub use orders::PgOrderStore;
 pub use outbox::{PgOutbox, PgOutboxConsumer};
 pub use pricing::PgPricingStore;

@@ -113,9 +113,11 @@ impl PgOutbox {
                  WHERE created_at < $1
                    AND (published_at IS NOT NULL OR NOT {relay})
                    AND (projected_at IS NOT NULL OR NOT {poller})
+                   AND (notified_at IS NOT NULL OR NOT {notifier})
                  ORDER BY position LIMIT $3)",
             relay = active("relay"),
             poller = active("poller"),
+            notifier = active("notifier"),
         );
         sqlx::query(&sql)
             .bind(cutoff.as_datetime())
@@ -190,12 +192,20 @@ pub struct PgOutboxConsumer {
     pool: PgPool,
     delivered: Mutex<Vec<u64>>,
     presence: Presence,
+    /// The column this kind of reader marks its rows in (a fixed name, never input).
+    column: &'static str,
 }
 
 impl PgOutboxConsumer {
-    /// A poller on the write database's outbox.
+    /// The projector's poller on the write database's outbox (marks `projected_at`).
     pub fn new(pool: PgPool) -> Self {
-        Self { pool, delivered: Mutex::new(vec![]), presence: Presence::new("poller") }
+        Self { pool, delivered: Mutex::new(vec![]), presence: Presence::new("poller"), column: "projected_at" }
+    }
+
+    /// The notifications service's poller (marks `notified_at`): it reads every row too,
+    /// apart from the projector.
+    pub fn notifications(pool: PgPool) -> Self {
+        Self { pool, delivered: Mutex::new(vec![]), presence: Presence::new("notifier"), column: "notified_at" }
     }
 }
 
@@ -203,13 +213,15 @@ impl PgOutboxConsumer {
 impl EventConsumer for PgOutboxConsumer {
     async fn poll(&self, max: usize) -> Result<Vec<Delivery>, EventError> {
         self.presence.record(&self.pool).await?;
-        let rows = sqlx::query(
-            "SELECT position, envelope FROM commerce.outbox WHERE projected_at IS NULL ORDER BY position LIMIT $1",
-        )
-        .bind(i64::try_from(max).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| unavailable(&e))?;
+        let sql = format!(
+            "SELECT position, envelope FROM commerce.outbox WHERE {} IS NULL ORDER BY position LIMIT $1",
+            self.column
+        );
+        let rows = sqlx::query(&sql)
+            .bind(i64::try_from(max).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| unavailable(&e))?;
         let batch = decode(&rows)?;
         let mut delivered = self.delivered.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         *delivered = batch.iter().map(|(p, _)| *p).collect();
@@ -221,12 +233,11 @@ impl EventConsumer for PgOutboxConsumer {
             let delivered = self.delivered.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             delivered.iter().filter(|p| **p <= tag).map(|p| i64::try_from(*p).unwrap_or(i64::MAX)).collect()
         };
-        sqlx::query("UPDATE commerce.outbox SET projected_at = now() WHERE position = ANY($1) AND projected_at IS NULL")
-            .bind(&positions)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(|e| unavailable(&e))
+        let sql = format!(
+            "UPDATE commerce.outbox SET {column} = now() WHERE position = ANY($1) AND {column} IS NULL",
+            column = self.column
+        );
+        sqlx::query(&sql).bind(&positions).execute(&self.pool).await.map(|_| ()).map_err(|e| unavailable(&e))
     }
 
     async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<(), EventError> {

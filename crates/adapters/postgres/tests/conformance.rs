@@ -132,3 +132,10 @@ async fn outbox_poller_parks_dead_letters_with_their_reason() {
     assert!(consumer.poll(10).await.unwrap().is_empty(), "a parked event is acknowledged with the batch");
     dbs.cleanup().await;
 }
+
+#[tokio::test]
+async fn delivery_log() {
+    let dbs = Databases::new();
+    conformance::deliveries::run(|| async { commerce_postgres::PgDeliveryLog::new(dbs.fresh().await) }).await;
+    dbs.cleanup().await;
+}

@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 
 use commerce_core::{
     OrderId, ProductId, ReservationId, Timestamp,
-    inventory::{InventoryError, InventoryReceipt, OnHand, ReservationRequest, StockLevel},
+    inventory::{InventoryError, InventoryReceipt, OnHand, ReservationRequest, StockLevel, StockReturn},
     ports::{Clock as _, InventoryStore, OrderStore as _},
     services::{
         Env,
@@ -86,6 +86,9 @@ impl InventoryStore for Watched {
     }
     async fn expire(&self, now: Timestamp, limit: usize) -> Result<Vec<InventoryReceipt>, InventoryError> {
         self.store().expire(now, limit).await
+    }
+    async fn restore(&self, request: &StockReturn) -> Result<InventoryReceipt, InventoryError> {
+        self.store().restore(request).await
     }
 }
 

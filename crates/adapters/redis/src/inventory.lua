@@ -80,6 +80,16 @@ local function receipt(id)
   return push_levels({'ok', r[1], r[2], r[3]}, parse_spec(r[4]))
 end
 
+-- Adds each line's units to `field` ('reserved' for a hold, 'on_hand' for a return).
+local function add_units(lines, field)
+  for _, line in ipairs(lines) do
+    local k = stock_key(line[1])
+    redis.call('HINCRBY', k, field, line[2])
+    redis.call('HINCRBY', k, 'version', 1)
+    changed(line[1])
+  end
+end
+
 local function give_back(lines, also_on_hand)
   for _, line in ipairs(lines) do
     local k = stock_key(line[1])

@@ -3,7 +3,7 @@
 //! The inventory store port on Redis. Each product's stock is a hash
 //! (`on_hand`, `reserved`, `version`); each reservation a hash (its lines, deadline
 //! and state); active reservations sit in a sorted set by deadline for the sweeper.
-//! Reserve, commit, release, expire, set-on-hand and restock are Lua scripts (sent once,
+//! Reserve, commit, release, expire, set-on-hand, restock and restore are Lua scripts (sent once,
 //! then run by `EVALSHA`), so each is atomic: `available` can never go negative
 //! however many clients race, and every operation is idempotent by reservation id
 //! exactly like the core's reference `Ledger` (the conformance suite and the
@@ -23,7 +23,7 @@ use commerce_core::{
     ProductId, ReservationId, Timestamp,
     inventory::{
         InventoryError, InventoryReceipt, OnHand, Reservation, ReservationLine, ReservationRequest, ReservationState,
-        RestockOutcome, StockLevel,
+        RestockOutcome, StockLevel, StockReturn,
     },
     ports::{InventoryStore, RestockStore},
 };
@@ -52,6 +52,7 @@ pub struct RedisInventoryStore {
     expire: Script,
     set_on_hand: Script,
     restock: Script,
+    restore: Script,
 }
 
 impl std::fmt::Debug for RedisInventoryStore {
@@ -94,6 +95,7 @@ impl RedisInventoryStore {
             settled_retention: Self::DEFAULT_SETTLED_RETENTION,
             reserve: script(include_str!("reserve.lua")),
             commit: script(include_str!("commit.lua")),
+            restore: script(include_str!("restore.lua")),
             release: script(include_str!("release.lua")),
             expire: script(include_str!("expire.lua")),
             set_on_hand: script(include_str!("set_on_hand.lua")),
@@ -218,6 +220,11 @@ fn outcome(id: ReservationId, reply: &[Value]) -> Result<InventoryReceipt, Inven
         "err" => Err(match text(reply.get(1))?.as_str() {
             "mismatch" => InventoryError::ReservationMismatch(id),
             "unknown_reservation" => InventoryError::UnknownReservation(id),
+            "too_many" => InventoryError::InvalidRequest(format!(
+                "returning units of product {} would pass {} on hand",
+                text(reply.get(2))?,
+                OnHand::MAX
+            )),
             "unknown_product" => InventoryError::UnknownProduct(product(&text(reply.get(2))?)?),
             "invalid_transition" => InventoryError::InvalidTransition {
                 id,
@@ -269,13 +276,13 @@ impl InventoryStore for RedisInventoryStore {
         let lines =
             serde_json::to_string(request.lines()).map_err(|e| InventoryError::InvalidRequest(e.to_string()))?;
         let expires_at = request.expires_at().to_string();
-        let spec = request
-            .lines()
-            .iter()
-            .map(|l| format!("{}:{}", l.product_id, l.quantity.get()))
-            .collect::<Vec<_>>()
-            .join(",");
-        let args = [request.id().to_string(), lines, expires_at, request.expires_at().unix_micros().to_string(), spec];
+        let args = [
+            request.id().to_string(),
+            lines,
+            expires_at,
+            request.expires_at().unix_micros().to_string(),
+            spec(request.lines()),
+        ];
         let reply = self.run(&self.reserve, &args).await?;
         outcome(request.id(), &reply)
     }
@@ -303,6 +310,19 @@ impl InventoryStore for RedisInventoryStore {
         }
         Ok(receipts)
     }
+
+    async fn restore(&self, request: &StockReturn) -> Result<InventoryReceipt, InventoryError> {
+        let lines =
+            serde_json::to_string(request.lines()).map_err(|e| InventoryError::InvalidRequest(e.to_string()))?;
+        let args = [request.id().to_string(), lines, spec(request.lines()), OnHand::MAX.to_string()];
+        let reply = self.run(&self.restore, &args).await?;
+        outcome(request.id(), &reply)
+    }
+}
+
+/// Lines as the scripts read them: `pid:q,pid:q`.
+fn spec(lines: &[ReservationLine]) -> String {
+    lines.iter().map(|l| format!("{}:{}", l.product_id, l.quantity.get())).collect::<Vec<_>>().join(",")
 }
 
 #[async_trait]

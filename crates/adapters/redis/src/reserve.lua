@@ -20,12 +20,7 @@ for _, line in ipairs(lines) do
     return {'err', 'insufficient', state}
   end
 end
-for _, line in ipairs(lines) do
-  local k = stock_key(line[1])
-  redis.call('HINCRBY', k, 'reserved', line[2])
-  redis.call('HINCRBY', k, 'version', 1)
-  changed(line[1])
-end
+add_units(lines, 'reserved')
 redis.call('HSET', key, 'lines', lines_json, 'expires_at', expires_at, 'state', ACTIVE, 'spec', spec)
 redis.call('ZADD', due_key(), expires_us, id)
 return receipt(id)

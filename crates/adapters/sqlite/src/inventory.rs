@@ -12,7 +12,10 @@ use async_trait::async_trait;
 use commerce_core::{
     EventId, ProductId, ReservationId, Timestamp,
     events::EventEnvelope,
-    inventory::{InventoryError, InventoryReceipt, Ledger, OnHand, Reservation, ReservationState, StockLevel},
+    inventory::{
+        InventoryError, InventoryReceipt, Ledger, OnHand, Reservation, ReservationLine, ReservationState, StockLevel,
+        StockReturn,
+    },
     ports::InventoryStore,
 };
 use rusqlite::{OptionalExtension as _, Transaction, params};
@@ -153,6 +156,22 @@ fn versions(levels: &[StockLevel]) -> HashMap<ProductId, u64> {
     levels.iter().map(|l| (l.product_id, l.version)).collect()
 }
 
+/// What a reserve or a return works on: the record of its id, if any, and the stock of its lines.
+struct Loaded {
+    /// The id was recorded before: the operation replays it.
+    replay: bool,
+    ledger: Ledger,
+    before: HashMap<ProductId, u64>,
+}
+
+fn load(tx: &Transaction<'_>, id: ReservationId, lines: &[ReservationLine]) -> Result<Loaded, Abort<InventoryError>> {
+    let existing = reservation(tx, id)?;
+    let products: Vec<ProductId> = lines.iter().map(|l| l.product_id).collect();
+    let levels = levels_in(tx, &products)?;
+    let before = versions(&levels);
+    Ok(Loaded { replay: existing.is_some(), ledger: Ledger::from_parts(levels, existing), before })
+}
+
 /// A ledger's answer inside a change: a refusal rolls it back.
 fn refused<T>(result: Result<T, InventoryError>) -> Result<T, Abort<InventoryError>> {
     result.map_err(Abort::Refused)
@@ -210,12 +229,7 @@ impl InventoryStore for SqliteInventoryStore {
         let request = request.clone();
         self.db
             .write(move |tx| {
-                let existing = reservation(tx, request.id())?;
-                let products: Vec<ProductId> = request.lines().iter().map(|l| l.product_id).collect();
-                let levels = levels_in(tx, &products)?;
-                let before = versions(&levels);
-                let replay = existing.is_some();
-                let mut ledger = Ledger::from_parts(levels, existing);
+                let Loaded { replay, mut ledger, before } = load(tx, request.id(), request.lines())?;
                 let result = ledger.reserve(&request);
                 // A replay changes nothing. A new reservation is stored with its stock, and
                 // so is a refused one: a retry of the same id must get the same refusal.
@@ -261,6 +275,20 @@ impl InventoryStore for SqliteInventoryStore {
                 let expired = ledger.expire(now, limit);
                 write_back(tx, &ledger, &before, &ids)?;
                 Ok(expired)
+            })
+            .await
+    }
+
+    async fn restore(&self, request: &StockReturn) -> Result<InventoryReceipt, InventoryError> {
+        let request = request.clone();
+        self.db
+            .write(move |tx| {
+                let Loaded { replay, mut ledger, before } = load(tx, request.id(), request.lines())?;
+                let receipt = refused(ledger.restore(&request))?;
+                if !replay {
+                    write_back(tx, &ledger, &before, &[request.id()])?;
+                }
+                Ok(receipt)
             })
             .await
     }

@@ -2,6 +2,8 @@
 //! saga (orders, stock and idempotency keys in the write database, cards through
 //! the simulated processor) and the order-recovery job, which resumes or
 //! compensates orders left unfinished by a crash and expires lapsed reservations.
+//! With an admin token it also serves the after-sale admin routes (cancellations and
+//! refunds), which need the card processor and the inventory it holds.
 
 use std::sync::Arc;
 
@@ -14,11 +16,14 @@ use commerce_core::services::{
     payment_notices::PaymentNoticeService,
     pricing::PricingService,
     recovery::RecoveryService,
+    refunds::RefundService,
 };
 use commerce_http::{
     HttpConfig,
+    admin::AdminToken,
     checkout::{self, CheckoutState},
     ops::OpsState,
+    refunds::{self, RefundAdminState},
     webhooks::{self, WebhookState},
 };
 use commerce_postgres::{PgCatalogStore, PgIdempotencyStore, PgOrderStore};
@@ -61,6 +66,10 @@ pub struct Cli {
     /// Outbox retention.
     #[command(flatten)]
     pub outbox: commerce_process::postgres::OutboxRetentionArgs,
+    /// The operators' token of the after-sale routes (`/admin/v1/orders/{id}/cancel` and
+    /// `/refunds`); without it they are not served.
+    #[command(flatten)]
+    pub admin: commerce_process::secrets::AdminTokenArgs,
 }
 
 /// Serves until `shutdown` resolves; then drains requests and stops the recovery job.
@@ -70,6 +79,7 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let secret = cli.idempotency.required_secret()?;
+    let admin_token = cli.admin.optional()?;
     let pool = cli.db.write_pool()?;
     let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
     let orders = Arc::new(PgOrderStore::new(pool.clone()));
@@ -85,6 +95,7 @@ pub async fn run(
     let checkout_service = CheckoutService::new(catalog, orders.clone(), processor, runner.clone(), env.clone())
         .with_card_data(payments.card_data)
         .with_pricing(pricing);
+    let refund_service = RefundService::new(orders.clone(), runner.clone(), env.clone());
     let recovery = RecoveryService::new(orders.clone(), runner, inventory, env.clone());
 
     let jobs = CancellationToken::new();
@@ -110,6 +121,12 @@ pub async fn run(
     if let Some(decoder) = payments.notices {
         let notices = PaymentNoticeService::new(orders.clone(), checkout_service.runner().clone(), keys.clone());
         routes = routes.merge(webhooks::router(WebhookState { decoder, notices, clock: env.clock.clone() }));
+    }
+    if let Some(token) = admin_token {
+        let authorizer = Arc::new(AdminToken::new(token));
+        routes = routes.merge(refunds::router(RefundAdminState { refunds: refund_service, authorizer }));
+    } else {
+        tracing::info!("COMMERCE_ADMIN_TOKEN is not set: cancellations and refunds are not served");
     }
     let state = CheckoutState {
         checkout: IdempotentCheckout::new(checkout_service, keys),

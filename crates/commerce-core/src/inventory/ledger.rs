@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::{
     InventoryError, InventoryReceipt, OnHand, Reservation, ReservationLine, ReservationRequest, ReservationState,
-    StockLevel,
+    StockLevel, StockReturn,
 };
 use crate::{
     ids::{ProductId, ReservationId},
@@ -225,6 +225,46 @@ impl Ledger {
         }
     }
 
+    /// Adds returned units to on-hand, once per return id: a retry returns the first
+    /// receipt. Returns `UnknownProduct` when a product has no stock record,
+    /// `ReservationMismatch` when the id was used with other lines, `InvalidTransition`
+    /// when it names a reservation (a hold is never a return), and `InvalidRequest` when
+    /// on-hand would pass [`OnHand::MAX`]. Nothing changes when it fails.
+    pub fn restore(&mut self, request: &StockReturn) -> Result<InventoryReceipt, InventoryError> {
+        if let Some(existing) = self.reservations.get(&request.id()) {
+            return match existing.state {
+                ReservationState::Returned if existing.lines == request.lines() => Ok(self.receipt(existing)),
+                ReservationState::Returned => Err(InventoryError::ReservationMismatch(request.id())),
+                state => Err(InventoryError::InvalidTransition { id: request.id(), state }),
+            };
+        }
+        for line in request.lines() {
+            let level = self.stock(line.product_id).ok_or(InventoryError::UnknownProduct(line.product_id))?;
+            if level.on_hand + u64::from(line.quantity.get()) > OnHand::MAX {
+                return Err(InventoryError::InvalidRequest(format!(
+                    "returning {} units of product {} would pass {} on hand",
+                    line.quantity.get(),
+                    line.product_id,
+                    OnHand::MAX
+                )));
+            }
+        }
+        for line in request.lines() {
+            if let Some(level) = self.items.get_mut(&line.product_id) {
+                level.on_hand += u64::from(line.quantity.get());
+                level.version += 1;
+            }
+        }
+        let record = Reservation {
+            id: request.id(),
+            lines: request.lines().to_vec(),
+            expires_at: Timestamp::EPOCH,
+            state: ReservationState::Returned,
+        };
+        self.reservations.insert(request.id(), record.clone());
+        Ok(self.receipt(&record))
+    }
+
     /// Expires up to `limit` active reservations whose deadline is at or before `now`,
     /// earliest deadline first.
     pub fn expire(&mut self, now: Timestamp, limit: usize) -> Vec<InventoryReceipt> {
@@ -362,6 +402,28 @@ mod tests {
             l.restock(pid(1), units(6), 5).unwrap(),
             RestockOutcome::Applied(StockLevel { on_hand: 6, .. })
         ));
+    }
+
+    #[test]
+    fn returns_add_to_on_hand_once() {
+        let mut l = Ledger::new();
+        l.set_on_hand(pid(1), units(5)).unwrap();
+        l.reserve(&req(1, vec![line(1, 2)])).unwrap();
+        l.commit(rid(1)).unwrap();
+        let back = StockReturn::new(rid(2), vec![line(1, 2)]).unwrap();
+        let first = l.restore(&back).unwrap();
+        assert_eq!((first.levels[0].on_hand, first.reservation.state), (5, ReservationState::Returned));
+        assert_eq!(l.restore(&back).unwrap(), first, "a retry applies nothing");
+        assert_eq!(l.stock(pid(1)).unwrap().on_hand, 5);
+        let other = StockReturn::new(rid(2), vec![line(1, 1)]).unwrap();
+        assert_eq!(l.restore(&other).unwrap_err(), InventoryError::ReservationMismatch(rid(2)));
+        let hold = StockReturn::new(rid(1), vec![line(1, 2)]).unwrap();
+        assert!(matches!(l.restore(&hold), Err(InventoryError::InvalidTransition { .. })), "a hold is no return");
+        let unknown = StockReturn::new(rid(3), vec![line(1, 1), line(9, 1)]).unwrap();
+        assert_eq!(l.restore(&unknown).unwrap_err(), InventoryError::UnknownProduct(pid(9)));
+        assert_eq!(l.stock(pid(1)).unwrap().on_hand, 5, "a refused return changes nothing");
+        assert!(matches!(l.commit(rid(2)), Err(InventoryError::InvalidTransition { .. })));
+        assert!(matches!(l.release(rid(2)), Ok(r) if r.reservation.state == ReservationState::Returned));
     }
 
     #[test]

@@ -181,6 +181,33 @@ impl ReservationRequest {
     }
 }
 
+/// Units that left the shop coming back to stock (a refunded order's goods are restocked):
+/// validated like a [`ReservationRequest`], and idempotent by its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockReturn {
+    id: ReservationId,
+    lines: Vec<ReservationLine>,
+}
+
+impl StockReturn {
+    /// Builds a return; lines are sorted by product. Returns `InvalidRequest` for no lines,
+    /// too many lines or a product listed twice.
+    pub fn new(id: ReservationId, lines: Vec<ReservationLine>) -> Result<Self, InventoryError> {
+        let request = ReservationRequest::new(id, lines, Timestamp::EPOCH)?;
+        Ok(Self { id, lines: request.lines })
+    }
+
+    /// The id under which the return is recorded.
+    pub fn id(&self) -> ReservationId {
+        self.id
+    }
+
+    /// The lines, sorted by product id.
+    pub fn lines(&self) -> &[ReservationLine] {
+        &self.lines
+    }
+}
+
 /// Where a reservation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
@@ -193,6 +220,8 @@ pub enum ReservationState {
     Released,
     /// Units were given back because the deadline passed.
     Expired,
+    /// Not a hold: the record of a [`StockReturn`], whose units were added to on-hand.
+    Returned,
     /// The reserve was refused; nothing is held.
     Rejected {
         /// The first product that fell short.

@@ -88,28 +88,7 @@ impl ShipmentInput {
     /// Checks every field, naming each bad one.
     pub fn validate(&self) -> Result<NewShipment, ValidationErrors> {
         let mut errors = ValidationErrors::new();
-        if self.lines.is_empty() || self.lines.len() > 100 {
-            errors.add("lines", format!("must contain 1 to 100 lines (got {})", self.lines.len()));
-        }
-        let mut merged: BTreeMap<ProductId, i64> = BTreeMap::new();
-        for (i, line) in self.lines.iter().enumerate() {
-            let id = errors.check(
-                &format!("lines[{i}].product_id"),
-                line.product_id
-                    .parse::<ProductId>()
-                    .map_err(|_| InvalidValue::Other(format!("{:?} is not a product id", line.product_id))),
-            );
-            let valid = (1..=i64::from(Quantity::MAX)).contains(&line.quantity);
-            if !valid {
-                errors.add(
-                    format!("lines[{i}].quantity"),
-                    InvalidValue::OutOfRange { min: 1, max: i64::from(Quantity::MAX), actual: line.quantity },
-                );
-            }
-            if let (Some(id), true) = (id, valid) {
-                *merged.entry(id).or_default() += line.quantity;
-            }
-        }
+        let lines = parse_lines(&self.lines, &mut errors);
         let carrier = errors.check("carrier", text(&self.carrier, 100, false, false));
         let tracking_number = errors.check(
             "tracking_number",
@@ -119,15 +98,6 @@ impl ShipmentInput {
             None => Some(None),
             Some(url) => errors.check("tracking_url", tracking_url(url)).map(Some),
         };
-        let mut lines = vec![];
-        for (product_id, quantity) in merged {
-            match u32::try_from(quantity).ok().and_then(|q| Quantity::new(q).ok()) {
-                Some(quantity) => lines.push(ShipmentLine { product_id, quantity }),
-                None => {
-                    errors.add("lines", format!("total quantity of product {product_id} exceeds {}", Quantity::MAX));
-                }
-            }
-        }
         match (carrier, tracking_number, tracking_url) {
             (Some(carrier), Some(tracking_number), Some(tracking_url)) if errors.is_empty() => {
                 Ok(NewShipment { lines, carrier, tracking_number, tracking_url })
@@ -135,6 +105,43 @@ impl ShipmentInput {
             _ => Err(errors),
         }
     }
+}
+
+/// Checks 1 to 100 `lines` (naming each bad field in `errors`) and merges lines naming one
+/// product: the units of a shipment or a refund, one line per product.
+pub(super) fn parse_lines(input: &[ShipmentLineInput], errors: &mut ValidationErrors) -> Vec<ShipmentLine> {
+    if input.is_empty() || input.len() > 100 {
+        errors.add("lines", format!("must contain 1 to 100 lines (got {})", input.len()));
+    }
+    let mut merged: BTreeMap<ProductId, i64> = BTreeMap::new();
+    for (i, line) in input.iter().enumerate() {
+        let id = errors.check(
+            &format!("lines[{i}].product_id"),
+            line.product_id
+                .parse::<ProductId>()
+                .map_err(|_| InvalidValue::Other(format!("{:?} is not a product id", line.product_id))),
+        );
+        let valid = (1..=i64::from(Quantity::MAX)).contains(&line.quantity);
+        if !valid {
+            errors.add(
+                format!("lines[{i}].quantity"),
+                InvalidValue::OutOfRange { min: 1, max: i64::from(Quantity::MAX), actual: line.quantity },
+            );
+        }
+        if let (Some(id), true) = (id, valid) {
+            *merged.entry(id).or_default() += line.quantity;
+        }
+    }
+    let mut lines = vec![];
+    for (product_id, quantity) in merged {
+        match u32::try_from(quantity).ok().and_then(|q| Quantity::new(q).ok()) {
+            Some(quantity) => lines.push(ShipmentLine { product_id, quantity }),
+            None => {
+                errors.add("lines", format!("total quantity of product {product_id} exceeds {}", Quantity::MAX));
+            }
+        }
+    }
+    lines
 }
 
 fn tracking_url(url: &str) -> Result<String, InvalidValue> {
@@ -165,7 +172,7 @@ pub enum ShipmentRefused {
 }
 
 impl Order {
-    /// Units of `product` ordered and not yet shipped.
+    /// Units of `product` ordered and neither shipped nor refunded.
     pub fn remaining_to_ship(&self, product: ProductId) -> u32 {
         let ordered: u32 = self.lines.iter().filter(|l| l.product_id == product).map(|l| l.quantity.get()).sum();
         let shipped: u32 = self
@@ -175,7 +182,7 @@ impl Order {
             .filter(|l| l.product_id == product)
             .map(|l| l.quantity.get())
             .sum();
-        ordered.saturating_sub(shipped)
+        ordered.saturating_sub(shipped).saturating_sub(self.refunded_units(product))
     }
 
     /// Records a shipment: the order becomes `partially_fulfilled`, or `fulfilled` when

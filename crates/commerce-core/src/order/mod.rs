@@ -14,6 +14,7 @@
 mod charges;
 mod fulfilment;
 mod outcome;
+mod refund;
 mod saga;
 
 pub use charges::{OrderCharges, OrderShipping, ShippingMethodRef};
@@ -21,6 +22,10 @@ pub use fulfilment::{
     NewShipment, Shipment, ShipmentInput, ShipmentLine, ShipmentLineInput, ShipmentRefused, rules as shipment_rules,
 };
 pub use outcome::{CheckoutOutcome, NextAction};
+pub use refund::{
+    CancelRefused, CancelStarted, Cancellation, MAX_REFUNDS, Refund, RefundInput, RefundRefused, RefundRequest,
+    RefundStatus,
+};
 pub use saga::{SagaAction, StepResult, next_action};
 
 use serde::{Deserialize, Serialize};
@@ -260,13 +265,17 @@ pub enum FailureReason {
     Abandoned,
     /// The stock reservation lapsed before it could be committed.
     ReservationLost,
+    /// An operator cancelled the order before it was paid.
+    CancelledByMerchant,
 }
 
 impl FailureReason {
     fn final_status(self) -> OrderStatus {
         match self {
             Self::PaymentDeclined { .. } | Self::PaymentActionRequired => OrderStatus::PaymentFailed,
-            Self::OutOfStock { .. } | Self::Abandoned | Self::ReservationLost => OrderStatus::Cancelled,
+            Self::OutOfStock { .. } | Self::Abandoned | Self::ReservationLost | Self::CancelledByMerchant => {
+                OrderStatus::Cancelled
+            }
         }
     }
 }
@@ -292,6 +301,12 @@ pub struct Order {
     /// Parcels sent so far.
     #[serde(default)]
     pub shipments: Vec<Shipment>,
+    /// Refunds, oldest first.
+    #[serde(default)]
+    pub refunds: Vec<Refund>,
+    /// An operator's cancellation of the paid order, under way or done.
+    #[serde(default)]
+    pub cancellation: Option<Cancellation>,
     /// Card token, brand and last four.
     pub payment_method: PaymentMethod,
     /// SHA-256 (hex) of the secret the customer reads the order with.

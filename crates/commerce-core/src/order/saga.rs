@@ -3,9 +3,9 @@
 //! [`services::checkout`](crate::services::checkout) executes the actions
 //! through the ports and persists the order after every step.
 
-use super::{FailureReason, Order, OrderStatus, PaymentState, StockState};
+use super::{FailureReason, Order, OrderStatus, PaymentState, RefundStatus, StockState};
 use crate::{
-    ids::ProductId,
+    ids::{OrderRefundId, ProductId},
     payment::{CaptureId, DeclineReason, RefundId},
     timestamp::Timestamp,
 };
@@ -34,6 +34,12 @@ pub enum SagaAction {
     Release,
     /// Compensation finished: set the final failed status.
     Finalize,
+    /// After the sale: ask the processor for a pending refund.
+    IssueRefund(OrderRefundId),
+    /// After the sale: put an issued refund's units back in stock.
+    ReturnStock(OrderRefundId),
+    /// An operator's cancellation has refunded and restocked everything: the order is `cancelled`.
+    CompleteCancellation,
     /// Nothing left to do.
     Done,
 }
@@ -70,11 +76,19 @@ pub enum StepResult {
     Released,
     /// Final status set.
     Finalized,
+    /// The processor accepted a refund (no processor id for a refund of nothing).
+    RefundIssued(OrderRefundId, Option<RefundId>),
+    /// The processor refused a refund.
+    RefundFailed(OrderRefundId, String),
+    /// A refund's units are back in stock.
+    StockReturned(OrderRefundId),
+    /// The cancellation is complete.
+    Cancelled,
 }
 
 /// Decides the next step for `order`. Pure: the same order always gives the same action.
 pub fn next_action(order: &Order) -> SagaAction {
-    if order.status.is_final() {
+    if matches!(order.status, OrderStatus::Cancelled | OrderStatus::PaymentFailed) {
         return SagaAction::Done;
     }
     if order.failure.is_none() {
@@ -83,7 +97,9 @@ pub fn next_action(order: &Order) -> SagaAction {
             (OrderStatus::StockReserved, _) => SagaAction::Authorize,
             (OrderStatus::AwaitingCustomerAction, _) => SagaAction::CheckAuthorization,
             (OrderStatus::PaymentAuthorized, _) => SagaAction::Capture,
-            (OrderStatus::Paid, StockState::Committed) => SagaAction::Done,
+            (OrderStatus::Paid | OrderStatus::PartiallyFulfilled | OrderStatus::Fulfilled, StockState::Committed) => {
+                after_sale(order)
+            }
             (OrderStatus::Paid, _) => SagaAction::CommitStock,
             _ => SagaAction::Done,
         };
@@ -101,6 +117,24 @@ pub fn next_action(order: &Order) -> SagaAction {
         StockState::NotReserved | StockState::Reserved => SagaAction::Release,
         StockState::Committed | StockState::Released => SagaAction::Finalize,
     }
+}
+
+/// The work left on a paid order: refunds to issue, units to restock, a cancellation to
+/// complete, in that order.
+fn after_sale(order: &Order) -> SagaAction {
+    if let Some(r) = order.refunds.iter().find(|r| r.status == RefundStatus::Pending) {
+        return SagaAction::IssueRefund(r.id);
+    }
+    let to_restock = |r: &&super::Refund| {
+        r.restock && !r.stock_returned && !r.lines.is_empty() && matches!(r.status, RefundStatus::Issued { .. })
+    };
+    if let Some(r) = order.refunds.iter().find(to_restock) {
+        return SagaAction::ReturnStock(r.id);
+    }
+    if order.cancellation.is_some() {
+        return SagaAction::CompleteCancellation;
+    }
+    SagaAction::Done
 }
 
 impl Order {
@@ -176,6 +210,30 @@ impl Order {
                 if let Some(reason) = self.failure {
                     self.status = reason.final_status();
                 }
+            }
+            StepResult::RefundIssued(id, processor_refund_id) => {
+                if let Some(r) = self.refunds.iter_mut().find(|r| r.id == id) {
+                    r.status = RefundStatus::Issued { processor_refund_id, issued_at: now };
+                }
+            }
+            StepResult::RefundFailed(id, reason) => {
+                if let Some(r) = self.refunds.iter_mut().find(|r| r.id == id) {
+                    r.status = RefundStatus::Failed { reason };
+                }
+                // A cancellation whose refund the processor refused does not go through:
+                // the order stays paid, and the operator sees the failed refund.
+                if self.cancellation.as_ref().is_some_and(|c| c.refund_id == Some(id)) {
+                    self.cancellation = None;
+                }
+            }
+            StepResult::StockReturned(id) => {
+                if let Some(r) = self.refunds.iter_mut().find(|r| r.id == id) {
+                    r.stock_returned = true;
+                }
+            }
+            StepResult::Cancelled => {
+                self.status = OrderStatus::Cancelled;
+                self.stock = StockState::Released;
             }
         }
         self.version = self.version.next();

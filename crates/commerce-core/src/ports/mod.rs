@@ -11,6 +11,7 @@
 //! | [`IdempotencyStore`] | memory, PostgreSQL |
 //! | [`PaymentGateway`] | memory (scriptable), simulated card processor |
 //! | [`Outbox`], [`EventPublisher`], [`EventConsumer`] | memory, PostgreSQL, Kafka |
+//! | [`Mailer`], [`DeliveryLog`], [`MessageRenderer`] | SMTP and a development mailbox, memory, PostgreSQL, templates |
 //! | [`Clock`], [`IdGenerator`] | system, fixed/deterministic for tests |
 //!
 //! Stores that change state take the events of that change and must persist
@@ -25,15 +26,21 @@ use crate::{
     events::EventEnvelope,
     idempotency::{CommandOutcome, Fingerprint, KeyDigest},
     ids::{CollectionId, EventId, OrderId, ProductId, ReservationId},
-    inventory::{InventoryError, InventoryReceipt, OnHand, ReservationRequest, RestockOutcome, StockLevel},
+    inventory::{
+        InventoryError, InventoryReceipt, OnHand, ReservationRequest, RestockOutcome, StockLevel, StockReturn,
+    },
     order::{Order, OrderStatus},
     query::{Facets, ProductPage, ProductQuery, ProductView},
     timestamp::Timestamp,
 };
 
+mod notify;
 mod payment;
 mod pricing;
 
+pub use notify::{DeliveryLog, Mailer, MessageRenderer};
+#[cfg(any(test, feature = "mocks"))]
+pub use notify::{MockDeliveryLog, MockMailer};
 #[cfg(any(test, feature = "mocks"))]
 pub use payment::MockPaymentGateway;
 pub use payment::{PaymentGateway, PaymentNoticeDecoder};
@@ -225,6 +232,14 @@ pub trait InventoryStore: Send + Sync {
     /// Expires up to `limit` active reservations whose deadline is at or before `now`.
     /// Safe to run from several processes at once: each reservation expires once.
     async fn expire(&self, now: Timestamp, limit: usize) -> Result<Vec<InventoryReceipt>, InventoryError>;
+
+    /// Adds a return's units to on-hand, once per return id (a retry returns the first
+    /// receipt), with the rule of [`Ledger::restore`](crate::inventory::Ledger::restore):
+    /// `UnknownProduct`, `ReservationMismatch` for the id with other lines,
+    /// `InvalidTransition` for the id of a reservation. It belongs to this port, not a
+    /// port of its own, because it shares the reservation records and their atomicity:
+    /// the seven methods are one stock ledger's operations.
+    async fn restore(&self, request: &StockReturn) -> Result<InventoryReceipt, InventoryError>;
 }
 
 /// Applies seller restocks that arrive as `stock.set` events, the rule of

@@ -49,9 +49,11 @@ impl Projector {
             DomainEvent::StockChanged(s) => {
                 self.projection.apply_stock(s.product_id, s.available, envelope.aggregate_version).await
             }
-            DomainEvent::OrderStatusChanged(_) | DomainEvent::OrderShipmentCreated(_) | DomainEvent::StockSet(_) => {
-                Ok(false)
-            }
+            DomainEvent::OrderStatusChanged(_)
+            | DomainEvent::OrderShipmentCreated(_)
+            | DomainEvent::OrderRefundIssued(_)
+            | DomainEvent::OrderRefundFailed(_)
+            | DomainEvent::StockSet(_) => Ok(false),
         }
     }
 

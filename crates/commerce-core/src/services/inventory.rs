@@ -13,7 +13,7 @@ use super::Env;
 use crate::{
     events::EventEnvelope,
     ids::{EventId, ProductId, ReservationId},
-    inventory::{InventoryError, InventoryReceipt, OnHand, ReservationRequest, StockLevel},
+    inventory::{InventoryError, InventoryReceipt, OnHand, ReservationRequest, StockLevel, StockReturn},
     ports::{EventPublisher, InventoryStore},
 };
 
@@ -101,6 +101,12 @@ impl InventoryService {
     /// Releases a reservation.
     pub async fn release(&self, id: ReservationId) -> Result<InventoryReceipt, InventoryError> {
         let receipt = self.store.release(id).await?;
+        self.published(receipt).await
+    }
+
+    /// Returns units to stock (a refund's restock), once per return id.
+    pub async fn restore(&self, request: &StockReturn) -> Result<InventoryReceipt, InventoryError> {
+        let receipt = self.store.restore(request).await?;
         self.published(receipt).await
     }
 

@@ -101,8 +101,10 @@ impl RecoveryService {
                 };
             }
             match outcome {
-                Ok(o) if o.status == OrderStatus::Paid || o.status == OrderStatus::Fulfilled => report.completed += 1,
-                Ok(o) if o.status.is_final() => report.compensated += 1,
+                Ok(o) if matches!(o.status, OrderStatus::Cancelled | OrderStatus::PaymentFailed) => {
+                    report.compensated += 1;
+                }
+                Ok(o) if o.is_settled() => report.completed += 1,
                 _ => report.still_pending += 1,
             }
         }

@@ -22,7 +22,7 @@
 //!     .gateway(gateway)
 //!     .pricing(pricing)
 //!     .build()?;
-//! // shop.catalog, shop.storefront, shop.checkout, shop.orders, shop.stock, shop.recovery,
+//! // shop.catalog, shop.storefront, shop.checkout, shop.orders, shop.refunds, shop.stock, shop.recovery,
 // shop.payment_notices ...
 //! # let _ = shop; Ok(()) }
 //! ```
@@ -39,6 +39,7 @@ use super::{
     payment_notices::PaymentNoticeService,
     pricing::PricingService,
     recovery::RecoveryService,
+    refunds::RefundService,
     restock::{RestockDelivery, RestockService},
     storefront::StorefrontService,
 };
@@ -74,6 +75,8 @@ pub struct Shop {
     pub recovery: RecoveryService,
     /// Wakes orders on the card processor's notifications (webhooks).
     pub payment_notices: PaymentNoticeService,
+    /// Refunds and cancellations (operators).
+    pub refunds: RefundService,
     /// Shipping methods and tax rates.
     pub pricing: PricingService,
     /// The clock and ids every service stamps its work with.
@@ -251,6 +254,7 @@ impl ShopBuilder {
             payment_notices: PaymentNoticeService::new(orders.clone(), runner.clone(), idempotency.clone()),
             checkout: IdempotentCheckout::new(checkout, idempotency),
             orders: OrderService::new(orders.clone(), env.clone()),
+            refunds: RefundService::new(orders.clone(), runner.clone(), env.clone()),
             recovery: RecoveryService::new(orders, runner, inventory.clone(), env.clone()),
             inventory,
             env,

@@ -324,6 +324,10 @@ pub struct OrderDto {
     pub shipping_method: Option<OrderShippingMethodDto>,
     /// Parcels sent so far, oldest first.
     pub shipments: Vec<ShipmentDto>,
+    /// Refunds, oldest first.
+    pub refunds: Vec<super::RefundDto>,
+    /// What was refunded (pending and issued refunds).
+    pub refunded_total: MoneyDto,
     /// Card brand and last four.
     pub payment: PaymentSummary,
     /// While the status is `awaiting_customer_action`: how the customer completes the card's
@@ -362,6 +366,8 @@ impl OrderDto {
                 .and_then(|s| s.method.as_ref())
                 .map(|m| OrderShippingMethodDto { id: m.id.to_string(), name: m.name.clone() }),
             shipments: o.shipments.iter().map(ShipmentDto::from).collect(),
+            refunds: o.refunds.iter().map(super::RefundDto::from).collect(),
+            refunded_total: o.refunded_total().into(),
             payment: PaymentSummary {
                 brand: o.payment_method.brand.as_str().to_owned(),
                 last4: o.payment_method.last4.clone(),

@@ -8,6 +8,7 @@
 mod admin;
 mod checkout;
 mod pricing;
+mod refunds;
 mod store;
 
 use std::collections::BTreeMap;
@@ -22,6 +23,7 @@ use utoipa::ToSchema;
 pub use admin::*;
 pub use checkout::*;
 pub use pricing::*;
+pub use refunds::*;
 pub use store::*;
 
 use crate::openapi::rules;

@@ -11,7 +11,7 @@ use commerce_core::{
     catalog::Version,
     events::EventEnvelope,
     idempotency::{CommandOutcome, Fingerprint, KeyDigest},
-    inventory::{InventoryError, InventoryReceipt, OnHand, ReservationRequest, StockLevel},
+    inventory::{InventoryError, InventoryReceipt, OnHand, ReservationRequest, StockLevel, StockReturn},
     order::Order,
     payment::{
         AuthorizationId, AuthorizationOutcome, AuthorizeRequest, CaptureId, CardDetails, IdempotencyKey, PaymentError,
@@ -58,6 +58,14 @@ impl Chaos {
         }
         s.1 -= 1;
         choices[usize::try_from((r / 100) % choices.len() as u64).unwrap()]
+    }
+
+    /// Grants `budget` more faults; returns how many of the last budget were used.
+    pub fn refill(&self, budget: u32) -> u32 {
+        let mut s = self.state.lock().unwrap();
+        let used = budget - s.1.min(budget);
+        s.1 = budget;
+        used
     }
 
     pub fn pick(&self, n: usize) -> usize {
@@ -179,6 +187,9 @@ impl InventoryStore for ChaosInventory {
     }
     async fn expire(&self, now: Timestamp, limit: usize) -> Result<Vec<InventoryReceipt>, InventoryError> {
         self.inner.expire(now, limit).await
+    }
+    async fn restore(&self, r: &StockReturn) -> Result<InventoryReceipt, InventoryError> {
+        chaotic!(self.chaos, inventory_down(), self.inner.restore(r).await)
     }
 }
 

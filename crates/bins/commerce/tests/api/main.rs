@@ -10,6 +10,7 @@ mod graphql;
 mod hardening;
 mod parsers;
 mod pricing;
+mod refunds;
 mod stripe;
 
 use commerce_system_tests::ShopClient;
@@ -108,6 +109,19 @@ impl App {
 
     pub(crate) async fn eventually_stock(&self, id: &str, stock: u64) {
         self.shop.eventually_stock(id, stock).await;
+    }
+
+    /// The order as its customer reads it, with the access token from the checkout's answer.
+    pub(crate) async fn customer_order(&self, placed: &Value) -> Value {
+        let path = format!("/store/v1/orders/{}", placed["id"].as_str().unwrap());
+        let r = self.client.get(self.url(&path)).bearer_auth(placed["access_token"].as_str().unwrap());
+        r.send().await.unwrap().json().await.unwrap()
+    }
+
+    /// The order as an operator reads it.
+    pub(crate) async fn admin_order(&self, placed: &Value) -> Value {
+        let path = format!("/admin/v1/orders/{}", placed["id"].as_str().unwrap());
+        self.admin(reqwest::Method::GET, &path, None).await.json().await.unwrap()
     }
 
     pub(crate) async fn checkout(&self, key: Option<&str>, body: &Value) -> Response {

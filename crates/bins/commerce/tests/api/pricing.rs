@@ -202,14 +202,7 @@ async fn an_order_ships_with_tax_in_two_parcels() {
     let tracking: Vec<&str> =
         shipped["shipments"].as_array().unwrap().iter().map(|s| s["tracking_number"].as_str().unwrap()).collect();
     assert_eq!(tracking, ["0034-2", "0034-1"]);
-    let customer = app
-        .client
-        .get(app.url(&format!("/store/v1/orders/{}", order["id"].as_str().unwrap())))
-        .bearer_auth(order["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let customer: Value = customer.json().await.unwrap();
+    let customer = app.customer_order(&order).await;
     assert_eq!(customer["shipments"].as_array().unwrap().len(), 2, "the customer sees the parcels");
     app.stop().await;
 }

@@ -50,6 +50,12 @@ pub enum CheckoutError {
     /// A shipment the order cannot take.
     #[error(transparent)]
     Shipment(#[from] crate::order::ShipmentRefused),
+    /// A refund the order cannot take.
+    #[error(transparent)]
+    Refund(#[from] crate::order::RefundRefused),
+    /// A cancellation the order cannot take.
+    #[error(transparent)]
+    Cancel(#[from] crate::order::CancelRefused),
     /// Another request with the same idempotency key is still running; retry shortly.
     #[error("a request with this idempotency key is still being processed")]
     InProgress,
@@ -184,6 +190,8 @@ impl CheckoutService {
             charges: Some(charged.charges),
             shipping: charged.shipping,
             shipments: vec![],
+            refunds: vec![],
+            cancellation: None,
             payment_method,
             access_token_sha256: Order::hash_access_token(&access_token),
             status: OrderStatus::Pending,

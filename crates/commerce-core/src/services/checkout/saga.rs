@@ -10,9 +10,9 @@
 use std::sync::Arc;
 
 use crate::{
-    events::DomainEvent,
-    ids::OrderId,
-    inventory::{InventoryError, ReservationLine, ReservationRequest, ReservationState},
+    events::{DomainEvent, RefundSettled},
+    ids::{OrderId, OrderRefundId, ReservationId},
+    inventory::{InventoryError, ReservationLine, ReservationRequest, ReservationState, StockReturn},
     order::{Order, PaymentState, SagaAction, StepResult, next_action},
     payment::{AuthorizationOutcome, AuthorizeRequest, DeclineReason, PaymentError},
     ports::{OrderStore, PaymentGateway, StoreError},
@@ -57,7 +57,8 @@ pub struct SagaRunner {
 }
 
 impl SagaRunner {
-    /// Most steps one run takes (a full happy path or compensation needs at most 6).
+    /// Most steps one run takes, besides its refunds (a full happy path or compensation
+    /// needs at most 6; each refund 2).
     const MAX_STEPS: usize = 16;
 
     /// A runner. Reservations it makes expire after `reservation_ttl_secs` unless committed.
@@ -82,7 +83,8 @@ impl SagaRunner {
     /// gateway once per run (a webhook arrived, or the recovery job polls): it stays as it
     /// is, unpersisted, while the customer has not finished.
     pub async fn run(&self, mut order: Order) -> Result<Order, SagaError> {
-        for _ in 0..Self::MAX_STEPS {
+        let max_steps = Self::MAX_STEPS + 2 * order.refunds.len();
+        for _ in 0..max_steps {
             let action = next_action(&order);
             if action == SagaAction::Done {
                 return Ok(order);
@@ -99,18 +101,36 @@ impl SagaRunner {
                 return Ok(order);
             }
         }
-        Err(SagaError::Invariant(format!("order {} did not settle in {} steps", order.id, Self::MAX_STEPS)))
+        Err(SagaError::Invariant(format!("order {} did not settle in {max_steps} steps", order.id)))
     }
 
-    /// Records a step result and persists it (with a status event when the status changed).
+    /// Records a step result and persists it, with the events it caused: a refund settled,
+    /// the status changed.
     async fn persist(&self, order: Order, result: StepResult) -> Result<Order, SagaError> {
         let mut next = order.clone();
-        next.apply(result, self.env.clock.now());
-        let events = if next.status == order.status {
-            vec![]
-        } else {
-            vec![self.env.envelope(DomainEvent::OrderStatusChanged(next.summary()))]
+        let settled = match &result {
+            StepResult::RefundIssued(id, _) => Some((*id, true)),
+            StepResult::RefundFailed(id, _) => Some((*id, false)),
+            _ => None,
         };
+        next.apply(result, self.env.clock.now());
+        let mut events = vec![];
+        if let Some((id, issued)) = settled
+            && let Some(refund) = next.refund(id)
+        {
+            let payload = RefundSettled {
+                order_id: next.id,
+                status: next.status,
+                refund: refund.clone(),
+                version: next.version.get(),
+            };
+            let event =
+                if issued { DomainEvent::OrderRefundIssued(payload) } else { DomainEvent::OrderRefundFailed(payload) };
+            events.push(self.env.envelope(event));
+        }
+        if next.status != order.status {
+            events.push(self.env.envelope(DomainEvent::OrderStatusChanged(next.summary())));
+        }
         self.orders.update(&next, order.version, &events).await?;
         Ok(next)
     }
@@ -158,6 +178,9 @@ impl SagaRunner {
                 Err(e) => Err(inventory_error(e)),
             },
             SagaAction::Finalize => Ok(StepResult::Finalized),
+            SagaAction::IssueRefund(id) => self.issue_refund(order, id).await,
+            SagaAction::ReturnStock(id) => self.return_stock(order, id).await,
+            SagaAction::CompleteCancellation => Ok(StepResult::Cancelled),
             SagaAction::Done => Err(SagaError::Invariant("nothing to execute".into())),
         }
     }
@@ -231,6 +254,35 @@ impl SagaRunner {
             Err(PaymentError::InvalidRequest(_)) => Ok(StepResult::CaptureDeclined(DeclineReason::ProcessingError)),
             Err(e @ PaymentError::Unavailable(_)) => Err(SagaError::Transient(e.to_string())),
         }
+    }
+}
+
+impl SagaRunner {
+    async fn issue_refund(&self, order: &Order, id: OrderRefundId) -> Result<StepResult, SagaError> {
+        let (Some(refund), PaymentState::Captured { capture_id, .. }) = (order.refund(id), &order.payment) else {
+            return Err(SagaError::Invariant(format!("refund {id} without a capture")));
+        };
+        if refund.amount.amount() == 0 {
+            return Ok(StepResult::RefundIssued(id, None));
+        }
+        let key = order.payment_key(&format!("refund:{id}"));
+        match self.gateway.refund(&key, capture_id, refund.amount).await {
+            Ok(processor_refund_id) => Ok(StepResult::RefundIssued(id, Some(processor_refund_id))),
+            Err(e @ PaymentError::Unavailable(_)) => Err(SagaError::Transient(e.to_string())),
+            Err(PaymentError::InvalidRequest(reason)) => Ok(StepResult::RefundFailed(id, reason)),
+            Err(PaymentError::CardRefused(reason)) => Ok(StepResult::RefundFailed(id, reason.as_str().to_owned())),
+        }
+    }
+
+    async fn return_stock(&self, order: &Order, id: OrderRefundId) -> Result<StepResult, SagaError> {
+        let Some(refund) = order.refund(id) else {
+            return Err(SagaError::Invariant(format!("no refund {id} to restock")));
+        };
+        let lines =
+            refund.lines.iter().map(|l| ReservationLine { product_id: l.product_id, quantity: l.quantity }).collect();
+        let request = StockReturn::new(ReservationId::for_refund(id), lines).map_err(inventory_error)?;
+        self.inventory.restore(&request).await.map_err(inventory_error)?;
+        Ok(StepResult::StockReturned(id))
     }
 }
 

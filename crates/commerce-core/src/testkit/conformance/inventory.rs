@@ -12,7 +12,7 @@ use crate::{
     ids::{ProductId, ReservationId},
     inventory::{
         InventoryError, InventoryReceipt, Ledger, OnHand, Quantity, ReservationLine, ReservationRequest,
-        ReservationState,
+        ReservationState, StockReturn,
     },
     ports::InventoryStore,
     testkit::units,
@@ -42,6 +42,8 @@ pub enum InventoryOp {
     Release(u8),
     /// Advance time by the given seconds, then `expire(now)`.
     Expire(i64),
+    /// `restore(id, lines)`: units come back to stock.
+    Restore(u8, Vec<(u8, u32)>),
 }
 
 /// Random operation sequences over 4 products and 6 reservation ids; the flag asks
@@ -54,6 +56,8 @@ pub fn inventory_ops() -> impl Strategy<Value = Vec<(InventoryOp, bool)>> {
         2 => (0..6_u8).prop_map(InventoryOp::Commit),
         2 => (0..6_u8).prop_map(InventoryOp::Release),
         1 => (0..40_i64).prop_map(InventoryOp::Expire),
+        1 => (0..6_u8, proptest::sample::subsequence(vec![0_u8, 1, 2, 3], 1..=2), vec(1..=4_u32, 2))
+            .prop_map(|(r, ps, qs)| InventoryOp::Restore(r, ps.into_iter().zip(qs).collect())),
     ];
     vec((op, proptest::bool::weighted(0.25)), 1..40)
 }
@@ -82,13 +86,15 @@ impl Outcome {
 
 /// Runs `ops` against `store` and against a fresh [`Ledger`], asserting equal
 /// results, then checks the invariants: available never negative, no unit
-/// created or lost (`on_hand` = last set value - units committed since), reserved
+/// created or lost (`on_hand` = last set value - units committed since + units
+/// returned since), reserved
 /// = sum of active reservations, and retries change nothing.
 pub async fn check_model<S: InventoryStore>(store: &S, ns: u64, ops: &[(InventoryOp, bool)]) {
     let mut model = Ledger::new();
     let mut now = Timestamp::from_unix_micros(1_767_225_600_000_000);
     let mut last_set: HashMap<u8, u64> = HashMap::new();
     let mut committed_since_set: HashMap<u8, u64> = HashMap::new();
+    let mut returned_since_set: HashMap<u8, u64> = HashMap::new();
     for (step, (op, retry)) in ops.iter().enumerate() {
         if let InventoryOp::Expire(secs) = op {
             now = now.plus_seconds(*secs);
@@ -98,6 +104,8 @@ pub async fn check_model<S: InventoryStore>(store: &S, ns: u64, ops: &[(Inventor
             let was_active =
                 |r: &u8| model.reservation(reservation(ns, *r)).map(|x| x.state) == Some(ReservationState::Active);
             let commit_takes_units = matches!(op, InventoryOp::Commit(r) if was_active(r));
+            let restore_adds_units =
+                matches!(op, InventoryOp::Restore(r, _) if model.reservation(reservation(ns, *r)).is_none());
             let (got, want) = apply(store, &mut model, ns, op, now).await;
             let got_str = got.normalized();
             assert_eq!(
@@ -111,6 +119,15 @@ pub async fn check_model<S: InventoryStore>(store: &S, ns: u64, ops: &[(Inventor
                 {
                     last_set.insert(*p, n.get());
                     committed_since_set.insert(*p, 0);
+                    returned_since_set.insert(*p, 0);
+                }
+                if let InventoryOp::Restore(_, lines) = op
+                    && restore_adds_units
+                    && got_str.starts_with("Ok")
+                {
+                    for (p, q) in lines {
+                        *returned_since_set.entry(*p).or_default() += u64::from(*q);
+                    }
                 }
                 if let InventoryOp::Commit(r) = op
                     && commit_takes_units
@@ -128,8 +145,9 @@ pub async fn check_model<S: InventoryStore>(store: &S, ns: u64, ops: &[(Inventor
         let levels = snapshot(store, ns).await;
         for (p, (on_hand, reserved)) in &levels {
             assert!(on_hand >= reserved, "step {step}: available went negative for product {p}");
-            let expected_on_hand =
-                last_set.get(p).copied().unwrap_or(0) - committed_since_set.get(p).copied().unwrap_or(0);
+            let expected_on_hand = last_set.get(p).copied().unwrap_or(0)
+                + returned_since_set.get(p).copied().unwrap_or(0)
+                - committed_since_set.get(p).copied().unwrap_or(0);
             assert_eq!(*on_hand, expected_on_hand, "step {step}: units created or lost for product {p}");
             // The adapter answered exactly like the ledger so far, so the ledger's
             // reservation states are the adapter's too.
@@ -161,20 +179,22 @@ async fn apply<S: InventoryStore>(
     op: &InventoryOp,
     now: Timestamp,
 ) -> (Outcome, Outcome) {
+    let lines_of = |lines: &[(u8, u32)]| -> Vec<ReservationLine> {
+        lines
+            .iter()
+            .map(|(p, q)| ReservationLine {
+                product_id: product(ns, *p),
+                quantity: Quantity::new(*q).unwrap_or_else(|_| unreachable!()),
+            })
+            .collect()
+    };
     match op {
         InventoryOp::SetOnHand(p, n) => (
             Outcome::Set(store.set_on_hand(product(ns, *p), *n).await),
             Outcome::Set(model.set_on_hand(product(ns, *p), *n)),
         ),
         InventoryOp::Reserve(r, lines, ttl) => {
-            let lines = lines
-                .iter()
-                .map(|(p, q)| ReservationLine {
-                    product_id: product(ns, *p),
-                    quantity: Quantity::new(*q).unwrap_or_else(|_| unreachable!()),
-                })
-                .collect();
-            match ReservationRequest::new(reservation(ns, *r), lines, now.plus_seconds(*ttl)) {
+            match ReservationRequest::new(reservation(ns, *r), lines_of(lines), now.plus_seconds(*ttl)) {
                 Ok(req) => (Outcome::One(store.reserve(&req).await), Outcome::One(model.reserve(&req))),
                 Err(e) => (Outcome::One(Err(e.clone())), Outcome::One(Err(e))),
             }
@@ -188,6 +208,10 @@ async fn apply<S: InventoryStore>(
         InventoryOp::Expire(_) => {
             (Outcome::Many(store.expire(now, 1000).await), Outcome::Many(Ok(model.expire(now, 1000))))
         }
+        InventoryOp::Restore(r, lines) => match StockReturn::new(reservation(ns, *r), lines_of(lines)) {
+            Ok(back) => (Outcome::One(store.restore(&back).await), Outcome::One(model.restore(&back))),
+            Err(e) => (Outcome::One(Err(e.clone())), Outcome::One(Err(e))),
+        },
     }
 }
 
@@ -198,7 +222,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = S>,
 {
-    use InventoryOp::{Commit, Expire, Release, Reserve, SetOnHand};
+    use InventoryOp::{Commit, Expire, Release, Reserve, Restore, SetOnHand};
     let scripted: &[(&str, Vec<InventoryOp>)] = &[
         (
             "all_or_nothing",
@@ -246,6 +270,22 @@ where
             ],
         ),
         ("unknown_reservation", vec![Commit(5)]),
+        (
+            "returns_apply_once",
+            vec![
+                SetOnHand(0, units(5)),
+                Reserve(0, vec![(0, 2), (1, 1)], 60),
+                SetOnHand(1, units(3)),
+                Reserve(0, vec![(0, 2)], 60),
+                Commit(0),
+                Restore(1, vec![(0, 2)]),
+                Restore(1, vec![(0, 1)]),
+                Restore(0, vec![(0, 2)]),
+                Restore(2, vec![(0, 1), (2, 1)]),
+                Commit(1),
+                Release(1),
+            ],
+        ),
     ];
     for (i, (name, ops)) in scripted.iter().enumerate() {
         let ops: Vec<_> = ops.iter().map(|o| (o.clone(), true)).collect();
@@ -257,6 +297,7 @@ where
     }
     concurrent_reserves_never_oversell(&make().await).await;
     concurrent_calls_with_one_reservation_id(&make().await).await;
+    concurrent_returns_with_one_id(&make().await).await;
 }
 
 /// Prints the case name if the case panics.
@@ -341,4 +382,19 @@ async fn concurrent_calls_with_one_reservation_id<S: InventoryStore>(s: &S) {
 
 async fn level_of<S: InventoryStore>(s: &S, p: ProductId) -> crate::inventory::StockLevel {
     s.stock(&[p]).await.unwrap_or_else(|e| panic!("stock: {e}"))[0]
+}
+
+/// A refund's restock retried while its first call still runs: the units come back once.
+async fn concurrent_returns_with_one_id<S: InventoryStore>(s: &S) {
+    let ns = 0xC0DE_DDDD;
+    let p = product(ns, 0);
+    s.set_on_hand(p, units(3)).await.unwrap_or_else(|e| panic!("set: {e}"));
+    let line = ReservationLine { product_id: p, quantity: Quantity::new(2).unwrap_or_else(|_| unreachable!()) };
+    let back = StockReturn::new(reservation(ns, 0), vec![line]).unwrap_or_else(|e| panic!("{e}"));
+    let results = futures::future::join_all((0..8).map(|_| s.restore(&back))).await;
+    for r in &results {
+        let receipt = r.as_ref().unwrap_or_else(|e| panic!("a retry replays the return, got {e}"));
+        assert_eq!(receipt.reservation.state, ReservationState::Returned);
+    }
+    assert_eq!(level_of(s, p).await.on_hand, 5, "returned once");
 }

@@ -4,11 +4,12 @@ use std::future::Future;
 
 use crate::{
     catalog::{ProductName, Sku, Version},
+    ids::OrderRefundId,
     ids::{OrderId, ProductId},
     inventory::Quantity,
     money::{Currency, Money},
-    order::{Email, Order, OrderLine, OrderStatus, PaymentState, StepResult, StockState},
-    payment::{CardBrand, PaymentMethod, PaymentToken},
+    order::{Email, Order, OrderLine, OrderStatus, PaymentState, RefundRefused, RefundRequest, StepResult, StockState},
+    payment::{AuthorizationId, AuthorizationOutcome, CaptureId, CardBrand, PaymentMethod, PaymentToken},
     ports::{OrderQuery, OrderStore, StalledClaim, StoreError},
     timestamp::Timestamp,
 };
@@ -36,6 +37,8 @@ pub fn pending_order(id: OrderId, at: Timestamp) -> Order {
         charges: None,
         shipping: None,
         shipments: vec![],
+        refunds: vec![],
+        cancellation: None,
         payment_method: PaymentMethod {
             token: PaymentToken("tok_1".into()),
             brand: CardBrand::Visa,
@@ -52,6 +55,21 @@ pub fn pending_order(id: OrderId, at: Timestamp) -> Order {
     }
 }
 
+/// An order like [`pending_order`], paid: captured (25.00 EUR), its stock committed.
+pub fn paid_order(id: OrderId, at: Timestamp) -> Order {
+    let mut order = pending_order(id, at);
+    let authorization_id = AuthorizationId("auth_1".into());
+    for step in [
+        StepResult::Reserved,
+        StepResult::Authorization(AuthorizationOutcome::Authorized { authorization_id }),
+        StepResult::Captured(CaptureId("cap_1".into())),
+        StepResult::StockCommitted,
+    ] {
+        order.apply(step, at);
+    }
+    order
+}
+
 /// Runs every case against fresh stores from `make`.
 pub async fn run<S, F, Fut>(mut make: F)
 where
@@ -64,6 +82,7 @@ where
     list_newest_first_by_status(&make().await).await;
     stalled_finds_old_unfinished_orders(&make().await).await;
     claims_are_leased_to_one_claimer(&make().await).await;
+    concurrent_refunds_never_exceed_the_capture(&make().await).await;
 }
 
 async fn insert_get_and_duplicate(s: &impl OrderStore) {
@@ -180,4 +199,52 @@ async fn claims_are_leased_to_one_claimer(s: &impl OrderStore) {
         StalledClaim { updated_before: later, now: later, lease_until: later.plus_seconds(60), limit: 50 };
     let again = s.claim_stalled(&after_lapse).await.unwrap_or_else(|e| panic!("claim: {e}"));
     assert_eq!(again.len(), 12, "orders: a lapsed lease frees the order");
+}
+
+/// Operators refund one order at once, each reading it, adding a refund and writing it
+/// back under its version (as `RefundService` does): the version check lets exactly the
+/// refunds that fit through, whatever the interleaving. A pending refund leaves the order
+/// unsettled, so the recovery job finds it.
+async fn concurrent_refunds_never_exceed_the_capture(s: &impl OrderStore) {
+    let f = Fixture::new();
+    let order = paid_order(OrderId::from_uuid(f.id()), f.now());
+    s.insert(&order, &[]).await.unwrap_or_else(|e| panic!("insert: {e}"));
+    let amount = RefundRequest::Amount(Money::new(700, Currency::EUR).unwrap_or_else(|_| unreachable!()));
+    let refund = |n: u32| {
+        let amount = amount.clone();
+        let id = OrderRefundId::from_uuid(f.id());
+        let now = f.now();
+        let order_id = order.id;
+        async move {
+            for _ in 0..100 {
+                let mut current =
+                    s.get(order_id).await.unwrap_or_else(|e| panic!("get: {e}")).unwrap_or_else(|| panic!("gone"));
+                let expected = current.version;
+                match current.request_refund(id, &amount, None, now) {
+                    Ok(_) => {}
+                    Err(RefundRefused::AmountExceeds { .. }) => return false,
+                    Err(e) => panic!("refund {n}: {e}"),
+                }
+                match s.update(&current, expected, &[]).await {
+                    Ok(()) => return true,
+                    Err(StoreError::VersionConflict { .. }) => {}
+                    Err(e) => panic!("update: {e}"),
+                }
+            }
+            panic!("refund {n} never got through")
+        }
+    };
+    let results = futures::future::join_all((0..8).map(refund)).await;
+    let stored = s.get(order.id).await.unwrap_or_else(|e| panic!("get: {e}")).unwrap_or_else(|| panic!("gone"));
+    assert_eq!(results.iter().filter(|ok| **ok).count(), 3, "orders: 3 x 7.00 of 25.00 fit, no more");
+    assert_eq!(
+        (stored.refunds.len(), stored.refunded_total().amount()),
+        (3, 2100),
+        "orders: every accepted refund is stored"
+    );
+    f.clock.advance_secs(100);
+    let claim =
+        StalledClaim { updated_before: f.now(), now: f.now(), lease_until: f.now().plus_seconds(60), limit: 10 };
+    let stalled = s.claim_stalled(&claim).await.unwrap_or_else(|e| panic!("claim: {e}"));
+    assert!(stalled.iter().any(|o| o.id == order.id), "orders: pending refunds leave the order to the recovery job");
 }
