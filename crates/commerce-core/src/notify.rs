@@ -31,6 +31,17 @@ pub enum NoticeKind {
 }
 
 impl NoticeKind {
+    /// Every kind.
+    pub const ALL: [Self; 4] = [Self::OrderConfirmed, Self::ShipmentSent, Self::OrderCancelled, Self::RefundIssued];
+
+    /// Parses a wire name.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == raw)
+            .ok_or_else(|| InvalidValue::Other(format!("unknown notification kind {raw:?}")))
+    }
+
     /// The wire name (`order_confirmed`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -208,6 +219,21 @@ pub enum Delivered {
         /// The server's answer.
         reason: String,
     },
+}
+
+impl Delivered {
+    /// As a store keeps it: `sent`, or `dead_lettered` and the reason.
+    pub fn to_parts(&self) -> (&'static str, Option<&str>) {
+        match self {
+            Self::Sent => ("sent", None),
+            Self::DeadLettered { reason } => ("dead_lettered", Some(reason)),
+        }
+    }
+
+    /// Back from [`Delivered::to_parts`].
+    pub fn from_parts(outcome: &str, reason: Option<String>) -> Self {
+        if outcome == "sent" { Self::Sent } else { Self::DeadLettered { reason: reason.unwrap_or_default() } }
+    }
 }
 
 /// One entry of the delivery log: an event's message, sent or given up.

@@ -10,6 +10,7 @@
 
 pub mod pci;
 pub mod process;
+pub mod smtp;
 
 use std::time::{Duration, Instant};
 

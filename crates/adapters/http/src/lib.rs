@@ -23,6 +23,7 @@ pub mod checkout;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod mailbox;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;

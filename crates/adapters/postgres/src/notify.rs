@@ -24,8 +24,7 @@ impl PgDeliveryLog {
 }
 
 fn kind(raw: &str) -> Result<NoticeKind, StoreError> {
-    serde_json::from_value(serde_json::Value::String(raw.to_owned()))
-        .map_err(|_| StoreError::Unavailable(format!("stored notification kind {raw:?} is unknown")))
+    NoticeKind::parse(raw).map_err(|e| StoreError::Unavailable(format!("stored notification: {e}")))
 }
 
 #[async_trait]
@@ -39,10 +38,7 @@ impl DeliveryLog for PgDeliveryLog {
         .await
         .map_err(|e| unavailable(&e))?;
         let Some(row) = row else { return Ok(None) };
-        let outcome = match row.get::<String, _>("outcome").as_str() {
-            "sent" => Delivered::Sent,
-            _ => Delivered::DeadLettered { reason: row.get::<Option<String>, _>("reason").unwrap_or_default() },
-        };
+        let outcome = Delivered::from_parts(row.get("outcome"), row.get("reason"));
         Ok(Some(DeliveryRecord {
             event_id: event,
             order_id: OrderId::from_uuid(row.get("order_id")),
@@ -54,10 +50,7 @@ impl DeliveryLog for PgDeliveryLog {
     }
 
     async fn record(&self, record: &DeliveryRecord) -> Result<(), StoreError> {
-        let (outcome, reason) = match &record.outcome {
-            Delivered::Sent => ("sent", None),
-            Delivered::DeadLettered { reason } => ("dead_lettered", Some(reason.as_str())),
-        };
+        let (outcome, reason) = record.outcome.to_parts();
         sqlx::query(
             "INSERT INTO commerce.notifications (event_id, order_id, kind, message_id, outcome, reason, at)
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id) DO NOTHING",

@@ -36,6 +36,7 @@
 mod catalog;
 mod idempotency;
 mod inventory;
+mod notify;
 mod orders;
 mod outbox;
 mod pricing;
@@ -56,6 +57,7 @@ use commerce_core::{
 };
 pub use idempotency::SqliteIdempotencyStore;
 pub use inventory::SqliteInventoryStore;
+pub use notify::SqliteDeliveryLog;
 pub use orders::SqliteOrderStore;
 pub use outbox::{SqliteOutbox, SqliteOutboxConsumer};
 pub use pricing::SqlitePricingStore;
@@ -182,6 +184,16 @@ impl SqliteDb {
     /// The outbox poller that feeds the projector.
     pub fn outbox_consumer(&self) -> SqliteOutboxConsumer {
         SqliteOutboxConsumer::new(self.clone())
+    }
+
+    /// The notifier's poller on the outbox (see [`SqliteOutboxConsumer::notifications`]).
+    pub fn notifications_consumer(&self) -> SqliteOutboxConsumer {
+        SqliteOutboxConsumer::notifications(self.clone())
+    }
+
+    /// The delivery log of customer messages.
+    pub fn deliveries(&self) -> SqliteDeliveryLog {
+        SqliteDeliveryLog::new(self.clone())
     }
 
     /// The storefront read model.

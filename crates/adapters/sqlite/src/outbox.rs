@@ -40,6 +40,8 @@ enum Mark {
     Published { at_us: i64 },
     /// The poller projected them.
     Projected,
+    /// The notifier handled them.
+    Notified,
 }
 
 /// Marks the rows at `positions`, in one change.
@@ -58,8 +60,13 @@ async fn mark(db: &SqliteDb, what: Mark, positions: &[u64]) -> Result<(), EventE
                     mark.execute([p, at_us])?;
                 }
             }
-            Mark::Projected => {
-                let mut mark = tx.prepare_cached("UPDATE outbox SET projected = 1 WHERE position = ?")?;
+            Mark::Projected | Mark::Notified => {
+                let sql = if matches!(what, Mark::Projected) {
+                    "UPDATE outbox SET projected = 1 WHERE position = ?"
+                } else {
+                    "UPDATE outbox SET notified = 1 WHERE position = ?"
+                };
+                let mut mark = tx.prepare_cached(sql)?;
                 for p in positions {
                     mark.execute([p])?;
                 }
@@ -97,7 +104,7 @@ impl SqliteOutbox {
                     .prepare_cached(
                         "DELETE FROM outbox WHERE position IN (
                              SELECT position FROM outbox
-                             WHERE created_us < ?1 AND projected
+                             WHERE created_us < ?1 AND projected AND notified
                                AND (published_us IS NOT NULL
                                     OR NOT EXISTS (SELECT 1 FROM outbox_readers WHERE reader = 'relay' AND seen_us > ?2))
                              ORDER BY position LIMIT 10000)",
@@ -170,24 +177,36 @@ impl EventPublisher for SqliteOutbox {
 pub struct SqliteOutboxConsumer {
     db: SqliteDb,
     delivered: Mutex<Vec<u64>>,
+    /// Which mark this reader sets: `projected` (the projector) or `notified` (the notifier).
+    notifier: bool,
 }
 
 impl SqliteOutboxConsumer {
-    /// A poller on the outbox of `db`.
+    /// The projector's poller on the outbox of `db` (marks `projected`).
     pub fn new(db: SqliteDb) -> Self {
-        Self { db, delivered: Mutex::new(vec![]) }
+        Self { db, delivered: Mutex::new(vec![]), notifier: false }
+    }
+
+    /// The notifier's poller (marks `notified`): it reads every row too, apart from the
+    /// projector. The embedded shop always runs both, and a row is pruned once both read it.
+    pub fn notifications(db: SqliteDb) -> Self {
+        Self { db, delivered: Mutex::new(vec![]), notifier: true }
     }
 }
 
 #[async_trait]
 impl EventConsumer for SqliteOutboxConsumer {
     async fn poll(&self, max: usize) -> Result<Vec<Delivery>, EventError> {
-        let rows: Vec<(i64, String)> =
-            sqlx::query_as("SELECT position, envelope FROM outbox WHERE NOT projected ORDER BY position LIMIT ?")
-                .bind(i64::try_from(max).unwrap_or(i64::MAX))
-                .fetch_all(self.db.reader())
-                .await
-                .map_err(|e| unavailable(&e))?;
+        let sql = if self.notifier {
+            "SELECT position, envelope FROM outbox WHERE NOT notified ORDER BY position LIMIT ?"
+        } else {
+            "SELECT position, envelope FROM outbox WHERE NOT projected ORDER BY position LIMIT ?"
+        };
+        let rows: Vec<(i64, String)> = sqlx::query_as(sql)
+            .bind(i64::try_from(max).unwrap_or(i64::MAX))
+            .fetch_all(self.db.reader())
+            .await
+            .map_err(|e| unavailable(&e))?;
         let batch = decode(rows)?;
         let mut delivered = self.delivered.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         *delivered = batch.iter().map(|(p, _)| *p).collect();
@@ -199,7 +218,7 @@ impl EventConsumer for SqliteOutboxConsumer {
             let delivered = self.delivered.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             delivered.iter().copied().filter(|p| *p <= tag).collect()
         };
-        mark(&self.db, Mark::Projected, &positions).await
+        mark(&self.db, if self.notifier { Mark::Notified } else { Mark::Projected }, &positions).await
     }
 
     async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<(), EventError> {

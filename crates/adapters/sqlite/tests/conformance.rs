@@ -61,3 +61,9 @@ async fn outbox_poller() {
     let db = dbs.fresh().await;
     conformance::events::run(&db.outbox(), &db.outbox_consumer()).await;
 }
+
+#[tokio::test]
+async fn delivery_log() {
+    let dbs = Databases::new();
+    conformance::deliveries::run(|| async { dbs.fresh().await.deliveries() }).await;
+}

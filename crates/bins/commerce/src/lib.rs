@@ -1,7 +1,8 @@
 //! The all-in-one shop: wiring of the storage (a SQLite file by default, memory with
 //! `--memory`), the simulated card processor and every HTTP and GraphQL router onto one
-//! listener, plus the background event pump (outbox -> read model), order recovery and
-//! retention jobs.
+//! listener, plus the background event pump (outbox -> read model), customer messages
+//! (through `SMTP_URL`, or kept in a development mailbox), order recovery and retention
+//! jobs.
 //!
 //! [`run`] takes the listener and a shutdown future, so tests start it on port 0
 //! and stop it at will; the binary passes SIGINT/SIGTERM.
@@ -85,6 +86,14 @@ pub struct Config {
     /// The idempotency secret; generated for this run when unset (keys live in memory).
     #[command(flatten)]
     pub idempotency: IdempotencyArgs,
+    /// The SMTP relay of customer messages (`smtps://host:465`, or `smtp://host:587` with
+    /// STARTTLS; `user:password@` for SMTP AUTH). Unset: messages are kept in the
+    /// development mailbox (`GET /admin/v1/dev/mailbox`, and a log line each), never sent.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<commerce_process::secrets::Secret>,
+    /// The sender of customer messages; its domain names them (`Message-ID`).
+    #[arg(long, env = "MAIL_FROM", default_value = "Shop <shop@commerce.localhost>")]
+    pub mail_from: String,
 }
 
 /// The maintenance commands of the embedded shop.
@@ -174,6 +183,7 @@ pub async fn run(
             },
         ))
     };
+    let (notifier, dev_mailbox) = notifier(&storage, &args, &shop.env, &jobs)?;
     let retention = retention_jobs(&storage, &args, &jobs);
     let recovery_job = args.recovery.spawn(recovery, jobs.clone());
 
@@ -203,7 +213,8 @@ pub async fn run(
         );
     }
 
-    let mut routes = commerce_http::shop_router(&shop, Arc::new(AdminToken::new(token)))
+    let authorizer = Arc::new(AdminToken::new(token));
+    let mut routes = commerce_http::shop_router(&shop, authorizer.clone())
         .merge(commerce_graphql::router(commerce_graphql::shop_schema(shop.storefront.clone(), shop.checkout.clone())));
     if let Some(decoder) = payments.notices {
         routes = routes.merge(commerce_http::webhooks::router(commerce_http::webhooks::WebhookState {
@@ -212,6 +223,9 @@ pub async fn run(
             clock: shop.env.clock.clone(),
         }));
     }
+    if let Some(mailbox) = dev_mailbox {
+        routes = routes.merge(commerce_http::mailbox::router(Arc::new(move || mailbox.messages()), authorizer));
+    }
     let ops = OpsState::new(Arc::new(AlwaysReady));
     let app = commerce_http::app(routes, ops, HttpConfig::default());
 
@@ -219,7 +233,7 @@ pub async fn run(
     commerce_process::serve(listener, app, &args.tls, shutdown).await?;
 
     jobs.cancel();
-    let _ = tokio::join!(pump, recovery_job);
+    let _ = tokio::join!(pump, recovery_job, notifier);
     for job in retention.into_iter().chain(payments_retention) {
         let _ = job.await;
     }
@@ -230,6 +244,45 @@ pub async fn run(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The job that sends customers their order messages: through `SMTP_URL`, or into the
+/// development mailbox it returns.
+fn notifier(
+    storage: &Storage,
+    args: &Config,
+    env: &Env,
+    stop: &CancellationToken,
+) -> anyhow::Result<(tokio::task::JoinHandle<u64>, Option<Arc<commerce_mail::DevMailbox>>)> {
+    let sender =
+        commerce_core::notify::Sender::parse(&args.mail_from).map_err(|e| anyhow::anyhow!("MAIL_FROM: {e}"))?;
+    let (mailer, dev): (Arc<dyn commerce_core::ports::Mailer>, _) = if let Some(url) = &args.smtp_url {
+        let smtp = commerce_mail::SmtpMailer::from_url(url.expose())?;
+        tracing::info!(smtp = smtp.server(), "customer messages go out through SMTP");
+        (Arc::new(smtp), None)
+    } else {
+        let dev = Arc::new(commerce_mail::DevMailbox::new());
+        (dev.clone(), Some(dev))
+    };
+    let (consumer, orders, log) = storage.notifications();
+    let service = commerce_core::services::notifications::NotificationService::new(
+        orders,
+        log,
+        Arc::new(commerce_mail::Templates),
+        mailer,
+        sender,
+        env.clone(),
+    );
+    let job = tokio::spawn(commerce_runtime::jobs::run(
+        "notifications",
+        Pace::every(Duration::from_millis(100)),
+        stop.clone(),
+        move || {
+            let (service, consumer) = (service.clone(), consumer.clone());
+            async move { service.step(&*consumer, 100).await }
+        },
+    ));
+    Ok((job, dev))
 }
 
 /// On SQLite, the retention of idempotency keys and projected outbox rows (memory stores

@@ -6,10 +6,10 @@ use std::{path::Path, sync::Arc};
 use anyhow::Context as _;
 use commerce_core::{
     idempotency::IdempotencySecret,
-    ports::IdGenerator as _,
+    ports::{DeliveryLog, EventConsumer, IdGenerator as _, OrderStore},
     services::{Env, shop::ShopBuilder},
 };
-use commerce_memory::MemoryAdapters;
+use commerce_memory::{MemoryAdapters, MemoryDeliveryLog};
 use commerce_process::IdempotencyArgs;
 use commerce_runtime::RandomIds;
 use commerce_sqlite::{SqliteDb, SqlitePipeline};
@@ -88,6 +88,21 @@ impl Storage {
             Self::Sqlite { pipeline, .. } => pipeline.sync().await.map(|_| ())?,
         }
         Ok(())
+    }
+
+    /// What the notifier reads: the order events (its own place in them), the orders, and
+    /// the log of messages sent.
+    pub fn notifications(&self) -> (Arc<dyn EventConsumer>, Arc<dyn OrderStore>, Arc<dyn DeliveryLog>) {
+        match self {
+            Self::Memory(adapters) => (
+                Arc::new(adapters.bus.consumer("notifications")),
+                adapters.orders.clone(),
+                Arc::new(MemoryDeliveryLog::new()),
+            ),
+            Self::Sqlite { db, .. } => {
+                (Arc::new(db.notifications_consumer()), Arc::new(db.orders()), Arc::new(db.deliveries()))
+            }
+        }
     }
 
     /// The SQLite database, if that is the storage.

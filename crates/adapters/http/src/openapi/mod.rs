@@ -12,7 +12,7 @@ use utoipa::{
     },
 };
 
-use crate::{admin, checkout, dto, error, ops, pricing, refunds, store, webhooks};
+use crate::{admin, checkout, dto, error, mailbox, ops, pricing, refunds, store, webhooks};
 
 pub mod rules;
 
@@ -31,7 +31,7 @@ pub mod rules;
         admin::set_stock, admin::get_stock,
         admin::create_collection, admin::list_collections, admin::get_collection, admin::update_collection, admin::delete_collection,
         admin::list_orders, admin::get_order, admin::fulfil_order, admin::create_shipment,
-        refunds::cancel_order, refunds::create_refund,
+        refunds::cancel_order, refunds::create_refund, mailbox::mailbox,
         pricing::create_shipping_method, pricing::list_shipping_methods, pricing::get_shipping_method,
         pricing::update_shipping_method, pricing::delete_shipping_method, pricing::shipping_offers,
         pricing::create_tax_rate, pricing::list_tax_rates, pricing::get_tax_rate, pricing::delete_tax_rate,

@@ -8,6 +8,7 @@ mod contract;
 mod durability;
 mod graphql;
 mod hardening;
+mod mail;
 mod parsers;
 mod pricing;
 mod refunds;
