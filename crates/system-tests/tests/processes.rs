@@ -11,6 +11,8 @@
 //!   holds, product by product (name, price, available stock). A restarted projector
 //!   that tansu leaves without partitions is restarted once more, as an operator would
 //!   (docs/operations.md).
+//! - `notifications` reads the order events from the broker and mails the customer
+//!   (through a real SMTP server, aiosmtpd);
 //! - PCI: after normal and malformed checkouts with distinctive test cards, the card
 //!   numbers and the CVC appear in no table, Redis key, broker topic, log line or response.
 //!
@@ -34,6 +36,7 @@ use commerce_postgres::testing::{Databases, url_for};
 use commerce_system_tests::{
     GOOD_CARD, ShopClient, cart, eventually, ok_json, pci,
     process::{bin, free_port},
+    smtp::{Smtp, mails},
 };
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
@@ -361,6 +364,9 @@ async fn separate_processes_through_the_broker() {
     let db = url_for(&dbs.fresh_name().await);
     let (mut d, shop) = launch(&db).await;
     eprintln!("process logs: {}", d.logs.display());
+    let smtp = Smtp::start();
+    let mail = [("SMTP_URL", format!("smtp://127.0.0.1:{}", smtp.port)), ("MAIL_FROM", "orders@lamps.example".into())];
+    d.start("notifications", "notifications", &[], &mail);
 
     // A product created through catalog-api is listed by storefront-api, via the broker.
     let product = ok_json(shop.admin(Method::POST, "/admin/v1/products").json(&json!({
@@ -393,6 +399,19 @@ async fn separate_processes_through_the_broker() {
     let order: Value = order.json().await.unwrap();
     assert_eq!(order["status"], "paid");
     d.eventually(30, "the sale in the listed stock", shows(3)).await;
+    // The broker carries the order's events to notifications, which mails the customer.
+    let order_id = order["id"].as_str().unwrap().to_owned();
+    d.eventually(60, "the order's confirmation at the SMTP server", || {
+        let (maildir, order_id) = (smtp.maildir.clone(), order_id.clone());
+        async move {
+            let sent = mails(&maildir);
+            match sent.iter().find(|m| m.subject.contains(&order_id)) {
+                Some(m) if m.subject.contains("confirmed") && m.body.contains("90.00 EUR") => Ok(()),
+                _ => Err(format!("{} messages, none confirming {order_id}", sent.len())),
+            }
+        }
+    })
+    .await;
 
     pci_checkouts(&shop, &id).await;
     d.eventually(30, "the PCI sale in the listed stock", shows(2)).await;

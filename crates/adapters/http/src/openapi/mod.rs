@@ -198,6 +198,13 @@ impl Modify for DomainRules {
                 .get_or_insert_with(Default::default)
                 .merge(Extensions::from_iter(rules::one_way_to_pay()));
         }
+        let refund = doc.components.as_mut().and_then(|c| c.schemas.get_mut("CreateRefundRequest"));
+        if let Some(RefOr::T(Schema::Object(refund))) = refund {
+            refund
+                .extensions
+                .get_or_insert_with(Default::default)
+                .merge(Extensions::from_iter(rules::one_way_to_refund()));
+        }
     }
 }
 

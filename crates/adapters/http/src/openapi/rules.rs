@@ -339,6 +339,28 @@ pub fn one_way_to_pay() -> [(&'static str, serde_json::Value); 1] {
     [("oneOf", serde_json::json!([{ "required": ["card"] }, { "required": ["payment_method"] }]))]
 }
 
+/// A refund gives lines (maybe restocked) or a positive amount, not both (an absent field
+/// and `null` are alike).
+pub fn one_way_to_refund() -> [(&'static str, serde_json::Value); 1] {
+    [(
+        "oneOf",
+        serde_json::json!([
+            {
+                "required": ["lines"],
+                "properties": { "lines": { "type": "array" }, "amount": { "type": "null" } }
+            },
+            {
+                "required": ["amount"],
+                "properties": {
+                    "lines": { "type": "null" },
+                    "amount": { "type": "object", "properties": { "amount": { "minimum": 1 } } },
+                    "restock": { "enum": [false, null] }
+                }
+            }
+        ]),
+    )]
+}
+
 /// A card's expiry month.
 pub fn exp_month() -> Object {
     integer(1, Some(12), "Month, 1-12; with `exp_year` not in the past.").examples([serde_json::json!(12)]).build()
