@@ -179,5 +179,19 @@ async fn outbox_retention_follows_the_readers_present() {
         .await
         .unwrap();
     assert_eq!(outbox.prune(future()).await.unwrap(), 1);
+
+    // The notifications service's poller reads apart from the projector's: a row only the
+    // projector handled waits for it, and each poller sees every row once.
+    let pool = dbs.fresh().await;
+    let outbox = PgOutbox::new(pool.clone(), 30);
+    let (projector, notifier) = (PgOutboxConsumer::new(pool.clone()), PgOutboxConsumer::notifications(pool.clone()));
+    outbox.publish(&[event(), event()]).await.unwrap();
+    let projected = projector.poll(10).await.unwrap();
+    projector.ack(projected.last().unwrap().tag).await.unwrap();
+    let notified = notifier.poll(10).await.unwrap();
+    assert_eq!(notified.len(), 2, "the notifier sees the rows the projector took");
+    notifier.ack(notified[0].tag).await.unwrap();
+    assert_eq!(outbox.prune(future()).await.unwrap(), 1, "only the row both pollers handled goes");
+    assert_eq!(notifier.poll(10).await.unwrap().len(), 1, "the notifier resumes where it acknowledged");
     dbs.cleanup().await;
 }
