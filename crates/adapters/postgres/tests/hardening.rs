@@ -188,9 +188,9 @@ async fn outbox_retention_follows_the_readers_present() {
     outbox.publish(&[event(), event()]).await.unwrap();
     let projected = projector.poll(10).await.unwrap();
     projector.ack(projected.last().unwrap().tag).await.unwrap();
-    let notified = notifier.poll(10).await.unwrap();
-    assert_eq!(notified.len(), 2, "the notifier sees the rows the projector took");
-    notifier.ack(notified[0].tag).await.unwrap();
+    let to_tell = notifier.poll(10).await.unwrap();
+    assert_eq!(to_tell.len(), 2, "the notifier sees the rows the projector took");
+    notifier.ack(to_tell[0].tag).await.unwrap();
     assert_eq!(outbox.prune(future()).await.unwrap(), 1, "only the row both pollers handled goes");
     assert_eq!(notifier.poll(10).await.unwrap().len(), 1, "the notifier resumes where it acknowledged");
     dbs.cleanup().await;
