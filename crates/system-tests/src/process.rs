@@ -22,3 +22,11 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map_or_else(|e| panic!("no free port: {e}"), |a| a.port())
 }
+
+/// A listener on a free port of 127.0.0.1 and its `http://` origin, for a service run in
+/// the test's process (`run(cli, listener, shutdown)`).
+pub async fn listener() -> (tokio::net::TcpListener, String) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("bind: {e}"));
+    let url = format!("http://{}", l.local_addr().unwrap_or_else(|e| panic!("local address: {e}")));
+    (l, url)
+}

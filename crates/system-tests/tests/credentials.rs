@@ -11,18 +11,12 @@ use commerce_core::credential::BearerToken;
 use commerce_grpc::{InventoryGrpcServer, serve, server_router};
 use commerce_memory::MemoryInventoryStore;
 use commerce_postgres::testing::{Databases, url_for};
-use commerce_system_tests::{ShopClient, problem};
+use commerce_system_tests::{ShopClient, problem, process::listener};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 const ADMIN: &str = "credentials-admin-token";
 const INVENTORY_TOKEN: &str = "credentials-inventory-token";
-
-async fn listener() -> (tokio::net::TcpListener, String) {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", l.local_addr().unwrap());
-    (l, url)
-}
 
 /// An inventory service (memory store) accepting `INVENTORY_TOKEN`, over TLS when `tls`
 /// is given; returns its URL.

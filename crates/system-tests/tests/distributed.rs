@@ -7,7 +7,7 @@
 
 use clap::Parser as _;
 use commerce_postgres::testing::{Databases, url_for};
-use commerce_system_tests::{GOOD_CARD, ShopClient, cart, ok_json, send};
+use commerce_system_tests::{GOOD_CARD, ShopClient, cart, ok_json, process::listener, send};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -17,12 +17,6 @@ struct Services {
     shop: ShopClient,
     stop: Vec<tokio::sync::oneshot::Sender<()>>,
     tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
-}
-
-async fn listener() -> (tokio::net::TcpListener, String) {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", l.local_addr().unwrap());
-    (l, url)
 }
 
 async fn start(dbs: &Databases) -> Services {

@@ -22,6 +22,7 @@ use commerce_postgres::testing::{Databases, url_for};
 use commerce_system_tests::{
     ShopClient, cart, eventually,
     process::bin,
+    process::listener,
     smtp::{Mail, Smtp, mails},
 };
 use reqwest::{Method, StatusCode};
@@ -39,12 +40,6 @@ fn notifications(db: &str, smtp_port: u16) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
-}
-
-async fn listener() -> (tokio::net::TcpListener, String) {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", l.local_addr().unwrap());
-    (l, url)
 }
 
 /// Waits until the Maildir holds messages with `count` distinct `Message-ID`s.

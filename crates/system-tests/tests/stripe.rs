@@ -29,19 +29,13 @@ use commerce_stripe::{
     fake::FakeStripe,
     webhook::{WebhookSecret, sign},
 };
-use commerce_system_tests::{ShopClient, eventually, problem};
+use commerce_system_tests::{ShopClient, eventually, problem, process::listener};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 const ADMIN: &str = "stripe-system-admin-token";
 const KEY: &str = "sk_test_system_stripe_0123";
 const WEBHOOK_SECRET: &str = "whsec_system_test_0123456789";
-
-async fn listener() -> (tokio::net::TcpListener, String) {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", l.local_addr().unwrap());
-    (l, url)
-}
 
 struct Stack {
     fake: Arc<FakeStripe>,
