@@ -10,8 +10,44 @@ use crate::{
     ports::{OrderQuery, OrderStore, StoreError},
 };
 
-/// How often `fulfil` re-reads an order another writer changed first.
+/// How often `fulfil` and `ship` re-read an order another writer changed first.
 const FULFIL_ATTEMPTS: usize = 3;
+
+/// What a decision on an order does to the store.
+pub(crate) enum Change<T> {
+    /// Write the changed order with these events.
+    Write(T, Vec<crate::events::EventEnvelope>),
+    /// Nothing to write (the decision was taken before).
+    Keep(T),
+}
+
+/// Reads order `id`, lets `decide` change it, and writes it under the version it read; when
+/// another writer won the race, reads it again and decides again, up to `attempts` times.
+/// The one read-decide-write loop of every operator's change to an order.
+pub(crate) async fn change_order<T>(
+    orders: &dyn OrderStore,
+    id: OrderId,
+    attempts: usize,
+    mut decide: impl FnMut(&mut Order) -> Result<Change<T>, CheckoutError>,
+) -> Result<(Order, T), CheckoutError> {
+    let unavailable = |e: StoreError| CheckoutError::Interrupted { order: Some(id), cause: e.to_string() };
+    let mut last_conflict = None;
+    for _ in 0..attempts {
+        let mut order = orders.get(id).await.map_err(unavailable)?.ok_or(CheckoutError::NotFound)?;
+        let expected = order.version;
+        let (value, events) = match decide(&mut order)? {
+            Change::Keep(value) => return Ok((order, value)),
+            Change::Write(value, events) => (value, events),
+        };
+        match orders.update(&order, expected, &events).await {
+            Ok(()) => return Ok((order, value)),
+            Err(e @ StoreError::VersionConflict { .. }) => last_conflict = Some(e),
+            Err(e) => return Err(unavailable(e)),
+        }
+    }
+    // Only writers changing the order faster than this loop reads it get here.
+    Err(unavailable(last_conflict.unwrap_or_else(|| StoreError::Unavailable("order kept changing".into()))))
+}
 
 /// A page of orders.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,23 +112,15 @@ impl OrderService {
     /// version, the order is read again and the rule decided again: of two concurrent
     /// fulfils one succeeds and the other is `InvalidState(Fulfilled)`, never an outage.
     pub async fn fulfil(&self, id: OrderId) -> Result<Order, CheckoutError> {
-        let unavailable = |e: StoreError| CheckoutError::Interrupted { order: Some(id), cause: e.to_string() };
-        let mut last_conflict = None;
-        for _ in 0..FULFIL_ATTEMPTS {
-            let mut order = self.orders.get(id).await.map_err(unavailable)?.ok_or(CheckoutError::NotFound)?;
-            let expected = order.version;
-            if !order.fulfil(self.env.clock.now()) {
+        let now = self.env.clock.now();
+        let (order, ()) = change_order(&*self.orders, id, FULFIL_ATTEMPTS, |order| {
+            if !order.fulfil(now) {
                 return Err(CheckoutError::InvalidState(order.status));
             }
-            let event = self.env.envelope(DomainEvent::OrderStatusChanged(order.summary()));
-            match self.orders.update(&order, expected, &[event]).await {
-                Ok(()) => return Ok(order),
-                Err(e @ StoreError::VersionConflict { .. }) => last_conflict = Some(e),
-                Err(e) => return Err(unavailable(e)),
-            }
-        }
-        // Only a saga changing the order faster than this loop reads it gets here.
-        Err(unavailable(last_conflict.unwrap_or_else(|| StoreError::Unavailable("order kept changing".into()))))
+            Ok(Change::Write((), vec![self.env.envelope(DomainEvent::OrderStatusChanged(order.summary()))]))
+        })
+        .await?;
+        Ok(order)
     }
 }
 
@@ -104,12 +132,10 @@ impl OrderService {
     pub async fn ship(&self, id: OrderId, input: &ShipmentInput) -> Result<(Order, Shipment), CheckoutError> {
         let new = input.validate()?;
         let shipment_id = ShipmentId::from_uuid(self.env.ids.new_id());
-        let unavailable = |e: StoreError| CheckoutError::Interrupted { order: Some(id), cause: e.to_string() };
-        let mut last_conflict = None;
-        for _ in 0..FULFIL_ATTEMPTS {
-            let mut order = self.orders.get(id).await.map_err(unavailable)?.ok_or(CheckoutError::NotFound)?;
-            let (expected, before) = (order.version, order.status);
-            let shipment = order.ship(shipment_id, new.clone(), self.env.clock.now())?.clone();
+        let now = self.env.clock.now();
+        change_order(&*self.orders, id, FULFIL_ATTEMPTS, |order| {
+            let before = order.status;
+            let shipment = order.ship(shipment_id, new.clone(), now)?.clone();
             let mut events = vec![self.env.envelope(DomainEvent::OrderShipmentCreated(ShipmentCreated {
                 order_id: id,
                 status: order.status,
@@ -119,13 +145,9 @@ impl OrderService {
             if order.status != before {
                 events.push(self.env.envelope(DomainEvent::OrderStatusChanged(order.summary())));
             }
-            match self.orders.update(&order, expected, &events).await {
-                Ok(()) => return Ok((order, shipment)),
-                Err(e @ StoreError::VersionConflict { .. }) => last_conflict = Some(e),
-                Err(e) => return Err(unavailable(e)),
-            }
-        }
-        Err(unavailable(last_conflict.unwrap_or_else(|| StoreError::Unavailable("order kept changing".into()))))
+            Ok(Change::Write(shipment, events))
+        })
+        .await
     }
 }
 

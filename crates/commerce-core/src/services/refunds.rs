@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::{
     Env,
     checkout::{CheckoutError, SagaError, SagaRunner},
+    orders::{Change, change_order},
 };
 use crate::{
     hashing::sha256_hex,
@@ -70,33 +71,19 @@ impl RefundService {
         let key_sha256 = key.digest().as_str().to_owned();
         let request_sha256 = fingerprint(&request);
         let refund_id = OrderRefundId::from_uuid(self.env.ids.new_id());
-        for _ in 0..ATTEMPTS {
-            let mut order = self.load(id).await?;
+        let now = self.env.clock.now();
+        let (order, (refund, replayed)) = change_order(&*self.orders, id, ATTEMPTS, |order| {
             if let Some(earlier) = order.refund_by_key(&key_sha256) {
                 if earlier.request_sha256.as_deref() != Some(request_sha256.as_str()) {
                     return Err(CheckoutError::KeyReused);
                 }
-                let earlier = earlier.id;
-                let order = self.settle(order).await?;
-                return reply(order, earlier, true);
+                return Ok(Change::Keep((earlier.id, true)));
             }
-            let expected = order.version;
-            order.request_refund(
-                refund_id,
-                &request,
-                Some((key_sha256.clone(), request_sha256.clone())),
-                self.env.clock.now(),
-            )?;
-            match self.orders.update(&order, expected, &[]).await {
-                Ok(()) => {
-                    let order = self.settle(order).await?;
-                    return reply(order, refund_id, false);
-                }
-                Err(StoreError::VersionConflict { .. }) => {}
-                Err(e) => return Err(Self::unavailable(id)(e)),
-            }
-        }
-        Err(CheckoutError::Interrupted { order: Some(id), cause: "the order kept changing".into() })
+            order.request_refund(refund_id, &request, Some((key_sha256.clone(), request_sha256.clone())), now)?;
+            Ok(Change::Write((refund_id, false), vec![]))
+        })
+        .await?;
+        reply(self.settle(order).await?, refund, replayed)
     }
 
     /// Cancels an order (see [`Order::cancel`]): a paid one with nothing shipped is refunded
@@ -104,19 +91,15 @@ impl RefundService {
     /// released. Answers with the order once that is done; asking again is harmless.
     pub async fn cancel(&self, id: OrderId) -> Result<Order, CheckoutError> {
         let refund_id = OrderRefundId::from_uuid(self.env.ids.new_id());
-        for _ in 0..ATTEMPTS {
-            let mut order = self.load(id).await?;
-            let expected = order.version;
-            if order.cancel(refund_id, self.env.clock.now())? == CancelStarted::AlreadyRequested {
-                return self.settle(order).await;
-            }
-            match self.orders.update(&order, expected, &[]).await {
-                Ok(()) => return self.settle(order).await,
-                Err(StoreError::VersionConflict { .. }) => {}
-                Err(e) => return Err(Self::unavailable(id)(e)),
-            }
-        }
-        Err(CheckoutError::Interrupted { order: Some(id), cause: "the order kept changing".into() })
+        let now = self.env.clock.now();
+        let (order, ()) = change_order(&*self.orders, id, ATTEMPTS, |order| {
+            Ok(match order.cancel(refund_id, now)? {
+                CancelStarted::AlreadyRequested => Change::Keep(()),
+                CancelStarted::Started => Change::Write((), vec![]),
+            })
+        })
+        .await?;
+        self.settle(order).await
     }
 
     /// Runs the saga until the order has nothing left to do. When another runner holds the
