@@ -44,6 +44,86 @@ pub fn mails(maildir: &Path) -> Vec<Mail> {
         .collect()
 }
 
+/// How the test server encrypts, with the certificate and key files (PEM) it presents.
+#[derive(Debug, Clone)]
+pub enum SmtpTls {
+    /// Plain SMTP.
+    None,
+    /// STARTTLS offered and required before any mail is taken.
+    StartTls {
+        /// The certificate chain.
+        cert: PathBuf,
+        /// Its key.
+        key: PathBuf,
+    },
+    /// TLS from the first byte (SMTPS).
+    Wrapper {
+        /// The certificate chain.
+        cert: PathBuf,
+        /// Its key.
+        key: PathBuf,
+    },
+}
+
+/// Certificates made now (rcgen) for a TLS test server on 127.0.0.1: a certificate
+/// authority and a leaf it signed for `localhost` and `127.0.0.1`, as PEM files in a
+/// folder of their own (removed when dropped).
+pub struct TestCertificates {
+    dir: PathBuf,
+    /// The authority a client must trust.
+    pub ca: PathBuf,
+    /// The server's certificate.
+    pub cert: PathBuf,
+    /// The server's key.
+    pub key: PathBuf,
+}
+
+impl TestCertificates {
+    /// Makes and writes them; `name` keeps folders of one test process apart.
+    ///
+    /// # Panics
+    /// When the folder cannot be written.
+    pub fn new(name: &str) -> Self {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+        let dir = std::env::temp_dir().join(format!("commerce-certs-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let made = || -> Result<(String, String, String), rcgen::Error> {
+            let ca_key = KeyPair::generate()?;
+            let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+            ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            let ca = ca_params.self_signed(&ca_key)?;
+            let key = KeyPair::generate()?;
+            let leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?
+                .signed_by(&key, &ca, &ca_key)?;
+            Ok((ca.pem(), leaf.pem(), key.serialize_pem()))
+        };
+        let (ca_pem, cert_pem, key_pem) = made().unwrap_or_else(|e| panic!("rcgen: {e}"));
+        let write = |file: &str, pem: &str| {
+            let path = dir.join(file);
+            std::fs::write(&path, pem).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            path
+        };
+        let (ca, cert, key) = (write("ca.pem", &ca_pem), write("cert.pem", &cert_pem), write("key.pem", &key_pem));
+        Self { dir, ca, cert, key }
+    }
+
+    /// STARTTLS with this certificate.
+    pub fn starttls(&self) -> SmtpTls {
+        SmtpTls::StartTls { cert: self.cert.clone(), key: self.key.clone() }
+    }
+
+    /// SMTPS with this certificate.
+    pub fn smtps(&self) -> SmtpTls {
+        SmtpTls::Wrapper { cert: self.cert.clone(), key: self.key.clone() }
+    }
+}
+
+impl Drop for TestCertificates {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// A running `aiosmtpd`, stopped (and its Maildir removed) when dropped.
 pub struct Smtp {
     child: Child,
@@ -54,13 +134,29 @@ pub struct Smtp {
 }
 
 impl Smtp {
-    /// Starts it on a free port; fails loudly when `aiosmtpd` is missing.
+    /// Starts a plain server on a free port; fails loudly when `aiosmtpd` is missing.
     pub fn start() -> Self {
+        Self::start_with(&SmtpTls::None)
+    }
+
+    /// Starts a server encrypting as `tls` says, on a free port of 127.0.0.1.
+    pub fn start_with(tls: &SmtpTls) -> Self {
         let port = crate::process::free_port();
         let maildir = std::env::temp_dir().join(format!("commerce-mail-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&maildir);
-        let child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+        let mut command = Command::new("python3");
+        command.args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")]);
+        match tls {
+            SmtpTls::None => {}
+            SmtpTls::StartTls { cert, key } => {
+                command.arg("--tlscert").arg(cert).arg("--tlskey").arg(key);
+            }
+            SmtpTls::Wrapper { cert, key } => {
+                command.arg("--smtpscert").arg(cert).arg("--smtpskey").arg(key);
+            }
+        }
+        let child = command
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&maildir)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

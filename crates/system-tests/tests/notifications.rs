@@ -1,6 +1,7 @@
 //! Customer e-mail end to end (issue 15): `catalog-api` and `orders-service` on PostgreSQL,
 //! the `notifications` binary reading their outbox and sending through a real SMTP server
-//! (Python's `aiosmtpd`, writing every message it receives into a Maildir the test reads).
+//! (Python's `aiosmtpd`, writing every message it receives into a Maildir the test reads),
+//! over STARTTLS to a certificate the test made, trusted through `SMTP_CA_FILE`.
 //!
 //! An order is confirmed, shipped in part, refunded in part; another is cancelled; each
 //! step's message arrives once, to the customer, with its amounts and tracking number.
@@ -23,17 +24,19 @@ use commerce_system_tests::{
     ShopClient, cart, eventually,
     process::bin,
     process::listener,
-    smtp::{Mail, Smtp, mails},
+    smtp::{Mail, Smtp, TestCertificates, mails},
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 const ADMIN: &str = "notifications-system-admin-token";
 
-fn notifications(db: &str, smtp_port: u16) -> Child {
+/// The notifier, sending over STARTTLS (required) and trusting the test authority `ca`.
+fn notifications(db: &str, smtp_port: u16, ca: &Path) -> Child {
     Command::new(bin("notifications"))
         .env("DATABASE_URL", db)
-        .env("SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
+        .env("SMTP_URL", format!("smtp://localhost:{smtp_port}?tls=required"))
+        .env("SMTP_CA_FILE", ca)
         .env("MAIL_FROM", "Mug Shop <orders@shop.example>")
         .env_remove("KAFKA_BROKERS")
         .stdout(Stdio::null())
@@ -140,9 +143,10 @@ fn check_five(sent: &[Mail]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_step_of_an_order_is_mailed_once_even_across_a_killed_notifier() {
-    let smtp = Smtp::start();
+    let certs = TestCertificates::new("notifications");
+    let smtp = Smtp::start_with(&certs.starttls());
     let (db, shop, product, dbs) = shop().await;
-    let mut notifier = notifications(&db, smtp.port);
+    let mut notifier = notifications(&db, smtp.port, &certs.ca);
     five_steps(&shop, &product).await;
     check_five(&distinct_messages(&smtp.maildir, 5).await);
 
@@ -164,7 +168,7 @@ async fn each_step_of_an_order_is_mailed_once_even_across_a_killed_notifier() {
     };
     let ((), before_restart) = tokio::join!(placing, killing);
     assert!(before_restart < 5 + burst, "the notifier was killed mid-stream ({before_restart} messages out)");
-    let mut notifier = notifications(&db, smtp.port);
+    let mut notifier = notifications(&db, smtp.port, &certs.ca);
     let all = distinct_messages(&smtp.maildir, 5 + burst).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let all = if mails(&smtp.maildir).len() > all.len() { mails(&smtp.maildir) } else { all };

@@ -12,5 +12,5 @@ mod smtp;
 mod templates;
 
 pub use dev::DevMailbox;
-pub use smtp::{SmtpMailer, SmtpUrlError};
+pub use smtp::{SmtpConfigError, SmtpMailer};
 pub use templates::Templates;

@@ -87,10 +87,15 @@ pub struct Config {
     #[command(flatten)]
     pub idempotency: IdempotencyArgs,
     /// The SMTP relay of customer messages (`smtps://host:465`, or `smtp://host:587` with
-    /// STARTTLS; `user:password@` for SMTP AUTH). Unset: messages are kept in the
-    /// development mailbox (`GET /admin/v1/dev/mailbox`, and a log line each), never sent.
+    /// STARTTLS, `?tls=required` to insist on it with a loopback host; `user:password@` for
+    /// SMTP AUTH). Unset: messages are kept in the development mailbox
+    /// (`GET /admin/v1/dev/mailbox`, and a log line each), never sent.
     #[arg(long, env = "SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<commerce_process::secrets::Secret>,
+    /// A certificate authority (PEM) to trust for the relay's certificate, besides the web
+    /// PKI's roots.
+    #[arg(long, env = "SMTP_CA_FILE", requires = "smtp_url")]
+    pub smtp_ca_file: Option<PathBuf>,
     /// The sender of customer messages; its domain names them (`Message-ID`).
     #[arg(long, env = "MAIL_FROM", default_value = "Shop <shop@commerce.localhost>")]
     pub mail_from: String,
@@ -257,7 +262,7 @@ fn notifier(
     let sender =
         commerce_core::notify::Sender::parse(&args.mail_from).map_err(|e| anyhow::anyhow!("MAIL_FROM: {e}"))?;
     let (mailer, dev): (Arc<dyn commerce_core::ports::Mailer>, _) = if let Some(url) = &args.smtp_url {
-        let smtp = commerce_mail::SmtpMailer::from_url(url.expose())?;
+        let smtp = commerce_mail::SmtpMailer::configured(url.expose(), args.smtp_ca_file.as_deref())?;
         tracing::info!(smtp = smtp.server(), "customer messages go out through SMTP");
         (Arc::new(smtp), None)
     } else {

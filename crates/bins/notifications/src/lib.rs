@@ -36,9 +36,13 @@ pub struct Cli {
     #[arg(long, env = "NOTIFICATIONS_GROUP", default_value = "commerce-notifications")]
     pub group: String,
     /// The SMTP relay: `smtps://host:465` (TLS) or `smtp://host:587` (STARTTLS; a loopback
-    /// host may stay unencrypted), with `user:password@` for SMTP AUTH.
+    /// host may stay unencrypted unless `?tls=required`), with `user:password@` for SMTP AUTH.
     #[arg(long, env = "SMTP_URL", hide_env_values = true)]
     pub smtp_url: commerce_process::secrets::Secret,
+    /// A certificate authority (PEM) to trust for the relay's certificate, besides the web
+    /// PKI's roots.
+    #[arg(long, env = "SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<std::path::PathBuf>,
     /// The sender: `orders@shop.example` or `Shop <orders@shop.example>`; its domain
     /// names the messages (`Message-ID: <event id@domain>`).
     #[arg(long, env = "MAIL_FROM")]
@@ -51,7 +55,7 @@ pub struct Cli {
 /// Sends messages until `shutdown` resolves; the message in flight is finished first.
 pub async fn run(cli: Cli, shutdown: impl std::future::Future<Output = ()> + Send) -> anyhow::Result<()> {
     let sender = Sender::parse(&cli.mail_from).map_err(|e| anyhow::anyhow!("MAIL_FROM: {e}"))?;
-    let mailer = SmtpMailer::from_url(cli.smtp_url.expose())?;
+    let mailer = SmtpMailer::configured(cli.smtp_url.expose(), cli.smtp_ca_file.as_deref())?;
     let pool = cli.db.write_pool()?;
     let consumer: Arc<dyn EventConsumer> = match cli.kafka.connection()? {
         Some(brokers) => {
