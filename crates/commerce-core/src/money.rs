@@ -28,6 +28,9 @@ pub enum MoneyError {
     /// The result does not fit in 63 bits of minor units.
     #[error("amount overflow")]
     Overflow,
+    /// A written amount is not a number with at most the currency's decimals.
+    #[error("{0}")]
+    Format(String),
 }
 
 /// An ISO 4217 currency with its minor-unit exponent.
@@ -150,6 +153,25 @@ impl Money {
         Ok(Self { amount, currency })
     }
 
+    /// An amount as people write it, in major units with at most the currency's
+    /// decimals: `12`, `12.5` and `12.50` are 1250 minor units of USD; `500` is 500 JPY.
+    /// Integer arithmetic only; signs, exponents and separators are refused.
+    pub fn parse_decimal(text: &str, currency: Currency) -> Result<Self, MoneyError> {
+        let text = text.trim();
+        let exp = usize::from(currency.exponent);
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || !digits(whole) || !digits(fraction) || (text.contains('.') && fraction.is_empty()) {
+            return Err(MoneyError::Format(format!("{text:?} is not an amount such as 12 or 12.50")));
+        }
+        if fraction.len() > exp {
+            return Err(MoneyError::Format(format!("{currency} has {exp} decimals (got {text:?})")));
+        }
+        let scaled = format!("{whole}{fraction:0<exp$}");
+        let amount = scaled.parse::<i64>().map_err(|_| MoneyError::Overflow)?;
+        Self::new(amount, currency)
+    }
+
     /// Zero in `currency`.
     pub fn zero(currency: Currency) -> Self {
         Self { amount: 0, currency }
@@ -224,6 +246,19 @@ mod tests {
 
     fn usd(a: i64) -> Money {
         Money::new(a, Currency::USD).unwrap()
+    }
+
+    #[test]
+    fn decimals_are_read_with_the_currencys_exponent() {
+        let parse = |t: &str, c: Currency| Money::parse_decimal(t, c).map(|m| m.amount());
+        assert_eq!(parse("12", Currency::USD), Ok(1200));
+        assert_eq!(parse(" 12.5 ", Currency::USD), Ok(1250));
+        assert_eq!(parse("0.07", Currency::USD), Ok(7));
+        assert_eq!(parse("500", Currency::JPY), Ok(500));
+        for bad in ["", "-1", "1.", ".5", "1.234", "1e3", "1,50", "12 50", "+3", "99999999999999999999"] {
+            assert!(parse(bad, Currency::USD).is_err(), "{bad:?}");
+        }
+        assert!(parse("1.5", Currency::JPY).is_err());
     }
 
     #[test]

@@ -96,6 +96,9 @@ pub struct Config {
     /// PKI's roots.
     #[arg(long, env = "SMTP_CA_FILE", requires = "smtp_url")]
     pub smtp_ca_file: Option<PathBuf>,
+    /// The shop's name in the web pages' header and titles.
+    #[arg(long, env = "COMMERCE_SHOP_NAME", default_value = "Commerce demo shop")]
+    pub shop_name: String,
     /// The sender of customer messages; its domain names them (`Message-ID`).
     #[arg(long, env = "MAIL_FROM", default_value = "Shop <shop@commerce.localhost>")]
     pub mail_from: String,
@@ -220,7 +223,11 @@ pub async fn run(
 
     let authorizer = Arc::new(AdminToken::new(token));
     let mut routes = commerce_http::shop_router(&shop, authorizer.clone())
-        .merge(commerce_graphql::router(commerce_graphql::shop_schema(shop.storefront.clone(), shop.checkout.clone())));
+        .merge(commerce_graphql::router(commerce_graphql::shop_schema(shop.storefront.clone(), shop.checkout.clone())))
+        .merge(commerce_web::storefront_router(
+            shop.storefront.clone(),
+            commerce_web::WebConfig { shop_name: args.shop_name.clone(), ..commerce_web::WebConfig::default() },
+        ));
     if let Some(decoder) = payments.notices {
         routes = routes.merge(commerce_http::webhooks::router(commerce_http::webhooks::WebhookState {
             decoder,

@@ -14,6 +14,7 @@
 //! - [`evaluate`] and [`facets`] answer a query over a slice of [`ProductView`]s by
 //!   brute force: the oracle every read-model adapter is tested against.
 
+mod availability;
 mod cursor;
 mod eval;
 mod params;
@@ -23,6 +24,7 @@ use std::{cmp::Ordering, collections::BTreeMap};
 
 use serde::{Deserialize, Serialize};
 
+pub use availability::Availability;
 pub use cursor::Cursor;
 pub use eval::{Facets, evaluate, facets};
 pub use params::ProductQueryParams;
