@@ -21,6 +21,7 @@
 //! `testkit` adds proptest strategies and one conformance suite per port.
 
 pub mod address;
+pub mod cart;
 pub mod catalog;
 pub mod credential;
 pub mod events;

@@ -10,7 +10,8 @@
 //! |---|---|
 //! | home: collections, new arrivals | `/` |
 //! | product list: search, sort, filters with counts, keyset paging, all in the URL | `/products` |
-//! | product: price, attributes, remaining stock | `/products/{id}` |
+//! | product: price, attributes, remaining stock, add to cart | `/products/{id}` |
+//! | cart: change quantities, remove, checked against stock (kept in a cookie) | `/cart` |
 //!
 //! The pages decide nothing: filters, sorting, paging, prices and what "only 3 left"
 //! means come from the core (`ProductQueryInput`, `Money::parse_decimal`,
@@ -24,6 +25,7 @@
 //! ```
 
 mod assets;
+mod cart;
 mod error;
 mod layout;
 mod listing;
@@ -43,11 +45,13 @@ pub struct WebConfig {
     pub currency: Currency,
     /// Products per list page.
     pub page_size: u8,
+    /// Mark cookies `Secure` (the shop is served over TLS).
+    pub secure_cookies: bool,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
-        Self { shop_name: "Shop".into(), currency: Currency::USD, page_size: 24 }
+        Self { shop_name: "Shop".into(), currency: Currency::USD, page_size: 24, secure_cookies: false }
     }
 }
 
@@ -58,7 +62,7 @@ struct WebState {
     config: std::sync::Arc<WebConfig>,
 }
 
-/// The storefront pages (`/`, `/products`, `/products/{id}`) and their stylesheet
+/// The storefront pages (`/`, `/products`, `/products/{id}`, `/cart`) and their stylesheet
 /// (`/assets/...`); every answer carries a strict Content-Security-Policy, `nosniff`,
 /// `Referrer-Policy: same-origin` and `X-Frame-Options: DENY`.
 pub fn storefront_router(storefront: StorefrontService, config: WebConfig) -> Router {
@@ -67,6 +71,7 @@ pub fn storefront_router(storefront: StorefrontService, config: WebConfig) -> Ro
         .route("/", get(pages::home))
         .route("/products", get(listing::products))
         .route("/products/{id}", get(pages::product))
+        .route("/cart", get(cart::show).post(cart::change))
         .with_state(state)
         .merge(assets::router())
         .layer(middleware::map_response(assets::security_headers))

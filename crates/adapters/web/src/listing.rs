@@ -21,6 +21,7 @@ use commerce_core::{
 
 use crate::{
     WebState,
+    cart::CartCookie,
     error::{WebError, render},
     layout::Layout,
     pages::Card,
@@ -262,11 +263,15 @@ fn sort_label(sort: SortOrder) -> &'static str {
 
 /// `/products`: a page of the listing with its filters; 400 with the page and the fields to
 /// fix when the URL asks for something impossible.
-pub(crate) async fn products(State(s): State<WebState>, RawQuery(raw): RawQuery) -> Result<Response, WebError> {
+pub(crate) async fn products(
+    State(s): State<WebState>,
+    CartCookie(cart): CartCookie,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, WebError> {
     let request = Request::parse(raw.as_deref());
     let f = &request.filters;
     let mut page = ListPage {
-        layout: Layout::new(&s.config, &f.q),
+        layout: Layout::new(&s.config, &f.q, &cart),
         currency: s.config.currency.to_string(),
         filters: f.clone(),
         sorts: SortOrder::ALL

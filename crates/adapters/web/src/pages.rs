@@ -15,6 +15,7 @@ use commerce_core::{
 
 use crate::{
     WebState,
+    cart::CartCookie,
     error::{WebError, render},
     layout::Layout,
 };
@@ -66,13 +67,13 @@ struct Home {
 }
 
 /// `/`: the collections and the newest products.
-pub(crate) async fn home(State(s): State<WebState>) -> Result<Html<String>, WebError> {
+pub(crate) async fn home(State(s): State<WebState>, CartCookie(cart): CartCookie) -> Result<Html<String>, WebError> {
     let newest = ProductQueryParams { sort: SortOrder::Newest, limit: Some(8), ..Default::default() };
     let newest = newest.validate().map_err(|e| WebError::Unavailable(e.to_string()))?;
     let page = s.storefront.list(&newest).await?;
     let collections = s.storefront.collections().await?;
     render(&Home {
-        layout: Layout::new(&s.config, ""),
+        layout: Layout::new(&s.config, "", &cart),
         collections: collections.iter().map(CollectionLink::new).collect(),
         newest: page.items.iter().map(Card::new).collect(),
     })
@@ -82,6 +83,9 @@ pub(crate) async fn home(State(s): State<WebState>) -> Result<Html<String>, WebE
 #[template(path = "product.html")]
 struct ProductPage {
     layout: Layout,
+    id: String,
+    available: u64,
+    in_cart: u32,
     name: String,
     sku: String,
     description: String,
@@ -94,14 +98,22 @@ struct ProductPage {
 }
 
 /// `/products/{id}`: one product for sale; anything else is the not-found page.
-pub(crate) async fn product(State(s): State<WebState>, Path(id): Path<String>) -> Result<Html<String>, WebError> {
+pub(crate) async fn product(
+    State(s): State<WebState>,
+    CartCookie(cart): CartCookie,
+    Path(id): Path<String>,
+) -> Result<Html<String>, WebError> {
     let id: ProductId = id.parse().map_err(|_| WebError::NotFound)?;
     let view = s.storefront.product(id).await?;
     let collections = s.storefront.collections().await?;
     let availability = view.availability();
     let (stock, stock_class) = stock_words(availability);
+    let in_cart = cart.lines().iter().find(|l| l.product_id == id).map_or(0, |l| l.quantity.get());
     render(&ProductPage {
-        layout: Layout::new(&s.config, ""),
+        layout: Layout::new(&s.config, "", &cart),
+        id: id.to_string(),
+        available: view.available_stock,
+        in_cart,
         name: view.name.to_string(),
         sku: view.sku.to_string(),
         description: view.description.to_string(),

@@ -220,3 +220,94 @@ async fn the_product_page_tells_the_remaining_stock() {
         assert!(page.contains("<h1>Not found</h1>"));
     }
 }
+
+/// A browser's cookie jar of one: follows the `cart` cookie across requests.
+struct Shopper<'a> {
+    app: &'a App,
+    cookie: String,
+}
+
+impl<'a> Shopper<'a> {
+    fn new(app: &'a App) -> Self {
+        Self { app, cookie: String::new() }
+    }
+
+    /// Posts a cart form; returns the status and the page shown (the cart after a 303).
+    async fn post_cart(&mut self, form: &[(&str, &str)]) -> (StatusCode, String) {
+        let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let response = no_redirects
+            .post(format!("{}/cart", self.app.base))
+            .header("cookie", &self.cookie)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        if let Some(set) = response.headers().get("set-cookie") {
+            let set = set.to_str().unwrap();
+            assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
+            set.split(';').next().unwrap().clone_into(&mut self.cookie);
+        }
+        if status == StatusCode::SEE_OTHER {
+            assert_eq!(response.headers()["location"], "/cart");
+            return (status, self.get("/cart").await.1);
+        }
+        (status, response.text().await.unwrap())
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let response =
+            self.app.http.get(format!("{}{path}", self.app.base)).header("cookie", &self.cookie).send().await.unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+}
+
+#[tokio::test]
+async fn the_cart_keeps_lines_in_a_cookie_and_checks_them_against_stock() {
+    let app = spawn_app().await;
+    let mug = app.product("Blue mug", 1250, 5, None, "blue").await;
+    let tee = app.product("Red tee", 900, 2, None, "red").await;
+    let gone = app.product("Gone mug", 900, 0, None, "red").await;
+    app.sync().await;
+    let mut shopper = Shopper::new(&app);
+
+    let (_, page) = shopper.get(&format!("/products/{mug}")).await;
+    assert!(page.contains("Add to cart"));
+    let (status, cart) = shopper.post_cart(&[("product_id", &mug.to_string()), ("quantity", "2")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(cart.contains("Blue mug") && cart.contains("25.00 USD"), "{cart}");
+    shopper.post_cart(&[("product_id", &mug.to_string()), ("quantity", "1")]).await;
+    let (_, cart) = shopper.post_cart(&[("product_id", &tee.to_string())]).await;
+    assert!(cart.contains("Subtotal: <strong>46.50 USD</strong>"), "3 x 12.50 + 9.00: {cart}");
+    assert!(cart.contains("Cart (4<span"), "the header counts the units: {cart}");
+    assert!(cart.contains("href=\"/checkout\""));
+
+    // More than the stock, and a sold-out product, are refused with the reason; the cart stays.
+    let (status, cart) = shopper.post_cart(&[("product_id", &mug.to_string()), ("quantity", "3")]).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(cart.contains("Blue mug: only 5 in stock."), "{cart}");
+    assert!(cart.contains("Subtotal: <strong>46.50 USD</strong>"));
+    let (_, page) = shopper.get(&format!("/products/{gone}")).await;
+    assert!(!page.contains("Add to cart"), "a sold-out product offers no button");
+    let (status, cart) = shopper.post_cart(&[("product_id", &gone.to_string()), ("quantity", "1")]).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(cart.contains("Gone mug: sold out, it cannot be added."), "{cart}");
+    let (status, _) = shopper.post_cart(&[("product_id", &tee.to_string()), ("quantity", "two")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Set and remove.
+    let (_, cart) = shopper.post_cart(&[("product_id", &mug.to_string()), ("quantity", "1"), ("action", "set")]).await;
+    assert!(cart.contains("Subtotal: <strong>21.50 USD</strong>"), "{cart}");
+    let (_, cart) = shopper.post_cart(&[("product_id", &tee.to_string()), ("action", "remove")]).await;
+    assert!(!cart.contains("Red tee") && cart.contains("Subtotal: <strong>12.50 USD</strong>"));
+
+    // Stock sold elsewhere since: the cart says so and checkout waits.
+    app.shop.stock.set_stock(mug, OnHand::new(0).unwrap()).await.unwrap();
+    app.sync().await;
+    let (_, cart) = shopper.get("/cart").await;
+    assert!(cart.contains("Sold out: please remove it."), "{cart}");
+    assert!(!cart.contains("href=\"/checkout\""));
+    let (_, cart) = shopper.post_cart(&[("product_id", &mug.to_string()), ("action", "remove")]).await;
+    assert!(cart.contains("Your cart is empty"));
+    assert!(shopper.cookie.ends_with("cart="), "an empty cart clears the cookie: {}", shopper.cookie);
+}

@@ -226,7 +226,11 @@ pub async fn run(
         .merge(commerce_graphql::router(commerce_graphql::shop_schema(shop.storefront.clone(), shop.checkout.clone())))
         .merge(commerce_web::storefront_router(
             shop.storefront.clone(),
-            commerce_web::WebConfig { shop_name: args.shop_name.clone(), ..commerce_web::WebConfig::default() },
+            commerce_web::WebConfig {
+                shop_name: args.shop_name.clone(),
+                secure_cookies: args.tls.tls_cert.is_some(),
+                ..commerce_web::WebConfig::default()
+            },
         ));
     if let Some(decoder) = payments.notices {
         routes = routes.merge(commerce_http::webhooks::router(commerce_http::webhooks::WebhookState {

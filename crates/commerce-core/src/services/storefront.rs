@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::{
+    cart::{Cart, CartReview},
     catalog::{Collection, ProductStatus},
     ids::ProductId,
     ports::{InventoryStore, ProductReadModel, StoreError},
@@ -93,6 +94,22 @@ impl StorefrontService {
     /// Facet counts for a query's filters.
     pub async fn facets(&self, query: &ProductQuery) -> Result<Facets, StorefrontError> {
         Ok(self.read.facets(query).await?)
+    }
+
+    /// `cart` against the catalog now: each line's product as customers see it (with live
+    /// stock), what stops a line from being bought, and the subtotal.
+    pub async fn review_cart(&self, cart: &Cart) -> Result<CartReview, StorefrontError> {
+        let mut views = std::collections::HashMap::new();
+        for line in cart.lines() {
+            match self.product(line.product_id).await {
+                Ok(view) => {
+                    views.insert(view.id, view);
+                }
+                Err(StorefrontError::NotFound) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(cart.review(|id| views.remove(&id)))
     }
 
     /// Every collection.
