@@ -305,7 +305,10 @@ mod tests {
         };
         let review = cart.review(now);
         let problems: Vec<_> = review.lines.iter().map(|l| l.problem).collect();
-        assert_eq!(problems, [None, Some(LineProblem::NotEnoughStock { available: 1 }), Some(LineProblem::Unavailable)]);
+        assert_eq!(
+            problems,
+            [None, Some(LineProblem::NotEnoughStock { available: 1 }), Some(LineProblem::Unavailable)]
+        );
         assert!(!review.ready());
         assert_eq!(review.subtotal.map(|m| m.amount()), Some(4000));
         let ready = Cart::decode(&format!("{}*2", fine.id)).review(|_| Some(fine.clone()));

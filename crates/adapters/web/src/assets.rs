@@ -9,25 +9,24 @@ use axum::{
 
 /// The only stylesheet: small enough to read, served from the binary.
 const STYLE: &str = include_str!("../assets/style.css");
+/// The only script: the checkout's card step.
+const CHECKOUT_JS: &str = include_str!("../assets/checkout.js");
 
-/// Pages may load only this origin's stylesheet (and, later, scripts); nothing may frame
-/// them, forms post only here, and no inline script or style runs.
-pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
-     form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+/// Pages may load only this origin's stylesheet and script, and fetch only from it (the
+/// card processor's tokenisation endpoint is served under the same origin); nothing may
+/// frame them, forms post only here, and no inline script or style runs.
+pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 pub(crate) fn router() -> Router {
-    Router::new().route("/assets/style.css", get(style))
+    Router::new()
+        .route("/assets/style.css", get(|| async { asset("text/css; charset=utf-8", STYLE) }))
+        .route("/assets/checkout.js", get(|| async { asset("text/javascript; charset=utf-8", CHECKOUT_JS) }))
 }
 
-async fn style() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            // Revalidated hourly: the file changes only with the binary.
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        STYLE,
-    )
+fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    // Revalidated hourly: the files change only with the binary.
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], body)
 }
 
 /// Adds the Content-Security-Policy and its companions to a page or asset.

@@ -48,7 +48,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CartCookie {
 
 /// `Set-Cookie` for `cart`: readable only by the shop's pages (HttpOnly), sent on
 /// same-site navigation only (SameSite=Lax), Secure when the shop is served over TLS.
-fn set_cookie(cart: &Cart, secure: bool) -> HeaderValue {
+pub(crate) fn set_cookie(cart: &Cart, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     let cookie = if cart.is_empty() {
         format!("{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}")

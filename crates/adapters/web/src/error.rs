@@ -45,14 +45,24 @@ struct ErrorPage<'a> {
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let (status, heading, message) = match &self {
-            Self::NotFound => (StatusCode::NOT_FOUND, "Not found", "There is no such page, or the product is no longer for sale."),
+            Self::NotFound => {
+                (StatusCode::NOT_FOUND, "Not found", "There is no such page, or the product is no longer for sale.")
+            }
             Self::Unavailable(cause) => {
                 tracing::warn!(%cause, "page unavailable");
-                (StatusCode::SERVICE_UNAVAILABLE, "Please try again", "The shop cannot show this page right now. Please try again in a moment.")
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Please try again",
+                    "The shop cannot show this page right now. Please try again in a moment.",
+                )
             }
             Self::Render(cause) => {
                 tracing::error!(%cause, "page failed to render");
-                (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "This page could not be shown. Please try again later.")
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "This page could not be shown. Please try again later.",
+                )
             }
         };
         let page = ErrorPage { layout: Layout::plain(), heading, message };

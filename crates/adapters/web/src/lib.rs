@@ -1,10 +1,9 @@
 //! # commerce-web
 //!
 //! The web storefront: pages a person uses in a browser, rendered on the server from
-//! compile-time-checked templates (askama) over the core's
-//! [`StorefrontService`]. One stylesheet, embedded in the binary;
-//! no script, no build step, no CDN, no external font. Every page carries a strict
-//! Content-Security-Policy.
+//! compile-time-checked templates (askama) over the core's services. One stylesheet and
+//! one small script (the checkout's card step), embedded in the binary; no build step,
+//! no CDN, no external font. Every page carries a strict Content-Security-Policy.
 //!
 //! | page | path |
 //! |---|---|
@@ -12,6 +11,8 @@
 //! | product list: search, sort, filters with counts, keyset paging, all in the URL | `/products` |
 //! | product: price, attributes, remaining stock, add to cart | `/products/{id}` |
 //! | cart: change quantities, remove, checked against stock (kept in a cookie) | `/cart` |
+//! | checkout: e-mail, address, shipping method, card (tokenised in the browser) | `/checkout` |
+//! | order status, through the link with the order's access token | `/orders/{id}?token=` |
 //!
 //! The pages decide nothing: filters, sorting, paging, prices and what "only 3 left"
 //! means come from the core (`ProductQueryInput`, `Money::parse_decimal`,
@@ -26,13 +27,20 @@
 
 mod assets;
 mod cart;
+mod checkout;
 mod error;
 mod layout;
 mod listing;
+mod orders;
 mod pages;
 
 use axum::{Router, middleware, routing::get};
-use commerce_core::{money::Currency, services::storefront::StorefrontService};
+use commerce_core::{
+    money::Currency,
+    services::{
+        checkout::IdempotentCheckout, orders::OrderService, pricing::PricingService, storefront::StorefrontService,
+    },
+};
 
 pub use error::WebError;
 
@@ -47,12 +55,58 @@ pub struct WebConfig {
     pub page_size: u8,
     /// Mark cookies `Secure` (the shop is served over TLS).
     pub secure_cookies: bool,
+    /// Where the checkout page's script sends the card for a token (the card processor's
+    /// tokenisation endpoint, same origin: the CSP allows no other).
+    pub tokenize_url: String,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
-        Self { shop_name: "Shop".into(), currency: Currency::USD, page_size: 24, secure_cookies: false }
+        Self {
+            shop_name: "Shop".into(),
+            currency: Currency::USD,
+            page_size: 24,
+            secure_cookies: false,
+            tokenize_url: "/simulator/v1/payment_methods".into(),
+        }
     }
+}
+
+/// What the checkout and order pages need: the shop's use cases they call.
+#[derive(Clone)]
+pub struct CheckoutPages {
+    /// The cart's products and stock.
+    pub storefront: StorefrontService,
+    /// Places orders, once per form.
+    pub checkout: IdempotentCheckout,
+    /// Reads an order for its customer.
+    pub orders: OrderService,
+    /// Shipping methods.
+    pub pricing: PricingService,
+    config: std::sync::Arc<WebConfig>,
+}
+
+impl CheckoutPages {
+    /// The pages over these services.
+    pub fn new(
+        storefront: StorefrontService,
+        checkout: IdempotentCheckout,
+        orders: OrderService,
+        pricing: PricingService,
+        config: WebConfig,
+    ) -> Self {
+        Self { storefront, checkout, orders, pricing, config: std::sync::Arc::new(config) }
+    }
+}
+
+/// `/checkout` and `/orders/{id}`, with the same headers as the storefront pages. Served
+/// where orders are placed (`commerce`; `orders-service` in the distributed deployment).
+pub fn checkout_router(pages: CheckoutPages) -> Router {
+    Router::new()
+        .route("/checkout", get(checkout::show).post(checkout::place))
+        .route("/orders/{id}", get(orders::show))
+        .with_state(pages)
+        .layer(middleware::map_response(assets::security_headers))
 }
 
 /// What the storefront pages need.

@@ -120,7 +120,9 @@ impl Request {
                 "back" => {
                     back = value
                         .split('.')
-                        .filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+                        .filter(|c| {
+                            !c.is_empty() && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                        })
                         .map(str::to_owned)
                         .collect();
                 }
@@ -149,8 +151,11 @@ impl Request {
         };
         let min = price("price_from", &f.price_from);
         let max = price("price_to", &f.price_to);
-        let mut pairs: Vec<(String, String)> =
-            vec![("q".into(), f.q.clone()), ("sort".into(), f.sort.clone()), ("collection".into(), f.collection.clone())];
+        let mut pairs: Vec<(String, String)> = vec![
+            ("q".into(), f.q.clone()),
+            ("sort".into(), f.sort.clone()),
+            ("collection".into(), f.collection.clone()),
+        ];
         pairs.extend(min.map(|m| ("min_price".into(), m)));
         pairs.extend(max.map(|m| ("max_price".into(), m)));
         if f.in_stock {
@@ -298,7 +303,11 @@ pub(crate) async fn products(
         Err(errors) => {
             page.collections = collections
                 .iter()
-                .map(|c| Choice { value: c.id.to_string(), label: c.name.to_string(), selected: f.collection == c.id.to_string() })
+                .map(|c| Choice {
+                    value: c.id.to_string(),
+                    label: c.name.to_string(),
+                    selected: f.collection == c.id.to_string(),
+                })
                 .collect();
             page.invalid = errors.errors().iter().map(|e| e.field.clone()).collect();
             page.errors = shown(&errors);

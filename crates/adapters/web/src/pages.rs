@@ -32,7 +32,13 @@ pub(crate) struct Card {
 impl Card {
     pub fn new(v: &ProductView) -> Self {
         let (stock, stock_class) = stock_words(v.availability());
-        Self { href: format!("/products/{}", v.id), name: v.name.to_string(), price: v.price.to_string(), stock, stock_class }
+        Self {
+            href: format!("/products/{}", v.id),
+            name: v.name.to_string(),
+            price: v.price.to_string(),
+            stock,
+            stock_class,
+        }
     }
 }
 
@@ -54,7 +60,11 @@ pub(crate) struct CollectionLink {
 
 impl CollectionLink {
     fn new(c: &Collection) -> Self {
-        Self { href: format!("/products?collection={}", c.id), name: c.name.to_string(), description: c.description.to_string() }
+        Self {
+            href: format!("/products?collection={}", c.id),
+            name: c.name.to_string(),
+            description: c.description.to_string(),
+        }
     }
 }
 

@@ -1,91 +1,13 @@
 //! The storefront pages over memory adapters, through a real HTTP server on port 0: what a
-//! browser gets for each page, its filters and paging, and bad input.
+//! browser gets for each page, its filters and paging, the cart, and bad input.
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
-use std::sync::Arc;
+mod common;
 
-use commerce_core::{
-    ProductId,
-    catalog::{CollectionInput, MoneyInput, ProductInput},
-    inventory::OnHand,
-    services::{Env, shop::Shop},
-};
-use commerce_memory::{MemoryAdapters, MemoryPaymentGateway};
-use commerce_runtime::{RandomIds, SystemClock};
-use commerce_web::{WebConfig, storefront_router};
+use commerce_core::{ProductId, inventory::OnHand};
+use common::{Shopper, link, names, spawn_app};
 use reqwest::StatusCode;
-
-struct App {
-    base: String,
-    shop: Shop,
-    adapters: MemoryAdapters,
-    http: reqwest::Client,
-}
-
-/// Given: a shop on memory adapters, its pages served on a free port.
-async fn spawn_app() -> App {
-    let adapters = MemoryAdapters::new();
-    let env = Env::new(Arc::new(SystemClock), Arc::new(RandomIds));
-    let shop = adapters.shop(env).gateway(Arc::new(MemoryPaymentGateway::new())).build().unwrap();
-    let config = WebConfig { shop_name: "Mugs & <Co>".into(), ..WebConfig::default() };
-    let router = storefront_router(shop.storefront.clone(), config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    App { base, shop, adapters, http: reqwest::Client::new() }
-}
-
-impl App {
-    async fn collection(&self, name: &str) -> String {
-        let input = CollectionInput { slug: name.to_lowercase(), name: name.into(), description: format!("All {name}.") };
-        self.shop.catalog.create_collection(&input).await.unwrap().id.to_string()
-    }
-
-    async fn product(&self, name: &str, cents: i64, stock: u64, collection: Option<&str>, colour: &str) -> ProductId {
-        let input = ProductInput {
-            sku: name.to_uppercase().replace(|c: char| !c.is_ascii_alphanumeric(), "-"),
-            name: name.into(),
-            description: format!("{name}, made to last."),
-            price: MoneyInput { amount: cents, currency: "USD".into() },
-            collection_id: collection.map(str::to_owned),
-            attributes: [("colour".to_owned(), colour.to_owned())].into(),
-            status: Some("active".into()),
-        };
-        let product = self.shop.catalog.create_product(&input).await.unwrap();
-        self.shop.stock.set_stock(product.id, OnHand::new(stock).unwrap()).await.unwrap();
-        product.id
-    }
-
-    async fn sync(&self) {
-        self.adapters.sync().await.unwrap();
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, String) {
-        let response = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
-        let status = response.status();
-        let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
-        assert!(content_type.starts_with("text/html"), "{path}: {content_type}");
-        (status, response.text().await.unwrap())
-    }
-}
-
-/// The product names of a list page, in order.
-fn names(page: &str) -> Vec<String> {
-    page.split("<li class=\"card\">")
-        .skip(1)
-        .map(|card| {
-            let link = card.split("\">").nth(1).unwrap();
-            link.split("</a>").next().unwrap().to_owned()
-        })
-        .collect()
-}
-
-/// The target of the link with `rel`, entities undone.
-fn link(page: &str, rel: &str) -> Option<String> {
-    let before = page.split(&format!("\" rel=\"{rel}\"")).next().filter(|b| b.len() < page.len())?;
-    Some(before.rsplit("href=\"").next().unwrap().replace("&#38;", "&"))
-}
 
 #[tokio::test]
 async fn the_home_page_shows_collections_and_new_arrivals_under_a_strict_policy() {
@@ -190,7 +112,9 @@ async fn impossible_filters_are_named_on_the_page() {
     for field in ["Price from", "Price to", "Sort by", "Page"] {
         assert!(page.contains(&format!("<li>{field}: ")), "{field} is named: {page}");
     }
-    assert!(page.contains("id=\"price_from\" name=\"price_from\" inputmode=\"decimal\" size=\"8\" value=\"ten\" aria-invalid=\"true\""));
+    assert!(page.contains(
+        "id=\"price_from\" name=\"price_from\" inputmode=\"decimal\" size=\"8\" value=\"ten\" aria-invalid=\"true\""
+    ));
     let (status, page) = app.get("/products?price_from=20&price_to=10").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("<li>Price from: must not be more than Price to</li>"), "{page}");
@@ -218,47 +142,6 @@ async fn the_product_page_tells_the_remaining_stock() {
         let (status, page) = app.get(&missing).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
         assert!(page.contains("<h1>Not found</h1>"));
-    }
-}
-
-/// A browser's cookie jar of one: follows the `cart` cookie across requests.
-struct Shopper<'a> {
-    app: &'a App,
-    cookie: String,
-}
-
-impl<'a> Shopper<'a> {
-    fn new(app: &'a App) -> Self {
-        Self { app, cookie: String::new() }
-    }
-
-    /// Posts a cart form; returns the status and the page shown (the cart after a 303).
-    async fn post_cart(&mut self, form: &[(&str, &str)]) -> (StatusCode, String) {
-        let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let response = no_redirects
-            .post(format!("{}/cart", self.app.base))
-            .header("cookie", &self.cookie)
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        if let Some(set) = response.headers().get("set-cookie") {
-            let set = set.to_str().unwrap();
-            assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
-            set.split(';').next().unwrap().clone_into(&mut self.cookie);
-        }
-        if status == StatusCode::SEE_OTHER {
-            assert_eq!(response.headers()["location"], "/cart");
-            return (status, self.get("/cart").await.1);
-        }
-        (status, response.text().await.unwrap())
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, String) {
-        let response =
-            self.app.http.get(format!("{}{path}", self.app.base)).header("cookie", &self.cookie).send().await.unwrap();
-        (response.status(), response.text().await.unwrap())
     }
 }
 

@@ -196,7 +196,7 @@ pub async fn run(
     let recovery_job = args.recovery.spawn(recovery, jobs.clone());
 
     // The simulated processor forgets records past its retention, as a real one does.
-    let payments_retention = payments.simulator.map(|simulator| {
+    let payments_retention = payments.simulator.clone().map(|simulator| {
         tokio::spawn(commerce_runtime::jobs::run(
             "payments-retention",
             Pace::every(Duration::from_secs(60)),
@@ -222,16 +222,27 @@ pub async fn run(
     }
 
     let authorizer = Arc::new(AdminToken::new(token));
+    let web_config = commerce_web::WebConfig {
+        shop_name: args.shop_name.clone(),
+        secure_cookies: args.tls.tls_cert.is_some(),
+        ..commerce_web::WebConfig::default()
+    };
     let mut routes = commerce_http::shop_router(&shop, authorizer.clone())
         .merge(commerce_graphql::router(commerce_graphql::shop_schema(shop.storefront.clone(), shop.checkout.clone())))
-        .merge(commerce_web::storefront_router(
-            shop.storefront.clone(),
-            commerce_web::WebConfig {
-                shop_name: args.shop_name.clone(),
-                secure_cookies: args.tls.tls_cert.is_some(),
-                ..commerce_web::WebConfig::default()
-            },
-        ));
+        .merge(commerce_web::storefront_router(shop.storefront.clone(), web_config.clone()));
+    // The browser's side of the in-process card processor, and the checkout pages that use
+    // it: the card goes from the page's script to the processor, never to the shop.
+    if let Some(simulator) = &payments.simulator {
+        routes = routes
+            .nest("/simulator", commerce_payment_simulator::remote::tokenization_router(simulator.clone()))
+            .merge(commerce_web::checkout_router(commerce_web::CheckoutPages::new(
+                shop.storefront.clone(),
+                shop.checkout.clone(),
+                shop.orders.clone(),
+                shop.pricing.clone(),
+                web_config.clone(),
+            )));
+    }
     if let Some(decoder) = payments.notices {
         routes = routes.merge(commerce_http::webhooks::router(commerce_http::webhooks::WebhookState {
             decoder,

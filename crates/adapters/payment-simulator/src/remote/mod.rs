@@ -153,6 +153,14 @@ pub fn router(processor: Arc<SimulatedCardProcessor>) -> Router {
         .with_state(processor)
 }
 
+/// Only the browser-facing part of the processor: `POST /v1/payment_methods`, where a
+/// checkout page's script exchanges the card for a token (as with Stripe's publishable
+/// key). A shop may serve it on its own origin; authorising, capturing and refunding stay
+/// out of reach of the browser.
+pub fn tokenization_router(processor: Arc<SimulatedCardProcessor>) -> Router {
+    Router::new().route("/v1/payment_methods", post(tokenize)).with_state(processor)
+}
+
 /// `POST /v1/payment_methods`: JSON card fields from a service, or Stripe's form
 /// (`type=card&card[number]=...`) from a browser, answered in Stripe's shape.
 async fn tokenize(State(p): State<Arc<SimulatedCardProcessor>>, headers: HeaderMap, body: Bytes) -> Response {
