@@ -34,6 +34,8 @@ enum Scenario {
     Healthz,
     /// A sorted and filtered listing page.
     Listing,
+    /// The web storefront's product list page for the same listing (HTML, with facets).
+    ListingPage,
     /// `GET /store/v1/products/{id}`.
     Product,
     /// `POST /store/v1/checkout` with the success test card.
@@ -113,6 +115,8 @@ async fn measure_inventory(args: &Args) -> anyhow::Result<Report> {
 
 /// The listing measured: sorted by price, filtered by attribute, stock and price.
 const LISTING: &str = "/store/v1/products?sort=price_asc&attr.colour=red&in_stock=true&max_price=5000&limit=20";
+/// The same listing as the web page shows it (`price_to` in major units).
+const LISTING_PAGE: &str = "/products?sort=price_asc&attr.colour=red&in_stock=true&price_to=50&limit=20";
 
 struct Report {
     scenario: &'static str,
@@ -203,6 +207,7 @@ async fn one(
     let response = match scenario {
         Scenario::Healthz => client.get(format!("{base}/healthz")).send().await?,
         Scenario::Listing => client.get(format!("{base}{LISTING}")).send().await?,
+        Scenario::ListingPage => client.get(format!("{base}{LISTING_PAGE}")).send().await?,
         Scenario::Product => client.get(format!("{base}/store/v1/products/{}", pick())).send().await?,
         Scenario::Checkout | Scenario::All | Scenario::Inventory | Scenario::Pipeline | Scenario::Restock => {
             let body = json!({"email": "load@example.com", "items": [{"product_id": pick(), "quantity": 1}],
@@ -310,11 +315,13 @@ async fn main() -> anyhow::Result<()> {
         Scenario::All => &[
             (Scenario::Healthz, "GET /healthz"),
             (Scenario::Listing, "GET listing (sorted + filtered)"),
+            (Scenario::ListingPage, "GET product list page (same listing, HTML)"),
             (Scenario::Product, "GET product by id"),
             (Scenario::Checkout, "POST checkout (test card)"),
         ],
         Scenario::Healthz => &[(Scenario::Healthz, "GET /healthz")],
         Scenario::Listing => &[(Scenario::Listing, "GET listing (sorted + filtered)")],
+        Scenario::ListingPage => &[(Scenario::ListingPage, "GET product list page (same listing, HTML)")],
         Scenario::Product => &[(Scenario::Product, "GET product by id")],
         Scenario::Checkout => &[(Scenario::Checkout, "POST checkout (test card)")],
         Scenario::Inventory | Scenario::Pipeline | Scenario::Restock => &[],
