@@ -7,7 +7,7 @@
 
 use subtle::ConstantTimeEq;
 
-use crate::{hashing::sha256, validation::InvalidValue};
+use crate::{hashing::sha256, timestamp::Timestamp, validation::InvalidValue};
 
 /// A token that callers present as `Authorization: Bearer <token>`.
 ///
@@ -49,6 +49,90 @@ impl BearerToken {
     pub fn accepts(&self, candidate: &str) -> bool {
         bool::from(sha256(candidate.as_bytes()).ct_eq(&self.digest))
     }
+
+    /// Signs and checks the browser sessions of people who signed in with this token. The
+    /// key derives from the token: replicas sharing the token share sessions, and changing
+    /// the token ends every session.
+    pub fn sessions(&self) -> SessionSigner {
+        SessionSigner { key: mac(&self.digest, &[b"commerce/admin-session-key/v1"]) }
+    }
+}
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+/// HMAC-SHA256 of `parts`, each length-prefixed so no two part lists collide.
+fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    use hmac::Mac as _;
+    // Any key length is valid for HMAC, so this never fails.
+    let Ok(mut mac) = HmacSha256::new_from_slice(key) else { return [0; 32] };
+    for part in parts {
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Issues and verifies signed session values (`v1.<expiry>.<nonce>.<signature>`), and the
+/// CSRF token of each session. Nothing is stored: a session is valid while its signature
+/// holds and its expiry is ahead; signing out removes it from the browser.
+#[derive(Clone)]
+pub struct SessionSigner {
+    key: [u8; 32],
+}
+
+/// A verified session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    nonce: String,
+    /// When it ends (Unix seconds).
+    pub expires_at: i64,
+}
+
+impl SessionSigner {
+    /// How long a session lasts: a working day.
+    pub const TTL_SECS: i64 = 8 * 3600;
+
+    /// A new session value; `nonce` is a fresh unguessable secret (`IdGenerator::new_secret`).
+    pub fn issue(&self, nonce: &str, now: Timestamp) -> String {
+        let expires = now.unix_micros() / 1_000_000 + Self::TTL_SECS;
+        let body = format!("v1.{expires}.{nonce}");
+        let signature = b64(&mac(&self.key, &[b"session", body.as_bytes()]));
+        format!("{body}.{signature}")
+    }
+
+    /// The session of `value` when its signature holds and it has not expired.
+    pub fn verify(&self, value: &str, now: Timestamp) -> Option<Session> {
+        let (body, signature) = value.rsplit_once('.')?;
+        let expected = b64(&mac(&self.key, &[b"session", body.as_bytes()]));
+        if !bool::from(expected.as_bytes().ct_eq(signature.as_bytes())) {
+            return None;
+        }
+        let mut parts = body.splitn(3, '.');
+        let (Some("v1"), Some(expires), Some(nonce)) = (parts.next(), parts.next(), parts.next()) else { return None };
+        let expires_at = expires.parse::<i64>().ok()?;
+        (now.unix_micros() / 1_000_000 < expires_at).then(|| Session { nonce: nonce.to_owned(), expires_at })
+    }
+
+    /// The token every form of `session` carries: forms from another site cannot know it.
+    pub fn csrf_token(&self, session: &Session) -> String {
+        b64(&mac(&self.key, &[b"csrf", session.nonce.as_bytes()]))
+    }
+
+    /// True when `token` is `session`'s CSRF token (constant time).
+    pub fn accepts_csrf(&self, session: &Session, token: &str) -> bool {
+        bool::from(self.csrf_token(session).as_bytes().ct_eq(token.as_bytes()))
+    }
+}
+
+impl std::fmt::Debug for SessionSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionSigner(***)")
+    }
 }
 
 impl std::fmt::Debug for BearerToken {
@@ -60,6 +144,28 @@ impl std::fmt::Debug for BearerToken {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sessions_hold_until_they_expire_and_only_with_their_signature() {
+        let token = BearerToken::parse("an-admin-token-of-some-length").unwrap();
+        let signer = token.sessions();
+        let now = Timestamp::from_unix_micros(1_800_000_000_000_000);
+        let value = signer.issue("nonce-1", now);
+        let session = signer.verify(&value, now).unwrap();
+        assert!(signer.verify(&value, now.plus_seconds(SessionSigner::TTL_SECS - 1)).is_some());
+        assert_eq!(signer.verify(&value, now.plus_seconds(SessionSigner::TTL_SECS)), None, "expired");
+        let forged = value.replacen("v1.", "v1.9", 1);
+        assert_eq!(signer.verify(&forged, now), None, "a changed expiry breaks the signature");
+        let other = BearerToken::parse("another-admin-token-of-length").unwrap().sessions();
+        assert_eq!(other.verify(&value, now), None, "a new token ends every session");
+        for junk in ["", "v1", "v1.x.y", "a.b.c.d.e"] {
+            assert_eq!(signer.verify(junk, now), None, "{junk:?}");
+        }
+        let csrf = signer.csrf_token(&session);
+        assert!(signer.accepts_csrf(&session, &csrf));
+        let second = signer.verify(&signer.issue("nonce-2", now), now).unwrap();
+        assert!(!signer.accepts_csrf(&second, &csrf), "a token belongs to its session");
+    }
 
     #[test]
     fn tokens_accept_only_themselves() {

@@ -96,6 +96,10 @@ pub struct Config {
     /// PKI's roots.
     #[arg(long, env = "SMTP_CA_FILE", requires = "smtp_url")]
     pub smtp_ca_file: Option<PathBuf>,
+    /// Seconds the facet counts of a filter set are kept (the product list page's counts
+    /// lag changes by up to this); 0 counts on every request.
+    #[arg(long, env = "COMMERCE_FACET_CACHE_SECS", default_value = "10")]
+    pub facet_cache_secs: u64,
     /// The shop's name in the web pages' header and titles.
     #[arg(long, env = "COMMERCE_SHOP_NAME", default_value = "Commerce demo shop")]
     pub shop_name: String,
@@ -172,6 +176,7 @@ pub async fn run(
         .gateway(payments.gateway.clone())
         .card_data(payments.card_data)
         .reservation_ttl_secs(args.reservation_ttl_secs)
+        .facet_cache(Duration::from_secs(args.facet_cache_secs))
         .build()?;
     let recovery = shop.recovery.clone();
 

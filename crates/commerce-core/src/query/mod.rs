@@ -313,6 +313,15 @@ pub struct ProductQuery {
     pub after: Option<Cursor>,
 }
 impl ProductQuery {
+    /// The filters alone, as text (equal for queries that match the same products,
+    /// whatever their sort, page size and cursor): a cache key for facet counts.
+    pub fn filter_key(&self) -> String {
+        format!(
+            "{:?}|{:?}|{:?}|{:?}|{}|{:?}",
+            self.text, self.collection, self.min_price, self.max_price, self.in_stock_only, self.attributes
+        )
+    }
+
     /// True when `view` passes every filter (cursor and paging aside).
     pub fn matches(&self, view: &ProductView) -> bool {
         self.matches_filters(view) && self.text.as_ref().is_none_or(|t| t.matches(&view.search_tokens()))

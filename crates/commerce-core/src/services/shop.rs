@@ -93,6 +93,7 @@ impl Shop {
             restocks: None,
             read_model: None,
             live_stock: None,
+            facet_cache: None,
             inventory: None,
             orders: None,
             idempotency: None,
@@ -114,6 +115,7 @@ pub struct ShopBuilder {
     collections: Option<Arc<dyn CollectionStore>>,
     restocks: Option<Arc<dyn RestockLog>>,
     read_model: Option<Arc<dyn ProductReadModel>>,
+    facet_cache: Option<std::time::Duration>,
     live_stock: Option<Arc<dyn InventoryStore>>,
     inventory: Option<InventoryService>,
     orders: Option<Arc<dyn OrderStore>>,
@@ -168,6 +170,13 @@ impl ShopBuilder {
     /// [`StorefrontService::with_live_stock`]).
     pub fn live_stock(mut self, inventory: Arc<dyn InventoryStore>) -> Self {
         self.live_stock = Some(inventory);
+        self
+    }
+
+    /// Keep facet counts of each filter set for `ttl` (see
+    /// [`StorefrontService::with_facet_cache`]; default: counted on every request).
+    pub fn facet_cache(mut self, ttl: std::time::Duration) -> Self {
+        self.facet_cache = Some(ttl);
         self
     }
 
@@ -238,6 +247,9 @@ impl ShopBuilder {
         let mut storefront = StorefrontService::new(read_model);
         if let Some(live) = self.live_stock {
             storefront = storefront.with_live_stock(live);
+        }
+        if let Some(ttl) = self.facet_cache.filter(|ttl| !ttl.is_zero()) {
+            storefront = storefront.with_facet_cache(env.clock.clone(), ttl);
         }
         let runner =
             SagaRunner::new(orders.clone(), inventory.clone(), gateway.clone(), env.clone(), self.reservation_ttl_secs);
