@@ -16,6 +16,9 @@ pub enum WebError {
     /// Nothing here (or the product is not for sale).
     #[error("not found")]
     NotFound,
+    /// A form without its session's CSRF token: not sent from the shop's own page.
+    #[error("forbidden")]
+    Forbidden,
     /// The catalog cannot be read now; the person may retry.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -48,6 +51,11 @@ impl IntoResponse for WebError {
             Self::NotFound => {
                 (StatusCode::NOT_FOUND, "Not found", "There is no such page, or the product is no longer for sale.")
             }
+            Self::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                "This form expired or did not come from this shop's pages. Please go back, reload and try again.",
+            ),
             Self::Unavailable(cause) => {
                 tracing::warn!(%cause, "page unavailable");
                 (

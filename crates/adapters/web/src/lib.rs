@@ -25,6 +25,7 @@
 //! # let _ = pages; }
 //! ```
 
+mod admin;
 mod assets;
 mod cart;
 mod checkout;
@@ -42,6 +43,7 @@ use commerce_core::{
     },
 };
 
+pub use admin::{AdminPages, admin_router};
 pub use error::WebError;
 
 /// How the pages present the shop.

@@ -226,28 +226,10 @@ pub async fn run(
         );
     }
 
-    let authorizer = Arc::new(AdminToken::new(token));
-    let web_config = commerce_web::WebConfig {
-        shop_name: args.shop_name.clone(),
-        secure_cookies: args.tls.tls_cert.is_some(),
-        ..commerce_web::WebConfig::default()
-    };
+    let authorizer = Arc::new(AdminToken::new(token.clone()));
     let mut routes = commerce_http::shop_router(&shop, authorizer.clone())
         .merge(commerce_graphql::router(commerce_graphql::shop_schema(shop.storefront.clone(), shop.checkout.clone())))
-        .merge(commerce_web::storefront_router(shop.storefront.clone(), web_config.clone()));
-    // The browser's side of the in-process card processor, and the checkout pages that use
-    // it: the card goes from the page's script to the processor, never to the shop.
-    if let Some(simulator) = &payments.simulator {
-        routes = routes
-            .nest("/simulator", commerce_payment_simulator::remote::tokenization_router(simulator.clone()))
-            .merge(commerce_web::checkout_router(commerce_web::CheckoutPages::new(
-                shop.storefront.clone(),
-                shop.checkout.clone(),
-                shop.orders.clone(),
-                shop.pricing.clone(),
-                web_config.clone(),
-            )));
-    }
+        .merge(web_pages(&shop, &args, token, payments.simulator.as_ref()));
     if let Some(decoder) = payments.notices {
         routes = routes.merge(commerce_http::webhooks::router(commerce_http::webhooks::WebhookState {
             decoder,
@@ -276,6 +258,46 @@ pub async fn run(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The web storefront and admin console; with the in-process card processor, also its
+/// browser-facing tokenisation endpoint and the checkout pages that use it (the card goes
+/// from the page's script to the processor, never to the shop).
+fn web_pages(
+    shop: &commerce_core::services::shop::Shop,
+    args: &Config,
+    token: commerce_core::credential::BearerToken,
+    simulator: Option<&Arc<commerce_payment_simulator::SimulatedCardProcessor>>,
+) -> axum::Router {
+    let config = commerce_web::WebConfig {
+        shop_name: args.shop_name.clone(),
+        secure_cookies: args.tls.tls_cert.is_some(),
+        ..commerce_web::WebConfig::default()
+    };
+    let admin = commerce_web::AdminPages::new(
+        shop.catalog.clone(),
+        shop.stock.clone(),
+        shop.orders.clone(),
+        shop.refunds.clone(),
+        token,
+        shop.env.clock.clone(),
+        shop.env.ids.clone(),
+        config.clone(),
+    );
+    let mut pages = commerce_web::storefront_router(shop.storefront.clone(), config.clone())
+        .merge(commerce_web::admin_router(admin));
+    if let Some(simulator) = simulator {
+        pages = pages
+            .nest("/simulator", commerce_payment_simulator::remote::tokenization_router(simulator.clone()))
+            .merge(commerce_web::checkout_router(commerce_web::CheckoutPages::new(
+                shop.storefront.clone(),
+                shop.checkout.clone(),
+                shop.orders.clone(),
+                shop.pricing.clone(),
+                config,
+            )));
+    }
+    pages
 }
 
 /// The job that sends customers their order messages: through `SMTP_URL`, or into the

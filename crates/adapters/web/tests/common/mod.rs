@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use commerce_core::credential::BearerToken;
 use commerce_core::{
     ProductId,
     catalog::{CollectionInput, MoneyInput, ProductInput},
@@ -14,7 +15,10 @@ use commerce_core::{
 use commerce_memory::MemoryAdapters;
 use commerce_payment_simulator::{ProcessorConfig, SimulatedCardProcessor};
 use commerce_runtime::{RandomIds, SystemClock};
-use commerce_web::{CheckoutPages, WebConfig, checkout_router, storefront_router};
+use commerce_web::{AdminPages, CheckoutPages, WebConfig, admin_router, checkout_router, storefront_router};
+
+/// The admin credential of the test shop.
+pub const ADMIN_TOKEN: &str = "web-tests-admin-token-0123456789";
 use reqwest::StatusCode;
 
 pub struct App {
@@ -39,8 +43,19 @@ pub async fn spawn_app() -> App {
         shop.pricing.clone(),
         config.clone(),
     );
+    let admin = AdminPages::new(
+        shop.catalog.clone(),
+        shop.stock.clone(),
+        shop.orders.clone(),
+        shop.refunds.clone(),
+        BearerToken::parse(ADMIN_TOKEN).unwrap(),
+        shop.env.clock.clone(),
+        shop.env.ids.clone(),
+        config.clone(),
+    );
     let router = storefront_router(shop.storefront.clone(), config)
         .merge(checkout_router(pages))
+        .merge(admin_router(admin))
         .nest("/simulator", commerce_payment_simulator::remote::tokenization_router(processor));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -169,6 +184,16 @@ impl Shopper<'_> {
         if let Some(set) = response.headers().get("set-cookie") {
             set.to_str().unwrap().split(';').next().unwrap().clone_into(&mut self.cookie);
         }
+        let status = response.status();
+        let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+        Answer { status, location, body: response.text().await.unwrap() }
+    }
+
+    /// A GET as the browser sends it, redirects not followed.
+    pub async fn post_get(&self, path: &str) -> Answer {
+        let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let response =
+            no_redirects.get(format!("{}{path}", self.app.base)).header("cookie", &self.cookie).send().await.unwrap();
         let status = response.status();
         let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
         Answer { status, location, body: response.text().await.unwrap() }

@@ -1,0 +1,225 @@
+//! The console's orders: a list with a status filter, and an order's page with its lines,
+//! payment and the actions the core offers for it (fulfil, cancel).
+
+use askama::Template;
+use axum::{
+    Form,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use commerce_core::{
+    OrderId,
+    order::{Order, OrderStatus},
+    ports::OrderQuery,
+    services::checkout::CheckoutError,
+};
+use serde::Deserialize;
+
+use super::{AdminLayout, AdminPages, CsrfOnly, Operator};
+use crate::error::{WebError, render};
+
+const PAGE: usize = 50;
+
+/// Every status, as the filter offers them.
+const STATUSES: [OrderStatus; 9] = [
+    OrderStatus::Pending,
+    OrderStatus::StockReserved,
+    OrderStatus::AwaitingCustomerAction,
+    OrderStatus::PaymentAuthorized,
+    OrderStatus::Paid,
+    OrderStatus::PartiallyFulfilled,
+    OrderStatus::Fulfilled,
+    OrderStatus::Cancelled,
+    OrderStatus::PaymentFailed,
+];
+
+struct Row {
+    id: String,
+    created: String,
+    email: String,
+    total: String,
+    status: &'static str,
+}
+
+struct Choice {
+    value: &'static str,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/orders.html")]
+struct ListPage {
+    layout: AdminLayout,
+    statuses: Vec<Choice>,
+    rows: Vec<Row>,
+    next_href: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ListQuery {
+    status: Option<String>,
+    after: Option<String>,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> WebError {
+    WebError::Unavailable(e.to_string())
+}
+
+/// `GET /admin/orders?status=paid`: newest first.
+pub(crate) async fn list(
+    State(pages): State<AdminPages>,
+    operator: Operator,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, WebError> {
+    let status = q.status.as_deref().and_then(|s| STATUSES.into_iter().find(|x| x.as_str() == s));
+    let after = q.after.as_deref().and_then(|a| a.parse::<OrderId>().ok());
+    let page = pages.orders.list_orders(&OrderQuery { status, limit: PAGE, after }).await.map_err(unavailable)?;
+    let rows = page
+        .items
+        .iter()
+        .map(|o| Row {
+            id: o.id.to_string(),
+            created: o.created_at.to_string(),
+            email: o.email.as_str().to_owned(),
+            total: o.total.to_string(),
+            status: o.status.as_str(),
+        })
+        .collect();
+    let filter = status.map(|s| format!("status={}&", s.as_str())).unwrap_or_default();
+    let next_href = page.next_after.map(|a| format!("/admin/orders?{filter}after={a}"));
+    let statuses = STATUSES.iter().map(|s| Choice { value: s.as_str(), selected: Some(*s) == status }).collect();
+    Ok(render(&ListPage { layout: AdminLayout::new(&pages, &operator), statuses, rows, next_href })?.into_response())
+}
+
+struct Line {
+    name: String,
+    sku: String,
+    quantity: u32,
+    line_total: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/order.html")]
+struct OrderPage {
+    layout: AdminLayout,
+    id: String,
+    status: &'static str,
+    email: String,
+    created: String,
+    total: String,
+    refunded: String,
+    payment: String,
+    failure: Option<String>,
+    lines: Vec<Line>,
+    parcels: Vec<String>,
+    can_fulfil: bool,
+    can_cancel: bool,
+    message: Option<String>,
+}
+
+fn order_page(pages: &AdminPages, operator: &Operator, order: &Order, message: Option<String>) -> OrderPage {
+    OrderPage {
+        layout: AdminLayout::new(pages, operator),
+        id: order.id.to_string(),
+        status: order.status.as_str(),
+        email: order.email.as_str().to_owned(),
+        created: order.created_at.to_string(),
+        total: order.total.to_string(),
+        refunded: order.refunded_total().to_string(),
+        payment: format!("{:?} ending {}", order.payment_method.brand, order.payment_method.last4),
+        failure: order.failure.map(|f| format!("{f:?}")),
+        lines: order
+            .lines
+            .iter()
+            .map(|l| Line {
+                name: l.name.to_string(),
+                sku: l.sku.to_string(),
+                quantity: l.quantity.get(),
+                line_total: l.line_total.to_string(),
+            })
+            .collect(),
+        parcels: order
+            .shipments
+            .iter()
+            .map(|s| format!("{}: {} ({} lines)", s.carrier, s.tracking_number, s.lines.len()))
+            .collect(),
+        can_fulfil: matches!(order.status, OrderStatus::Paid | OrderStatus::PartiallyFulfilled),
+        can_cancel: !matches!(
+            order.status,
+            OrderStatus::Cancelled
+                | OrderStatus::PaymentFailed
+                | OrderStatus::Fulfilled
+                | OrderStatus::PartiallyFulfilled
+        ),
+        message,
+    }
+}
+
+fn order_id(raw: &str) -> Result<OrderId, WebError> {
+    raw.parse().map_err(|_| WebError::NotFound)
+}
+
+/// `GET /admin/orders/{id}`.
+pub(crate) async fn show(
+    State(pages): State<AdminPages>,
+    operator: Operator,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let order = match pages.orders.order(order_id(&id)?).await {
+        Ok(order) => order,
+        Err(CheckoutError::NotFound) => return Err(WebError::NotFound),
+        Err(e) => return Err(unavailable(e)),
+    };
+    Ok(render(&order_page(&pages, &operator, &order, None))?.into_response())
+}
+
+/// The order again with why the action was refused (409), or the order page (303).
+async fn after_action(
+    pages: &AdminPages,
+    operator: &Operator,
+    id: OrderId,
+    result: Result<Order, CheckoutError>,
+) -> Result<Response, WebError> {
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/orders/{id}")).into_response()),
+        Err(CheckoutError::NotFound) => Err(WebError::NotFound),
+        Err(
+            refused @ (CheckoutError::InvalidState(_)
+            | CheckoutError::Cancel(_)
+            | CheckoutError::Shipment(_)
+            | CheckoutError::InProgress),
+        ) => {
+            let order = pages.orders.order(id).await.map_err(unavailable)?;
+            let page = order_page(pages, operator, &order, Some(format!("Not done: {refused}.")));
+            Ok((StatusCode::CONFLICT, render(&page)?).into_response())
+        }
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
+/// `POST /admin/orders/{id}/fulfil`: ships everything not shipped yet.
+pub(crate) async fn fulfil(
+    State(pages): State<AdminPages>,
+    operator: Operator,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, WebError> {
+    operator.check(&pages, &form.csrf)?;
+    let id = order_id(&id)?;
+    let result = pages.orders.fulfil(id).await;
+    after_action(&pages, &operator, id, result).await
+}
+
+/// `POST /admin/orders/{id}/cancel`: refunds what was paid and returns the stock.
+pub(crate) async fn cancel(
+    State(pages): State<AdminPages>,
+    operator: Operator,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, WebError> {
+    operator.check(&pages, &form.csrf)?;
+    let id = order_id(&id)?;
+    let result = pages.refunds.cancel(id).await;
+    after_action(&pages, &operator, id, result).await
+}

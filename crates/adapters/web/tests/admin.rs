@@ -1,0 +1,177 @@
+//! The admin console: nothing without a session, sign-in and sign-out, CSRF tokens on every
+//! form, products created, edited (with field errors and the edit conflict), stocked and
+//! archived, and orders fulfilled, as an operator's browser does it.
+
+#![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+
+mod common;
+
+use common::{ADMIN_TOKEN, Shopper, hidden, spawn_app};
+use reqwest::StatusCode;
+
+/// Signs `operator` in; returns the CSRF token of the session.
+async fn sign_in(operator: &mut Shopper<'_>) -> String {
+    let answer = operator.post("/admin/sign-in", &[("token", ADMIN_TOKEN.into())]).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert!(operator.cookie.starts_with("admin_session=v1."), "{}", operator.cookie);
+    let (status, page) = operator.get("/admin/products").await;
+    assert_eq!(status, StatusCode::OK);
+    hidden(&page, "csrf")
+}
+
+fn product_form(csrf: &str, sku: &str, name: &str, price: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("csrf", csrf.into()),
+        ("sku", sku.into()),
+        ("name", name.into()),
+        ("description", "Hand-thrown.".into()),
+        ("price", price.into()),
+        ("currency", "USD".into()),
+        ("attributes", "colour=teal\nsize=L".into()),
+        ("status", "active".into()),
+    ]
+}
+
+#[tokio::test]
+async fn no_admin_page_or_action_is_reachable_without_a_session() {
+    let app = spawn_app().await;
+    let id = app.product("Blue mug", 1250, 5, None, "blue").await;
+    let mut stranger = Shopper::new(&app);
+    for path in ["/admin/", "/admin/products", "/admin/products/new", &format!("/admin/products/{id}"), "/admin/orders"]
+    {
+        let answer = stranger.post_get(path).await;
+        assert_eq!(
+            (answer.status, answer.location.as_deref()),
+            (StatusCode::SEE_OTHER, Some("/admin/sign-in")),
+            "{path}"
+        );
+    }
+    for path in [
+        "/admin/products".to_owned(),
+        format!("/admin/products/{id}"),
+        format!("/admin/products/{id}/stock"),
+        format!("/admin/products/{id}/archive"),
+        "/admin/sign-out".into(),
+    ] {
+        let answer = stranger.post(&path, &[("csrf", "x".into()), ("on_hand", "0".into())]).await;
+        assert_eq!(answer.location.as_deref(), Some("/admin/sign-in"), "POST {path}");
+    }
+    // A forged session is no session.
+    stranger.cookie = "admin_session=v1.9999999999.nonce.c2lnbmF0dXJl".into();
+    assert_eq!(stranger.post_get("/admin/products").await.location.as_deref(), Some("/admin/sign-in"));
+    // A wrong token signs nobody in.
+    let refused = stranger.post("/admin/sign-in", &[("token", "not-the-admin-token".into())]).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(refused.body.contains("That is not the admin token."));
+    assert_eq!(app.shop.stock.stock(id).await.unwrap().on_hand, 5, "nothing changed");
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_strict_and_ends_at_sign_out() {
+    let app = spawn_app().await;
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}/admin/sign-in", app.base))
+        .form(&[("token", ADMIN_TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/admin", "Max-Age=28800"] {
+        assert!(cookie.contains(flag), "{flag}: {cookie}");
+    }
+    let mut operator = Shopper::new(&app);
+    let csrf = sign_in(&mut operator).await;
+    let forged = operator.post("/admin/sign-out", &[("csrf", "forged".into())]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "sign-out needs the CSRF token too");
+    let out = operator.post("/admin/sign-out", &[("csrf", csrf)]).await;
+    assert_eq!(out.location.as_deref(), Some("/admin/sign-in"));
+    assert_eq!(operator.cookie, "admin_session=", "the cookie is removed");
+    assert_eq!(operator.post_get("/admin/products").await.location.as_deref(), Some("/admin/sign-in"));
+}
+
+#[tokio::test]
+async fn an_operator_creates_stocks_edits_and_archives_a_product() {
+    let app = spawn_app().await;
+    let mut operator = Shopper::new(&app);
+    let csrf = sign_in(&mut operator).await;
+
+    // Without the CSRF token: refused, nothing created.
+    let forged = operator.post("/admin/products", &product_form("forged", "TEAL-1", "Teal mug", "14.50")).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    // Bad fields are named beside their fields, the input kept.
+    let bad = operator.post("/admin/products", &product_form(&csrf, "bad sku", "", "14.505")).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("id=\"price-error\""), "{}", bad.body);
+    assert!(bad.body.contains("value=\"bad sku\" required aria-invalid=\"true\" aria-describedby=\"sku-error\""));
+    assert_eq!(app.shop.catalog.products(None, 10).await.unwrap().len(), 0);
+
+    let created = operator.post("/admin/products", &product_form(&csrf, "TEAL-1", "Teal mug", "14.50")).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let page = created.location.unwrap();
+    let id = page.trim_start_matches("/admin/products/").split('?').next().unwrap().to_owned();
+    let stocked =
+        operator.post(&format!("/admin/products/{id}/stock"), &[("csrf", csrf.clone()), ("on_hand", "7".into())]).await;
+    assert_eq!(stocked.status, StatusCode::SEE_OTHER);
+    app.sync().await;
+    let (_, shown) = app.get(&format!("/products/{id}")).await;
+    assert!(shown.contains("Teal mug") && shown.contains("14.50 USD") && shown.contains("7 in stock"), "{shown}");
+
+    // Two operators edit from the same version: the second is told and sees the current values.
+    let (_, form) = operator.get(&format!("/admin/products/{id}")).await;
+    let version = hidden(&form, "version");
+    let mut first = product_form(&csrf, "TEAL-1", "Teal mug, large", "15.00");
+    first.push(("version", version.clone()));
+    assert_eq!(operator.post(&format!("/admin/products/{id}"), &first).await.status, StatusCode::SEE_OTHER);
+    let mut second = product_form(&csrf, "TEAL-1", "Teal cup", "9.00");
+    second.push(("version", version));
+    let conflict = operator.post(&format!("/admin/products/{id}"), &second).await;
+    assert_eq!(conflict.status, StatusCode::CONFLICT);
+    assert!(conflict.body.contains("changed by someone else"), "{}", conflict.body);
+    assert!(conflict.body.contains("value=\"Teal mug, large\"") && conflict.body.contains("value=\"15.00\""));
+
+    let archived = operator
+        .post(
+            &format!("/admin/products/{id}/archive"),
+            &[("csrf", csrf), ("version", hidden(&conflict.body, "version"))],
+        )
+        .await;
+    assert_eq!(archived.status, StatusCode::SEE_OTHER);
+    app.sync().await;
+    assert_eq!(app.get(&format!("/products/{id}")).await.0, StatusCode::NOT_FOUND, "gone from the storefront");
+}
+
+#[tokio::test]
+async fn an_operator_fulfils_an_order_and_the_customer_sees_it_shipped() {
+    let app = spawn_app().await;
+    let mug = app.product("Blue mug", 1250, 5, None, "blue").await;
+    app.sync().await;
+    let mut ada = Shopper::new(&app);
+    ada.post("/cart", &[("product_id", mug.to_string())]).await;
+    let (_, checkout) = ada.get("/checkout").await;
+    let token = ada.tokenize("4242424242424242").await;
+    let placed = ada
+        .post(
+            "/checkout",
+            &[("key", hidden(&checkout, "key")), ("email", "ada@example.com".into()), ("payment_method", token)],
+        )
+        .await;
+    let status_page = placed.location.unwrap();
+    let order_id = status_page.trim_start_matches("/orders/").split('?').next().unwrap().to_owned();
+
+    let mut operator = Shopper::new(&app);
+    let csrf = sign_in(&mut operator).await;
+    let (_, list) = operator.get("/admin/orders?status=paid").await;
+    assert!(list.contains(&order_id) && list.contains("ada@example.com"), "{list}");
+    let (_, none) = operator.get("/admin/orders?status=fulfilled").await;
+    assert!(!none.contains(&order_id));
+    let fulfilled = operator.post(&format!("/admin/orders/{order_id}/fulfil"), &[("csrf", csrf.clone())]).await;
+    assert_eq!(fulfilled.status, StatusCode::SEE_OTHER, "{}", fulfilled.body);
+    let again = operator.post(&format!("/admin/orders/{order_id}/fulfil"), &[("csrf", csrf)]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "nothing is left to ship");
+    assert!(again.body.contains("Not done: ") && again.body.contains("fulfilled"), "{}", again.body);
+    let (_, shown) = ada.get(&status_page).await;
+    assert!(shown.contains("Order Shipped"), "{shown}");
+}
