@@ -20,20 +20,18 @@
 //! HTTP layer's limit (`DefaultBodyLimit`, 64 KiB in `commerce-http`) are a 413 problem.
 
 use async_graphql::http::MultipartOptions;
-use async_graphql::{
-    Context, EmptySubscription, Enum, ErrorExtensions, ID, InputObject, Object, Schema, SimpleObject,
-    http::GraphiQLSource,
-};
+use async_graphql::{Context, EmptySubscription, Enum, ErrorExtensions, ID, InputObject, Object, Schema, SimpleObject};
 use async_graphql_axum::GraphQLResponse;
 use axum::{
     Json, Router,
     body::Bytes,
     extract::{FromRequest, State},
     http::{StatusCode, header},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
     routing::get,
 };
 mod checkout;
+mod graphiql;
 mod limits;
 
 pub use checkout::{CHECKOUT_COST, CheckoutResult, MutationRoot};
@@ -88,10 +86,13 @@ fn builder(storefront: StorefrontService) -> async_graphql::SchemaBuilder<QueryR
         .extension(limits::RootFieldLimit(MAX_ROOT_FIELDS))
 }
 
-/// `POST /store/graphql` (queries) and `GET /store/graphql` (GraphiQL).
+/// `POST /store/graphql` (queries) and `GET /store/graphql` (GraphiQL, its assets under
+/// `/store/graphql/assets/`, all served from the binary).
 pub fn router(schema: StoreSchema) -> Router {
-    let graphiql = Html(GraphiQLSource::build().endpoint(PATH).finish());
-    Router::new().route(PATH, get(move || async move { graphiql }).post(execute)).with_state(schema)
+    Router::new()
+        .route(PATH, get(graphiql::page).post(execute))
+        .route(graphiql::ASSETS, get(graphiql::asset))
+        .with_state(schema)
 }
 
 /// Runs a query. The body is read through axum's `Bytes` extractor, so the router's

@@ -215,3 +215,21 @@ test("every page passes axe-core with no serious or critical violation", async (
   }
   await context.close();
 });
+
+test("GraphiQL loads from the shop alone, under its policy", async () => {
+  const page = await tab();
+  const violations = [];
+  const external = [];
+  page.on("console", (m) => m.type() === "error" && violations.push(m.text()));
+  page.on("request", (r) => !r.url().startsWith(shop.base) && external.push(r.url()));
+  page.on("response", (r) => r.status() >= 400 && violations.push(`${r.status()} ${r.url()}`));
+  await page.goto(`${shop.base}/store/graphql`);
+  await assert.doesNotReject(page.locator(".graphiql-container").waitFor());
+  await page.locator(".graphiql-query-editor .CodeMirror").first().click();
+  await page.keyboard.press("Control+A");
+  await page.keyboard.type("{ collections { name } }");
+  await page.getByRole("button", { name: /Execute query/ }).first().click();
+  await assert.doesNotReject(page.locator(".graphiql-response").getByText('"collections"').waitFor());
+  assert.deepEqual(external, [], "no request leaves the shop");
+  assert.deepEqual(violations, [], "no console error (a blocked script or style would be one)");
+});
