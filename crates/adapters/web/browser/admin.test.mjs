@@ -95,7 +95,7 @@ test("the console's pages pass axe-core", async () => {
   const context = await chrome.newContext({ bypassCSP: true });
   await context.addCookies(cookies);
   const axe = new URL("./node_modules/axe-core/axe.min.js", import.meta.url).pathname;
-  for (const path of ["/admin/products", "/admin/products/new", firstProduct, "/admin/orders"]) {
+  for (const path of ["/admin/products", "/admin/products/new", firstProduct, "/admin/collections", "/admin/orders"]) {
     const view = await context.newPage();
     await view.goto(`${shop.base}${path}`);
     await view.addScriptTag({ path: axe });

@@ -175,3 +175,49 @@ async fn an_operator_fulfils_an_order_and_the_customer_sees_it_shipped() {
     let (_, shown) = ada.get(&status_page).await;
     assert!(shown.contains("Order Shipped"), "{shown}");
 }
+
+#[tokio::test]
+async fn an_operator_manages_collections() {
+    let app = spawn_app().await;
+    let mut operator = Shopper::new(&app);
+    let csrf = sign_in(&mut operator).await;
+    let form = |slug: &str, name: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("slug", slug.to_owned()),
+            ("name", name.to_owned()),
+            ("description", "Lit.".into()),
+        ]
+    };
+
+    let bad = operator.post("/admin/collections", &form("Bad Slug!", "Lamps")).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("id=\"slug-error\""), "{}", bad.body);
+    let created = operator.post("/admin/collections", &form("lamps", "Lamps")).await;
+    assert_eq!(created.location.as_deref(), Some("/admin/collections?saved=1"));
+    let twice = operator.post("/admin/collections", &form("lamps", "Lamps again")).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT, "one handle, one collection");
+
+    let (_, list) = operator.get("/admin/collections").await;
+    let id = list.split("/admin/collections/").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let (_, edit) = operator.get(&format!("/admin/collections/{id}")).await;
+    let version = hidden(&edit, "version");
+    let mut first = form("lamps", "Lamps & lights");
+    first.push(("version", version.clone()));
+    assert_eq!(operator.post(&format!("/admin/collections/{id}"), &first).await.status, StatusCode::SEE_OTHER);
+    let mut second = form("lamps", "Lanterns");
+    second.push(("version", version));
+    let conflict = operator.post(&format!("/admin/collections/{id}"), &second).await;
+    assert_eq!(conflict.status, StatusCode::CONFLICT);
+    assert!(conflict.body.contains("changed by someone else") && conflict.body.contains("Lamps &#38; lights"));
+
+    // In use: refused; empty: deleted.
+    app.product("Owl lamp", 6400, 3, Some(&id), "brass").await;
+    let in_use = operator.post(&format!("/admin/collections/{id}/delete"), &[("csrf", csrf.clone())]).await;
+    assert_eq!(in_use.status, StatusCode::CONFLICT);
+    assert!(in_use.body.contains("Products are still in this collection"), "{}", in_use.body);
+    let empty = app.collection("Empty").await;
+    let deleted = operator.post(&format!("/admin/collections/{empty}/delete"), &[("csrf", csrf)]).await;
+    assert_eq!(deleted.location.as_deref(), Some("/admin/collections?saved=1"));
+    assert!(app.shop.catalog.collection(empty.parse().unwrap()).await.is_err());
+}

@@ -3,6 +3,7 @@
 //! and every form carries the session's CSRF token. Without a session every page and
 //! action sends the browser to the sign-in page; nothing is shown or changed.
 
+mod collections;
 mod orders;
 mod products;
 
@@ -79,6 +80,9 @@ pub fn admin_router(pages: AdminPages) -> Router {
         .route("/admin/products/{id}", get(products::edit_form).post(products::update))
         .route("/admin/products/{id}/archive", post(products::archive))
         .route("/admin/products/{id}/stock", post(products::set_stock))
+        .route("/admin/collections", get(collections::list).post(collections::create))
+        .route("/admin/collections/{id}", get(collections::edit_form).post(collections::update))
+        .route("/admin/collections/{id}/delete", post(collections::delete))
         .route("/admin/orders", get(orders::list))
         .route("/admin/orders/{id}", get(orders::show))
         .route("/admin/orders/{id}/fulfil", post(orders::fulfil))
