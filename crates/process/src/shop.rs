@@ -100,6 +100,13 @@ pub struct Payments {
 impl PaymentsArgs {
     /// Connects the configured processor.
     pub fn connect(&self) -> anyhow::Result<Payments> {
+        self.connect_with_challenge_page(None)
+    }
+
+    /// Connects the configured processor; an in-process simulator sends customers to
+    /// `challenge_page` (followed by the authorisation id) for 3-D Secure, a page the
+    /// caller serves (`commerce_payment_simulator::remote::browser_router`).
+    pub fn connect_with_challenge_page(&self, challenge_page: Option<&str>) -> anyhow::Result<Payments> {
         use commerce_core::services::checkout::CardData;
         use commerce_payment_simulator::{ProcessorConfig, SimulatedCardProcessor, remote::HttpCardProcessor};
         let timeout = Duration::from_secs(10);
@@ -142,10 +149,14 @@ impl PaymentsArgs {
             return Ok(Payments { gateway: Arc::new(stripe), simulator: None, card_data: CardData::Refused, notices });
         }
         let Some(url) = &self.payments_url else {
-            let simulator = Arc::new(SimulatedCardProcessor::new(ProcessorConfig {
+            let mut simulator = SimulatedCardProcessor::new(ProcessorConfig {
                 latency: Duration::from_millis(self.payment_latency_ms),
                 ..ProcessorConfig::default()
-            }));
+            });
+            if let Some(page) = challenge_page {
+                simulator = simulator.with_challenge_url(page);
+            }
+            let simulator = Arc::new(simulator);
             return Ok(Payments {
                 gateway: simulator.clone(),
                 simulator: Some(simulator),

@@ -25,7 +25,7 @@ pub use idempotency::MemoryIdempotencyStore;
 pub use inventory::MemoryInventoryStore;
 pub use notify::MemoryDeliveryLog;
 pub use orders::MemoryOrderStore;
-pub use payments::{GatewayStats, MemoryPaymentGateway};
+pub use payments::{GatewayStats, MemoryPaymentGateway, PendingChallenge};
 pub use pricing::MemoryPricingStore;
 pub use read_model::MemoryReadModel;
 pub use shop::{MemoryAdapters, SyncError};

@@ -40,11 +40,11 @@ use commerce_core::{
 
 use crate::lock;
 
-/// Where a customer would complete the challenge of a pending authorisation (the memory
-/// processor has no pages: [`MemoryPaymentGateway::complete_action`] plays the customer).
-fn challenge_url(id: &AuthorizationId) -> String {
-    format!("https://pay.example/3ds/{}", id.0)
-}
+/// Where a customer completes the challenge of a pending authorisation, by default (the
+/// memory processor has no pages: [`MemoryPaymentGateway::complete_action`] plays the
+/// customer; a simulator serving a page sets its own with
+/// [`MemoryPaymentGateway::with_challenge_url`]).
+const CHALLENGE_URL: &str = "https://pay.example/3ds/";
 
 /// Stripe's test PaymentMethods: the card each stands for, and what it does.
 fn test_payment_method(token: &PaymentToken) -> Option<(PaymentMethod, TestOutcome)> {
@@ -157,15 +157,50 @@ pub struct GatewayStats {
 }
 
 /// The in-memory card processor.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryPaymentGateway {
     state: Mutex<State>,
+    challenge_url: String,
+}
+
+impl Default for MemoryPaymentGateway {
+    fn default() -> Self {
+        Self { state: Mutex::default(), challenge_url: CHALLENGE_URL.to_owned() }
+    }
+}
+
+/// A 3-D Secure challenge waiting for its customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingChallenge {
+    /// What the authorisation holds.
+    pub amount: Money,
+    /// The shop's reference of the payment (its order id).
+    pub reference: String,
 }
 
 impl MemoryPaymentGateway {
     /// A processor with no history.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Challenges are answered at `base` followed by the authorisation id (a page the
+    /// simulator serves, such as `/simulator/3ds/`).
+    #[must_use]
+    pub fn with_challenge_url(mut self, base: impl Into<String>) -> Self {
+        self.challenge_url = base.into();
+        self
+    }
+
+    fn challenge_url(&self, id: &AuthorizationId) -> String {
+        format!("{}{}", self.challenge_url, id.0)
+    }
+
+    /// The challenge of `authorization` while it waits for its customer.
+    pub fn pending_challenge(&self, authorization: &AuthorizationId) -> Option<PendingChallenge> {
+        let s = lock(&self.state);
+        let a = s.authorizations.get(authorization).filter(|a| a.state == AuthState::Pending)?;
+        Some(PendingChallenge { amount: a.amount, reference: a.reference.clone() })
     }
 
     /// Forgets tokens, idempotent replies, authorisations and captures created more than
@@ -281,7 +316,7 @@ impl PaymentGateway for MemoryPaymentGateway {
                         AuthorizationOutcome::Authorized { authorization_id: id }
                     } else {
                         AuthorizationOutcome::RequiresAction {
-                            next_action_url: challenge_url(&id),
+                            next_action_url: self.challenge_url(&id),
                             authorization_id: id,
                         }
                     }
@@ -305,7 +340,7 @@ impl PaymentGateway for MemoryPaymentGateway {
         Ok(match a.state {
             AuthState::Authorized | AuthState::Captured => AuthorizationOutcome::Authorized { authorization_id },
             AuthState::Pending => AuthorizationOutcome::RequiresAction {
-                next_action_url: challenge_url(&authorization_id),
+                next_action_url: self.challenge_url(&authorization_id),
                 authorization_id,
             },
             AuthState::Failed => AuthorizationOutcome::Declined { reason: DeclineReason::AuthenticationRequired },

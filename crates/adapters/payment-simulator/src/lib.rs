@@ -78,6 +78,19 @@ impl SimulatedCardProcessor {
         self.inner.stats(reference)
     }
 
+    /// Challenges are answered at `base` followed by the authorisation id: the page of
+    /// [`remote::browser_router`] when it is served at `base` (`/simulator/3ds/`).
+    #[must_use]
+    pub fn with_challenge_url(mut self, base: impl Into<String>) -> Self {
+        self.inner = self.inner.with_challenge_url(base);
+        self
+    }
+
+    /// The challenge of `authorization` while it waits for its customer.
+    pub fn pending_challenge(&self, authorization: &AuthorizationId) -> Option<commerce_memory::PendingChallenge> {
+        self.inner.pending_challenge(authorization)
+    }
+
     /// Answers the 3-D Secure challenge of a pending authorisation, as its customer would;
     /// `false` when none is pending (see [`MemoryPaymentGateway::complete_action`]).
     pub fn complete_action(&self, authorization: &AuthorizationId, authenticated: bool) -> bool {

@@ -233,3 +233,21 @@ test("GraphiQL loads from the shop alone, under its policy", async () => {
   assert.deepEqual(external, [], "no request leaves the shop");
   assert.deepEqual(violations, [], "no console error (a blocked script or style would be one)");
 });
+
+test("a card that asks for 3-D Secure: the bank's page, then the order confirmed or not", async () => {
+  for (const [answer, heading] of [["Confirm payment", "Order Confirmed"], ["Refuse payment", "Order Not completed"]]) {
+    const page = await tab();
+    await openProduct(page, "cap");
+    await page.getByRole("button", { name: "Add to cart" }).click();
+    await page.getByRole("link", { name: "Go to checkout" }).click();
+    await payWith(page, "4000 0025 0000 3155");
+    await page.waitForURL(/\/orders\/[0-9a-f-]{36}\?token=/);
+    await assert.doesNotReject(page.getByRole("heading", { name: "Order Waiting for your bank" }).waitFor());
+    await page.getByRole("link", { name: "Confirm the payment with your bank" }).click();
+    await page.waitForURL(/\/simulator\/3ds\//);
+    await assert.doesNotReject(page.getByRole("heading", { name: "Confirm your payment" }).waitFor());
+    await page.getByRole("button", { name: answer }).click();
+    await page.waitForURL(/\/orders\/[0-9a-f-]{36}\?token=/);
+    await assert.doesNotReject(page.getByRole("heading", { name: heading }).waitFor(), answer);
+  }
+});

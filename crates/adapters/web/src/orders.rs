@@ -137,5 +137,12 @@ pub(crate) async fn show(
         Err(CheckoutError::NotFound) => return Err(WebError::NotFound),
         Err(other) => return Err(WebError::Unavailable(other.to_string())),
     };
-    render(&order_page(&order, Layout::new(&s.config, "", &cart)))
+    let mut page = order_page(&order, Layout::new(&s.config, "", &cart));
+    // A challenge page on the shop's origin (the simulator's) sends the customer back here.
+    if let Some(url) = page.next_action_url.as_mut().filter(|u| u.starts_with('/')) {
+        let back = format!("/orders/{id}?token={}", access.token);
+        let query = serde_urlencoded::to_string([("return", back)]).unwrap_or_default();
+        *url = format!("{url}?{query}");
+    }
+    render(&page)
 }

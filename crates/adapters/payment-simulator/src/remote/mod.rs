@@ -45,6 +45,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::SimulatedCardProcessor;
 
+pub mod browser;
 mod client;
 
 pub use client::HttpCardProcessor;
@@ -153,12 +154,16 @@ pub fn router(processor: Arc<SimulatedCardProcessor>) -> Router {
         .with_state(processor)
 }
 
-/// Only the browser-facing part of the processor: `POST /v1/payment_methods`, where a
-/// checkout page's script exchanges the card for a token (as with Stripe's publishable
-/// key). A shop may serve it on its own origin; authorising, capturing and refunding stay
-/// out of reach of the browser.
-pub fn tokenization_router(processor: Arc<SimulatedCardProcessor>) -> Router {
-    Router::new().route("/v1/payment_methods", post(tokenize)).with_state(processor)
+/// The browser-facing part of the processor, for a shop to serve on its own origin
+/// (under `/simulator`, say): `POST /v1/payment_methods`, where a checkout page's script
+/// exchanges the card for a token (as with Stripe's publishable key), and the 3-D Secure
+/// challenge page `GET|POST /3ds/{authorization}` (see [`browser::ChallengeHook`]).
+/// Authorising, capturing and refunding stay out of the browser's reach.
+pub fn browser_router(processor: Arc<SimulatedCardProcessor>, on_answer: Option<browser::ChallengeHook>) -> Router {
+    Router::new()
+        .route("/v1/payment_methods", post(tokenize))
+        .with_state(processor.clone())
+        .merge(browser::challenge_router(processor, on_answer))
 }
 
 /// `POST /v1/payment_methods`: JSON card fields from a service, or Stripe's form

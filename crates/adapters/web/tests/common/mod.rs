@@ -56,7 +56,7 @@ pub async fn spawn_app() -> App {
     let router = storefront_router(shop.storefront.clone(), config)
         .merge(checkout_router(pages))
         .merge(admin_router(admin))
-        .nest("/simulator", commerce_payment_simulator::remote::tokenization_router(processor));
+        .nest("/simulator", commerce_payment_simulator::remote::browser_router(processor, None));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await });
