@@ -221,3 +221,42 @@ async fn an_operator_manages_collections() {
     assert_eq!(deleted.location.as_deref(), Some("/admin/collections?saved=1"));
     assert!(app.shop.catalog.collection(empty.parse().unwrap()).await.is_err());
 }
+
+#[tokio::test]
+async fn an_operator_ships_a_parcel_with_its_tracking_number() {
+    let app = spawn_app().await;
+    let mug = app.product("Blue mug", 1250, 5, None, "blue").await;
+    app.sync().await;
+    let mut ada = Shopper::new(&app);
+    ada.post("/cart", &[("product_id", mug.to_string()), ("quantity", "2".into())]).await;
+    let (_, checkout) = ada.get("/checkout").await;
+    let token = ada.tokenize("4242424242424242").await;
+    let form = [("key", hidden(&checkout, "key")), ("email", "ada@example.com".into()), ("payment_method", token)];
+    let status_page = ada.post("/checkout", &form).await.location.unwrap();
+    let order_id = status_page.trim_start_matches("/orders/").split('?').next().unwrap().to_owned();
+
+    let mut operator = Shopper::new(&app);
+    let csrf = sign_in(&mut operator).await;
+    let (_, page) = operator.get(&format!("/admin/orders/{order_id}")).await;
+    assert!(page.contains(&format!("name=\"qty.{mug}\" inputmode=\"numeric\" value=\"2\"")), "{page}");
+    let quantity_field = format!("qty.{mug}");
+    let parcel = |carrier: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            (quantity_field.as_str(), "1".to_owned()),
+            ("carrier", carrier.to_owned()),
+            ("tracking_number", "00340434161094042557".to_owned()),
+            ("tracking_url", "https://www.dhl.de/track".to_owned()),
+        ]
+    };
+    let refused = operator.post(&format!("/admin/orders/{order_id}/ship"), &parcel("")).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("id=\"carrier-error\""), "{}", refused.body);
+    let shipped = operator.post(&format!("/admin/orders/{order_id}/ship"), &parcel("DHL")).await;
+    assert_eq!(shipped.status, StatusCode::SEE_OTHER, "{}", shipped.body);
+    let (_, page) = operator.get(&format!("/admin/orders/{order_id}")).await;
+    assert!(page.contains("partially_fulfilled") && page.contains("(1 to ship)"), "{page}");
+
+    let (_, shown) = ada.get(&status_page).await;
+    assert!(shown.contains("Order Partly shipped") && shown.contains("00340434161094042557"), "{shown}");
+}

@@ -10,7 +10,7 @@ use axum::{
 };
 use commerce_core::{
     OrderId,
-    order::{Order, OrderStatus},
+    order::{Order, OrderStatus, ShipmentInput, ShipmentLineInput},
     ports::OrderQuery,
     services::checkout::CheckoutError,
 };
@@ -93,10 +93,13 @@ pub(crate) async fn list(
 }
 
 struct Line {
+    product_id: String,
     name: String,
     sku: String,
     quantity: u32,
     line_total: String,
+    /// Units neither shipped nor refunded.
+    to_ship: u32,
 }
 
 #[derive(Template)]
@@ -116,6 +119,13 @@ struct OrderPage {
     can_fulfil: bool,
     can_cancel: bool,
     message: Option<String>,
+    errors: Vec<(String, String)>,
+}
+
+impl OrderPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+    }
 }
 
 fn order_page(pages: &AdminPages, operator: &Operator, order: &Order, message: Option<String>) -> OrderPage {
@@ -133,10 +143,12 @@ fn order_page(pages: &AdminPages, operator: &Operator, order: &Order, message: O
             .lines
             .iter()
             .map(|l| Line {
+                product_id: l.product_id.to_string(),
                 name: l.name.to_string(),
                 sku: l.sku.to_string(),
                 quantity: l.quantity.get(),
                 line_total: l.line_total.to_string(),
+                to_ship: order.remaining_to_ship(l.product_id),
             })
             .collect(),
         parcels: order
@@ -153,6 +165,7 @@ fn order_page(pages: &AdminPages, operator: &Operator, order: &Order, message: O
                 | OrderStatus::PartiallyFulfilled
         ),
         message,
+        errors: Vec::new(),
     }
 }
 
@@ -222,4 +235,73 @@ pub(crate) async fn cancel(
     let id = order_id(&id)?;
     let result = pages.refunds.cancel(id).await;
     after_action(&pages, &operator, id, result).await
+}
+
+/// The shipment form: one `qty.<product id>` per line, the carrier and tracking.
+#[derive(Deserialize)]
+pub(crate) struct ShipForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    carrier: String,
+    #[serde(default)]
+    tracking_number: String,
+    #[serde(default)]
+    tracking_url: String,
+    #[serde(flatten)]
+    quantities: std::collections::HashMap<String, String>,
+}
+
+/// `POST /admin/orders/{id}/ship`: a parcel with the units given per line (0 or blank
+/// leaves a line out), its carrier and tracking; the customer is told by e-mail.
+pub(crate) async fn ship(
+    State(pages): State<AdminPages>,
+    operator: Operator,
+    Path(id): Path<String>,
+    Form(form): Form<ShipForm>,
+) -> Result<Response, WebError> {
+    operator.check(&pages, &form.csrf)?;
+    let id = order_id(&id)?;
+    let mut lines = Vec::new();
+    let mut errors = commerce_core::validation::ValidationErrors::new();
+    for (key, value) in &form.quantities {
+        let Some(product) = key.strip_prefix("qty.") else { continue };
+        match value.trim() {
+            "" | "0" => {}
+            text => match text.parse::<i64>() {
+                Ok(quantity) => lines.push(ShipmentLineInput { product_id: product.to_owned(), quantity }),
+                Err(_) => errors.add(format!("qty.{product}"), "must be a whole number"),
+            },
+        }
+    }
+    let input = ShipmentInput {
+        lines,
+        carrier: form.carrier.clone(),
+        tracking_number: form.tracking_number.clone(),
+        tracking_url: (!form.tracking_url.trim().is_empty()).then(|| form.tracking_url.trim().to_owned()),
+    };
+    let result = if errors.is_empty() {
+        pages.orders.ship(id, &input).await.map(|_| ())
+    } else {
+        Err(CheckoutError::Validation(errors))
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/admin/orders/{id}")).into_response()),
+        Err(CheckoutError::Validation(errors)) => {
+            let order = pages.orders.order(id).await.map_err(unavailable)?;
+            let mut page =
+                order_page(&pages, &operator, &order, Some("Not shipped: please fix the fields marked below.".into()));
+            page.errors = errors
+                .errors()
+                .iter()
+                .map(|e| {
+                    // `lines[0].quantity` and the like name the parcel's lines as a whole.
+                    let field = if e.field.starts_with("lines") { "lines".to_owned() } else { e.field.clone() };
+                    (field, e.message.clone())
+                })
+                .collect();
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+        }
+        Err(other) => after_action(&pages, &operator, id, Err(other)).await,
+    }
 }
