@@ -260,3 +260,41 @@ async fn an_operator_ships_a_parcel_with_its_tracking_number() {
     let (_, shown) = ada.get(&status_page).await;
     assert!(shown.contains("Order Partly shipped") && shown.contains("00340434161094042557"), "{shown}");
 }
+
+#[tokio::test]
+async fn an_operator_refunds_part_of_an_order_once_per_form() {
+    let app = spawn_app().await;
+    let mug = app.product("Blue mug", 1250, 5, None, "blue").await;
+    app.sync().await;
+    let mut ada = Shopper::new(&app);
+    ada.post("/cart", &[("product_id", mug.to_string()), ("quantity", "2".into())]).await;
+    let (_, checkout) = ada.get("/checkout").await;
+    let token = ada.tokenize("4242424242424242").await;
+    let form = [("key", hidden(&checkout, "key")), ("email", "ada@example.com".into()), ("payment_method", token)];
+    let status_page = ada.post("/checkout", &form).await.location.unwrap();
+    let order_id = status_page.trim_start_matches("/orders/").split('?').next().unwrap().to_owned();
+
+    let mut operator = Shopper::new(&app);
+    let csrf = sign_in(&mut operator).await;
+    let (_, page) = operator.get(&format!("/admin/orders/{order_id}")).await;
+    assert!(page.contains("Up to 25.00 USD can be refunded."), "{page}");
+    let quantity_field = format!("refund.{mug}");
+    let form = vec![
+        ("csrf", csrf.clone()),
+        ("key", hidden(&page, "key")),
+        (quantity_field.as_str(), "1".to_owned()),
+        ("restock", "true".to_owned()),
+    ];
+    for _ in 0..2 {
+        let refunded = operator.post(&format!("/admin/orders/{order_id}/refunds"), &form).await;
+        assert_eq!(refunded.status, StatusCode::SEE_OTHER, "{}", refunded.body);
+    }
+    let (_, page) = operator.get(&format!("/admin/orders/{order_id}")).await;
+    assert!(page.contains("<dt>Refunded</dt><dd>12.50 USD</dd>"), "one refund for the form sent twice: {page}");
+    assert_eq!(app.shop.stock.stock(mug).await.unwrap().available(), 4, "the unit is back in stock");
+
+    let too_much = vec![("csrf", csrf), ("key", hidden(&page, "key")), ("amount", "20.00".to_owned())];
+    let refused = operator.post(&format!("/admin/orders/{order_id}/refunds"), &too_much).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert!(refused.body.contains("No refund: "));
+}

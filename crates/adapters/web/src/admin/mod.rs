@@ -87,6 +87,7 @@ pub fn admin_router(pages: AdminPages) -> Router {
         .route("/admin/orders/{id}", get(orders::show))
         .route("/admin/orders/{id}/fulfil", post(orders::fulfil))
         .route("/admin/orders/{id}/ship", post(orders::ship))
+        .route("/admin/orders/{id}/refunds", post(orders::refund))
         .route("/admin/orders/{id}/cancel", post(orders::cancel))
         .with_state(pages)
         .layer(axum::middleware::map_response(crate::assets::security_headers))

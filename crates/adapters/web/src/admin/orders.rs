@@ -10,7 +10,10 @@ use axum::{
 };
 use commerce_core::{
     OrderId,
-    order::{Order, OrderStatus, ShipmentInput, ShipmentLineInput},
+    catalog::MoneyInput,
+    idempotency::ClientKey,
+    money::Money,
+    order::{Order, OrderStatus, RefundInput, ShipmentInput, ShipmentLineInput},
     ports::OrderQuery,
     services::checkout::CheckoutError,
 };
@@ -118,6 +121,10 @@ struct OrderPage {
     parcels: Vec<String>,
     can_fulfil: bool,
     can_cancel: bool,
+    /// What can still be refunded, when anything.
+    refundable: Option<String>,
+    /// A fresh `Idempotency-Key` for the refund form: a resubmission refunds once.
+    refund_key: String,
     message: Option<String>,
     errors: Vec<(String, String)>,
 }
@@ -164,6 +171,8 @@ fn order_page(pages: &AdminPages, operator: &Operator, order: &Order, message: O
                 | OrderStatus::Fulfilled
                 | OrderStatus::PartiallyFulfilled
         ),
+        refundable: (order.is_captured() && order.refundable().amount() > 0).then(|| order.refundable().to_string()),
+        refund_key: uuid::Uuid::new_v4().to_string(),
         message,
         errors: Vec::new(),
     }
@@ -302,6 +311,84 @@ pub(crate) async fn ship(
                 .collect();
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
         }
+        Err(other) => after_action(&pages, &operator, id, Err(other)).await,
+    }
+}
+
+/// The refund form: units per line (`refund.<product id>`) with `restock`, or an `amount`.
+#[derive(Deserialize)]
+pub(crate) struct RefundForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    restock: Option<String>,
+    #[serde(flatten)]
+    quantities: std::collections::HashMap<String, String>,
+}
+
+/// `POST /admin/orders/{id}/refunds`: refunds units (back to stock if asked) or an amount,
+/// once per form (its key); the customer gets the e-mail.
+pub(crate) async fn refund(
+    State(pages): State<AdminPages>,
+    operator: Operator,
+    Path(id): Path<String>,
+    Form(form): Form<RefundForm>,
+) -> Result<Response, WebError> {
+    operator.check(&pages, &form.csrf)?;
+    let id = order_id(&id)?;
+    let order = pages.orders.order(id).await.map_err(unavailable)?;
+    let mut errors = commerce_core::validation::ValidationErrors::new();
+    let input = if form.amount.trim().is_empty() {
+        let mut lines = Vec::new();
+        for (key, value) in &form.quantities {
+            let Some(product) = key.strip_prefix("refund.") else { continue };
+            match value.trim() {
+                "" | "0" => {}
+                text => match text.parse::<i64>() {
+                    Ok(quantity) => lines.push(ShipmentLineInput { product_id: product.to_owned(), quantity }),
+                    Err(_) => errors.add("lines", "quantities must be whole numbers"),
+                },
+            }
+        }
+        RefundInput { lines: Some(lines), restock: Some(form.restock.is_some()), amount: None }
+    } else {
+        let amount = errors.check("amount", Money::parse_decimal(&form.amount, order.total.currency()));
+        let amount = amount.map(|m| MoneyInput { amount: m.amount(), currency: m.currency().to_string() });
+        RefundInput { lines: None, restock: None, amount: Some(amount.unwrap_or_default()) }
+    };
+    let refused = |status: StatusCode, message: String, errors: &commerce_core::validation::ValidationErrors| {
+        let mut page = order_page(&pages, &operator, &order, Some(message));
+        page.errors = errors
+            .errors()
+            .iter()
+            .map(|e| (if e.field.starts_with("lines") { "lines".into() } else { e.field.clone() }, e.message.clone()))
+            .collect();
+        Ok::<_, WebError>((status, render(&page)?).into_response())
+    };
+    if !errors.is_empty() {
+        return refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "No refund: please fix the fields marked below.".into(),
+            &errors,
+        );
+    }
+    let Ok(key) = ClientKey::parse(form.key.trim()) else {
+        return refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "No refund: the form expired, please try again.".into(),
+            &errors,
+        );
+    };
+    match pages.refunds.refund(id, &key, &input).await {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/orders/{id}")).into_response()),
+        Err(CheckoutError::Validation(errors)) => {
+            refused(StatusCode::UNPROCESSABLE_ENTITY, "No refund: please fix the fields marked below.".into(), &errors)
+        }
+        Err(CheckoutError::Refund(why)) => refused(StatusCode::CONFLICT, format!("No refund: {why}."), &errors),
         Err(other) => after_action(&pages, &operator, id, Err(other)).await,
     }
 }
