@@ -91,11 +91,13 @@ test("the console's pages pass axe-core", async () => {
   await signIn(page);
   const cookies = await page.context().cookies();
   const firstProduct = await page.locator("table a").first().getAttribute("href");
+  await page.goto(`${shop.base}/admin/orders`);
+  const firstOrder = await page.locator("table a").first().getAttribute("href");
   assert.deepEqual(await axeViolations(chrome, `${shop.base}/admin/sign-in`), []);
   const context = await chrome.newContext({ bypassCSP: true });
   await context.addCookies(cookies);
   const axe = new URL("./node_modules/axe-core/axe.min.js", import.meta.url).pathname;
-  for (const path of ["/admin/products", "/admin/products/new", firstProduct, "/admin/collections", "/admin/orders"]) {
+  for (const path of ["/admin/products", "/admin/products/new", firstProduct, "/admin/collections", "/admin/orders", firstOrder]) {
     const view = await context.newPage();
     await view.goto(`${shop.base}${path}`);
     await view.addScriptTag({ path: axe });
