@@ -136,9 +136,27 @@ pub struct MoneyInput {
 }
 
 impl MoneyInput {
+    /// The highest price of one unit or one shipment, in minor units (10,000,000,000.00 of
+    /// a two-decimal currency). It keeps every order total in range: 100 lines of 10,000
+    /// units at this price, plus shipping and 100 % tax, stay far below `i64::MAX`, so a
+    /// valid cart can always be totalled.
+    pub const MAX_PRICE: i64 = 1_000_000_000_000;
+
     pub(crate) fn validate(&self, field: &str, errors: &mut ValidationErrors) -> Option<Money> {
         let currency = errors.check(&format!("{field}.currency"), Currency::parse(&self.currency))?;
         errors.check(&format!("{field}.amount"), Money::new(self.amount, currency))
+    }
+
+    /// As [`validate`](Self::validate), for a price: at most [`Self::MAX_PRICE`].
+    pub(crate) fn validate_price(&self, field: &str, errors: &mut ValidationErrors) -> Option<Money> {
+        if self.amount > Self::MAX_PRICE {
+            errors.add(
+                format!("{field}.amount"),
+                InvalidValue::OutOfRange { min: 0, max: Self::MAX_PRICE, actual: self.amount },
+            );
+            return None;
+        }
+        self.validate(field, errors)
     }
 }
 
@@ -160,7 +178,7 @@ impl ProductInput {
         let sku = e.check("sku", Sku::parse(&self.sku));
         let name = e.check("name", ProductName::parse(&self.name));
         let description = e.check("description", Description::parse(&self.description));
-        let price = self.price.validate("price", &mut e);
+        let price = self.price.validate_price("price", &mut e);
         let collection_id = match &self.collection_id {
             Some(raw) => e.check("collection_id", parse_collection_id(raw)).map(Some),
             None => Some(None),
@@ -250,7 +268,7 @@ impl ProductPatchInput {
             sku: self.sku.as_deref().and_then(|v| e.check("sku", Sku::parse(v))),
             name: self.name.as_deref().and_then(|v| e.check("name", ProductName::parse(v))),
             description: self.description.as_deref().and_then(|v| e.check("description", Description::parse(v))),
-            price: self.price.as_ref().and_then(|m| m.validate("price", &mut e)),
+            price: self.price.as_ref().and_then(|m| m.validate_price("price", &mut e)),
             collection_id: match &self.collection_id {
                 None => None,
                 Some(None) => Some(None),
@@ -368,6 +386,19 @@ mod tests {
         let errors = bad.validate().unwrap_err();
         let fields: Vec<_> = errors.errors().iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["sku", "name", "price.amount", "collection_id", "attributes.Bad Name", "status"]);
+    }
+
+    #[test]
+    fn prices_stay_low_enough_for_any_cart_to_total() {
+        let at = |amount| ProductInput { price: MoneyInput { amount, currency: "USD".into() }, ..input() };
+        assert!(at(MoneyInput::MAX_PRICE).validate().is_ok());
+        let errors = at(MoneyInput::MAX_PRICE + 1).validate().unwrap_err();
+        assert_eq!(errors.errors()[0].field, "price.amount");
+        // The largest cart: 100 lines of 10,000 units at the highest price, shipping at the
+        // highest price, 100 % tax on all of it.
+        let subtotal = i128::from(MoneyInput::MAX_PRICE) * 10_000 * 100;
+        let total = (subtotal + i128::from(MoneyInput::MAX_PRICE)) * 2;
+        assert!(total < i128::from(i64::MAX));
     }
 
     #[test]

@@ -113,8 +113,8 @@ impl ShippingMethodInput {
                 countries.insert(code);
             }
         }
-        let price = self.price.validate("price", &mut errors);
-        let free_above = self.free_above.as_ref().and_then(|f| f.validate("free_above", &mut errors));
+        let price = self.price.validate_price("price", &mut errors);
+        let free_above = self.free_above.as_ref().and_then(|f| f.validate_price("free_above", &mut errors));
         if let (Some(price), Some(free)) = (price, free_above)
             && price.currency() != free.currency()
         {

@@ -10,7 +10,7 @@ use commerce_core::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{MoneyDto, OrderDto, attributes_of, whole_number};
+use super::{MoneyDto, OrderDto, PriceDto, attributes_of, whole_number};
 use crate::openapi::rules;
 
 /// Body of `POST /admin/v1/products`.
@@ -28,7 +28,7 @@ pub struct CreateProductRequest {
     #[schema(schema_with = rules::description)]
     pub description: String,
     /// Unit price.
-    pub price: MoneyDto,
+    pub price: PriceDto,
     /// Collection id, or null.
     #[serde(default)]
     #[schema(schema_with = rules::collection_ref)]
@@ -76,7 +76,7 @@ pub struct UpdateProductRequest {
     pub description: Option<String>,
     /// Price.
     #[serde(default)]
-    pub price: Option<MoneyDto>,
+    pub price: Option<PriceDto>,
     /// Collection id; null clears it.
     #[serde(default, with = "double_option")]
     #[schema(schema_with = rules::collection_ref)]

@@ -53,6 +53,26 @@ impl From<MoneyDto> for MoneyInput {
     }
 }
 
+/// A price in a request (a product's, a shipping method's): `amount` is at most
+/// 1,000,000,000,000 minor units, so every cart of valid prices can be totalled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriceDto {
+    /// Minor units (cents for USD, yen for JPY, fils for KWD).
+    #[serde(deserialize_with = "whole_number")]
+    #[schema(schema_with = rules::price_amount)]
+    pub amount: i64,
+    /// ISO 4217 code.
+    #[schema(schema_with = rules::currency)]
+    pub currency: String,
+}
+
+impl From<PriceDto> for MoneyInput {
+    fn from(m: PriceDto) -> Self {
+        Self { amount: m.amount, currency: m.currency }
+    }
+}
+
 /// Body of `/healthz` and `/readyz`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Health {

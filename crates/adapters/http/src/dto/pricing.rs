@@ -7,7 +7,7 @@ use commerce_core::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{MoneyDto, whole_number};
+use super::{MoneyDto, PriceDto, whole_number};
 use crate::openapi::rules;
 
 /// Body of `POST /admin/v1/shipping-methods`.
@@ -21,10 +21,10 @@ pub struct CreateShippingMethodRequest {
     #[schema(schema_with = rules::countries)]
     pub countries: Vec<String>,
     /// Net price (tax is added at checkout).
-    pub price: MoneyDto,
+    pub price: PriceDto,
     /// Free for a cart subtotal at or above this (same currency as `price`), or null.
     #[serde(default)]
-    pub free_above: Option<MoneyDto>,
+    pub free_above: Option<PriceDto>,
     /// Offered at checkout (default true).
     #[serde(default)]
     pub active: Option<bool>,
@@ -57,19 +57,19 @@ pub struct UpdateShippingMethodRequest {
     pub countries: Option<Vec<String>>,
     /// Net price.
     #[serde(default)]
-    pub price: Option<MoneyDto>,
+    pub price: Option<PriceDto>,
     /// Free-above threshold; null removes it.
     #[serde(default, deserialize_with = "present")]
     #[allow(clippy::option_option, reason = "absent and null mean different things in a patch")]
-    pub free_above: Option<Option<MoneyDto>>,
+    pub free_above: Option<Option<PriceDto>>,
     /// Offered at checkout.
     #[serde(default)]
     pub active: Option<bool>,
 }
 
 #[allow(clippy::option_option, reason = "absent and null mean different things in a patch")]
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<MoneyDto>>, D::Error> {
-    Option::<MoneyDto>::deserialize(d).map(Some)
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<PriceDto>>, D::Error> {
+    Option::<PriceDto>::deserialize(d).map(Some)
 }
 
 impl From<UpdateShippingMethodRequest> for ShippingMethodPatch {

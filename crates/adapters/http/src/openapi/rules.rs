@@ -141,6 +141,17 @@ pub fn amount() -> Object {
         .build()
 }
 
+/// A price in minor units: not negative, at most the catalog's highest price.
+pub fn price_amount() -> Object {
+    integer(
+        0,
+        Some(commerce_core::catalog::MoneyInput::MAX_PRICE),
+        "Minor units (cents for USD, yen for JPY, fils for KWD); 0 to 1,000,000,000,000.",
+    )
+    .examples([serde_json::json!(1999)])
+    .build()
+}
+
 /// An ISO 4217 currency the toolkit knows.
 pub fn currency() -> Object {
     ObjectBuilder::new()
