@@ -3,7 +3,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { browser, startShop } from "./harness.mjs";
+import { ADMIN_TOKEN, browser, startShop } from "./harness.mjs";
 
 const out = resolve(dirname(fileURLToPath(import.meta.url)), "../../../../docs/screenshots");
 mkdirSync(out, { recursive: true });
@@ -45,6 +45,15 @@ try {
     await page.getByRole("button", { name: "Place order" }).click();
     await page.waitForURL(/\/orders\//);
     await shot("order");
+    // The console: sign in, then the products and the order just placed.
+    const orderId = new URL(page.url()).pathname.split("/").pop();
+    await page.goto(`${shop.base}/admin/sign-in`);
+    await page.getByLabel("Admin token").fill(ADMIN_TOKEN);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(/\/admin\/products$/);
+    await shot("admin-products");
+    await page.goto(`${shop.base}/admin/orders/${orderId}`);
+    await shot("admin-order");
     await context.close();
   }
 } finally {
