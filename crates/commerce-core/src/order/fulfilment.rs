@@ -172,6 +172,12 @@ pub enum ShipmentRefused {
 }
 
 impl Order {
+    /// True when units may ship now (by [`ship`](Self::ship) or [`fulfil`](Self::fulfil)):
+    /// paid or partly shipped, with its stock committed.
+    pub fn is_shippable(&self) -> bool {
+        matches!(self.status, OrderStatus::Paid | OrderStatus::PartiallyFulfilled) && self.stock == StockState::Committed
+    }
+
     /// Units of `product` ordered and neither shipped nor refunded.
     pub fn remaining_to_ship(&self, product: ProductId) -> u32 {
         let ordered: u32 = self.lines.iter().filter(|l| l.product_id == product).map(|l| l.quantity.get()).sum();
@@ -188,9 +194,7 @@ impl Order {
     /// Records a shipment: the order becomes `partially_fulfilled`, or `fulfilled` when
     /// nothing remains. Pure; nothing changes when it is refused.
     pub fn ship(&mut self, id: ShipmentId, new: NewShipment, now: Timestamp) -> Result<&Shipment, ShipmentRefused> {
-        let shippable = matches!(self.status, OrderStatus::Paid | OrderStatus::PartiallyFulfilled)
-            && self.stock == StockState::Committed;
-        if !shippable {
+        if !self.is_shippable() {
             return Err(ShipmentRefused::NotShippable(self.status));
         }
         for line in &new.lines {

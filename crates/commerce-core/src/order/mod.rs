@@ -415,8 +415,7 @@ impl Order {
     /// Marks a paid (or partly shipped) order shipped. Returns `false` when it is not paid
     /// with stock committed.
     pub fn fulfil(&mut self, now: Timestamp) -> bool {
-        let shippable = matches!(self.status, OrderStatus::Paid | OrderStatus::PartiallyFulfilled);
-        if !shippable || self.stock != StockState::Committed {
+        if !self.is_shippable() {
             return false;
         }
         self.status = OrderStatus::Fulfilled;

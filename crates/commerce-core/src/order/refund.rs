@@ -246,6 +246,20 @@ impl Order {
         self.total.checked_sub(&self.refunded_total()).unwrap_or(zero)
     }
 
+    /// True when a refund may be asked for now: the order allows refunds and something of
+    /// the captured total remains (what an operator's refund form is offered for).
+    pub fn can_refund(&self) -> bool {
+        self.refunds_allowed().is_ok() && self.refundable().amount() > 0
+    }
+
+    /// True when [`cancel`](Self::cancel) would start a cancellation now (not when one is
+    /// already under way, or the order cannot be cancelled).
+    pub fn can_cancel(&self) -> bool {
+        let mut probe = self.clone();
+        let placeholder = OrderRefundId::from_uuid(uuid::Uuid::nil());
+        matches!(probe.cancel(placeholder, self.updated_at), Ok(CancelStarted::Started))
+    }
+
     /// Units of `product` refunded (pending or issued).
     pub fn refunded_units(&self, product: ProductId) -> u32 {
         self.refunds
