@@ -7,7 +7,11 @@
 
 use subtle::ConstantTimeEq;
 
-use crate::{hashing::sha256, timestamp::Timestamp, validation::InvalidValue};
+use crate::{
+    hashing::{hmac_sha256, sha256},
+    timestamp::Timestamp,
+    validation::InvalidValue,
+};
 
 /// A token that callers present as `Authorization: Bearer <token>`.
 ///
@@ -54,22 +58,8 @@ impl BearerToken {
     /// key derives from the token: replicas sharing the token share sessions, and changing
     /// the token ends every session.
     pub fn sessions(&self) -> SessionSigner {
-        SessionSigner { key: mac(&self.digest, &[b"commerce/admin-session-key/v1"]) }
+        SessionSigner { key: hmac_sha256(&self.digest, "commerce/admin-session-key/v1", &[]) }
     }
-}
-
-type HmacSha256 = hmac::Hmac<sha2::Sha256>;
-
-/// HMAC-SHA256 of `parts`, each length-prefixed so no two part lists collide.
-fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    use hmac::Mac as _;
-    // Any key length is valid for HMAC, so this never fails.
-    let Ok(mut mac) = HmacSha256::new_from_slice(key) else { return [0; 32] };
-    for part in parts {
-        mac.update(&(part.len() as u64).to_be_bytes());
-        mac.update(part);
-    }
-    mac.finalize().into_bytes().into()
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -101,14 +91,14 @@ impl SessionSigner {
     pub fn issue(&self, nonce: &str, now: Timestamp) -> String {
         let expires = now.unix_micros() / 1_000_000 + Self::TTL_SECS;
         let body = format!("v1.{expires}.{nonce}");
-        let signature = b64(&mac(&self.key, &[b"session", body.as_bytes()]));
+        let signature = b64(&hmac_sha256(&self.key, "commerce/admin-session/v1", &[body.as_bytes()]));
         format!("{body}.{signature}")
     }
 
     /// The session of `value` when its signature holds and it has not expired.
     pub fn verify(&self, value: &str, now: Timestamp) -> Option<Session> {
         let (body, signature) = value.rsplit_once('.')?;
-        let expected = b64(&mac(&self.key, &[b"session", body.as_bytes()]));
+        let expected = b64(&hmac_sha256(&self.key, "commerce/admin-session/v1", &[body.as_bytes()]));
         if !bool::from(expected.as_bytes().ct_eq(signature.as_bytes())) {
             return None;
         }
@@ -120,7 +110,7 @@ impl SessionSigner {
 
     /// The token every form of `session` carries: forms from another site cannot know it.
     pub fn csrf_token(&self, session: &Session) -> String {
-        b64(&mac(&self.key, &[b"csrf", session.nonce.as_bytes()]))
+        b64(&hmac_sha256(&self.key, "commerce/admin-csrf/v1", &[session.nonce.as_bytes()]))
     }
 
     /// True when `token` is `session`'s CSRF token (constant time).

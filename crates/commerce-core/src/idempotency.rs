@@ -19,7 +19,6 @@
 use std::fmt;
 
 use base64::Engine as _;
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -32,8 +31,6 @@ use crate::{
     timestamp::Timestamp,
     validation::{InvalidValue, ValidationErrors},
 };
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// A client's idempotency key: 1 to 255 visible ASCII characters (surrounding spaces
 /// trimmed). Printed only as `ClientKey(…)`: with the shop's secret it derives an order's
@@ -147,15 +144,7 @@ impl IdempotencySecret {
     }
 
     fn mac(&self, purpose: &str, parts: &[&[u8]]) -> [u8; 32] {
-        // Any key length is valid for HMAC, so this never fails.
-        let Ok(mut mac) = HmacSha256::new_from_slice(&self.0) else { return [0; 32] };
-        mac.update(purpose.as_bytes());
-        for part in parts {
-            // Length-prefixed, so no two different part lists hash the same input.
-            mac.update(&(part.len() as u64).to_be_bytes());
-            mac.update(part);
-        }
-        mac.finalize().into_bytes().into()
+        crate::hashing::hmac_sha256(&self.0, purpose, parts)
     }
 
     /// The fingerprint of `command` (a name such as `checkout`) with normalised fields
