@@ -154,16 +154,12 @@ impl StorefrontService {
     /// `cart` against the catalog now: each line's product as customers see it (with live
     /// stock), what stops a line from being bought, and the subtotal.
     pub async fn review_cart(&self, cart: &Cart) -> Result<CartReview, StorefrontError> {
-        let mut views = std::collections::HashMap::new();
-        for line in cart.lines() {
-            match self.product(line.product_id).await {
-                Ok(view) => {
-                    views.insert(view.id, view);
-                }
-                Err(StorefrontError::NotFound) => {}
-                Err(other) => return Err(other),
-            }
-        }
+        // One read for every line's product and one live-stock call for them all.
+        let ids: Vec<ProductId> = cart.lines().iter().map(|l| l.product_id).collect();
+        let mut views: Vec<ProductView> =
+            self.read.get_many(&ids).await?.into_iter().filter(|v| v.status == ProductStatus::Active).collect();
+        self.overlay(&mut views).await;
+        let mut views: HashMap<ProductId, ProductView> = views.into_iter().map(|v| (v.id, v)).collect();
         Ok(cart.review(|id| views.remove(&id)))
     }
 
