@@ -33,17 +33,18 @@ impl<S: Send + Sync> FromRequestParts<S> for CartCookie {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let cart = parts
-            .headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .find_map(|pair| pair.trim().strip_prefix("cart="))
-            .map(Cart::decode)
-            .unwrap_or_default();
-        Ok(Self(cart))
+        Ok(Self(cookie(&parts.headers, COOKIE).map(Cart::decode).unwrap_or_default()))
     }
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub(crate) fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
 }
 
 /// `Set-Cookie` for `cart`: readable only by the shop's pages (HttpOnly), sent on

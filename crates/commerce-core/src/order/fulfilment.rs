@@ -175,7 +175,8 @@ impl Order {
     /// True when units may ship now (by [`ship`](Self::ship) or [`fulfil`](Self::fulfil)):
     /// paid or partly shipped, with its stock committed.
     pub fn is_shippable(&self) -> bool {
-        matches!(self.status, OrderStatus::Paid | OrderStatus::PartiallyFulfilled) && self.stock == StockState::Committed
+        matches!(self.status, OrderStatus::Paid | OrderStatus::PartiallyFulfilled)
+            && self.stock == StockState::Committed
     }
 
     /// Units of `product` ordered and neither shipped nor refunded.

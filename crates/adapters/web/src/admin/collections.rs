@@ -10,18 +10,14 @@ use axum::{
 };
 use commerce_core::{
     CollectionId,
-    catalog::{Collection, CollectionInput, CollectionPatchInput, Version},
+    catalog::{Collection, CollectionInput, CollectionPatchInput},
     services::catalog::CatalogError,
     validation::ValidationErrors,
 };
 use serde::Deserialize;
 
-use super::{AdminLayout, AdminPages, CsrfOnly, Operator};
+use super::{AdminLayout, AdminPages, CsrfOnly, Operator, form_version, path_id, unavailable};
 use crate::error::{WebError, render};
-
-fn unavailable(e: impl std::fmt::Display) -> WebError {
-    WebError::Unavailable(e.to_string())
-}
 
 /// The collection form as it posts.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -170,10 +166,6 @@ pub(crate) async fn create(
     }
 }
 
-fn collection_id(raw: &str) -> Result<CollectionId, WebError> {
-    raw.parse().map_err(|_| WebError::NotFound)
-}
-
 async fn current(pages: &AdminPages, id: CollectionId) -> Result<Collection, WebError> {
     match pages.catalog.collection(id).await {
         Ok(c) => Ok(c),
@@ -189,7 +181,7 @@ pub(crate) async fn edit_form(
     Path(id): Path<String>,
     Query(saved): Query<Saved>,
 ) -> Result<Response, WebError> {
-    let id = collection_id(&id)?;
+    let id = path_id(&id)?;
     let collection = current(&pages, id).await?;
     let page = EditPage {
         layout: AdminLayout::new(&pages, &operator),
@@ -209,13 +201,13 @@ pub(crate) async fn update(
     Form(form): Form<CollectionForm>,
 ) -> Result<Response, WebError> {
     operator.check(&pages, &form.csrf)?;
-    let id = collection_id(&id)?;
+    let id = path_id(&id)?;
     let patch = CollectionPatchInput {
         slug: Some(form.slug.clone()),
         name: Some(form.name.clone()),
         description: Some(form.description.clone()),
     };
-    let version = form.version.trim().parse::<u64>().ok().map(Version::new);
+    let version = form_version(&form.version);
     let (status, form, errors, message) = match pages.catalog.update_collection(id, &patch, version).await {
         Ok(_) => return Ok(Redirect::to(&format!("/admin/collections/{id}?saved=1")).into_response()),
         Err(CatalogError::VersionMismatch { .. }) => {
@@ -248,7 +240,7 @@ pub(crate) async fn delete(
     Form(form): Form<CsrfOnly>,
 ) -> Result<Response, WebError> {
     operator.check(&pages, &form.csrf)?;
-    let id = collection_id(&id)?;
+    let id = path_id(&id)?;
     match pages.catalog.delete_collection(id).await {
         Ok(()) => Ok(Redirect::to("/admin/collections?saved=1").into_response()),
         Err(e) => {

@@ -105,14 +105,7 @@ impl FromRequestParts<AdminPages> for Operator {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, pages: &AdminPages) -> Result<Self, Self::Rejection> {
-        let value = parts
-            .headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .find_map(|pair| pair.trim().strip_prefix("admin_session=").map(str::to_owned));
-        match value.and_then(|v| pages.sessions.verify(&v, pages.clock.now())) {
+        match crate::cart::cookie(&parts.headers, COOKIE).and_then(|v| pages.sessions.verify(v, pages.clock.now())) {
             Some(session) => Ok(Self { csrf: pages.sessions.csrf_token(&session), session }),
             None => Err(Redirect::to("/admin/sign-in").into_response()),
         }
@@ -175,6 +168,44 @@ async fn sign_in(State(pages): State<AdminPages>, Form(credential): Form<Credent
     let cookie = session_cookie(&value, SessionSigner::TTL_SECS, pages.config.secure_cookies);
     response.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(response)
+}
+
+/// A store failure: the page says "try again", the cause is logged.
+pub(crate) fn unavailable(e: impl std::fmt::Display) -> WebError {
+    WebError::Unavailable(e.to_string())
+}
+
+/// An id from the path; one that cannot be an id names nothing.
+pub(crate) fn path_id<T: std::str::FromStr>(raw: &str) -> Result<T, WebError> {
+    raw.parse().map_err(|_| WebError::NotFound)
+}
+
+/// The version a form was read at (its hidden `version`), if it carries one.
+pub(crate) fn form_version(raw: &str) -> Option<commerce_core::catalog::Version> {
+    raw.trim().parse::<u64>().ok().map(commerce_core::catalog::Version::new)
+}
+
+/// The units a form gives per line (`<prefix><product id>` = units; blank or 0 leaves the
+/// line out); a field that is not a whole number is an error on `lines`.
+pub(crate) fn line_quantities(
+    fields: &std::collections::HashMap<String, String>,
+    prefix: &str,
+    errors: &mut commerce_core::validation::ValidationErrors,
+) -> Vec<commerce_core::order::ShipmentLineInput> {
+    let mut lines = Vec::new();
+    for (key, value) in fields {
+        let Some(product) = key.strip_prefix(prefix) else { continue };
+        match value.trim() {
+            "" | "0" => {}
+            text => match text.parse::<i64>() {
+                Ok(quantity) => {
+                    lines.push(commerce_core::order::ShipmentLineInput { product_id: product.to_owned(), quantity });
+                }
+                Err(_) => errors.add("lines", "quantities must be whole numbers"),
+            },
+        }
+    }
+    lines
 }
 
 /// A form that only carries the CSRF token.

@@ -13,29 +13,16 @@ use commerce_core::{
     catalog::MoneyInput,
     idempotency::ClientKey,
     money::Money,
-    order::{Order, OrderStatus, RefundInput, ShipmentInput, ShipmentLineInput},
+    order::{Order, OrderStatus, RefundInput, ShipmentInput},
     ports::OrderQuery,
     services::checkout::CheckoutError,
 };
 use serde::Deserialize;
 
-use super::{AdminLayout, AdminPages, CsrfOnly, Operator};
+use super::{AdminLayout, AdminPages, CsrfOnly, Operator, line_quantities, path_id, unavailable};
 use crate::error::{WebError, render};
 
 const PAGE: usize = 50;
-
-/// Every status, as the filter offers them.
-const STATUSES: [OrderStatus; 9] = [
-    OrderStatus::Pending,
-    OrderStatus::StockReserved,
-    OrderStatus::AwaitingCustomerAction,
-    OrderStatus::PaymentAuthorized,
-    OrderStatus::Paid,
-    OrderStatus::PartiallyFulfilled,
-    OrderStatus::Fulfilled,
-    OrderStatus::Cancelled,
-    OrderStatus::PaymentFailed,
-];
 
 struct Row {
     id: String,
@@ -65,17 +52,13 @@ pub(crate) struct ListQuery {
     after: Option<String>,
 }
 
-fn unavailable(e: impl std::fmt::Display) -> WebError {
-    WebError::Unavailable(e.to_string())
-}
-
 /// `GET /admin/orders?status=paid`: newest first.
 pub(crate) async fn list(
     State(pages): State<AdminPages>,
     operator: Operator,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, WebError> {
-    let status = q.status.as_deref().and_then(|s| STATUSES.into_iter().find(|x| x.as_str() == s));
+    let status = q.status.as_deref().and_then(|s| OrderStatus::parse(s).ok());
     let after = q.after.as_deref().and_then(|a| a.parse::<OrderId>().ok());
     let page = pages.orders.list_orders(&OrderQuery { status, limit: PAGE, after }).await.map_err(unavailable)?;
     let rows = page
@@ -91,7 +74,8 @@ pub(crate) async fn list(
         .collect();
     let filter = status.map(|s| format!("status={}&", s.as_str())).unwrap_or_default();
     let next_href = page.next_after.map(|a| format!("/admin/orders?{filter}after={a}"));
-    let statuses = STATUSES.iter().map(|s| Choice { value: s.as_str(), selected: Some(*s) == status }).collect();
+    let statuses =
+        OrderStatus::ALL.iter().map(|s| Choice { value: s.as_str(), selected: Some(*s) == status }).collect();
     Ok(render(&ListPage { layout: AdminLayout::new(&pages, &operator), statuses, rows, next_href })?.into_response())
 }
 
@@ -178,17 +162,13 @@ fn order_page(pages: &AdminPages, operator: &Operator, order: &Order, message: O
     }
 }
 
-fn order_id(raw: &str) -> Result<OrderId, WebError> {
-    raw.parse().map_err(|_| WebError::NotFound)
-}
-
 /// `GET /admin/orders/{id}`.
 pub(crate) async fn show(
     State(pages): State<AdminPages>,
     operator: Operator,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let order = match pages.orders.order(order_id(&id)?).await {
+    let order = match pages.orders.order(path_id(&id)?).await {
         Ok(order) => order,
         Err(CheckoutError::NotFound) => return Err(WebError::NotFound),
         Err(e) => return Err(unavailable(e)),
@@ -228,7 +208,7 @@ pub(crate) async fn fulfil(
     Form(form): Form<CsrfOnly>,
 ) -> Result<Response, WebError> {
     operator.check(&pages, &form.csrf)?;
-    let id = order_id(&id)?;
+    let id = path_id(&id)?;
     let result = pages.orders.fulfil(id).await;
     after_action(&pages, &operator, id, result).await
 }
@@ -241,7 +221,7 @@ pub(crate) async fn cancel(
     Form(form): Form<CsrfOnly>,
 ) -> Result<Response, WebError> {
     operator.check(&pages, &form.csrf)?;
-    let id = order_id(&id)?;
+    let id = path_id(&id)?;
     let result = pages.refunds.cancel(id).await;
     after_action(&pages, &operator, id, result).await
 }
@@ -270,19 +250,9 @@ pub(crate) async fn ship(
     Form(form): Form<ShipForm>,
 ) -> Result<Response, WebError> {
     operator.check(&pages, &form.csrf)?;
-    let id = order_id(&id)?;
-    let mut lines = Vec::new();
+    let id = path_id(&id)?;
     let mut errors = commerce_core::validation::ValidationErrors::new();
-    for (key, value) in &form.quantities {
-        let Some(product) = key.strip_prefix("qty.") else { continue };
-        match value.trim() {
-            "" | "0" => {}
-            text => match text.parse::<i64>() {
-                Ok(quantity) => lines.push(ShipmentLineInput { product_id: product.to_owned(), quantity }),
-                Err(_) => errors.add(format!("qty.{product}"), "must be a whole number"),
-            },
-        }
-    }
+    let lines = line_quantities(&form.quantities, "qty.", &mut errors);
     let input = ShipmentInput {
         lines,
         carrier: form.carrier.clone(),
@@ -339,21 +309,11 @@ pub(crate) async fn refund(
     Form(form): Form<RefundForm>,
 ) -> Result<Response, WebError> {
     operator.check(&pages, &form.csrf)?;
-    let id = order_id(&id)?;
+    let id = path_id(&id)?;
     let order = pages.orders.order(id).await.map_err(unavailable)?;
     let mut errors = commerce_core::validation::ValidationErrors::new();
     let input = if form.amount.trim().is_empty() {
-        let mut lines = Vec::new();
-        for (key, value) in &form.quantities {
-            let Some(product) = key.strip_prefix("refund.") else { continue };
-            match value.trim() {
-                "" | "0" => {}
-                text => match text.parse::<i64>() {
-                    Ok(quantity) => lines.push(ShipmentLineInput { product_id: product.to_owned(), quantity }),
-                    Err(_) => errors.add("lines", "quantities must be whole numbers"),
-                },
-            }
-        }
+        let lines = line_quantities(&form.quantities, "refund.", &mut errors);
         RefundInput { lines: Some(lines), restock: Some(form.restock.is_some()), amount: None }
     } else {
         let amount = errors.check("amount", Money::parse_decimal(&form.amount, order.total.currency()));

@@ -13,7 +13,7 @@ use axum::{
 };
 use commerce_core::{
     ProductId,
-    catalog::{Product, ProductInput, ProductPatchInput, Version},
+    catalog::{Product, ProductInput, ProductPatchInput},
     inventory::OnHand,
     money::{Currency, Money},
     services::{catalog::CatalogError, restock::RestockError},
@@ -21,15 +21,11 @@ use commerce_core::{
 };
 use serde::Deserialize;
 
-use super::{AdminLayout, AdminPages, Operator};
+use super::{AdminLayout, AdminPages, Operator, form_version, path_id, unavailable};
 use crate::error::{WebError, render};
 
 /// Products per page of the list.
 const PAGE: usize = 50;
-
-fn unavailable(e: impl std::fmt::Display) -> WebError {
-    WebError::Unavailable(e.to_string())
-}
 
 struct Row {
     id: String,
@@ -310,10 +306,6 @@ pub(crate) struct Saved {
     saved: Option<String>,
 }
 
-fn product_id(raw: &str) -> Result<ProductId, WebError> {
-    raw.parse().map_err(|_| WebError::NotFound)
-}
-
 /// `GET /admin/products/{id}`.
 pub(crate) async fn edit_form(
     State(pages): State<AdminPages>,
@@ -321,7 +313,7 @@ pub(crate) async fn edit_form(
     Path(id): Path<String>,
     Query(saved): Query<Saved>,
 ) -> Result<Response, WebError> {
-    let id = product_id(&id)?;
+    let id = path_id(&id)?;
     let product = match pages.catalog.product(id).await {
         Ok(p) => p,
         Err(CatalogError::ProductNotFound) => return Err(WebError::NotFound),
@@ -342,7 +334,7 @@ pub(crate) async fn update(
     Form(form): Form<ProductForm>,
 ) -> Result<Response, WebError> {
     operator.check(&pages, &form.csrf)?;
-    let id = product_id(&id)?;
+    let id = path_id(&id)?;
     let input = match form.input() {
         Ok(input) => input,
         Err(errors) => return refused(&pages, &operator, Some(id), form, CatalogError::Validation(errors)).await,
@@ -356,7 +348,7 @@ pub(crate) async fn update(
         attributes: Some(input.attributes),
         status: input.status,
     };
-    let version = form.version.trim().parse::<u64>().ok().map(Version::new);
+    let version = form_version(&form.version);
     match pages.catalog.update_product(id, &patch, version).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/products/{id}?saved=1")).into_response()),
         Err(CatalogError::VersionMismatch { .. }) => conflict(&pages, &operator, id).await,
@@ -383,8 +375,8 @@ pub(crate) async fn archive(
     Form(form): Form<ProductForm>,
 ) -> Result<Response, WebError> {
     operator.check(&pages, &form.csrf)?;
-    let id = product_id(&id)?;
-    let version = form.version.trim().parse::<u64>().ok().map(Version::new);
+    let id = path_id(&id)?;
+    let version = form_version(&form.version);
     match pages.catalog.archive_product(id, version).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/products/{id}?saved=1")).into_response()),
         Err(CatalogError::VersionMismatch { .. }) => conflict(&pages, &operator, id).await,
@@ -409,7 +401,7 @@ pub(crate) async fn set_stock(
     Form(form): Form<StockForm>,
 ) -> Result<Response, WebError> {
     operator.check(&pages, &form.csrf)?;
-    let id = product_id(&id)?;
+    let id = path_id(&id)?;
     let parsed = form
         .on_hand
         .trim()
