@@ -288,26 +288,14 @@ fn web_pages(
     let mut pages = commerce_web::storefront_router(shop.storefront.clone(), config.clone())
         .merge(commerce_web::admin_router(admin));
     if let Some(simulator) = simulator {
-        // The simulator's webhook: an answered challenge wakes the order at once.
-        let notices = shop.payment_notices.clone();
-        let on_answer: commerce_payment_simulator::remote::browser::ChallengeHook =
-            Arc::new(move |authorization, reference| {
-                let notices = notices.clone();
-                Box::pin(async move {
-                    let notice = commerce_core::payment::PaymentNotice {
-                        event_id: format!("simulator-3ds-{}", authorization.0),
-                        kind: commerce_core::payment::NoticeKind::AuthorizationChanged,
-                        order_id: reference.parse().ok(),
-                        authorization_id: authorization,
-                    };
-                    if let Err(e) = notices.accept(&notice).await {
-                        // The recovery job checks waiting orders with the processor anyway.
-                        tracing::warn!(error = %e, "a 3-D Secure answer did not wake its order");
-                    }
-                })
-            });
         pages = pages
-            .nest("/simulator", commerce_payment_simulator::remote::browser_router(simulator.clone(), Some(on_answer)))
+            .nest(
+                "/simulator",
+                commerce_payment_simulator::remote::browser_router(
+                    simulator.clone(),
+                    Some(shop.payment_notices.clone()),
+                ),
+            )
             .merge(commerce_web::checkout_router(commerce_web::CheckoutPages::new(
                 shop.storefront.clone(),
                 shop.checkout.clone(),

@@ -1,9 +1,9 @@
 //! The simulator's 3-D Secure challenge page: what a customer's bank shows when a card
 //! asks for authentication (test card `4000 0025 0000 3155`). The customer confirms or
-//! refuses; the processor then tells the shop, as a real one sends a webhook
-//! ([`ChallengeHook`]), and the browser goes back to the shop's `return` page.
+//! refuses; the processor then tells the shop's [`PaymentNoticeService`], as a real one
+//! sends a webhook, and the browser goes back to the shop's `return` page.
 
-use std::{future::Future, pin::Pin, sync::Arc};
+use std::sync::Arc;
 
 use axum::{
     Form, Router,
@@ -12,25 +12,27 @@ use axum::{
     response::{Html, IntoResponse, Redirect, Response},
     routing::get,
 };
-use commerce_core::payment::AuthorizationId;
+use commerce_core::{
+    payment::{AuthorizationId, NoticeKind, PaymentNotice},
+    services::payment_notices::PaymentNoticeService,
+};
 use serde::Deserialize;
 
 use crate::SimulatedCardProcessor;
 
-/// Called once the customer answered the challenge of an authorisation, with the shop's
-/// reference of the payment (its order id): the simulator's webhook.
-pub type ChallengeHook = Arc<dyn Fn(AuthorizationId, String) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
-
 #[derive(Clone)]
 struct ChallengeState {
     processor: Arc<SimulatedCardProcessor>,
-    on_answer: Option<ChallengeHook>,
+    notices: Option<PaymentNoticeService>,
 }
 
-pub(crate) fn challenge_router(processor: Arc<SimulatedCardProcessor>, on_answer: Option<ChallengeHook>) -> Router {
+pub(crate) fn challenge_router(
+    processor: Arc<SimulatedCardProcessor>,
+    notices: Option<PaymentNoticeService>,
+) -> Router {
     Router::new()
         .route("/3ds/{authorization}", get(page).post(answer))
-        .with_state(ChallengeState { processor, on_answer })
+        .with_state(ChallengeState { processor, notices })
 }
 
 /// Where the browser goes afterwards: a path on the shop's own origin, never another site.
@@ -129,8 +131,18 @@ async fn answer(
             "<h1>Already answered</h1>\n<p>This payment was already confirmed or refused.</p>",
         );
     }
-    if let (Some(hook), Some(reference)) = (&s.on_answer, reference) {
-        hook(id, reference).await;
+    // The simulator's webhook: the answered challenge wakes the order at once.
+    if let Some(notices) = &s.notices {
+        let notice = PaymentNotice {
+            event_id: format!("simulator-3ds-{}", id.0),
+            kind: NoticeKind::AuthorizationChanged,
+            order_id: reference.and_then(|r| r.parse().ok()),
+            authorization_id: id,
+        };
+        if let Err(e) = notices.accept(&notice).await {
+            // The recovery job checks waiting orders with the processor anyway.
+            tracing::warn!(error = %e, "a 3-D Secure answer did not wake its order");
+        }
     }
     match safe_return(form.to.as_deref()) {
         Some(to) => Redirect::to(&to).into_response(),

@@ -45,7 +45,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::SimulatedCardProcessor;
 
-pub mod browser;
+mod browser;
 mod client;
 
 pub use client::HttpCardProcessor;
@@ -157,13 +157,17 @@ pub fn router(processor: Arc<SimulatedCardProcessor>) -> Router {
 /// The browser-facing part of the processor, for a shop to serve on its own origin
 /// (under `/simulator`, say): `POST /v1/payment_methods`, where a checkout page's script
 /// exchanges the card for a token (as with Stripe's publishable key), and the 3-D Secure
-/// challenge page `GET|POST /3ds/{authorization}` (see [`browser::ChallengeHook`]).
+/// challenge page `GET|POST /3ds/{authorization}`, whose answer `notices` hears as a
+/// webhook (when given).
 /// Authorising, capturing and refunding stay out of the browser's reach.
-pub fn browser_router(processor: Arc<SimulatedCardProcessor>, on_answer: Option<browser::ChallengeHook>) -> Router {
+pub fn browser_router(
+    processor: Arc<SimulatedCardProcessor>,
+    notices: Option<commerce_core::services::payment_notices::PaymentNoticeService>,
+) -> Router {
     Router::new()
         .route("/v1/payment_methods", post(tokenize))
         .with_state(processor.clone())
-        .merge(browser::challenge_router(processor, on_answer))
+        .merge(browser::challenge_router(processor, notices))
 }
 
 /// `POST /v1/payment_methods`: JSON card fields from a service, or Stripe's form
