@@ -172,6 +172,18 @@ impl Money {
         Self::new(amount, currency)
     }
 
+    /// The amount in major units as people write it, without the currency: `19.99`,
+    /// `500` (JPY), `1.250` (KWD); what [`parse_decimal`](Self::parse_decimal) reads back.
+    pub fn decimal(&self) -> String {
+        let exp = u32::from(self.currency.exponent);
+        if exp == 0 {
+            return self.amount.to_string();
+        }
+        let scale = 10_i64.pow(exp);
+        let width = exp as usize;
+        format!("{}.{:0width$}", self.amount / scale, self.amount % scale)
+    }
+
     /// Zero in `currency`.
     pub fn zero(currency: Currency) -> Self {
         Self { amount: 0, currency }
@@ -230,13 +242,7 @@ impl fmt::Debug for Money {
 /// Formats as `19.99 USD`, `500 JPY`, `1.250 KWD`: integer arithmetic only.
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let exp = u32::from(self.currency.exponent);
-        if exp == 0 {
-            return write!(f, "{} {}", self.amount, self.currency);
-        }
-        let scale = 10_i64.pow(exp);
-        let width = exp as usize;
-        write!(f, "{}.{:0width$} {}", self.amount / scale, self.amount % scale, self.currency)
+        write!(f, "{} {}", self.decimal(), self.currency)
     }
 }
 
@@ -259,6 +265,8 @@ mod tests {
             assert!(parse(bad, Currency::USD).is_err(), "{bad:?}");
         }
         assert!(parse("1.5", Currency::JPY).is_err());
+        let written = Money::new(1205, Currency::USD).unwrap().decimal();
+        assert_eq!((written.as_str(), parse(&written, Currency::USD)), ("12.05", Ok(1205)));
     }
 
     #[test]

@@ -114,7 +114,7 @@ impl ProductForm {
             sku: p.sku.to_string(),
             name: p.name.to_string(),
             description: p.description.to_string(),
-            price: decimal(p.price),
+            price: p.price.decimal(),
             currency: p.price.currency().to_string(),
             collection_id: p.collection_id.map(|c| c.to_string()).unwrap_or_default(),
             attributes: p.attributes.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("\n"),
@@ -160,12 +160,6 @@ impl ProductForm {
         }
         Err(errors)
     }
-}
-
-/// `12.50` for 1250 USD: the amount as the form shows it.
-fn decimal(m: Money) -> String {
-    let text = m.to_string();
-    text.rsplit_once(' ').map_or(text.clone(), |(amount, _)| amount.to_owned())
 }
 
 struct Choice {
