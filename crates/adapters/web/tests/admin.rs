@@ -6,6 +6,7 @@
 
 mod common;
 
+use commerce_core::ProductId;
 use common::{ADMIN_TOKEN, Shopper, hidden, spawn_app};
 use reqwest::StatusCode;
 
@@ -17,6 +18,18 @@ async fn sign_in(operator: &mut Shopper<'_>) -> String {
     let (status, page) = operator.get("/admin/products").await;
     assert_eq!(status, StatusCode::OK);
     hidden(&page, "csrf")
+}
+
+/// `shopper` buys `quantity` of `product` with the success test card; returns the order's
+/// status page (with its token) and the order id.
+async fn buy(shopper: &mut Shopper<'_>, product: ProductId, quantity: u32) -> (String, String) {
+    shopper.post("/cart", &[("product_id", product.to_string()), ("quantity", quantity.to_string())]).await;
+    let (_, checkout) = shopper.get("/checkout").await;
+    let token = shopper.tokenize("4242424242424242").await;
+    let form = [("key", hidden(&checkout, "key")), ("email", "ada@example.com".into()), ("payment_method", token)];
+    let status_page = shopper.post("/checkout", &form).await.location.unwrap();
+    let order_id = status_page.trim_start_matches("/orders/").split('?').next().unwrap().to_owned();
+    (status_page, order_id)
 }
 
 fn product_form(csrf: &str, sku: &str, name: &str, price: &str) -> Vec<(&'static str, String)> {
@@ -149,17 +162,7 @@ async fn an_operator_fulfils_an_order_and_the_customer_sees_it_shipped() {
     let mug = app.product("Blue mug", 1250, 5, None, "blue").await;
     app.sync().await;
     let mut ada = Shopper::new(&app);
-    ada.post("/cart", &[("product_id", mug.to_string())]).await;
-    let (_, checkout) = ada.get("/checkout").await;
-    let token = ada.tokenize("4242424242424242").await;
-    let placed = ada
-        .post(
-            "/checkout",
-            &[("key", hidden(&checkout, "key")), ("email", "ada@example.com".into()), ("payment_method", token)],
-        )
-        .await;
-    let status_page = placed.location.unwrap();
-    let order_id = status_page.trim_start_matches("/orders/").split('?').next().unwrap().to_owned();
+    let (status_page, order_id) = buy(&mut ada, mug, 1).await;
 
     let mut operator = Shopper::new(&app);
     let csrf = sign_in(&mut operator).await;
@@ -228,12 +231,7 @@ async fn an_operator_ships_a_parcel_with_its_tracking_number() {
     let mug = app.product("Blue mug", 1250, 5, None, "blue").await;
     app.sync().await;
     let mut ada = Shopper::new(&app);
-    ada.post("/cart", &[("product_id", mug.to_string()), ("quantity", "2".into())]).await;
-    let (_, checkout) = ada.get("/checkout").await;
-    let token = ada.tokenize("4242424242424242").await;
-    let form = [("key", hidden(&checkout, "key")), ("email", "ada@example.com".into()), ("payment_method", token)];
-    let status_page = ada.post("/checkout", &form).await.location.unwrap();
-    let order_id = status_page.trim_start_matches("/orders/").split('?').next().unwrap().to_owned();
+    let (status_page, order_id) = buy(&mut ada, mug, 2).await;
 
     let mut operator = Shopper::new(&app);
     let csrf = sign_in(&mut operator).await;
@@ -267,12 +265,7 @@ async fn an_operator_refunds_part_of_an_order_once_per_form() {
     let mug = app.product("Blue mug", 1250, 5, None, "blue").await;
     app.sync().await;
     let mut ada = Shopper::new(&app);
-    ada.post("/cart", &[("product_id", mug.to_string()), ("quantity", "2".into())]).await;
-    let (_, checkout) = ada.get("/checkout").await;
-    let token = ada.tokenize("4242424242424242").await;
-    let form = [("key", hidden(&checkout, "key")), ("email", "ada@example.com".into()), ("payment_method", token)];
-    let status_page = ada.post("/checkout", &form).await.location.unwrap();
-    let order_id = status_page.trim_start_matches("/orders/").split('?').next().unwrap().to_owned();
+    let (_, order_id) = buy(&mut ada, mug, 2).await;
 
     let mut operator = Shopper::new(&app);
     let csrf = sign_in(&mut operator).await;

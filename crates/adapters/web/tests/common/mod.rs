@@ -126,34 +126,29 @@ pub fn link(page: &str, rel: &str) -> Option<String> {
 pub struct Shopper<'a> {
     pub app: &'a App,
     pub cookie: String,
+    /// The last `Set-Cookie` the shop answered, whole (flags included).
+    pub set_cookie: String,
 }
 
 impl<'a> Shopper<'a> {
     pub fn new(app: &'a App) -> Self {
-        Self { app, cookie: String::new() }
+        Self { app, cookie: String::new(), set_cookie: String::new() }
     }
 
     /// Posts a cart form; returns the status and the page shown (the cart after a 303).
     pub async fn post_cart(&mut self, form: &[(&str, &str)]) -> (StatusCode, String) {
-        let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let response = no_redirects
-            .post(format!("{}/cart", self.app.base))
-            .header("cookie", &self.cookie)
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        if let Some(set) = response.headers().get("set-cookie") {
-            let set = set.to_str().unwrap();
+        let form: Vec<(&str, String)> = form.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        self.set_cookie.clear();
+        let answer = self.post("/cart", &form).await;
+        if !self.set_cookie.is_empty() {
+            let set = &self.set_cookie;
             assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
-            set.split(';').next().unwrap().clone_into(&mut self.cookie);
         }
-        if status == StatusCode::SEE_OTHER {
-            assert_eq!(response.headers()["location"], "/cart");
-            return (status, self.get("/cart").await.1);
+        if answer.status == StatusCode::SEE_OTHER {
+            assert_eq!(answer.location.as_deref(), Some("/cart"));
+            return (answer.status, self.get("/cart").await.1);
         }
-        (status, response.text().await.unwrap())
+        (answer.status, answer.body)
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, String) {
@@ -182,7 +177,8 @@ impl Shopper<'_> {
             .await
             .unwrap();
         if let Some(set) = response.headers().get("set-cookie") {
-            set.to_str().unwrap().split(';').next().unwrap().clone_into(&mut self.cookie);
+            set.to_str().unwrap().clone_into(&mut self.set_cookie);
+            self.set_cookie.split(';').next().unwrap().clone_into(&mut self.cookie);
         }
         let status = response.status();
         let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
