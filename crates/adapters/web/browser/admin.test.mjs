@@ -3,7 +3,7 @@
 // shopper's status page shows it shipped. axe-core checks the console's pages.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { ADMIN_TOKEN, axeViolations, browser, startShop } from "./harness.mjs";
+import { ADMIN_TOKEN, axeViolations, browser, newTab, startShop } from "./harness.mjs";
 
 let shop;
 let chrome;
@@ -18,12 +18,7 @@ after(async () => {
   shop?.stop();
 });
 
-async function tab() {
-  const context = await chrome.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  return page;
-}
+const tab = () => newTab(chrome);
 
 async function signIn(page) {
   await page.goto(`${shop.base}/admin/`);

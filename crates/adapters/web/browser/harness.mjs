@@ -43,6 +43,14 @@ export async function browser() {
   return chromium.launch({ executablePath, headless: true, args: ["--no-sandbox"] });
 }
 
+/** A fresh tab with cookies of its own (its own cart, its own session). */
+export async function newTab(chrome, viewport = { width: 1280, height: 800 }) {
+  const context = await chrome.newContext({ viewport });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  return page;
+}
+
 /** A product's state through the JSON API. */
 export async function product(base, id) {
   const response = await fetch(`${base}/store/v1/products/${id}`);

@@ -3,7 +3,7 @@
 // product; the whole purchase with the keyboard alone; and axe-core on every page.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { axeViolations, browser, product, setStock, startShop } from "./harness.mjs";
+import { axeViolations, browser, newTab, product, setStock, startShop } from "./harness.mjs";
 
 let shop;
 let chrome;
@@ -18,13 +18,7 @@ after(async () => {
   shop?.stop();
 });
 
-/** A fresh tab (its own cookies: its own cart). */
-async function tab(viewport = { width: 1280, height: 800 }) {
-  const context = await chrome.newContext({ viewport });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  return page;
-}
+const tab = () => newTab(chrome);
 
 const prices = async (page) =>
   (await page.locator(".card .price").allTextContents()).map((t) => Math.round(Number.parseFloat(t) * 100));
