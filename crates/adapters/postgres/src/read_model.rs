@@ -178,12 +178,37 @@ impl ProductReadModel for PgReadModel {
     }
 }
 
+/// The advisory-lock class of read-model products (two-key locks never meet the
+/// one-key locks the write side takes).
+const PRODUCT_LOCK_CLASS: i32 = 0x7265_6164;
+
+/// Serialises the events of one product. Product and stock events arrive on different
+/// topics, so two consumers may apply them at once: without the lock a product's first
+/// insert could read the stock from before a stock update that, not seeing the insert
+/// yet, updated no row, and the newer stock would be lost. Under the lock the second
+/// transaction starts after the first commits and sees its row. (Ids folding to one key
+/// only wait for each other.)
+async fn lock_product(tx: &mut sqlx::Transaction<'_, Postgres>, id: ProductId) -> Result<(), StoreError> {
+    let (high, low) = id.as_uuid().as_u64_pair();
+    let b = (high ^ low).to_ne_bytes();
+    let key = i32::from_ne_bytes([b[0] ^ b[4], b[1] ^ b[5], b[2] ^ b[6], b[3] ^ b[7]]);
+    sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+        .bind(PRODUCT_LOCK_CLASS)
+        .bind(key)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| unavailable(&e))?;
+    Ok(())
+}
+
 #[async_trait]
 impl ProductProjection for PgReadModel {
     async fn apply_product(&self, product: &Product) -> Result<bool, StoreError> {
         let view = ProductView::from_product(product, 0, 0);
         let attributes = serde_json::to_value(&product.attributes).map_err(|e| corrupt(&e))?;
         let body = serde_json::to_value(&view).map_err(|e| corrupt(&e))?;
+        let mut tx = self.pool.begin().await.map_err(|e| unavailable(&e))?;
+        lock_product(&mut tx, product.id).await?;
         let applied = sqlx::query(
             "INSERT INTO commerce_read.products
                  (id, status, price_amount, name_key, created_us, available_stock, collection_id, attributes, search,
@@ -206,14 +231,16 @@ impl ProductProjection for PgReadModel {
         .bind(view.search_tokens())
         .bind(version_i64(product.version.get()))
         .bind(body)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| unavailable(&e))?;
+        tx.commit().await.map_err(|e| unavailable(&e))?;
         Ok(applied.rows_affected() > 0)
     }
 
     async fn apply_stock(&self, product: ProductId, available: u64, version: u64) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await.map_err(|e| unavailable(&e))?;
+        lock_product(&mut tx, product).await?;
         let stored = sqlx::query(
             "INSERT INTO commerce_read.stock (product_id, available, version) VALUES ($1, $2, $3)
              ON CONFLICT (product_id) DO UPDATE SET available = EXCLUDED.available, version = EXCLUDED.version

@@ -78,6 +78,7 @@ where
 {
     stale_and_duplicate_events_change_nothing(&make().await).await;
     stock_may_arrive_before_its_product(&make().await).await;
+    product_and_stock_applied_at_once_converge(&make().await).await;
     listing_equals_the_oracle(&make().await).await;
     collections_apply_and_remove(&make().await).await;
     deleted_collections_stay_deleted_in_any_replay_order(&make().await).await;
@@ -135,6 +136,33 @@ async fn stock_may_arrive_before_its_product<S: ProductReadModel + ProductProjec
     s.apply_product(&p).await.unwrap_or_else(|e| panic!("apply: {e}"));
     let got = s.get(p.id).await.unwrap_or_else(|e| panic!("get: {e}")).map(|v| v.available_stock);
     assert_eq!(got, Some(5), "early stock shown once the product arrives");
+}
+
+/// Product and stock events travel on different topics, so two consumers may apply a
+/// product's first version and its stock at the same moment. Whatever the interleaving,
+/// the view ends with the newest stock: a store must not let the product's insert read
+/// the stock from before a concurrent stock update that could not yet see that insert.
+async fn product_and_stock_applied_at_once_converge<S: ProductReadModel + ProductProjection>(s: &S) {
+    const PRODUCTS: usize = 24;
+    const STOCK_VERSIONS: u64 = 6;
+    let f = Fixture::new();
+    let products: Vec<_> = (0..PRODUCTS).map(|_| product(ProductId::from_uuid(f.id()), 1, usd(100), f.now())).collect();
+    let apply_all = products.iter().map(|p| async move {
+        let stock = async {
+            // One partition's consumer applies a product's stock events in order.
+            for version in 1..=STOCK_VERSIONS {
+                s.apply_stock(p.id, version * 10, version).await.unwrap_or_else(|e| panic!("apply stock: {e}"));
+            }
+        };
+        let (applied, ()) = futures::future::join(s.apply_product(p), stock).await;
+        applied.unwrap_or_else(|e| panic!("apply product: {e}"));
+    });
+    futures::future::join_all(apply_all).await;
+    for p in &products {
+        let got =
+            s.get(p.id).await.unwrap_or_else(|e| panic!("get: {e}")).map(|v| (v.available_stock, v.stock_version));
+        assert_eq!(got, Some((STOCK_VERSIONS * 10, STOCK_VERSIONS)), "{}: the newest stock wins", p.id);
+    }
 }
 
 async fn listing_equals_the_oracle<S: ProductReadModel + ProductProjection>(s: &S) {
