@@ -12,7 +12,7 @@ use axum::{
     routing::{get, post, put},
 };
 use commerce_core::{
-    catalog::Version,
+    catalog::{ProductSearch, Version},
     ids::{CollectionId, OrderId, ProductId},
     inventory::OnHand,
     order::OrderStatus,
@@ -120,6 +120,9 @@ pub struct PageParams {
     /// `next_cursor` of the previous page.
     #[param(schema_with = rules::id_cursor)]
     pub cursor: Option<String>,
+    /// Part of a name or SKU.
+    #[param(schema_with = rules::product_search)]
+    pub q: Option<String>,
 }
 
 /// The default page size of the admin listings.
@@ -156,7 +159,13 @@ pub async fn list_products(
         ),
         None => None,
     };
-    let mut items = s.catalog.products(after, limit + 1).await?;
+    let mut items = match p.q.as_deref().filter(|q| !q.is_empty()) {
+        Some(q) => {
+            let search = ProductSearch::parse(q).map_err(|e| ApiError::invalid("q", e))?;
+            s.catalog.search_products(&search, after, limit + 1).await?
+        }
+        None => s.catalog.products(after, limit + 1).await?,
+    };
     let next = (items.len() > limit).then(|| items[limit - 1].id.to_string());
     items.truncate(limit);
     Ok(Json(AdminProductPage { items: items.iter().map(AdminProduct::from).collect(), next_cursor: next }))

@@ -8,7 +8,7 @@ use std::{
 use async_trait::async_trait;
 use commerce_core::{
     CollectionId, EventId, ProductId, Timestamp,
-    catalog::{Collection, Product, Sku, Version},
+    catalog::{Collection, Product, ProductSearch, Sku, Version},
     events::{EventEnvelope, StockSet},
     inventory::OnHand,
     ports::{CollectionStore, EventError, Outbox, OutboxRecord, ProductStore, RestockLog, StoreError},
@@ -69,6 +69,18 @@ fn check_version(stored: Version, expected: Version) -> Result<(), StoreError> {
     if stored == expected { Ok(()) } else { Err(StoreError::VersionConflict { expected, actual: stored }) }
 }
 
+/// The products after `after`, in id order.
+fn after_id(
+    products: &std::collections::BTreeMap<ProductId, Product>,
+    after: Option<ProductId>,
+) -> impl Iterator<Item = &Product> {
+    let range = match after {
+        Some(a) => products.range((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded)),
+        None => products.range(..),
+    };
+    range.map(|(_, p)| p)
+}
+
 #[async_trait]
 impl ProductStore for MemoryCatalogStore {
     async fn insert_product(&self, product: &Product, events: &[EventEnvelope]) -> Result<(), StoreError> {
@@ -103,11 +115,17 @@ impl ProductStore for MemoryCatalogStore {
 
     async fn products(&self, after: Option<ProductId>, limit: usize) -> Result<Vec<Product>, StoreError> {
         let s = lock(&self.state);
-        let range = match after {
-            Some(a) => s.products.range((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded)),
-            None => s.products.range(..),
-        };
-        Ok(range.take(limit).map(|(_, p)| p.clone()).collect())
+        Ok(after_id(&s.products, after).take(limit).cloned().collect())
+    }
+
+    async fn search_products(
+        &self,
+        search: &ProductSearch,
+        after: Option<ProductId>,
+        limit: usize,
+    ) -> Result<Vec<Product>, StoreError> {
+        let s = lock(&self.state);
+        Ok(after_id(&s.products, after).filter(|p| search.matches(p)).take(limit).cloned().collect())
     }
 }
 

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use commerce_core::{
     CollectionId, EventId, ProductId, Timestamp,
-    catalog::{Collection, Product, Version},
+    catalog::{Collection, Product, ProductSearch, Version},
     events::{EventEnvelope, StockSet},
     inventory::OnHand,
     ports::{CollectionStore, EventError, Outbox, OutboxRecord, ProductStore, RestockLog, StoreError},
@@ -55,13 +55,14 @@ async fn missed_update(pool: &PgPool, table: &str, id: uuid::Uuid, expected: Ver
 impl ProductStore for PgCatalogStore {
     async fn insert_product(&self, product: &Product, events: &[EventEnvelope]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(|e| unavailable(&e))?;
-        sqlx::query("INSERT INTO commerce.products (id, sku, collection_id, status, version, body) VALUES ($1, $2, $3, $4, $5, $6)")
+        sqlx::query("INSERT INTO commerce.products (id, sku, collection_id, status, version, body, search_key) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(product.id.as_uuid())
             .bind(product.sku.as_str())
             .bind(product.collection_id.map(|c| c.as_uuid()))
             .bind(product.status.as_str())
             .bind(version_i64(product.version.get()))
             .bind(json(product)?)
+            .bind(ProductSearch::key_of(product))
             .execute(&mut *tx)
             .await
             .map_err(|e| product_error(&e, product))?;
@@ -77,7 +78,7 @@ impl ProductStore for PgCatalogStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(|e| unavailable(&e))?;
         let updated = sqlx::query(
-            "UPDATE commerce.products SET sku = $2, collection_id = $3, status = $4, version = $5, body = $6
+            "UPDATE commerce.products SET sku = $2, collection_id = $3, status = $4, version = $5, body = $6, search_key = $8
              WHERE id = $1 AND version = $7",
         )
         .bind(product.id.as_uuid())
@@ -87,6 +88,7 @@ impl ProductStore for PgCatalogStore {
         .bind(version_i64(product.version.get()))
         .bind(json(product)?)
         .bind(version_i64(expected.get()))
+        .bind(ProductSearch::key_of(product))
         .execute(&mut *tx)
         .await
         .map_err(|e| product_error(&e, product))?;
@@ -117,6 +119,50 @@ impl ProductStore for PgCatalogStore {
         .await
         .map_err(|e| unavailable(&e))?;
         rows.into_iter().map(serde_json::from_value).collect::<Result<_, _>>().map_err(|e| corrupt(&e))
+    }
+
+    async fn search_products(
+        &self,
+        search: &ProductSearch,
+        after: Option<ProductId>,
+        limit: usize,
+    ) -> Result<Vec<Product>, StoreError> {
+        // strpos, not LIKE: the text is matched as it is, `%` and `_` included.
+        let rows: Vec<serde_json::Value> = sqlx::query_scalar(
+            "SELECT body FROM commerce.products WHERE strpos(search_key, $1) > 0 AND ($2::uuid IS NULL OR id > $2)
+             ORDER BY id LIMIT $3",
+        )
+        .bind(search.as_str())
+        .bind(after.map(|a| a.as_uuid()))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| unavailable(&e))?;
+        rows.into_iter().map(serde_json::from_value).collect::<Result<_, _>>().map_err(|e| corrupt(&e))
+    }
+}
+
+/// Fills the search key of products written before it existed (migration 1008), in
+/// batches, computed by the core like every later write.
+pub(crate) async fn fill_search_keys(pool: &PgPool) -> Result<(), sqlx::Error> {
+    loop {
+        let rows: Vec<(uuid::Uuid, serde_json::Value)> =
+            sqlx::query_as("SELECT id, body FROM commerce.products WHERE search_key IS NULL LIMIT 500")
+                .fetch_all(pool)
+                .await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut tx = pool.begin().await?;
+        for (id, body) in rows {
+            let product: Product = serde_json::from_value(body).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+            sqlx::query("UPDATE commerce.products SET search_key = $2 WHERE id = $1")
+                .bind(id)
+                .bind(ProductSearch::key_of(&product))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
     }
 }
 

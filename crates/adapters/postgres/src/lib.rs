@@ -51,7 +51,8 @@ use sqlx::{Postgres, Transaction, postgres::PgPoolOptions};
 pub async fn migrate_write(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     let mut migrator = sqlx::migrate!("./migrations/write");
     migrator.set_ignore_missing(true);
-    migrator.run(pool).await
+    migrator.run(pool).await?;
+    catalog::fill_search_keys(pool).await.map_err(sqlx::migrate::MigrateError::Execute)
 }
 
 /// Applies the read-model migrations (schema `commerce_read`). Idempotent.

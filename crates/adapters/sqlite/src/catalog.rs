@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use commerce_core::{
     CollectionId, EventId, ProductId, Timestamp,
-    catalog::{Collection, Product, Version},
+    catalog::{Collection, Product, ProductSearch, Version},
     events::{EventEnvelope, StockSet},
     inventory::OnHand,
     ports::{CollectionStore, EventError, Outbox, OutboxRecord, ProductStore, RestockLog, StoreError},
@@ -36,6 +36,7 @@ struct ProductRow {
     status: &'static str,
     version: i64,
     body: String,
+    search_key: String,
 }
 
 impl ProductRow {
@@ -47,6 +48,7 @@ impl ProductRow {
             status: product.status.as_str(),
             version: int(product.version.get()),
             body: json(product)?,
+            search_key: ProductSearch::key_of(product),
         })
     }
 
@@ -94,9 +96,10 @@ impl ProductStore for SqliteCatalogStore {
         self.db
             .write(move |tx| {
                 tx.prepare_cached(
-                    "INSERT INTO products (id, sku, collection_id, status, version, body) VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO products (id, sku, collection_id, status, version, body, search_key)
+                     VALUES (?, ?, ?, ?, ?, ?, ?)",
                 )?
-                .execute(params![row.id, row.sku, row.collection_id, row.status, row.version, row.body])
+                .execute(params![row.id, row.sku, row.collection_id, row.status, row.version, row.body, row.search_key])
                 .map_err(|e| row.refused(e))?;
                 Ok(events.append(tx)?)
             })
@@ -114,7 +117,7 @@ impl ProductStore for SqliteCatalogStore {
             .write(move |tx| {
                 let updated = tx
                     .prepare_cached(
-                        "UPDATE products SET sku = ?, collection_id = ?, status = ?, version = ?, body = ?
+                        "UPDATE products SET sku = ?, collection_id = ?, status = ?, version = ?, body = ?, search_key = ?
                          WHERE id = ? AND version = ?",
                     )?
                     .execute(params![
@@ -123,6 +126,7 @@ impl ProductStore for SqliteCatalogStore {
                         row.status,
                         row.version,
                         row.body,
+                        row.search_key,
                         row.id,
                         int(expected.get())
                     ])
@@ -153,6 +157,49 @@ impl ProductStore for SqliteCatalogStore {
                 .await
                 .map_err(|e| unavailable(&e))?;
         rows.iter().map(|b| decode(b)).collect()
+    }
+
+    async fn search_products(
+        &self,
+        search: &ProductSearch,
+        after: Option<ProductId>,
+        limit: usize,
+    ) -> Result<Vec<Product>, StoreError> {
+        // instr, not LIKE: the text is matched as it is, `%` and `_` included, and
+        // LIKE would fold ASCII case only.
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT body FROM products WHERE instr(search_key, ?1) > 0 AND (?2 IS NULL OR id > ?2) ORDER BY id LIMIT ?3",
+        )
+        .bind(search.as_str())
+        .bind(after.map(|a| a.as_uuid()))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(self.db.reader())
+        .await
+        .map_err(|e| unavailable(&e))?;
+        rows.iter().map(|b| decode(b)).collect()
+    }
+}
+
+/// Fills the search key of products written before it existed (migration 0004), in
+/// batches, computed by the core like every later write. Runs on the set-up connection,
+/// before the writer starts.
+pub(crate) async fn fill_search_keys(pool: &sqlx::SqlitePool) -> Result<(), sqlx::Error> {
+    loop {
+        let rows: Vec<(uuid::Uuid, String)> =
+            sqlx::query_as("SELECT id, body FROM products WHERE search_key IS NULL LIMIT 500").fetch_all(pool).await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut tx = pool.begin().await?;
+        for (id, body) in rows {
+            let product: Product = serde_json::from_str(&body).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+            sqlx::query("UPDATE products SET search_key = ?2 WHERE id = ?1")
+                .bind(id)
+                .bind(ProductSearch::key_of(&product))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
     }
 }
 

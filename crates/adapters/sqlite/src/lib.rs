@@ -120,6 +120,7 @@ impl SqliteDb {
             // connection makes the caller's future not provably `Send`.
             let setup = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
             migrate(&setup).await?;
+            catalog::fill_search_keys(&setup).await?;
             // Planner statistics for tables that grew since they were last gathered (cheap
             // when nothing changed); also run on close.
             sqlx::query("PRAGMA optimize = 0x10002").execute(&setup).await?;

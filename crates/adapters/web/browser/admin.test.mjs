@@ -43,6 +43,11 @@ test("an admin creates a product and sets its stock, and a shopper finds it", as
   await admin.getByLabel("Units in stock").fill("9");
   await admin.getByRole("button", { name: "Set stock" }).click();
   await assert.doesNotReject(admin.getByText("9 available, 0 reserved").waitFor());
+  // The console's list finds it by part of its SKU.
+  await admin.goto(`${shop.base}/admin/products`);
+  await admin.getByRole("searchbox", { name: "Find by name or SKU" }).fill("owl-1");
+  await admin.getByRole("button", { name: "Search" }).click();
+  await assert.doesNotReject(admin.getByRole("link", { name: "Owl reading lamp" }).waitFor());
 
   const shopper = await tab();
   await shopper.goto(shop.base);

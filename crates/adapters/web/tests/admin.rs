@@ -154,6 +154,16 @@ async fn an_operator_creates_stocks_edits_and_archives_a_product() {
     assert_eq!(archived.status, StatusCode::SEE_OTHER);
     app.sync().await;
     assert_eq!(app.get(&format!("/products/{id}")).await.0, StatusCode::NOT_FOUND, "gone from the storefront");
+
+    // The console still finds it, by part of its name or SKU in any case.
+    let (status, found) = operator.get("/admin/products?q=MUG%2C+L").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(found.contains("Teal mug, large") && found.contains("archived"), "{found}");
+    let (_, none) = operator.get("/admin/products?q=teapot").await;
+    assert!(!none.contains("Teal mug") && none.contains("No product matches."), "{none}");
+    let (status, refused) = operator.get(&format!("/admin/products?q={}", "x".repeat(101))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.contains("id=\"q-error\"") && refused.contains("at most 100 characters"), "{refused}");
 }
 
 #[tokio::test]

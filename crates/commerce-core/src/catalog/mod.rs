@@ -7,6 +7,7 @@
 mod collection;
 mod fields;
 mod product;
+mod search;
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +16,7 @@ pub use fields::{AttributeName, AttributeValue, Attributes, CollectionName, Desc
 pub use product::{
     CatalogRuleError, MoneyInput, NewProduct, Product, ProductInput, ProductPatch, ProductPatchInput, ProductStatus,
 };
+pub use search::ProductSearch;
 
 /// An aggregate's version for optimistic concurrency: 1 when created, +1 per change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -22,7 +22,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::{
-    catalog::{Collection, Product, Version},
+    catalog::{Collection, Product, ProductSearch, Version},
     events::EventEnvelope,
     idempotency::{CommandOutcome, Fingerprint, KeyDigest},
     ids::{CollectionId, EventId, OrderId, ProductId, ReservationId},
@@ -102,6 +102,16 @@ pub trait ProductStore: Send + Sync {
 
     /// Products in id order, starting after `after`, at most `limit`.
     async fn products(&self, after: Option<ProductId>, limit: usize) -> Result<Vec<Product>, StoreError>;
+
+    /// The products `search` finds ([`ProductSearch::matches`]), any status, in id order,
+    /// starting after `after`, at most `limit`. Stores keep [`ProductSearch::key_of`] with
+    /// each product to answer without reading every product.
+    async fn search_products(
+        &self,
+        search: &ProductSearch,
+        after: Option<ProductId>,
+        limit: usize,
+    ) -> Result<Vec<Product>, StoreError>;
 }
 
 /// The catalog's collections (write model). A collection cannot be deleted while a

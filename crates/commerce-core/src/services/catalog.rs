@@ -6,7 +6,7 @@ use super::Env;
 use crate::{
     catalog::{
         CatalogRuleError, Collection, CollectionInput, CollectionPatchInput, Product, ProductInput, ProductPatchInput,
-        Version,
+        ProductSearch, Version,
     },
     events::DomainEvent,
     ids::{CollectionId, EventId, ProductId},
@@ -139,6 +139,16 @@ impl CatalogService {
     /// Products in id order.
     pub async fn products(&self, after: Option<ProductId>, limit: usize) -> Result<Vec<Product>, CatalogError> {
         Ok(self.products.products(after, limit.clamp(1, 1000)).await?)
+    }
+
+    /// The products `search` finds (part of a name or SKU), any status, in id order.
+    pub async fn search_products(
+        &self,
+        search: &ProductSearch,
+        after: Option<ProductId>,
+        limit: usize,
+    ) -> Result<Vec<Product>, CatalogError> {
+        Ok(self.products.search_products(search, after, limit.clamp(1, 1000)).await?)
     }
 
     /// Applies a partial update. `if_match` (the `If-Match` version) must equal the current version.

@@ -7,7 +7,9 @@
 
 use commerce_core::{
     Currency,
-    catalog::{AttributeName, AttributeValue, Attributes, CollectionName, Description, ProductName, Sku, Slug},
+    catalog::{
+        AttributeName, AttributeValue, Attributes, CollectionName, Description, ProductName, ProductSearch, Sku, Slug,
+    },
     inventory::{OnHand, Quantity},
     order::OrderStatus,
     payment::{CardExpiry, PaymentToken},
@@ -421,6 +423,13 @@ pub fn search_term() -> Object {
         "Full-text search: 1-10 words; every word must start a word of the name, SKU, description or attributes.",
     )
     .build()
+}
+
+/// The console's product search.
+pub fn product_search() -> Object {
+    string(ProductSearch::RULE, "Only products whose name or SKU contains this text, in any case (1-100 characters).")
+        .examples([serde_json::json!("mug")])
+        .build()
 }
 
 /// A page size.

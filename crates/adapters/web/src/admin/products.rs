@@ -13,7 +13,7 @@ use axum::{
 };
 use commerce_core::{
     ProductId,
-    catalog::{Product, ProductInput, ProductPatchInput},
+    catalog::{Product, ProductInput, ProductPatchInput, ProductSearch},
     inventory::OnHand,
     money::{Currency, Money},
     services::{catalog::CatalogError, restock::RestockError},
@@ -41,6 +41,9 @@ struct Row {
 struct ListPage {
     layout: AdminLayout,
     rows: Vec<Row>,
+    /// The search as typed, and why it was refused.
+    q: String,
+    q_error: Option<String>,
     next_href: Option<String>,
     notice: Option<String>,
 }
@@ -49,16 +52,24 @@ struct ListPage {
 pub(crate) struct ListQuery {
     after: Option<String>,
     saved: Option<String>,
+    #[serde(default)]
+    q: String,
 }
 
-/// `GET /admin/products`: every product, any status, in creation order.
+/// `GET /admin/products`: every product, any status, in creation order; with `q`, those
+/// whose name or SKU contains it.
 pub(crate) async fn list(
     State(pages): State<AdminPages>,
     operator: Operator,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, WebError> {
     let after = q.after.as_deref().and_then(|a| a.parse::<ProductId>().ok());
-    let products = pages.catalog.products(after, PAGE).await.map_err(unavailable)?;
+    let search = (!q.q.trim().is_empty()).then(|| ProductSearch::parse(&q.q)).transpose();
+    let (products, q_error) = match search {
+        Ok(Some(search)) => (pages.catalog.search_products(&search, after, PAGE).await.map_err(unavailable)?, None),
+        Ok(None) => (pages.catalog.products(after, PAGE).await.map_err(unavailable)?, None),
+        Err(e) => (vec![], Some(e.to_string())),
+    };
     let mut rows = Vec::with_capacity(products.len());
     for p in &products {
         let available = match pages.stock.stock(p.id).await {
@@ -74,10 +85,17 @@ pub(crate) async fn list(
             available,
         });
     }
-    let next_href =
-        (products.len() == PAGE).then(|| products.last().map(|p| format!("/admin/products?after={}", p.id))).flatten();
+    let next_href = products.last().filter(|_| products.len() == PAGE).map(|last| {
+        let mut pairs = vec![("after", last.id.to_string())];
+        if !q.q.trim().is_empty() {
+            pairs.push(("q", q.q.clone()));
+        }
+        format!("/admin/products?{}", serde_urlencoded::to_string(&pairs).unwrap_or_default())
+    });
     let notice = q.saved.map(|_| "Saved.".to_owned());
-    Ok(render(&ListPage { layout: AdminLayout::new(&pages, &operator), rows, next_href, notice })?.into_response())
+    let status = if q_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let page = ListPage { layout: AdminLayout::new(&pages, &operator), rows, q: q.q, q_error, next_href, notice };
+    Ok((status, render(&page)?).into_response())
 }
 
 /// The product form as it posts.

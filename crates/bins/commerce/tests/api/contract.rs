@@ -64,6 +64,19 @@ async fn products_are_created_versioned_and_archived() {
     }
     problem(app.get(&format!("/store/v1/products/{id}")).await, StatusCode::NOT_FOUND).await;
     problem(app.get("/store/v1/products/not-a-uuid").await, StatusCode::NOT_FOUND).await;
+
+    // Operators still find it, by part of its name or SKU in any case.
+    for (q, found) in [("BETTER", 1), ("ee-1", 1), ("mug", 0)] {
+        let page: Value =
+            app.admin(reqwest::Method::GET, &format!("/admin/v1/products?q={q}"), None).await.json().await.unwrap();
+        assert_eq!(page["items"].as_array().unwrap().len(), found, "q={q}");
+    }
+    let p = problem(
+        app.admin(reqwest::Method::GET, "/admin/v1/products?q=%20%20", None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(fields(&p), ["q"]);
     app.stop().await;
 }
 

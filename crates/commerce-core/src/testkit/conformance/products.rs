@@ -3,7 +3,7 @@
 use std::future::Future;
 
 use crate::{
-    catalog::{ProductPatchInput, ProductStatus, Sku, Version},
+    catalog::{ProductName, ProductPatchInput, ProductSearch, ProductStatus, Sku, Version},
     events::DomainEvent,
     ids::ProductId,
     money::{Currency, Money},
@@ -30,6 +30,7 @@ where
     update_of_unknown_product_is_not_found(&make().await).await;
     renaming_to_a_taken_sku_is_duplicate(&make().await).await;
     products_page_in_id_order(&make().await).await;
+    search_finds_part_of_a_name_or_sku(&make().await).await;
 }
 
 /// Runs [`run`] and the outbox cases against stores that are also their own outbox.
@@ -128,6 +129,49 @@ async fn products_page_in_id_order(s: &impl ProductStore) {
         seen.extend(page);
     }
     assert_eq!(seen, all, "products_page_in_id_order");
+}
+
+/// Every page of `search` over `s`, walked with `after`.
+async fn search_all(s: &impl ProductStore, search: &ProductSearch) -> Vec<ProductId> {
+    let (mut seen, mut after) = (vec![], None);
+    loop {
+        let page = s.search_products(search, after, 2).await.unwrap_or_else(|e| panic!("search: {e}"));
+        assert!(page.len() <= 2, "search: page too long");
+        let Some(last) = page.last() else { return seen };
+        after = Some(last.id);
+        seen.extend(page.iter().map(|p| p.id));
+    }
+}
+
+/// The search agrees with [`ProductSearch::matches`], whatever the script and case (no
+/// database's `lower()` decides), finds drafts and archived products, and follows renames.
+async fn search_finds_part_of_a_name_or_sku(s: &impl ProductStore) {
+    let f = Fixture::new();
+    let names = ["Blue Mug", "ÉCLAIR Tin", "Straße Sign", "ΣΟΦΊΑ Bowl", "blue plate", "Mugwort Tea"];
+    let mut all = vec![];
+    for (n, name) in (0_u32..).zip(names) {
+        let mut p = product(ProductId::from_uuid(f.id()), n, usd(100), f.now());
+        p.name = ProductName::parse(name).unwrap_or_else(|e| panic!("name: {e}"));
+        p.status = [ProductStatus::Draft, ProductStatus::Active, ProductStatus::Archived][n as usize % 3];
+        s.insert_product(&p, &[]).await.unwrap_or_else(|e| panic!("insert: {e}"));
+        all.push(p);
+    }
+    all.sort_by_key(|p| p.id);
+    for text in ["mug", "BLUE", "éclair", "STRASSE", "straße", "σοφία", "ΣΟΦΊΑ", "p-3", "P-", "e m", "teapot"]
+    {
+        let search = ProductSearch::parse(text).unwrap_or_else(|e| panic!("search {text}: {e}"));
+        let expected: Vec<_> = all.iter().filter(|p| search.matches(p)).map(|p| p.id).collect();
+        assert_eq!(search_all(s, &search).await, expected, "search {text:?}");
+    }
+
+    let mut renamed = all[0].clone();
+    renamed.name = ProductName::parse("Teapot").unwrap_or_else(|e| panic!("name: {e}"));
+    renamed.version = renamed.version.next();
+    s.update_product(&renamed, all[0].version, &[]).await.unwrap_or_else(|e| panic!("update: {e}"));
+    let teapot = ProductSearch::parse("teapot").unwrap_or_else(|e| panic!("search: {e}"));
+    assert_eq!(search_all(s, &teapot).await, vec![renamed.id], "a rename is found by its new name");
+    let old = ProductSearch::parse(all[0].name.as_str()).unwrap_or_else(|e| panic!("search: {e}"));
+    assert!(!search_all(s, &old).await.contains(&renamed.id), "and no longer by its old one");
 }
 
 async fn events_are_written_with_the_change<S: ProductStore + Outbox>(s: &S) {
