@@ -8,8 +8,10 @@ pub mod secrets;
 pub mod seed;
 mod shop;
 pub mod transfer;
+mod web;
 
-pub use shop::{Payments, PaymentsArgs, RecoveryArgs};
+pub use shop::{BrowserTokenizer, Payments, PaymentsArgs, RecoveryArgs};
+pub use web::WebArgs;
 
 use std::{fmt::Display, future::Future, net::SocketAddr, sync::Arc, time::Duration};
 

@@ -81,6 +81,31 @@ pub struct PaymentsArgs {
     /// A file holding the webhook endpoint's signing secret.
     #[arg(long, env = "STRIPE_WEBHOOK_SECRET_FILE")]
     pub stripe_webhook_secret_file: Option<std::path::PathBuf>,
+    /// Stripe's publishable key (`pk_...`): the checkout page's script tokenises cards at
+    /// Stripe with it. Without it, a shop on Stripe serves no checkout page (the API still
+    /// takes `payment_method` tokens made elsewhere).
+    #[arg(long, env = "STRIPE_PUBLISHABLE_KEY")]
+    pub stripe_publishable_key: Option<String>,
+    /// Where browsers reach the remote processor's tokenisation endpoint, when not at
+    /// `--payments-url` (which the service uses, perhaps on an internal network).
+    #[arg(long, env = "COMMERCE_PAYMENTS_PUBLIC_URL")]
+    pub payments_public_url: Option<String>,
+}
+
+/// Where a checkout page's script sends the card for a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BrowserTokenizer {
+    /// The in-process simulator: the binary serves its endpoint on its own origin.
+    InProcess,
+    /// A processor on its own origin: its endpoint and the publishable key sent along.
+    Remote {
+        /// `https://api.stripe.com/v1/payment_methods`, or a remote simulator's.
+        url: String,
+        /// Stripe's publishable key.
+        key: Option<String>,
+    },
+    /// No page can take cards, and why (logged at start).
+    Unavailable(&'static str),
 }
 
 /// The processor [`PaymentsArgs`] name: the gateway, and the in-process simulator when
@@ -95,6 +120,8 @@ pub struct Payments {
     /// Reads the processor's webhooks (Stripe with `STRIPE_WEBHOOK_SECRET`): the
     /// binary then serves `POST /webhooks/stripe`.
     pub notices: Option<Arc<dyn commerce_core::ports::PaymentNoticeDecoder>>,
+    /// Where the checkout page tokenises cards.
+    pub browser_tokenizer: BrowserTokenizer,
 }
 
 impl PaymentsArgs {
@@ -146,7 +173,21 @@ impl PaymentsArgs {
                     );
                     None
                 };
-            return Ok(Payments { gateway: Arc::new(stripe), simulator: None, card_data: CardData::Refused, notices });
+            let browser_tokenizer = match &self.stripe_publishable_key {
+                Some(key) if key.starts_with("pk_") => BrowserTokenizer::Remote {
+                    url: format!("{}/v1/payment_methods", self.stripe_api_base.trim_end_matches('/')),
+                    key: Some(key.clone()),
+                },
+                Some(_) => anyhow::bail!("STRIPE_PUBLISHABLE_KEY must start with pk_ (never the secret key)"),
+                None => BrowserTokenizer::Unavailable("STRIPE_PUBLISHABLE_KEY is not set"),
+            };
+            return Ok(Payments {
+                gateway: Arc::new(stripe),
+                simulator: None,
+                card_data: CardData::Refused,
+                notices,
+                browser_tokenizer,
+            });
         }
         let Some(url) = &self.payments_url else {
             let mut simulator = SimulatedCardProcessor::new(ProcessorConfig {
@@ -162,6 +203,7 @@ impl PaymentsArgs {
                 simulator: Some(simulator),
                 card_data: CardData::Accepted,
                 notices: None,
+                browser_tokenizer: BrowserTokenizer::InProcess,
             });
         };
         let remote = match &self.payments_ca_file {
@@ -172,7 +214,17 @@ impl PaymentsArgs {
             }
             None => HttpCardProcessor::new(url.clone(), timeout)?,
         };
-        // The remote simulator is a simulator too: test mode, card details accepted.
-        Ok(Payments { gateway: Arc::new(remote), simulator: None, card_data: CardData::Accepted, notices: None })
+        // The remote simulator is a simulator too: test mode, card details accepted. Browsers
+        // tokenise there directly (its `--cors-origin` names the shop).
+        let public = self.payments_public_url.as_ref().unwrap_or(url);
+        let browser_tokenizer =
+            BrowserTokenizer::Remote { url: format!("{}/v1/payment_methods", public.trim_end_matches('/')), key: None };
+        Ok(Payments {
+            gateway: Arc::new(remote),
+            simulator: None,
+            card_data: CardData::Accepted,
+            notices: None,
+            browser_tokenizer,
+        })
     }
 }

@@ -1,5 +1,6 @@
 // The checkout's card step: the card goes to the card processor's tokenisation endpoint
-// (data-tokenize-url, Stripe's form shape), and only the token it answers is posted to the
+// (data-tokenize-url, Stripe's form shape, with data-tokenize-key as Stripe.js sends its
+// publishable key), and only the token it answers is posted to the
 // shop. The card inputs have no name, so the browser never posts them. One submission per
 // click: the button is disabled until the answer.
 "use strict";
@@ -25,6 +26,8 @@
       "card[exp_year]": field("card-exp-year").value.trim(),
       "card[cvc]": field("card-cvc").value.trim(),
     });
+    // A processor on its own origin (Stripe) knows the shop by its publishable key.
+    if (form.dataset.tokenizeKey) body.set("key", form.dataset.tokenizeKey);
     try {
       const response = await fetch(form.dataset.tokenizeUrl, { method: "POST", body, credentials: "omit" });
       const answer = await response.json();

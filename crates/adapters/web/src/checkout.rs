@@ -118,6 +118,7 @@ struct CheckoutPage {
     methods: Vec<Method>,
     address: Vec<Field>,
     tokenize_url: String,
+    tokenize_key: Option<String>,
     message: Option<String>,
     errors: Vec<(String, String)>,
 }
@@ -189,6 +190,7 @@ async fn page(
             })
             .collect(),
         tokenize_url: s.config.tokenize_url.clone(),
+        tokenize_key: s.config.tokenize_key.clone(),
         message,
         errors: errors.errors().iter().map(|e| (form_field(&e.field), e.message.clone())).collect(),
         form,

@@ -43,7 +43,7 @@ use commerce_core::{
     },
 };
 
-pub use admin::{AdminPages, admin_router};
+pub use admin::{AdminPages, AdminSessions, admin_catalog_router, admin_orders_router, admin_router};
 pub use error::WebError;
 
 /// How the pages present the shop.
@@ -57,9 +57,13 @@ pub struct WebConfig {
     pub page_size: u8,
     /// Mark cookies `Secure` (the shop is served over TLS).
     pub secure_cookies: bool,
-    /// Where the checkout page's script sends the card for a token (the card processor's
-    /// tokenisation endpoint, same origin: the CSP allows no other).
+    /// Where the checkout page's script sends the card for a token: the card processor's
+    /// tokenisation endpoint, a path on this origin (the in-process simulator) or an
+    /// absolute `https://` address (Stripe, a remote processor), whose origin the checkout
+    /// page's Content-Security-Policy then lets the script reach.
     pub tokenize_url: String,
+    /// The processor's publishable key, sent with the card as Stripe.js does (`key=pk_...`).
+    pub tokenize_key: Option<String>,
 }
 
 impl Default for WebConfig {
@@ -70,6 +74,7 @@ impl Default for WebConfig {
             page_size: 24,
             secure_cookies: false,
             tokenize_url: "/simulator/v1/payment_methods".into(),
+            tokenize_key: None,
         }
     }
 }
@@ -103,12 +108,38 @@ impl CheckoutPages {
 
 /// `/checkout` and `/orders/{id}`, with the same headers as the storefront pages. Served
 /// where orders are placed (`commerce`; `orders-service` in the distributed deployment).
-pub fn checkout_router(pages: CheckoutPages) -> Router {
-    Router::new()
+///
+/// A `tokenize_url` on another origin is added to the checkout page's `connect-src`; one
+/// that is not a plain origin (a space, `;`, a quote) is refused here rather than written
+/// into the policy.
+pub fn checkout_router(pages: CheckoutPages) -> Result<Router, TokenizeUrlError> {
+    let policy = match tokenizer_origin(&pages.config.tokenize_url) {
+        None => axum::http::HeaderValue::from_static(assets::CONTENT_SECURITY_POLICY),
+        Some(origin) => {
+            assets::policy_connecting_to(origin).ok_or_else(|| TokenizeUrlError(pages.config.tokenize_url.clone()))?
+        }
+    };
+    Ok(Router::new()
         .route("/checkout", get(checkout::show).post(checkout::place))
         .route("/orders/{id}", get(orders::show))
         .with_state(pages)
-        .layer(middleware::map_response(assets::security_headers))
+        .layer(middleware::map_response(move |response| {
+            let policy = policy.clone();
+            async move { assets::with_policy(response, policy) }
+        })))
+}
+
+/// A tokenisation address whose origin cannot be written into a Content-Security-Policy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the card tokenisation address {0:?} has no plain origin")]
+pub struct TokenizeUrlError(pub String);
+
+/// The origin (`https://api.stripe.com`) of an absolute tokenisation address; `None` for a
+/// path on the shop's own origin.
+fn tokenizer_origin(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    let host_end = rest.find('/').unwrap_or(rest.len());
+    Some(&url[..url.len() - rest.len() + host_end])
 }
 
 /// What the storefront pages need.
@@ -131,4 +162,23 @@ pub fn storefront_router(storefront: StorefrontService, config: WebConfig) -> Ro
         .with_state(state)
         .merge(assets::router())
         .layer(middleware::map_response(assets::security_headers))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tokenizer_on_another_origin_is_added_to_connect_src_and_nothing_else() {
+        assert_eq!(tokenizer_origin("/simulator/v1/payment_methods"), None);
+        assert_eq!(tokenizer_origin("https://api.stripe.com/v1/payment_methods"), Some("https://api.stripe.com"));
+        assert_eq!(tokenizer_origin("http://127.0.0.1:8090"), Some("http://127.0.0.1:8090"));
+        let policy = assets::policy_connecting_to("https://api.stripe.com").map(|v| v.to_str().map(str::to_owned));
+        let policy = policy.and_then(Result::ok).unwrap_or_default();
+        assert!(policy.contains("connect-src 'self' https://api.stripe.com;"), "{policy}");
+        assert!(policy.contains("script-src 'self';"), "{policy}");
+        for hostile in ["https://a.example; script-src *", "https://a.example'", "https://ä.example", ""] {
+            assert_eq!(assets::policy_connecting_to(hostile), None, "{hostile}");
+        }
+    }
 }

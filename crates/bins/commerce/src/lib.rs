@@ -100,9 +100,9 @@ pub struct Config {
     /// lag changes by up to this); 0 counts on every request.
     #[arg(long, env = "COMMERCE_FACET_CACHE_SECS", default_value = "10")]
     pub facet_cache_secs: u64,
-    /// The shop's name in the web pages' header and titles.
-    #[arg(long, env = "COMMERCE_SHOP_NAME", default_value = "Commerce demo shop")]
-    pub shop_name: String,
+    /// The web pages (`--shop-name`, `--secure-cookies`).
+    #[command(flatten)]
+    pub web: commerce_process::WebArgs,
     /// The sender of customer messages; its domain names them (`Message-ID`).
     #[arg(long, env = "MAIL_FROM", default_value = "Shop <shop@commerce.localhost>")]
     pub mail_from: String,
@@ -230,7 +230,7 @@ pub async fn run(
     let authorizer = Arc::new(AdminToken::new(token.clone()));
     let mut routes = commerce_http::shop_router(&shop, authorizer.clone())
         .merge(commerce_graphql::router(commerce_graphql::shop_schema(shop.storefront.clone(), shop.checkout.clone())))
-        .merge(web_pages(&shop, &args, token, payments.simulator.as_ref()));
+        .merge(web_pages(&shop, &args, token, &payments)?);
     if let Some(decoder) = payments.notices {
         routes = routes.merge(commerce_http::webhooks::router(commerce_http::webhooks::WebhookState {
             decoder,
@@ -261,50 +261,43 @@ pub async fn run(
     Ok(())
 }
 
-/// The web storefront and admin console; with the in-process card processor, also its
-/// browser-facing tokenisation endpoint and the checkout pages that use it (the card goes
-/// from the page's script to the processor, never to the shop).
+/// The web storefront, the admin console and the checkout pages. With the in-process card
+/// processor, also its browser-facing tokenisation endpoint and 3-D Secure page; with
+/// another, the checkout page's script tokenises there (the card goes from the browser to
+/// the processor, never to the shop).
 fn web_pages(
     shop: &commerce_core::services::shop::Shop,
     args: &Config,
     token: commerce_core::credential::BearerToken,
-    simulator: Option<&Arc<commerce_payment_simulator::SimulatedCardProcessor>>,
-) -> axum::Router {
-    let config = commerce_web::WebConfig {
-        shop_name: args.shop_name.clone(),
-        secure_cookies: args.tls.tls_cert.is_some(),
-        ..commerce_web::WebConfig::default()
+    payments: &commerce_process::Payments,
+) -> anyhow::Result<axum::Router> {
+    let config = args.web.config(&args.tls, &payments.browser_tokenizer);
+    let admin = commerce_web::AdminPages {
+        catalog: shop.catalog.clone(),
+        stock: shop.stock.clone(),
+        orders: shop.orders.clone(),
+        refunds: shop.refunds.clone(),
+        sessions: commerce_web::AdminSessions::new(token, shop.env.clock.clone(), shop.env.ids.clone(), config.clone()),
     };
-    let admin = commerce_web::AdminPages::new(
-        shop.catalog.clone(),
-        shop.stock.clone(),
-        shop.orders.clone(),
-        shop.refunds.clone(),
-        token,
-        shop.env.clock.clone(),
-        shop.env.ids.clone(),
-        config.clone(),
-    );
     let mut pages = commerce_web::storefront_router(shop.storefront.clone(), config.clone())
         .merge(commerce_web::admin_router(admin));
-    if let Some(simulator) = simulator {
-        pages = pages
-            .nest(
-                "/simulator",
-                commerce_payment_simulator::remote::browser_router(
-                    simulator.clone(),
-                    Some(shop.payment_notices.clone()),
-                ),
-            )
-            .merge(commerce_web::checkout_router(commerce_web::CheckoutPages::new(
-                shop.storefront.clone(),
-                shop.checkout.clone(),
-                shop.orders.clone(),
-                shop.pricing.clone(),
-                config,
-            )));
+    if let Some(simulator) = &payments.simulator {
+        let browser =
+            commerce_payment_simulator::remote::browser_router(simulator.clone(), Some(shop.payment_notices.clone()));
+        pages = pages.nest("/simulator", browser);
     }
-    pages
+    if let commerce_process::BrowserTokenizer::Unavailable(why) = &payments.browser_tokenizer {
+        tracing::warn!(reason = why, "the checkout pages are not served");
+        return Ok(pages);
+    }
+    let checkout = commerce_web::CheckoutPages::new(
+        shop.storefront.clone(),
+        shop.checkout.clone(),
+        shop.orders.clone(),
+        shop.pricing.clone(),
+        config,
+    );
+    Ok(pages.merge(commerce_web::checkout_router(checkout)?))
 }
 
 /// The job that sends customers their order messages: through `SMTP_URL`, or into the

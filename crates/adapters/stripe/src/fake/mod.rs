@@ -3,6 +3,9 @@
 //! semantics, so the adapter is tested without the internet.
 //!
 //! - Authentication: `Authorization: Bearer <the key the fake was made with>`, else 401.
+//!   As Stripe.js does, a browser may create a PaymentMethod with the publishable key in
+//!   the form instead (`key=pk_...`, [`FakeStripe::publishable_key`]); that answer allows
+//!   any origin (CORS), like Stripe's.
 //! - Idempotency: a POST with an `Idempotency-Key` seen before replays the first answer
 //!   (with `Idempotent-Replayed: true`) when its path and body are the same, and is a 400
 //!   `idempotency_error` otherwise.
@@ -79,6 +82,12 @@ impl FakeStripe {
     /// A fake that accepts `secret_key` (e.g. `sk_test_fake`).
     pub fn new(secret_key: &str) -> Arc<Self> {
         Arc::new(Self { secret_key: secret_key.to_owned(), books: Mutex::default(), webhooks: Mutex::default() })
+    }
+
+    /// The publishable key paired with the secret key: `sk_test_x` gives `pk_test_x`.
+    pub fn publishable_key(&self) -> String {
+        let rest = self.secret_key.split_once('_').map_or(self.secret_key.as_str(), |(_, rest)| rest);
+        format!("pk_{rest}")
     }
 
     /// Delivers every later event to `url`, signed with `secret`, as Stripe does: after
@@ -189,8 +198,21 @@ pub fn router(fake: Arc<FakeStripe>) -> Router {
 
 type Fake = State<Arc<FakeStripe>>;
 
+/// From the shop's server (the secret key) or from a browser (the publishable key in the
+/// form, any origin allowed).
 async fn create_method(State(fake): Fake, headers: HeaderMap, body: Bytes) -> Response {
-    handle(&fake, &headers, Method::POST, Call::CreateMethod, &body).await
+    let form: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    if form.get("key").is_none_or(|key| *key != fake.publishable_key()) {
+        return handle(&fake, &headers, Method::POST, Call::CreateMethod, &body).await;
+    }
+    let mut server_side = headers.clone();
+    let bearer = HeaderValue::from_str(&format!("Bearer {}", fake.secret_key));
+    if let Ok(bearer) = bearer {
+        server_side.insert("authorization", bearer);
+    }
+    let mut response = handle(&fake, &server_side, Method::POST, Call::CreateMethod, &body).await;
+    response.headers_mut().insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    response
 }
 
 async fn get_method(State(fake): Fake, headers: HeaderMap, Path(id): Path<String>) -> Response {

@@ -16,7 +16,7 @@ use commerce_core::{
 };
 use serde::Deserialize;
 
-use super::{AdminLayout, AdminPages, CsrfOnly, Operator, form_version, path_id, unavailable};
+use super::{AdminLayout, CatalogConsole, CsrfOnly, Operator, form_version, path_id, unavailable};
 use crate::error::{WebError, render};
 
 /// The collection form as it posts.
@@ -94,7 +94,7 @@ fn named(errors: &ValidationErrors) -> Vec<(String, String)> {
 }
 
 async fn list_page(
-    pages: &AdminPages,
+    pages: &CatalogConsole,
     operator: &Operator,
     form: CollectionForm,
     errors: &ValidationErrors,
@@ -120,7 +120,7 @@ pub(crate) struct Saved {
 
 /// `GET /admin/collections`.
 pub(crate) async fn list(
-    State(pages): State<AdminPages>,
+    State(pages): State<CatalogConsole>,
     operator: Operator,
     Query(saved): Query<Saved>,
 ) -> Result<Response, WebError> {
@@ -149,7 +149,7 @@ fn refusal(e: CatalogError) -> Result<(StatusCode, ValidationErrors, String), We
 
 /// `POST /admin/collections`: creates one, then the list (303).
 pub(crate) async fn create(
-    State(pages): State<AdminPages>,
+    State(pages): State<CatalogConsole>,
     operator: Operator,
     Form(form): Form<CollectionForm>,
 ) -> Result<Response, WebError> {
@@ -166,7 +166,7 @@ pub(crate) async fn create(
     }
 }
 
-async fn current(pages: &AdminPages, id: CollectionId) -> Result<Collection, WebError> {
+async fn current(pages: &CatalogConsole, id: CollectionId) -> Result<Collection, WebError> {
     match pages.catalog.collection(id).await {
         Ok(c) => Ok(c),
         Err(CatalogError::CollectionNotFound) => Err(WebError::NotFound),
@@ -176,7 +176,7 @@ async fn current(pages: &AdminPages, id: CollectionId) -> Result<Collection, Web
 
 /// `GET /admin/collections/{id}`.
 pub(crate) async fn edit_form(
-    State(pages): State<AdminPages>,
+    State(pages): State<CatalogConsole>,
     operator: Operator,
     Path(id): Path<String>,
     Query(saved): Query<Saved>,
@@ -195,7 +195,7 @@ pub(crate) async fn edit_form(
 
 /// `POST /admin/collections/{id}`: saves under the version the form was read at.
 pub(crate) async fn update(
-    State(pages): State<AdminPages>,
+    State(pages): State<CatalogConsole>,
     operator: Operator,
     Path(id): Path<String>,
     Form(form): Form<CollectionForm>,
@@ -234,7 +234,7 @@ pub(crate) async fn update(
 
 /// `POST /admin/collections/{id}/delete`: refused (409) while products are in it.
 pub(crate) async fn delete(
-    State(pages): State<AdminPages>,
+    State(pages): State<CatalogConsole>,
     operator: Operator,
     Path(id): Path<String>,
     Form(form): Form<CsrfOnly>,

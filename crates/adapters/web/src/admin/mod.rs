@@ -32,7 +32,28 @@ use crate::{
 /// The session cookie.
 const COOKIE: &str = "admin_session";
 
-/// What the console needs: the operators' use cases and the admin credential.
+/// The console's sign-in: the admin credential, the session signer derived from it, and
+/// how pages present the shop. Every process serving part of the console is given the same
+/// credential, so a session signed by one is accepted by all behind one origin.
+#[derive(Clone)]
+pub struct AdminSessions {
+    token: BearerToken,
+    sessions: SessionSigner,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+    config: Arc<WebConfig>,
+}
+
+impl AdminSessions {
+    /// People sign in with `token`.
+    pub fn new(token: BearerToken, clock: Arc<dyn Clock>, ids: Arc<dyn IdGenerator>, config: WebConfig) -> Self {
+        let sessions = token.sessions();
+        Self { token, sessions, clock, ids, config: Arc::new(config) }
+    }
+}
+
+/// The whole console in one process (`commerce`): the operators' use cases and the
+/// admin credential.
 #[derive(Clone)]
 pub struct AdminPages {
     /// Products and collections.
@@ -43,33 +64,48 @@ pub struct AdminPages {
     pub orders: OrderService,
     /// Cancellations and refunds.
     pub refunds: RefundService,
-    token: BearerToken,
-    sessions: SessionSigner,
-    clock: Arc<dyn Clock>,
-    ids: Arc<dyn IdGenerator>,
-    config: Arc<WebConfig>,
+    /// Sign-in and sessions.
+    pub sessions: AdminSessions,
 }
 
-impl AdminPages {
-    /// The console over these services; people sign in with `token`.
-    #[allow(clippy::too_many_arguments, reason = "one argument per use case the console calls")]
-    pub fn new(
-        catalog: CatalogService,
-        stock: RestockService,
-        orders: OrderService,
-        refunds: RefundService,
-        token: BearerToken,
-        clock: Arc<dyn Clock>,
-        ids: Arc<dyn IdGenerator>,
-        config: WebConfig,
-    ) -> Self {
-        let sessions = token.sessions();
-        Self { catalog, stock, orders, refunds, token, sessions, clock, ids, config: Arc::new(config) }
+/// The catalog's half of the console: sign-in, products and collections.
+#[derive(Clone)]
+pub(crate) struct CatalogConsole {
+    pub console: AdminSessions,
+    pub catalog: CatalogService,
+    pub stock: RestockService,
+}
+
+/// The orders' half of the console: orders, shipments, cancellations and refunds.
+#[derive(Clone)]
+pub(crate) struct OrderConsole {
+    pub console: AdminSessions,
+    pub orders: OrderService,
+    pub refunds: RefundService,
+}
+
+impl AsRef<AdminSessions> for CatalogConsole {
+    fn as_ref(&self) -> &AdminSessions {
+        &self.console
     }
 }
 
-/// `/admin/...`, with the pages' security headers.
+impl AsRef<AdminSessions> for OrderConsole {
+    fn as_ref(&self) -> &AdminSessions {
+        &self.console
+    }
+}
+
+/// The whole console, `/admin/...`, with the pages' security headers.
 pub fn admin_router(pages: AdminPages) -> Router {
+    let AdminPages { catalog, stock, orders, refunds, sessions } = pages;
+    admin_catalog_router(sessions.clone(), catalog, stock).merge(admin_orders_router(sessions, orders, refunds))
+}
+
+/// The catalog's half of the console: `/admin`, `/admin/`, sign-in and sign-out,
+/// `/admin/products...` and `/admin/collections...`. Served by `catalog-api` in the
+/// distributed deployment.
+pub fn admin_catalog_router(sessions: AdminSessions, catalog: CatalogService, stock: RestockService) -> Router {
     Router::new()
         .route("/admin", get(|| async { Redirect::to("/admin/") }))
         .route("/admin/", get(|_: Operator| async { Redirect::to("/admin/products") }))
@@ -83,13 +119,22 @@ pub fn admin_router(pages: AdminPages) -> Router {
         .route("/admin/collections", get(collections::list).post(collections::create))
         .route("/admin/collections/{id}", get(collections::edit_form).post(collections::update))
         .route("/admin/collections/{id}/delete", post(collections::delete))
+        .with_state(CatalogConsole { console: sessions, catalog, stock })
+        .layer(axum::middleware::map_response(crate::assets::security_headers))
+}
+
+/// The orders' half of the console: `/admin/orders...`. Served by `orders-service` in the
+/// distributed deployment (it holds the card processor refunds need); a request without a
+/// session is sent to `/admin/sign-in`, which the catalog's half serves.
+pub fn admin_orders_router(sessions: AdminSessions, orders: OrderService, refunds: RefundService) -> Router {
+    Router::new()
         .route("/admin/orders", get(orders::list))
         .route("/admin/orders/{id}", get(orders::show))
         .route("/admin/orders/{id}/fulfil", post(orders::fulfil))
         .route("/admin/orders/{id}/ship", post(orders::ship))
         .route("/admin/orders/{id}/refunds", post(orders::refund))
         .route("/admin/orders/{id}/cancel", post(orders::cancel))
-        .with_state(pages)
+        .with_state(OrderConsole { console: sessions, orders, refunds })
         .layer(axum::middleware::map_response(crate::assets::security_headers))
 }
 
@@ -101,10 +146,11 @@ pub(crate) struct Operator {
     pub csrf: String,
 }
 
-impl FromRequestParts<AdminPages> for Operator {
+impl<S: AsRef<AdminSessions> + Send + Sync> FromRequestParts<S> for Operator {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, pages: &AdminPages) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let pages = state.as_ref();
         match crate::cart::cookie(&parts.headers, COOKIE).and_then(|v| pages.sessions.verify(v, pages.clock.now())) {
             Some(session) => Ok(Self { csrf: pages.sessions.csrf_token(&session), session }),
             None => Err(Redirect::to("/admin/sign-in").into_response()),
@@ -114,8 +160,8 @@ impl FromRequestParts<AdminPages> for Operator {
 
 impl Operator {
     /// `Err` (403 page) unless `token` is this session's CSRF token.
-    pub(crate) fn check(&self, pages: &AdminPages, token: &str) -> Result<(), WebError> {
-        if pages.sessions.accepts_csrf(&self.session, token) { Ok(()) } else { Err(WebError::Forbidden) }
+    pub(crate) fn check(&self, state: &impl AsRef<AdminSessions>, token: &str) -> Result<(), WebError> {
+        if state.as_ref().sessions.accepts_csrf(&self.session, token) { Ok(()) } else { Err(WebError::Forbidden) }
     }
 }
 
@@ -126,8 +172,8 @@ pub(crate) struct AdminLayout {
 }
 
 impl AdminLayout {
-    pub(crate) fn new(pages: &AdminPages, operator: &Operator) -> Self {
-        Self { shop: pages.config.shop_name.clone(), csrf: operator.csrf.clone() }
+    pub(crate) fn new(state: &impl AsRef<AdminSessions>, operator: &Operator) -> Self {
+        Self { shop: state.as_ref().config.shop_name.clone(), csrf: operator.csrf.clone() }
     }
 }
 
@@ -138,8 +184,8 @@ struct SignInPage {
     failed: bool,
 }
 
-async fn sign_in_page(State(pages): State<AdminPages>) -> Result<Response, WebError> {
-    Ok(render(&SignInPage { shop: pages.config.shop_name.clone(), failed: false })?.into_response())
+async fn sign_in_page(State(pages): State<CatalogConsole>) -> Result<Response, WebError> {
+    Ok(render(&SignInPage { shop: pages.console.config.shop_name.clone(), failed: false })?.into_response())
 }
 
 #[derive(Deserialize)]
@@ -157,7 +203,11 @@ fn session_cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
 
 /// `POST /admin/sign-in`: the admin credential, compared in constant time; a session on
 /// success, the form again (401) otherwise.
-async fn sign_in(State(pages): State<AdminPages>, Form(credential): Form<Credential>) -> Result<Response, WebError> {
+async fn sign_in(
+    State(pages): State<CatalogConsole>,
+    Form(credential): Form<Credential>,
+) -> Result<Response, WebError> {
+    let pages = pages.console;
     if !pages.token.accepts(credential.token.trim()) {
         tracing::warn!("admin sign-in refused");
         let page = SignInPage { shop: pages.config.shop_name.clone(), failed: true };
@@ -217,12 +267,12 @@ pub(crate) struct CsrfOnly {
 
 /// `POST /admin/sign-out`: the session cookie removed.
 async fn sign_out(
-    State(pages): State<AdminPages>,
+    State(pages): State<CatalogConsole>,
     operator: Operator,
     Form(form): Form<CsrfOnly>,
 ) -> Result<Response, WebError> {
     operator.check(&pages, &form.csrf)?;
     let mut response = Redirect::to("/admin/sign-in").into_response();
-    response.headers_mut().insert(header::SET_COOKIE, session_cookie("", 0, pages.config.secure_cookies));
+    response.headers_mut().insert(header::SET_COOKIE, session_cookie("", 0, pages.console.config.secure_cookies));
     Ok(response)
 }

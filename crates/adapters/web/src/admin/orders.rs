@@ -19,7 +19,7 @@ use commerce_core::{
 };
 use serde::Deserialize;
 
-use super::{AdminLayout, AdminPages, CsrfOnly, Operator, line_quantities, path_id, unavailable};
+use super::{AdminLayout, CsrfOnly, Operator, OrderConsole, line_quantities, path_id, unavailable};
 use crate::error::{WebError, render};
 
 const PAGE: usize = 50;
@@ -54,7 +54,7 @@ pub(crate) struct ListQuery {
 
 /// `GET /admin/orders?status=paid`: newest first.
 pub(crate) async fn list(
-    State(pages): State<AdminPages>,
+    State(pages): State<OrderConsole>,
     operator: Operator,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, WebError> {
@@ -119,7 +119,7 @@ impl OrderPage {
     }
 }
 
-fn order_page(pages: &AdminPages, operator: &Operator, order: &Order, message: Option<String>) -> OrderPage {
+fn order_page(pages: &OrderConsole, operator: &Operator, order: &Order, message: Option<String>) -> OrderPage {
     OrderPage {
         layout: AdminLayout::new(pages, operator),
         id: order.id.to_string(),
@@ -164,7 +164,7 @@ fn order_page(pages: &AdminPages, operator: &Operator, order: &Order, message: O
 
 /// `GET /admin/orders/{id}`.
 pub(crate) async fn show(
-    State(pages): State<AdminPages>,
+    State(pages): State<OrderConsole>,
     operator: Operator,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
@@ -178,7 +178,7 @@ pub(crate) async fn show(
 
 /// The order again with why the action was refused (409), or the order page (303).
 async fn after_action(
-    pages: &AdminPages,
+    pages: &OrderConsole,
     operator: &Operator,
     id: OrderId,
     result: Result<Order, CheckoutError>,
@@ -202,7 +202,7 @@ async fn after_action(
 
 /// `POST /admin/orders/{id}/fulfil`: ships everything not shipped yet.
 pub(crate) async fn fulfil(
-    State(pages): State<AdminPages>,
+    State(pages): State<OrderConsole>,
     operator: Operator,
     Path(id): Path<String>,
     Form(form): Form<CsrfOnly>,
@@ -215,7 +215,7 @@ pub(crate) async fn fulfil(
 
 /// `POST /admin/orders/{id}/cancel`: refunds what was paid and returns the stock.
 pub(crate) async fn cancel(
-    State(pages): State<AdminPages>,
+    State(pages): State<OrderConsole>,
     operator: Operator,
     Path(id): Path<String>,
     Form(form): Form<CsrfOnly>,
@@ -244,7 +244,7 @@ pub(crate) struct ShipForm {
 /// `POST /admin/orders/{id}/ship`: a parcel with the units given per line (0 or blank
 /// leaves a line out), its carrier and tracking; the customer is told by e-mail.
 pub(crate) async fn ship(
-    State(pages): State<AdminPages>,
+    State(pages): State<OrderConsole>,
     operator: Operator,
     Path(id): Path<String>,
     Form(form): Form<ShipForm>,
@@ -303,7 +303,7 @@ pub(crate) struct RefundForm {
 /// `POST /admin/orders/{id}/refunds`: refunds units (back to stock if asked) or an amount,
 /// once per form (its key); the customer gets the e-mail.
 pub(crate) async fn refund(
-    State(pages): State<AdminPages>,
+    State(pages): State<OrderConsole>,
     operator: Operator,
     Path(id): Path<String>,
     Form(form): Form<RefundForm>,

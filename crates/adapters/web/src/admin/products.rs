@@ -21,7 +21,7 @@ use commerce_core::{
 };
 use serde::Deserialize;
 
-use super::{AdminLayout, AdminPages, Operator, form_version, path_id, unavailable};
+use super::{AdminLayout, CatalogConsole, Operator, form_version, path_id, unavailable};
 use crate::error::{WebError, render};
 
 /// Products per page of the list.
@@ -59,7 +59,7 @@ pub(crate) struct ListQuery {
 /// `GET /admin/products`: every product, any status, in creation order; with `q`, those
 /// whose name or SKU contains it.
 pub(crate) async fn list(
-    State(pages): State<AdminPages>,
+    State(pages): State<CatalogConsole>,
     operator: Operator,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, WebError> {
@@ -218,7 +218,7 @@ fn form_field(core: &str) -> &str {
 }
 
 async fn form_page(
-    pages: &AdminPages,
+    pages: &CatalogConsole,
     operator: &Operator,
     id: Option<ProductId>,
     form: ProductForm,
@@ -260,15 +260,18 @@ async fn form_page(
 }
 
 /// `GET /admin/products/new`.
-pub(crate) async fn new_form(State(pages): State<AdminPages>, operator: Operator) -> Result<Response, WebError> {
-    let form =
-        ProductForm { currency: pages.config.currency.to_string(), status: "draft".into(), ..ProductForm::default() };
+pub(crate) async fn new_form(State(pages): State<CatalogConsole>, operator: Operator) -> Result<Response, WebError> {
+    let form = ProductForm {
+        currency: pages.console.config.currency.to_string(),
+        status: "draft".into(),
+        ..ProductForm::default()
+    };
     Ok(render(&form_page(&pages, &operator, None, form, &ValidationErrors::new(), None).await?)?.into_response())
 }
 
 /// Answers a refused change with the form again, its status and the reason.
 async fn refused(
-    pages: &AdminPages,
+    pages: &CatalogConsole,
     operator: &Operator,
     id: Option<ProductId>,
     form: ProductForm,
@@ -298,7 +301,7 @@ async fn refused(
 
 /// `POST /admin/products`: creates the product, then its page (303).
 pub(crate) async fn create(
-    State(pages): State<AdminPages>,
+    State(pages): State<CatalogConsole>,
     operator: Operator,
     Form(form): Form<ProductForm>,
 ) -> Result<Response, WebError> {
@@ -320,7 +323,7 @@ pub(crate) struct Saved {
 
 /// `GET /admin/products/{id}`.
 pub(crate) async fn edit_form(
-    State(pages): State<AdminPages>,
+    State(pages): State<CatalogConsole>,
     operator: Operator,
     Path(id): Path<String>,
     Query(saved): Query<Saved>,
@@ -340,7 +343,7 @@ pub(crate) async fn edit_form(
 /// `POST /admin/products/{id}`: saves the form under the version it was read at; when
 /// someone saved in between, the form shows the product as it is now.
 pub(crate) async fn update(
-    State(pages): State<AdminPages>,
+    State(pages): State<CatalogConsole>,
     operator: Operator,
     Path(id): Path<String>,
     Form(form): Form<ProductForm>,
@@ -369,7 +372,7 @@ pub(crate) async fn update(
 }
 
 /// 409: the product as it is now, and that the change was not saved.
-async fn conflict(pages: &AdminPages, operator: &Operator, id: ProductId) -> Result<Response, WebError> {
+async fn conflict(pages: &CatalogConsole, operator: &Operator, id: ProductId) -> Result<Response, WebError> {
     let current = pages.catalog.product(id).await.map_err(unavailable)?;
     let message = "This product was changed by someone else while you were editing it. Your changes were not \
                    saved: the form shows its current values. Make your changes again and save."
@@ -381,7 +384,7 @@ async fn conflict(pages: &AdminPages, operator: &Operator, id: ProductId) -> Res
 
 /// `POST /admin/products/{id}/archive`.
 pub(crate) async fn archive(
-    State(pages): State<AdminPages>,
+    State(pages): State<CatalogConsole>,
     operator: Operator,
     Path(id): Path<String>,
     Form(form): Form<ProductForm>,
@@ -407,7 +410,7 @@ pub(crate) struct StockForm {
 
 /// `POST /admin/products/{id}/stock`: the units physically in stock.
 pub(crate) async fn set_stock(
-    State(pages): State<AdminPages>,
+    State(pages): State<CatalogConsole>,
     operator: Operator,
     Path(id): Path<String>,
     Form(form): Form<StockForm>,

@@ -15,7 +15,10 @@ use commerce_core::{
 use commerce_memory::MemoryAdapters;
 use commerce_payment_simulator::{ProcessorConfig, SimulatedCardProcessor};
 use commerce_runtime::{RandomIds, SystemClock};
-use commerce_web::{AdminPages, CheckoutPages, WebConfig, admin_router, checkout_router, storefront_router};
+use commerce_web::{
+    AdminSessions, CheckoutPages, WebConfig, admin_catalog_router, admin_orders_router, checkout_router,
+    storefront_router,
+};
 
 /// The admin credential of the test shop.
 pub const ADMIN_TOKEN: &str = "web-tests-admin-token-0123456789";
@@ -43,19 +46,20 @@ pub async fn spawn_app() -> App {
         shop.pricing.clone(),
         config.clone(),
     );
-    let admin = AdminPages::new(
-        shop.catalog.clone(),
-        shop.stock.clone(),
-        shop.orders.clone(),
-        shop.refunds.clone(),
-        BearerToken::parse(ADMIN_TOKEN).unwrap(),
-        shop.env.clock.clone(),
-        shop.env.ids.clone(),
-        config.clone(),
-    );
-    let router = storefront_router(shop.storefront.clone(), config)
-        .merge(checkout_router(pages))
-        .merge(admin_router(admin))
+    // The console's two halves signed in separately, as `catalog-api` and `orders-service`
+    // are behind one origin: one credential, so a session from one is good at the other.
+    let sessions = || {
+        AdminSessions::new(
+            BearerToken::parse(ADMIN_TOKEN).unwrap(),
+            shop.env.clock.clone(),
+            shop.env.ids.clone(),
+            config.clone(),
+        )
+    };
+    let router = storefront_router(shop.storefront.clone(), config.clone())
+        .merge(checkout_router(pages).unwrap())
+        .merge(admin_catalog_router(sessions(), shop.catalog.clone(), shop.stock.clone()))
+        .merge(admin_orders_router(sessions(), shop.orders.clone(), shop.refunds.clone()))
         .nest("/simulator", commerce_payment_simulator::remote::browser_router(processor, None));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
