@@ -15,19 +15,23 @@ pub struct WebArgs {
 }
 
 impl WebArgs {
-    /// The pages' configuration; the checkout page tokenises cards at `tokenizer`.
-    pub fn config(&self, tls: &TlsArgs, tokenizer: &BrowserTokenizer) -> commerce_web::WebConfig {
-        let defaults = commerce_web::WebConfig::default();
-        let (tokenize_url, tokenize_key) = match tokenizer {
-            BrowserTokenizer::Remote { url, key } => (url.clone(), key.clone()),
-            BrowserTokenizer::InProcess | BrowserTokenizer::Unavailable(_) => (defaults.tokenize_url.clone(), None),
-        };
+    /// The pages' configuration (the storefront's and the console's).
+    pub fn config(&self, tls: &TlsArgs) -> commerce_web::WebConfig {
         commerce_web::WebConfig {
             shop_name: self.shop_name.clone(),
             secure_cookies: self.secure_cookies || tls.tls_cert.is_some(),
-            tokenize_url,
-            tokenize_key,
-            ..defaults
+            ..commerce_web::WebConfig::default()
+        }
+    }
+
+    /// The checkout pages' configuration: they tokenise cards at `tokenizer`.
+    pub fn checkout_config(&self, tls: &TlsArgs, tokenizer: &BrowserTokenizer) -> commerce_web::WebConfig {
+        let config = self.config(tls);
+        match tokenizer {
+            BrowserTokenizer::Remote { url, key } => {
+                commerce_web::WebConfig { tokenize_url: url.clone(), tokenize_key: key.clone(), ..config }
+            }
+            BrowserTokenizer::InProcess | BrowserTokenizer::Unavailable(_) => config,
         }
     }
 }

@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 /// failing the Luhn check. None is used by any other test, so any sighting comes from here.
 pub const CARDS: [&str; 3] = ["4000 0566 5566 5556", "4000 0000 0000 0002", "4000 0566 5566 5557"];
 
-/// The security code sent with every card of the check.
-pub const CVC: &str = "739";
+/// The security code sent with every card of the check. Its leading zero keeps it apart
+/// from numbers a dump holds anyway (a product at version 739 wrote `\t739\t`).
+pub const CVC: &str = "073";
 
 /// Checkout bodies carrying the cards: normal ones, and malformed ones that put card
 /// data where it does not belong (a number as the CVC, the CVC as a JSON number, the
@@ -21,7 +22,7 @@ pub fn checkouts(product: &str) -> Vec<Value> {
     let body = |card: Value, email: &str| json!({"email": email, "items": [{"product_id": product, "quantity": 1}], "card": card});
     let mut bodies: Vec<Value> = CARDS.iter().map(|n| body(card(n, json!(CVC)), "pci@example.com")).collect();
     bodies.push(body(card(CARDS[0], json!(CARDS[0])), "pci@example.com"));
-    bodies.push(body(card(CARDS[0], json!(739)), "pci@example.com"));
+    bodies.push(body(card(CARDS[0], json!(73)), "pci@example.com"));
     bodies.push(body(card(CARDS[0], json!(CVC)), &format!("{}@example.com", CARDS[0].replace(' ', ""))));
     let mut extra = card(CARDS[1], json!(CVC));
     extra["pan"] = json!(CARDS[1]);
@@ -45,7 +46,8 @@ pub fn card_data_in(text: &str) -> Vec<String> {
     let lower = text.to_lowercase();
     for (at, _) in lower.match_indices("cvc") {
         let after: String = lower[at + 3..].chars().take(12).collect();
-        if after.contains(CVC) {
+        // The CVC as written, or as the JSON number a malformed body sent (73).
+        if after.contains(CVC) || after.contains(CVC.trim_start_matches('0')) {
             found.push(format!("cvc{after}"));
         }
     }
@@ -113,10 +115,12 @@ mod tests {
         assert_eq!(card_data_in("order 0192-4000 paid, last4 5556"), Vec::<String>::new());
         assert!(!card_data_in(r#"{"number":"4000056655665556"}"#).is_empty());
         assert!(!card_data_in("card 4000 0566 5566 5556 refused").is_empty());
-        assert!(!card_data_in(r#"{"cvc":"739"}"#).is_empty());
-        assert!(!card_data_in("cvc=739").is_empty());
-        assert!(!card_data_in("cvc: 739").is_empty());
-        assert!(!card_data_in("x\t739\tY").is_empty(), "a dumped column");
-        assert_eq!(card_data_in("elapsed_ms=739 at 08:07:39"), Vec::<String>::new(), "not every 739");
+        assert!(!card_data_in(r#"{"cvc":"073"}"#).is_empty());
+        assert!(!card_data_in(r#"{"cvc":73}"#).is_empty(), "the malformed body's number");
+        assert!(!card_data_in("cvc=073").is_empty());
+        assert!(!card_data_in("cvc: 073").is_empty());
+        assert!(!card_data_in("x\t073\tY").is_empty(), "a dumped column");
+        assert_eq!(card_data_in("elapsed_ms=073 at 08:07:39"), Vec::<String>::new(), "not every 073");
+        assert_eq!(card_data_in("x\t739\t1\t73\tY"), Vec::<String>::new(), "numbers a dump holds anyway");
     }
 }

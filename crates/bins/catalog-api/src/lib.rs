@@ -1,5 +1,6 @@
 //! `catalog-api`: the admin REST routes of the embedded binary (products,
-//! collections, stock, orders) on the PostgreSQL write model. Every change and
+//! collections, stock, orders) and the console's catalog pages (`/admin/sign-in`,
+//! `/admin/products...`, `/admin/collections...`) on the PostgreSQL write model. Every change and
 //! its events are written in one transaction to the outbox, which the
 //! storefront's projector (or a relay to a broker) carries to the read model.
 
@@ -49,6 +50,9 @@ pub struct Cli {
     /// Outbox retention.
     #[command(flatten)]
     pub outbox: OutboxRetentionArgs,
+    /// The console's pages (`--shop-name`, `--secure-cookies`).
+    #[command(flatten)]
+    pub web: commerce_process::WebArgs,
 }
 
 /// What to do.
@@ -150,6 +154,14 @@ pub async fn run(
         Arc::new(PgCatalogStore::new(pool.clone())),
         env,
     );
+    // The console's catalog half: sign-in, products and collections (its orders half is
+    // orders-service's, signed with the same token).
+    let sessions = commerce_web::AdminSessions::new(
+        admin_token.clone(),
+        Arc::new(SystemClock),
+        Arc::new(RandomIds),
+        cli.web.config(&cli.http.tls),
+    );
     let authorizer: Arc<AdminToken> = Arc::new(AdminToken::new(admin_token));
     let pricing_routes = commerce_http::pricing::admin_router(commerce_http::pricing::PricingAdminState {
         pricing,
@@ -161,9 +173,10 @@ pub async fn run(
         orders,
         authorizer,
     };
+    let console = commerce_web::admin_catalog_router(sessions, state.catalog.clone(), state.stock.clone());
     let ops = OpsState::new(commerce_process::postgres::readiness_with(&[&pool], inventory.readiness));
-    let app =
-        commerce_http::app(Router::new().merge(admin::router(state)).merge(pricing_routes), ops, HttpConfig::default());
+    let routes = Router::new().merge(admin::router(state)).merge(pricing_routes).merge(console);
+    let app = commerce_http::app(routes, ops, HttpConfig::default());
     let jobs = tokio_util::sync::CancellationToken::new();
     let pruner = spawn_outbox_retention(&pool, cli.outbox.outbox_retain_hours, jobs.clone());
     tracing::info!(addr = %listener.local_addr()?, "catalog-api listening");

@@ -271,7 +271,7 @@ fn web_pages(
     token: commerce_core::credential::BearerToken,
     payments: &commerce_process::Payments,
 ) -> anyhow::Result<axum::Router> {
-    let config = args.web.config(&args.tls, &payments.browser_tokenizer);
+    let config = args.web.checkout_config(&args.tls, &payments.browser_tokenizer);
     let admin = commerce_web::AdminPages {
         catalog: shop.catalog.clone(),
         stock: shop.stock.clone(),

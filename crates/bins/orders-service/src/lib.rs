@@ -3,7 +3,9 @@
 //! the simulated processor) and the order-recovery job, which resumes or
 //! compensates orders left unfinished by a crash and expires lapsed reservations.
 //! With an admin token it also serves the after-sale admin routes (cancellations and
-//! refunds), which need the card processor and the inventory it holds.
+//! refunds), which need the card processor and the inventory it holds, and the console's
+//! order pages (`/admin/orders...`). The checkout pages (`/checkout`, `/orders/{id}`) are
+//! served here too.
 
 use std::sync::Arc;
 
@@ -70,6 +72,35 @@ pub struct Cli {
     /// `/refunds`); without it they are not served.
     #[command(flatten)]
     pub admin: commerce_process::secrets::AdminTokenArgs,
+    /// The checkout and console pages (`--shop-name`, `--secure-cookies`).
+    #[command(flatten)]
+    pub web: commerce_process::WebArgs,
+}
+
+/// `/checkout` and `/orders/{id}`: the cart's products and stock come from the read model,
+/// as on the storefront's pages; the card is tokenised at the processor by the browser.
+fn checkout_pages(
+    cli: &Cli,
+    state: &CheckoutState,
+    pricing: PricingService,
+    tokenizer: &commerce_process::BrowserTokenizer,
+) -> anyhow::Result<Router> {
+    if let commerce_process::BrowserTokenizer::Unavailable(why) = tokenizer {
+        tracing::warn!(reason = why, "the checkout pages are not served");
+        return Ok(Router::new());
+    }
+    let read = cli.db.query_pool()?;
+    let storefront = commerce_core::services::storefront::StorefrontService::new(Arc::new(
+        commerce_postgres::PgReadModel::new(read),
+    ));
+    let pages = commerce_web::CheckoutPages::new(
+        storefront,
+        state.checkout.clone(),
+        state.orders.clone(),
+        pricing,
+        cli.web.checkout_config(&cli.http.tls, tokenizer),
+    );
+    Ok(commerce_web::checkout_router(pages)?)
 }
 
 /// Serves until `shutdown` resolves; then drains requests and stops the recovery job.
@@ -85,13 +116,15 @@ pub async fn run(
     let orders = Arc::new(PgOrderStore::new(pool.clone()));
     let commerce_process::postgres::Inventory { service: inventory, readiness: inventory_readiness } =
         commerce_process::postgres::inventory(&pool, &cli.inventory, env.clone())?;
-    let payments = cli.payments.connect()?;
+    // An in-process simulator's 3-D Secure page is served here, under /simulator.
+    let payments = cli.payments.connect_with_challenge_page(Some("/simulator/3ds/"))?;
     let processor = payments.gateway;
     let runner =
         SagaRunner::new(orders.clone(), inventory.clone(), processor.clone(), env.clone(), cli.reservation_ttl_secs);
     let catalog = Arc::new(PgCatalogStore::new(pool.clone()));
     let pricing_store = Arc::new(commerce_postgres::PgPricingStore::new(pool.clone()));
     let pricing = PricingService::new(pricing_store.clone(), pricing_store, catalog.clone(), env.clone());
+    let pricing_pages = pricing.clone();
     let checkout_service = CheckoutService::new(catalog, orders.clone(), processor, runner.clone(), env.clone())
         .with_card_data(payments.card_data)
         .with_pricing(pricing);
@@ -118,11 +151,30 @@ pub async fn run(
         commerce_process::postgres::spawn_outbox_retention(&pool, cli.outbox.outbox_retain_hours, jobs.clone());
     let keys = IdempotencyService::new(Arc::new(idempotency), secret, env.clock.clone());
     let mut routes = Router::new();
+    let notices = PaymentNoticeService::new(orders.clone(), checkout_service.runner().clone(), keys.clone());
     if let Some(decoder) = payments.notices {
-        let notices = PaymentNoticeService::new(orders.clone(), checkout_service.runner().clone(), keys.clone());
-        routes = routes.merge(webhooks::router(WebhookState { decoder, notices, clock: env.clock.clone() }));
+        routes = routes.merge(webhooks::router(WebhookState {
+            decoder,
+            notices: notices.clone(),
+            clock: env.clock.clone(),
+        }));
+    }
+    if let Some(simulator) = &payments.simulator {
+        // The checkout page's card step and the bank's 3-D Secure page of the in-process
+        // simulator, as `commerce` serves them.
+        let browser = commerce_payment_simulator::remote::browser_router(simulator.clone(), Some(notices));
+        routes = routes.nest("/simulator", browser);
     }
     if let Some(token) = admin_token {
+        // The console's orders half; sign-in is catalog-api's, with the same token.
+        let sessions = commerce_web::AdminSessions::new(
+            token.clone(),
+            env.clock.clone(),
+            env.ids.clone(),
+            cli.web.config(&cli.http.tls),
+        );
+        let orders = OrderService::new(orders.clone(), env.clone());
+        routes = routes.merge(commerce_web::admin_orders_router(sessions, orders, refund_service.clone()));
         let authorizer = Arc::new(AdminToken::new(token));
         routes = routes.merge(refunds::router(RefundAdminState { refunds: refund_service, authorizer }));
     } else {
@@ -132,6 +184,7 @@ pub async fn run(
         checkout: IdempotentCheckout::new(checkout_service, keys),
         orders: OrderService::new(orders, env.clone()),
     };
+    routes = routes.merge(checkout_pages(&cli, &state, pricing_pages, &payments.browser_tokenizer)?);
     let ops = OpsState::new(commerce_process::postgres::readiness_with(&[&pool], inventory_readiness));
     let app = commerce_http::app(routes.merge(checkout::router(state)), ops, HttpConfig::default());
     tracing::info!(addr = %listener.local_addr()?, "orders-service listening");

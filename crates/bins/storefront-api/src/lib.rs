@@ -1,5 +1,5 @@
-//! `storefront-api`: the store REST routes and GraphQL on the PostgreSQL read
-//! model. Unless told not to, it also runs the projector: the outbox poller on
+//! `storefront-api`: the store REST routes, GraphQL and the storefront's pages (`/`,
+//! `/products`, `/products/{id}`, `/cart`) on the PostgreSQL read model. Unless told not to, it also runs the projector: the outbox poller on
 //! the write database feeding the read model (a broker replaces it later).
 
 use std::{sync::Arc, time::Duration};
@@ -43,6 +43,9 @@ pub struct Cli {
     /// Projector poll interval when idle, in milliseconds.
     #[arg(long, env = "COMMERCE_PROJECTOR_IDLE_MS", default_value = "50")]
     pub projector_idle_ms: u64,
+    /// The storefront's pages (`--shop-name`, `--secure-cookies`).
+    #[command(flatten)]
+    pub web: commerce_process::WebArgs,
 }
 
 /// Serves until `shutdown` resolves; then drains requests and stops the projector.
@@ -89,6 +92,7 @@ pub async fn run(
     let routes = Router::new()
         .merge(store::router(StoreState { storefront: storefront.clone() }))
         .merge(commerce_http::pricing::store_router(pricing))
+        .merge(commerce_web::storefront_router(storefront.clone(), cli.web.config(&cli.http.tls)))
         .merge(commerce_graphql::router(commerce_graphql::schema(storefront)));
     let pools: Vec<_> = if in_process { vec![&read, &write] } else { vec![&read] };
     let ops = OpsState::new(commerce_process::postgres::readiness(&pools));
