@@ -213,6 +213,23 @@ pub struct HttpArgs {
     /// TLS termination.
     #[command(flatten)]
     pub tls: TlsArgs,
+    /// How the service stops.
+    #[command(flatten)]
+    pub drain: DrainArgs,
+}
+
+/// How an HTTP service stops on SIGTERM: `/readyz` answers 503 at once, requests are still
+/// served for the grace period (so a load balancer polling readiness stops routing here),
+/// then the listener closes (a gateway's next attempt goes to another replica) and
+/// in-flight requests get up to the timeout to finish.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DrainArgs {
+    /// Milliseconds between readiness turning 503 and the listener closing.
+    #[arg(long, env = "COMMERCE_DRAIN_GRACE_MS", default_value = "1000")]
+    pub drain_grace_ms: u64,
+    /// Seconds in-flight requests get once the listener is closed; then the process exits.
+    #[arg(long, env = "COMMERCE_DRAIN_TIMEOUT_SECS", default_value = "20")]
+    pub drain_timeout_secs: u64,
 }
 
 /// TLS termination of an HTTP service: a certificate chain and its key, both or neither.
@@ -237,22 +254,52 @@ impl TlsArgs {
     }
 }
 
-/// Serves `app` on `listener` (over TLS when `tls` names a certificate) until `shutdown`,
-/// then drains in-flight requests.
+/// Serves `app` on `listener` (over TLS when `tls` names a certificate) until `shutdown`;
+/// then stops as [`DrainArgs`] says, marking `draining` (the app's `/readyz`) first.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: axum::Router,
     tls: &TlsArgs,
+    (drain, draining): (&DrainArgs, commerce_http::ops::Draining),
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    match tls.config()? {
-        Some(config) => {
-            tracing::info!("serving HTTPS");
-            commerce_http::serve_tls(listener, app, config, shutdown).await?;
+    let grace = Duration::from_millis(drain.drain_grace_ms);
+    let timeout = Duration::from_secs(drain.drain_timeout_secs);
+    let (closing, closed) = tokio::sync::oneshot::channel::<()>();
+    let close = async move {
+        shutdown.await;
+        draining.begin();
+        tracing::info!(grace_ms = drain_ms(grace), "not ready; closing the listener after the grace period");
+        tokio::time::sleep(grace).await;
+        let _ = closing.send(());
+    };
+    let server = async move {
+        match tls.config()? {
+            Some(config) => {
+                tracing::info!("serving HTTPS");
+                commerce_http::serve_tls(listener, app, config, close).await?;
+            }
+            None => commerce_http::serve(listener, app, close).await?,
         }
-        None => commerce_http::serve(listener, app, shutdown).await?,
+        anyhow::Ok(())
+    };
+    let overdue = async move {
+        if closed.await.is_err() {
+            return std::future::pending().await;
+        }
+        tokio::time::sleep(timeout).await;
+    };
+    tokio::select! {
+        served = server => served,
+        () = overdue => {
+            tracing::warn!(timeout_secs = timeout.as_secs(), "requests still in flight after the drain timeout: stopping");
+            Ok(())
+        }
     }
-    Ok(())
+}
+
+fn drain_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info,tower_http=warn,sqlx=warn`).

@@ -177,6 +177,20 @@ async fn kill_9_of_the_embedded_shop_then_restart_settles_every_order() {
     let all = settled(&orders).await;
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    // Readiness turns 503 at once, while requests are still served for the grace period
+    // (1 s by default), so a load balancer stops routing here before the listener closes.
+    let mut readiness = String::new();
+    for _ in 0..20 {
+        let ready = client.get(format!("{base}/readyz")).send().await.unwrap();
+        readiness = format!("{} {}", ready.status().as_u16(), ready.text().await.unwrap());
+        if readiness.starts_with("503") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(readiness, r#"503 {"status":"draining"}"#, "not ready once SIGTERM arrived");
+    let served = client.get(format!("{base}/store/v1/products")).send().await.unwrap();
+    assert!(served.status().is_success(), "still serving during the grace period");
     assert!(child.wait().unwrap().success(), "the shop stops cleanly on SIGTERM");
 
     let inventory = db.inventory();

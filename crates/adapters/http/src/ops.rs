@@ -1,6 +1,9 @@
 //! Operational routes: liveness, readiness, metrics and the OpenAPI document.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
 
 use async_trait::async_trait;
 use axum::{
@@ -33,11 +36,30 @@ impl Readiness for AlwaysReady {
     }
 }
 
+/// Set once the process begins to stop: from then on `/readyz` answers 503 (`draining`),
+/// so load balancers stop sending it requests while it still serves them.
+#[derive(Debug, Clone, Default)]
+pub struct Draining(Arc<AtomicBool>);
+
+impl Draining {
+    /// Marks the process as stopping.
+    pub fn begin(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the process is stopping.
+    pub fn is_draining(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
 /// What the operational routes need.
 #[derive(Clone)]
 pub struct OpsState {
     /// Readiness probe.
     pub readiness: Arc<dyn Readiness>,
+    /// Whether the process is stopping (readiness fails first).
+    pub draining: Draining,
     /// Metrics registry.
     pub metrics: Metrics,
     /// The document `/openapi.json` serves: [`ApiDoc`] unless an embedding merged its own
@@ -48,7 +70,7 @@ pub struct OpsState {
 impl OpsState {
     /// Probes over `readiness`, a fresh metrics registry, and this crate's API document.
     pub fn new(readiness: Arc<dyn Readiness>) -> Self {
-        Self { readiness, metrics: Metrics::new(), openapi: Arc::new(ApiDoc::openapi()) }
+        Self { readiness, draining: Draining::default(), metrics: Metrics::new(), openapi: Arc::new(ApiDoc::openapi()) }
     }
 
     /// Serves `doc` at `/openapi.json` instead: this crate's document with the embedding
@@ -76,10 +98,15 @@ pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok".into(), detail: None })
 }
 
-/// Readiness: the process's dependencies answer. The reason it is not is logged, never
-/// sent: driver errors name hosts, users and databases, and `/readyz` is unauthenticated.
+/// Readiness: the process is not stopping and its dependencies answer. The reason it is
+/// not is logged, never sent: driver errors name hosts, users and databases, and
+/// `/readyz` is unauthenticated.
 #[utoipa::path(get, operation_id = "readyz", path = "/readyz", tag = "ops", responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn readyz(State(s): State<OpsState>) -> Response {
+    if s.draining.is_draining() {
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "draining".into(), detail: None }))
+            .into_response();
+    }
     match s.readiness.check().await {
         Ok(()) => Json(Health { status: "ok".into(), detail: None }).into_response(),
         Err(cause) => {

@@ -175,12 +175,13 @@ pub async fn run(
     };
     let console = commerce_web::admin_catalog_router(sessions, state.catalog.clone(), state.stock.clone());
     let ops = OpsState::new(commerce_process::postgres::readiness_with(&[&pool], inventory.readiness));
+    let draining = ops.draining.clone();
     let routes = Router::new().merge(admin::router(state)).merge(pricing_routes).merge(console);
     let app = commerce_http::app(routes, ops, HttpConfig::default());
     let jobs = tokio_util::sync::CancellationToken::new();
     let pruner = spawn_outbox_retention(&pool, cli.outbox.outbox_retain_hours, jobs.clone());
     tracing::info!(addr = %listener.local_addr()?, "catalog-api listening");
-    commerce_process::serve(listener, app, &cli.http.tls, shutdown).await?;
+    commerce_process::serve(listener, app, &cli.http.tls, (&cli.http.drain, draining), shutdown).await?;
     jobs.cancel();
     if let Some(pruner) = pruner {
         let _ = pruner.await;

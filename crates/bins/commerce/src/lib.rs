@@ -83,6 +83,9 @@ pub struct Config {
     /// TLS termination (`--tls-cert`, `--tls-key`).
     #[command(flatten)]
     pub tls: commerce_process::TlsArgs,
+    /// How the shop stops (`--drain-grace-ms`, `--drain-timeout-secs`).
+    #[command(flatten)]
+    pub drain: commerce_process::DrainArgs,
     /// The idempotency secret; generated for this run when unset (keys live in memory).
     #[command(flatten)]
     pub idempotency: IdempotencyArgs,
@@ -242,10 +245,11 @@ pub async fn run(
         routes = routes.merge(commerce_http::mailbox::router(Arc::new(move || mailbox.messages()), authorizer));
     }
     let ops = OpsState::new(Arc::new(AlwaysReady));
+    let draining = ops.draining.clone();
     let app = commerce_http::app(routes, ops, HttpConfig::default());
 
     tracing::info!(addr = %listener.local_addr()?, "commerce listening");
-    commerce_process::serve(listener, app, &args.tls, shutdown).await?;
+    commerce_process::serve(listener, app, &args.tls, (&args.drain, draining), shutdown).await?;
 
     jobs.cancel();
     let _ = tokio::join!(pump, recovery_job, notifier);

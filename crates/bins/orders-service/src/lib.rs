@@ -186,9 +186,10 @@ pub async fn run(
     };
     routes = routes.merge(checkout_pages(&cli, &state, pricing_pages, &payments.browser_tokenizer)?);
     let ops = OpsState::new(commerce_process::postgres::readiness_with(&[&pool], inventory_readiness));
+    let draining = ops.draining.clone();
     let app = commerce_http::app(routes.merge(checkout::router(state)), ops, HttpConfig::default());
     tracing::info!(addr = %listener.local_addr()?, "orders-service listening");
-    commerce_process::serve(listener, app, &cli.http.tls, shutdown).await?;
+    commerce_process::serve(listener, app, &cli.http.tls, (&cli.http.drain, draining), shutdown).await?;
     jobs.cancel();
     let _ = recovery_job.await;
     for job in [prune_job, outbox_pruner].into_iter().flatten() {

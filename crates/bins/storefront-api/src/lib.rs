@@ -96,9 +96,10 @@ pub async fn run(
         .merge(commerce_graphql::router(commerce_graphql::schema(storefront)));
     let pools: Vec<_> = if in_process { vec![&read, &write] } else { vec![&read] };
     let ops = OpsState::new(commerce_process::postgres::readiness(&pools));
+    let draining = ops.draining.clone();
     let app = commerce_http::app(routes, ops, HttpConfig::default());
     tracing::info!(addr = %listener.local_addr()?, projector = in_process, "storefront-api listening");
-    commerce_process::serve(listener, app, &cli.http.tls, shutdown).await?;
+    commerce_process::serve(listener, app, &cli.http.tls, (&cli.http.drain, draining), shutdown).await?;
     jobs.cancel();
     if let Some(job) = projector_job {
         let _ = job.await;

@@ -56,7 +56,8 @@ pub(crate) async fn spawn_app_with(data_dir: &std::path::Path, flags: &[&str]) -
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let dir = data_dir.to_str().unwrap();
-    let mut args = vec!["commerce", "--seed", "none", "--admin-token", ADMIN, "--data-dir", dir];
+    let mut args =
+        vec!["commerce", "--seed", "none", "--admin-token", ADMIN, "--data-dir", dir, "--drain-grace-ms", "0"];
     args.extend_from_slice(flags);
     let config = <commerce::Config as clap::Parser>::parse_from(args);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
