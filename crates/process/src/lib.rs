@@ -290,7 +290,7 @@ pub async fn serve(
         tokio::time::sleep(timeout).await;
     };
     tokio::select! {
-        served = server => served,
+        outcome = server => outcome,
         () = overdue => {
             tracing::warn!(timeout_secs = timeout.as_secs(), "requests still in flight after the drain timeout: stopping");
             Ok(())
