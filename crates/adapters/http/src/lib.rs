@@ -19,6 +19,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod caching;
 pub mod checkout;
 pub mod dto;
 pub mod error;

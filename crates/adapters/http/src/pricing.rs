@@ -51,7 +51,10 @@ pub fn admin_router(state: PricingAdminState) -> Router {
 
 /// `GET /store/v1/shipping-methods`.
 pub fn store_router(pricing: PricingService) -> Router {
-    Router::new().route("/store/v1/shipping-methods", get(shipping_offers)).with_state(pricing)
+    Router::new()
+        .route("/store/v1/shipping-methods", get(shipping_offers))
+        .with_state(pricing)
+        .layer(axum::middleware::from_fn(crate::caching::conditional))
 }
 
 fn created(location: &str, body: impl IntoResponse) -> Response {

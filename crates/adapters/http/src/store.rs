@@ -24,6 +24,7 @@ pub fn router(state: StoreState) -> Router {
         .route("/store/v1/products/{id}", get(get_product))
         .route("/store/v1/collections", get(list_collections))
         .with_state(state)
+        .layer(axum::middleware::from_fn(crate::caching::conditional))
 }
 
 /// The listing orders, as the `sort` parameter spells them (documentation only: the core

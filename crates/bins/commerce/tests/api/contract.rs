@@ -119,6 +119,38 @@ async fn listings_filter_sort_and_page() {
     app.stop().await;
 }
 
+/// Store answers carry a validator and a short shared lifetime; a client (or a gateway's
+/// cache) holding the current answer gets 304 without the body, and a change is a new tag.
+/// Refusals are never marked cacheable.
+#[tokio::test]
+async fn store_answers_are_validated_and_revalidated_with_304() {
+    let app = spawn_app().await;
+    let id = app.product("LAMP-1", 4500, 2, json!({})).await;
+    let path = format!("/store/v1/products/{id}");
+    let first = app.get(&path).await;
+    assert_eq!(first.headers()["cache-control"], "public, max-age=5");
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(etag.starts_with('"') && etag.len() == 34, "{etag}");
+
+    let again = app.client.get(app.url(&path)).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(again.headers()["etag"], etag.as_str());
+    assert_eq!(again.bytes().await.unwrap().len(), 0);
+
+    app.admin(reqwest::Method::PUT, &format!("/admin/v1/products/{id}/stock"), Some(json!({"on_hand": 7}))).await;
+    app.eventually_stock(&id, 7).await;
+    let changed = app.client.get(app.url(&path)).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(changed.status(), StatusCode::OK, "a changed product is sent again");
+    assert_ne!(changed.headers()["etag"], etag.as_str());
+
+    let refused = app.get("/store/v1/products?limit=0").await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.headers().get("cache-control").is_none() && refused.headers().get("etag").is_none());
+    let listing = app.get("/store/v1/products").await;
+    assert!(listing.headers().contains_key("etag"), "listings are validated too");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn checkout_pays_once_and_the_stock_goes_down() {
     let app = spawn_app().await;
