@@ -36,7 +36,11 @@ pub async fn conditional(request: Request, next: Next) -> Response {
         Err(e) => return crate::error::ApiError::Internal(format!("store answer not buffered: {e}")).into_response(),
     };
     let digest = Sha256::digest(&bytes);
-    let tag: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let tag = digest[..16].iter().fold(String::with_capacity(32), |mut tag, b| {
+        use std::fmt::Write as _;
+        let _ = write!(tag, "{b:02x}");
+        tag
+    });
     let etag = HeaderValue::from_str(&format!("\"{tag}\"")).unwrap_or_else(|_| HeaderValue::from_static("\"\""));
     let cache_control = HeaderValue::from_str(&format!("public, max-age={STORE_MAX_AGE_SECS}"))
         .unwrap_or_else(|_| HeaderValue::from_static("no-cache"));
