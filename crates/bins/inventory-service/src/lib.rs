@@ -91,6 +91,9 @@ pub struct Cli {
     /// Log as JSON lines.
     #[arg(long, env = "COMMERCE_LOG_JSON")]
     pub log_json: bool,
+    /// How the service stops (`--drain-grace-ms`, `--drain-timeout-secs`).
+    #[command(flatten)]
+    pub drain: commerce_process::DrainArgs,
 }
 
 mod readiness {
@@ -254,6 +257,7 @@ pub async fn run(
     };
 
     let ops = OpsState::new(Arc::new(Ready(store.clone())));
+    let draining = ops.draining.clone();
     let http = commerce_http::app(axum::Router::new(), ops, HttpConfig::default());
     let routes = server_router(
         InventoryGrpcServer::new(Arc::new(store), token, Arc::new(SystemClock))
@@ -263,10 +267,17 @@ pub async fn run(
     .map_err(|e| anyhow::anyhow!(e))?;
     tracing::info!(grpc = %grpc_listener.local_addr()?, http = %http_listener.local_addr()?, "inventory-service listening");
 
+    // On shutdown: not ready at once, still serving for the grace period, then both
+    // listeners close and in-flight calls get the drain timeout.
+    let (grace, timeout) =
+        (Duration::from_millis(cli.drain.drain_grace_ms), Duration::from_secs(cli.drain.drain_timeout_secs));
     let signal = {
         let shutdown_token = shutdown_token.clone();
         tokio::spawn(async move {
             shutdown.await;
+            draining.begin();
+            tracing::info!("not ready; closing the listeners after the grace period");
+            tokio::time::sleep(grace).await;
             shutdown_token.cancel();
         })
     };
@@ -278,9 +289,17 @@ pub async fn run(
         }
     };
     let http = commerce_http::serve(http_listener, http, shutdown_token.clone().cancelled_owned());
-    let (grpc, http) = tokio::join!(grpc, http);
-    grpc?;
-    http?;
+    let overdue = async {
+        shutdown_token.cancelled().await;
+        tokio::time::sleep(timeout).await;
+    };
+    tokio::select! {
+        (grpc, http) = async { tokio::join!(grpc, http) } => {
+            grpc?;
+            http?;
+        }
+        () = overdue => tracing::warn!(timeout_secs = timeout.as_secs(), "calls still in flight after the drain timeout: stopping"),
+    }
     stop.cancel();
     let _ = sweeper.await;
     if let Some(events) = events {
