@@ -302,6 +302,21 @@ fn drain_ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// Serves a worker's probes and metrics (`/healthz`, `/readyz`, `/metrics`; no API) on
+/// `listener` until `stop`; `/readyz` answers 503 `draining` from the moment `stop` fires.
+pub fn spawn_ops(
+    listener: tokio::net::TcpListener,
+    ops: commerce_http::ops::OpsState,
+    stop: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<std::io::Result<()>> {
+    let draining = ops.draining.clone();
+    let app = commerce_http::app(axum::Router::new(), ops, commerce_http::HttpConfig::default());
+    tokio::spawn(commerce_http::serve(listener, app, async move {
+        stop.cancelled().await;
+        draining.begin();
+    }))
+}
+
 /// Logs to stderr, filtered by `RUST_LOG` (default `info,tower_http=warn,sqlx=warn`).
 pub fn init_tracing(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

@@ -68,12 +68,12 @@ impl Drop for Fleet {
     }
 }
 
-/// A gateway port whose service ports (+101..+151) are free too, below the ephemeral range
+/// A gateway port whose service ports (+101..+162) are free too, below the ephemeral range
 /// (32768 and up) that outgoing connections take ports from.
 fn free_base() -> u16 {
     for _ in 0..100 {
         let base = 20_000 + u16::try_from(uuid::Uuid::new_v4().as_u128() % 12_000).unwrap();
-        let free = [0, 101, 102, 111, 112, 121, 131, 132, 141, 151]
+        let free = [0, 101, 102, 111, 112, 121, 131, 132, 141, 151, 161, 162]
             .iter()
             .all(|offset| std::net::TcpListener::bind(("127.0.0.1", base + offset)).is_ok());
         if free {

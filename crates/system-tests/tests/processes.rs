@@ -49,6 +49,8 @@ const SESSION_MS: u64 = 6000;
 /// One deployment: shared settings, log directory, and the running processes.
 struct Deployment {
     env: Vec<(String, String)>,
+    /// Where each worker (by label) serves its probes and metrics.
+    probes: HashMap<String, String>,
     logs: PathBuf,
     children: Vec<(String, Child)>,
     client: Client,
@@ -74,6 +76,7 @@ impl Deployment {
         ];
         Self {
             env: env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            probes: HashMap::new(),
             logs,
             children: vec![],
             client: Client::new(),
@@ -81,14 +84,22 @@ impl Deployment {
     }
 
     /// Starts `name` with the shared settings plus `extra`; `label` names it for `kill`.
+    /// The relay and the projector get probe ports of their own (`probes`).
     fn start(&mut self, label: &str, name: &str, args: &[&str], extra: &[(&str, String)]) {
+        let probes: Vec<(&str, String)> = if matches!(name, "outbox-relay" | "projector") {
+            let port = free_port();
+            self.probes.insert(label.to_owned(), format!("http://127.0.0.1:{port}"));
+            vec![("COMMERCE_LISTEN", format!("127.0.0.1:{port}"))]
+        } else {
+            vec![]
+        };
         let log =
             std::fs::OpenOptions::new().create(true).append(true).open(self.logs.join(format!("{label}.log"))).unwrap();
         let child = Command::new(bin(name))
             .args(args)
             .env_clear()
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
+            .envs(extra.iter().chain(&probes).map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::null())
             .stderr(log)
             .kill_on_drop(true)
@@ -236,6 +247,36 @@ async fn written(shop: &ShopClient, id: &str) -> (Value, Value, Value) {
 
 fn money(price: &Value) -> Value {
     json!({"amount": price["amount"], "currency": price["currency"]})
+}
+
+/// The relay and the projector answer their probes and report what they moved: events
+/// relayed, the outbox backlog, events projected and their lag.
+async fn worker_metrics(d: &Deployment) {
+    for (label, wanted) in [
+        (
+            "relay",
+            &[
+                "commerce_outbox_relayed_events_total",
+                "commerce_outbox_backlog_events",
+                "commerce_outbox_oldest_pending_age_seconds",
+            ][..],
+        ),
+        ("projector", &["commerce_projector_events_total", "commerce_projection_lag_seconds_bucket"][..]),
+    ] {
+        let base = &d.probes[label];
+        assert_eq!(
+            d.client.get(format!("{base}/readyz")).send().await.unwrap().status(),
+            StatusCode::OK,
+            "{label} ready"
+        );
+        let text = d.client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+        for metric in wanted {
+            assert!(text.contains(metric), "{label} reports {metric}: {text}");
+        }
+        let moved =
+            text.lines().find(|l| l.starts_with(wanted[0])).and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok());
+        assert!(moved.is_some_and(|n| n > 0.0), "{label} moved events: {text}");
+    }
 }
 
 /// The pages of the split services, as a gateway puts them behind one origin: the
@@ -442,6 +483,7 @@ async fn separate_processes_through_the_broker() {
     let order: Value = order.json().await.unwrap();
     assert_eq!(order["status"], "paid");
     d.eventually(30, "the sale in the listed stock", shows(3)).await;
+    worker_metrics(&d).await;
     // The broker carries the order's events to notifications, which mails the customer.
     let order_id = order["id"].as_str().unwrap().to_owned();
     d.eventually(60, "the order's confirmation at the SMTP server", || {

@@ -136,6 +136,19 @@ impl PgOutbox {
             .await
             .map_err(|e| unavailable(&e))
     }
+
+    /// The unpublished rows: how many, and how many seconds the oldest has waited (0
+    /// when none), for the relay's backlog metrics.
+    pub async fn backlog(&self) -> Result<(i64, f64), EventError> {
+        let (rows, oldest): (i64, Option<f64>) = sqlx::query_as(
+            "SELECT count(*), EXTRACT(EPOCH FROM now() - min(created_at))::float8
+             FROM commerce.outbox WHERE published_at IS NULL",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| unavailable(&e))?;
+        Ok((rows, oldest.unwrap_or(0.0).max(0.0)))
+    }
 }
 
 #[async_trait]

@@ -7,12 +7,15 @@
 
 use std::{sync::Arc, time::Duration};
 
+use std::sync::atomic::AtomicU64;
+
 use clap::Parser;
 use commerce_core::services::events::OutboxRelay;
 use commerce_kafka::{KafkaPublisher, ensure_topics_patiently};
 use commerce_postgres::PgOutbox;
 use commerce_process::{KafkaArgs, postgres::DatabaseArgs};
 use commerce_runtime::Pace;
+use prometheus_client::metrics::{counter::Counter, gauge::Gauge};
 use tokio_util::sync::CancellationToken;
 
 /// The outbox relay.
@@ -38,6 +41,29 @@ struct Cli {
     /// Log as JSON lines.
     #[arg(long, env = "COMMERCE_LOG_JSON")]
     log_json: bool,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served.
+    #[arg(long, env = "COMMERCE_LISTEN", default_value = "127.0.0.1:9461")]
+    listen: std::net::SocketAddr,
+}
+
+/// What the relay reports on `/metrics`.
+#[derive(Clone, Default)]
+struct RelayMetrics {
+    relayed: Counter,
+    backlog: Gauge,
+    oldest_age: Gauge<f64, AtomicU64>,
+}
+
+impl RelayMetrics {
+    fn register(&self, metrics: &commerce_http::metrics::Metrics) {
+        metrics.register("outbox_relayed_events", "Events published to the broker and marked", self.relayed.clone());
+        metrics.register("outbox_backlog_events", "Outbox rows not yet published", self.backlog.clone());
+        metrics.register(
+            "outbox_oldest_pending_age_seconds",
+            "Seconds the oldest unpublished outbox row has waited (0 when none)",
+            self.oldest_age.clone(),
+        );
+    }
 }
 
 #[tokio::main]
@@ -48,9 +74,33 @@ async fn main() -> anyhow::Result<()> {
     let prefix = cli.kafka.kafka_topic_prefix.clone();
     // Topics first: brokers with auto-creation off need them.
     ensure_topics_patiently(&brokers, &prefix, cli.kafka.kafka_partitions).await;
-    let outbox = PgOutbox::new(cli.db.write_pool()?, 30);
+    let pool = cli.db.write_pool()?;
+    let outbox = PgOutbox::new(pool.clone(), 30);
     let relay = OutboxRelay::new(Arc::new(outbox.clone()), Arc::new(KafkaPublisher::new(&brokers, &prefix)?));
     let stop = CancellationToken::new();
+    let metrics = RelayMetrics::default();
+    let ops = commerce_http::ops::OpsState::new(commerce_process::postgres::readiness(&[&pool]));
+    metrics.register(&ops.metrics);
+    let listener = tokio::net::TcpListener::bind(cli.listen).await?;
+    let probes = commerce_process::spawn_ops(listener, ops, stop.clone());
+    // The backlog, measured every few seconds rather than per scrape: one indexed count.
+    let gauges = tokio::spawn(commerce_runtime::jobs::run(
+        "outbox-backlog",
+        Pace::every(Duration::from_secs(5)),
+        stop.clone(),
+        {
+            let (outbox, metrics) = (outbox.clone(), metrics.clone());
+            move || {
+                let (outbox, metrics) = (outbox.clone(), metrics.clone());
+                async move {
+                    let (rows, oldest) = outbox.backlog().await?;
+                    metrics.backlog.set(rows);
+                    metrics.oldest_age.set(oldest);
+                    Ok::<_, commerce_core::ports::EventError>(0)
+                }
+            }
+        },
+    ));
     let pruner =
         commerce_process::postgres::spawn_outbox_retention(&cli.db.write_pool()?, cli.retain_hours, stop.clone());
     let job = tokio::spawn(commerce_runtime::jobs::run(
@@ -58,17 +108,23 @@ async fn main() -> anyhow::Result<()> {
         Pace::every(Duration::from_millis(cli.idle_ms)),
         stop.clone(),
         {
-            let batch = cli.batch;
+            let (batch, relayed) = (cli.batch, metrics.relayed.clone());
             move || {
-                let relay = relay.clone();
-                async move { relay.step(batch).await }
+                let (relay, relayed) = (relay.clone(), relayed.clone());
+                async move {
+                    let n = relay.step(batch).await?;
+                    relayed.inc_by(u64::try_from(n).unwrap_or(0));
+                    Ok::<_, commerce_core::ports::EventError>(n)
+                }
             }
         },
     ));
-    tracing::info!(%brokers, %prefix, "outbox-relay running");
+    tracing::info!(%brokers, %prefix, probes = %cli.listen, "outbox-relay running");
     commerce_process::shutdown_signal().await;
     stop.cancel();
     let relayed = job.await?;
+    let _ = gauges.await;
+    probes.await??;
     if let Some(pruner) = pruner {
         pruner.await?;
     }

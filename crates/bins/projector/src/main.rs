@@ -7,11 +7,16 @@
 use std::{sync::Arc, time::Duration};
 
 use clap::Parser;
-use commerce_core::{ports::ProductProjection, services::events::Projector};
+use commerce_core::{
+    ports::{Clock as _, Delivery, EventConsumer, EventError, ProductProjection},
+    services::events::Projector,
+};
 use commerce_kafka::{KafkaConsumer, ensure_topics_patiently};
 use commerce_postgres::PgReadModel;
 use commerce_process::{KafkaArgs, postgres::DatabaseArgs};
 use commerce_runtime::Pace;
+use commerce_runtime::SystemClock;
+use prometheus_client::metrics::{counter::Counter, histogram::Histogram};
 use tokio_util::sync::CancellationToken;
 
 /// The projector.
@@ -33,6 +38,51 @@ struct Cli {
     /// Log as JSON lines.
     #[arg(long, env = "COMMERCE_LOG_JSON")]
     log_json: bool,
+    /// Where `/healthz`, `/readyz` and `/metrics` are served.
+    #[arg(long, env = "COMMERCE_LISTEN", default_value = "127.0.0.1:9462")]
+    listen: std::net::SocketAddr,
+}
+
+/// The consumer, observed: each delivered event counts, with its lag (from when it
+/// happened to when the projector received it; applying follows at once).
+struct Observed {
+    inner: KafkaConsumer,
+    events: Counter,
+    lag: Histogram,
+}
+
+impl Observed {
+    fn new(inner: KafkaConsumer, metrics: &commerce_http::metrics::Metrics) -> Self {
+        // 5 ms .. ~80 s
+        let lag = Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.005, 2.0, 15));
+        let events = Counter::default();
+        metrics.register("projector_events", "Events received by the projector", events.clone());
+        metrics.register("projection_lag_seconds", "Seconds from an event to its projection", lag.clone());
+        Self { inner, events, lag }
+    }
+}
+
+#[async_trait::async_trait]
+impl EventConsumer for Observed {
+    async fn poll(&self, max: usize) -> Result<Vec<Delivery>, EventError> {
+        let batch = self.inner.poll(max).await?;
+        let now = SystemClock.now().unix_micros();
+        for delivery in &batch {
+            let micros = now.saturating_sub(delivery.envelope.occurred_at.unix_micros()).max(0);
+            #[allow(clippy::cast_precision_loss, reason = "a lag in seconds needs no more than f64's 52 bits")]
+            self.lag.observe(micros as f64 / 1e6);
+        }
+        self.events.inc_by(u64::try_from(batch.len()).unwrap_or(0));
+        Ok(batch)
+    }
+
+    async fn ack(&self, tag: u64) -> Result<(), EventError> {
+        self.inner.ack(tag).await
+    }
+
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<(), EventError> {
+        self.inner.dead_letter(delivery, reason).await
+    }
 }
 
 #[derive(Debug, Clone, Copy, clap::Subcommand)]
@@ -70,8 +120,12 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let consumer = Arc::new(KafkaConsumer::with_session_timeout(&brokers, &prefix, &cli.group, session)?);
     let stop = CancellationToken::new();
+    let ops = commerce_http::ops::OpsState::new(commerce_process::postgres::readiness(&[&cli.db.read_pool(&write)?]));
+    let kafka = KafkaConsumer::with_session_timeout(&brokers, &prefix, &cli.group, session)?;
+    let consumer = Arc::new(Observed::new(kafka, &ops.metrics));
+    let listener = tokio::net::TcpListener::bind(cli.listen).await?;
+    let probes = commerce_process::spawn_ops(listener, ops, stop.clone());
     let job = tokio::spawn(commerce_runtime::jobs::run(
         "projector",
         Pace::every(Duration::from_millis(10)),
@@ -81,10 +135,11 @@ async fn main() -> anyhow::Result<()> {
             async move { projector.step(&*consumer, 500).await }
         },
     ));
-    tracing::info!(%brokers, %prefix, group = %cli.group, "projector running");
+    tracing::info!(%brokers, %prefix, group = %cli.group, probes = %cli.listen, "projector running");
     commerce_process::shutdown_signal().await;
     stop.cancel();
     let applied = job.await?;
+    probes.await??;
     tracing::info!(applied, "projector stopped");
     Ok(())
 }
