@@ -3,6 +3,11 @@
 
 use std::{sync::Arc, time::Duration};
 
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{counter::Counter, family::Family},
+};
+
 /// When the order-recovery job resumes and abandons stalled orders.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RecoveryArgs {
@@ -17,13 +22,62 @@ pub struct RecoveryArgs {
     pub recovery_interval_secs: u64,
 }
 
+/// What the recovery job reports on `/metrics`.
+#[derive(Clone, Default)]
+struct RecoveryMetrics {
+    orders: Family<OutcomeLabel, Counter>,
+    expired: Counter,
+    failed_passes: Counter,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
+impl RecoveryMetrics {
+    fn registered(metrics: &commerce_http::metrics::Metrics) -> Self {
+        let this = Self::default();
+        metrics.register(
+            "recovery_orders",
+            "Stalled orders the recovery job handled, by outcome (completed, compensated, still_pending)",
+            this.orders.clone(),
+        );
+        metrics.register(
+            "reservations_expired",
+            "Stock reservations expired by the recovery job",
+            this.expired.clone(),
+        );
+        metrics.register(
+            "recovery_failed_passes",
+            "Recovery passes that failed (retried next interval)",
+            this.failed_passes.clone(),
+        );
+        this
+    }
+
+    fn count(&self, report: &commerce_core::services::recovery::RecoveryReport) {
+        for (outcome, n) in [
+            ("completed", report.completed),
+            ("compensated", report.compensated),
+            ("still_pending", report.still_pending),
+        ] {
+            self.orders.get_or_create(&OutcomeLabel { outcome }).inc_by(u64::try_from(n).unwrap_or(0));
+        }
+        self.expired.inc_by(u64::try_from(report.expired_reservations).unwrap_or(0));
+    }
+}
+
 impl RecoveryArgs {
-    /// Runs `recovery` every interval until `stop`, logging passes that found work.
+    /// Runs `recovery` every interval until `stop`, logging passes that found work and
+    /// counting what they did on `metrics`.
     pub fn spawn(
         &self,
         recovery: commerce_core::services::recovery::RecoveryService,
+        metrics: &commerce_http::metrics::Metrics,
         stop: tokio_util::sync::CancellationToken,
     ) -> tokio::task::JoinHandle<u64> {
+        let counters = RecoveryMetrics::registered(metrics);
         let policy = commerce_core::services::recovery::RecoveryPolicy {
             resume_after_secs: self.resume_after_secs,
             abandon_after_secs: self.abandon_after_secs,
@@ -34,9 +88,16 @@ impl RecoveryArgs {
             commerce_runtime::Pace::every(Duration::from_secs(self.recovery_interval_secs)),
             stop,
             move || {
-                let recovery = recovery.clone();
+                let (recovery, counters) = (recovery.clone(), counters.clone());
                 async move {
-                    let report = recovery.run_once(policy).await?;
+                    let report = match recovery.run_once(policy).await {
+                        Ok(report) => report,
+                        Err(e) => {
+                            counters.failed_passes.inc();
+                            return Err(e);
+                        }
+                    };
+                    counters.count(&report);
                     if report.examined > 0 || report.expired_reservations > 0 || report.expiry_error.is_some() {
                         tracing::info!(?report, "order recovery pass");
                     }

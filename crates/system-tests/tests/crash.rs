@@ -103,10 +103,21 @@ async fn kill_9_under_checkout_load_then_restart_settles_every_order() {
     let orders = PgOrderStore::new(pool.clone());
     assert_some_stranded(&orders, sent).await;
 
-    // Restart: the recovery job settles whatever the crash left behind.
+    // Restart: the recovery job settles whatever the crash left behind, and says so on
+    // /metrics.
     let mut child = spawn_service(&db, &addr, &payments);
     wait_ready(&client, &base).await;
     let all = settled(&orders).await;
+    let metrics = client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    let recovered: f64 = ["completed", "compensated"]
+        .iter()
+        .filter_map(|outcome| {
+            let series = format!("commerce_recovery_orders_total{{outcome=\"{outcome}\"}} ");
+            metrics.lines().find_map(|l| l.strip_prefix(&series)?.parse::<f64>().ok())
+        })
+        .sum();
+    assert!(recovered >= 1.0, "the recovery job counted the orders it settled: {metrics}");
+    assert!(metrics.contains("commerce_reservations_expired_total"), "{metrics}");
     child.kill().unwrap();
     child.wait().unwrap();
 

@@ -202,7 +202,8 @@ pub async fn run(
     };
     let (notifier, dev_mailbox) = notifier(&storage, &args, &shop.env, &jobs)?;
     let retention = retention_jobs(&storage, &args, &jobs);
-    let recovery_job = args.recovery.spawn(recovery, jobs.clone());
+    let ops = OpsState::new(Arc::new(AlwaysReady));
+    let recovery_job = args.recovery.spawn(recovery, &ops.metrics, jobs.clone());
 
     // The simulated processor forgets records past its retention, as a real one does.
     let payments_retention = payments.simulator.clone().map(|simulator| {
@@ -244,7 +245,6 @@ pub async fn run(
     if let Some(mailbox) = dev_mailbox {
         routes = routes.merge(commerce_http::mailbox::router(Arc::new(move || mailbox.messages()), authorizer));
     }
-    let ops = OpsState::new(Arc::new(AlwaysReady));
     let draining = ops.draining.clone();
     let app = commerce_http::app(routes, ops, HttpConfig::default());
 

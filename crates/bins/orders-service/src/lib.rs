@@ -132,7 +132,8 @@ pub async fn run(
     let recovery = RecoveryService::new(orders.clone(), runner, inventory, env.clone());
 
     let jobs = CancellationToken::new();
-    let recovery_job = cli.recovery.spawn(recovery, jobs.clone());
+    let ops = OpsState::new(commerce_process::postgres::readiness_with(&[&pool], inventory_readiness));
+    let recovery_job = cli.recovery.spawn(recovery, &ops.metrics, jobs.clone());
 
     let idempotency = PgIdempotencyStore::new(pool.clone());
     let prune_job = {
@@ -185,7 +186,6 @@ pub async fn run(
         orders: OrderService::new(orders, env.clone()),
     };
     routes = routes.merge(checkout_pages(&cli, &state, pricing_pages, &payments.browser_tokenizer)?);
-    let ops = OpsState::new(commerce_process::postgres::readiness_with(&[&pool], inventory_readiness));
     let draining = ops.draining.clone();
     let app = commerce_http::app(routes.merge(checkout::router(state)), ops, HttpConfig::default());
     tracing::info!(addr = %listener.local_addr()?, "orders-service listening");
