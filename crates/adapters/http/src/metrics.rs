@@ -106,3 +106,46 @@ pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next)
     metrics.latency.get_or_create(&RouteLabels { method, route }).observe(started.elapsed().as_secs_f64());
     response
 }
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeclineLabels {
+    code: &'static str,
+}
+
+/// Counts checkout replies by kind and declines by code, whichever adapter carried the
+/// request (give it to `IdempotentCheckout::with_observer` or `ShopBuilder::checkout_observer`).
+#[derive(Clone, Default)]
+pub struct CheckoutMetrics {
+    replies: Family<OutcomeLabels, Counter>,
+    declines: Family<DeclineLabels, Counter>,
+}
+
+impl CheckoutMetrics {
+    /// The counters, registered on `metrics`: `commerce_checkouts_total{outcome}` and
+    /// `commerce_card_declines_total{code}`.
+    pub fn registered(metrics: &Metrics) -> Self {
+        let this = Self::default();
+        metrics.register(
+            "checkouts",
+            "Checkout replies by outcome (replays counted as replayed)",
+            this.replies.clone(),
+        );
+        metrics.register("card_declines", "Declined cards by the processor's decline code", this.declines.clone());
+        this
+    }
+}
+
+impl commerce_core::services::checkout::CheckoutObserver for CheckoutMetrics {
+    fn observe(&self, kind: commerce_core::services::checkout::ReplyKind) {
+        self.replies.get_or_create(&OutcomeLabels { outcome: kind.as_str() }).inc();
+        if let commerce_core::services::checkout::ReplyKind::Declined(decline) = kind {
+            let code = decline.map_or("authentication_failed", commerce_core::payment::DeclineReason::as_str);
+            self.declines.get_or_create(&DeclineLabels { code }).inc();
+        }
+    }
+}

@@ -18,7 +18,7 @@ use commerce_core::{
     query::{ProductQuery, ProductQueryParams},
     services::{
         catalog::CatalogError,
-        checkout::{CheckoutError, CheckoutInput, CheckoutItemInput},
+        checkout::{CheckoutError, CheckoutInput, CheckoutItemInput, CheckoutObserver, ReplyKind},
         events::Projector,
         recovery::RecoveryPolicy,
         storefront::{StorefrontError, StorefrontService},
@@ -329,5 +329,43 @@ fn restocks_travel_as_events_and_a_refused_one_is_parked() {
         // Restocking an unknown product is refused by the catalog.
         let unknown = ProductId::from_uuid(uuid::Uuid::from_u128(42));
         assert_eq!(shop.catalog.request_restock(unknown, units(1)).await, Err(CatalogError::ProductNotFound));
+    });
+}
+
+/// Records the kinds it is told of.
+#[derive(Default)]
+struct Tally(std::sync::Mutex<Vec<ReplyKind>>);
+
+impl CheckoutObserver for Tally {
+    fn observe(&self, kind: ReplyKind) {
+        self.0.lock().unwrap().push(kind);
+    }
+}
+
+#[test]
+fn every_checkout_reply_is_told_to_the_observer_by_kind() {
+    block_on(async {
+        let tally = Arc::new(Tally::default());
+        let shop = TestShop::with(|b| b.checkout_observer(tally.clone()));
+        let tee = shop.given_product("TEE-1", 1999, 5).await;
+        shop.when_checkout(&[(tee.id, 1)], GOOD_CARD).await.unwrap();
+        shop.when_checkout(&[(tee.id, 1)], NO_FUNDS_CARD).await.unwrap();
+        let _ = shop.when_checkout(&[(tee.id, 0)], GOOD_CARD).await;
+        let key = ClientKey::parse("replayed-key").unwrap();
+        let input = common::checkout_input(&[(tee.id, 1)], GOOD_CARD);
+        shop.checkout.place_order(&key, &input).await;
+        let replay = shop.checkout.place_order(&key, &input).await;
+        assert!(replay.replayed);
+        assert_eq!(
+            *tally.0.lock().unwrap(),
+            [
+                ReplyKind::Paid,
+                ReplyKind::Declined(Some(DeclineReason::InsufficientFunds)),
+                ReplyKind::Invalid,
+                ReplyKind::Paid,
+                ReplyKind::Replayed,
+            ]
+        );
+        assert_eq!(ReplyKind::Declined(None).as_str(), "declined");
     });
 }

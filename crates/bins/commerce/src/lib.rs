@@ -174,6 +174,8 @@ pub async fn run(
     let storage = Arc::new(if args.memory { Storage::memory() } else { Storage::sqlite(&args.data_dir).await? });
     // The in-process simulator's challenge page is served below, with the web pages.
     let payments = args.payments.connect_with_challenge_page(Some("/simulator/3ds/"))?;
+    let ops = OpsState::new(Arc::new(AlwaysReady));
+    let checkout_metrics = commerce_http::metrics::CheckoutMetrics::registered(&ops.metrics);
     let shop = storage
         .shop(env, &args.idempotency)
         .await?
@@ -181,6 +183,7 @@ pub async fn run(
         .card_data(payments.card_data)
         .reservation_ttl_secs(args.reservation_ttl_secs)
         .facet_cache(Duration::from_secs(args.facet_cache_secs))
+        .checkout_observer(Arc::new(checkout_metrics))
         .build()?;
     let recovery = shop.recovery.clone();
 
@@ -202,7 +205,6 @@ pub async fn run(
     };
     let (notifier, dev_mailbox) = notifier(&storage, &args, &shop.env, &jobs)?;
     let retention = retention_jobs(&storage, &args, &jobs);
-    let ops = OpsState::new(Arc::new(AlwaysReady));
     let recovery_job = args.recovery.spawn(recovery, &ops.metrics, jobs.clone());
 
     // The simulated processor forgets records past its retention, as a real one does.

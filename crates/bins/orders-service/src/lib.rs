@@ -182,7 +182,8 @@ pub async fn run(
         tracing::info!("COMMERCE_ADMIN_TOKEN is not set: cancellations and refunds are not served");
     }
     let state = CheckoutState {
-        checkout: IdempotentCheckout::new(checkout_service, keys),
+        checkout: IdempotentCheckout::new(checkout_service, keys)
+            .with_observer(Arc::new(commerce_http::metrics::CheckoutMetrics::registered(&ops.metrics))),
         orders: OrderService::new(orders, env.clone()),
     };
     routes = routes.merge(checkout_pages(&cli, &state, pricing_pages, &payments.browser_tokenizer)?);

@@ -94,6 +94,7 @@ impl Shop {
             read_model: None,
             live_stock: None,
             facet_cache: None,
+            checkout_observer: None,
             inventory: None,
             orders: None,
             idempotency: None,
@@ -126,6 +127,7 @@ pub struct ShopBuilder {
     claim_stale_after_secs: i64,
     restock_delivery: RestockDelivery,
     card_data: CardData,
+    checkout_observer: Option<Arc<dyn super::checkout::CheckoutObserver>>,
 }
 
 impl ShopBuilder {
@@ -177,6 +179,12 @@ impl ShopBuilder {
     /// [`StorefrontService::with_facet_cache`]; default: counted on every request).
     pub fn facet_cache(mut self, ttl: std::time::Duration) -> Self {
         self.facet_cache = Some(ttl);
+        self
+    }
+
+    /// Told how each checkout reply ends (a metrics adapter).
+    pub fn checkout_observer(mut self, observer: Arc<dyn super::checkout::CheckoutObserver>) -> Self {
+        self.checkout_observer = Some(observer);
         self
     }
 
@@ -264,7 +272,10 @@ impl ShopBuilder {
             storefront,
             pricing,
             payment_notices: PaymentNoticeService::new(orders.clone(), runner.clone(), idempotency.clone()),
-            checkout: IdempotentCheckout::new(checkout, idempotency),
+            checkout: match self.checkout_observer {
+                Some(observer) => IdempotentCheckout::new(checkout, idempotency).with_observer(observer),
+                None => IdempotentCheckout::new(checkout, idempotency),
+            },
             orders: OrderService::new(orders.clone(), env.clone()),
             refunds: RefundService::new(orders.clone(), runner.clone(), env.clone()),
             recovery: RecoveryService::new(orders, runner, inventory.clone(), env.clone()),

@@ -189,6 +189,16 @@ async fn checkout_pays_once_and_the_stock_goes_down() {
     assert!(mine.json::<Value>().await.unwrap().get("access_token").is_none());
     problem(app.get(&location).await, StatusCode::NOT_FOUND).await;
     problem(app.client.get(app.url(&location)).bearer_auth("guess").send().await.unwrap(), StatusCode::NOT_FOUND).await;
+
+    // Operators count the replies: one paid, one replayed, one key reused.
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    for series in [
+        r#"commerce_checkouts_total{outcome="paid"} 1"#,
+        r#"commerce_checkouts_total{outcome="replayed"} 1"#,
+        r#"commerce_checkouts_total{outcome="key_reused"} 1"#,
+    ] {
+        assert!(metrics.contains(series), "{series} in {metrics}");
+    }
     app.stop().await;
 }
 
@@ -245,6 +255,11 @@ async fn declines_shortages_and_bad_input_charge_nothing() {
     let stock: Value =
         app.admin(reqwest::Method::GET, &format!("/admin/v1/products/{id}/stock"), None).await.json().await.unwrap();
     assert_eq!(stock, json!({"product_id": id, "on_hand": 2, "reserved": 0, "available": 2}));
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    for code in ["card_declined", "insufficient_funds", "processing_error"] {
+        let series = format!("commerce_card_declines_total{{code=\"{code}\"}} 1");
+        assert!(metrics.contains(&series), "{series} in {metrics}");
+    }
     app.stop().await;
 }
 

@@ -1,7 +1,9 @@
 //! [`IdempotentCheckout`]: the checkout a client may retry under one key and be charged
 //! once, whatever the transport.
 
-use super::{CheckoutError, CheckoutInput, CheckoutService, PlacedOrder};
+use std::sync::Arc;
+
+use super::{CheckoutError, CheckoutInput, CheckoutObserver, CheckoutService, PlacedOrder};
 use crate::{
     idempotency::{ClientKey, CommandOutcome, Refusal},
     services::idempotency::{Begin, IdempotencyError, IdempotencyService},
@@ -38,12 +40,20 @@ impl CheckoutReply {
 pub struct IdempotentCheckout {
     checkout: CheckoutService,
     idempotency: IdempotencyService,
+    observer: Option<Arc<dyn CheckoutObserver>>,
 }
 
 impl IdempotentCheckout {
     /// Wraps `checkout` in the protocol run by `idempotency`.
     pub fn new(checkout: CheckoutService, idempotency: IdempotencyService) -> Self {
-        Self { checkout, idempotency }
+        Self { checkout, idempotency, observer: None }
+    }
+
+    /// Tells `observer` how each reply ends ([`CheckoutReply::kind`]).
+    #[must_use]
+    pub fn with_observer(mut self, observer: Arc<dyn CheckoutObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// The checkout inside (for the recovery job and direct use).
@@ -55,6 +65,14 @@ impl IdempotentCheckout {
     /// gets the same order back (`replayed`), a retry with another command is `KeyReused`,
     /// and one while the first still runs is `InProgress`.
     pub async fn place_order(&self, key: &ClientKey, input: &CheckoutInput) -> CheckoutReply {
+        let reply = self.place_once(key, input).await;
+        if let Some(observer) = &self.observer {
+            observer.observe(reply.kind());
+        }
+        reply
+    }
+
+    async fn place_once(&self, key: &ClientKey, input: &CheckoutInput) -> CheckoutReply {
         let command = match input.validate(self.idempotency.clock().now(), self.checkout.card_data()) {
             Ok(command) => command,
             Err(errors) => return CheckoutReply::fresh(Err(errors.into())),

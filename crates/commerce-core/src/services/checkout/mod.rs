@@ -11,6 +11,7 @@ mod charges;
 mod idempotent;
 mod input;
 mod saga;
+mod tally;
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ pub use input::{
     CardData, CheckoutCommand, CheckoutInput, CheckoutItemInput, MAX_ORDER_LINES, PaymentSource, ShippingChoice,
 };
 pub use saga::{SagaError, SagaRunner};
+pub use tally::{CheckoutObserver, ReplyKind};
 
 use super::Env;
 use crate::{
