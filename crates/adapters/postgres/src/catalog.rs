@@ -110,15 +110,7 @@ impl ProductStore for PgCatalogStore {
     }
 
     async fn products(&self, after: Option<ProductId>, limit: usize) -> Result<Vec<Product>, StoreError> {
-        let rows: Vec<serde_json::Value> = sqlx::query_scalar(
-            "SELECT body FROM commerce.products WHERE $1::uuid IS NULL OR id > $1 ORDER BY id LIMIT $2",
-        )
-        .bind(after.map(|a| a.as_uuid()))
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| unavailable(&e))?;
-        rows.into_iter().map(serde_json::from_value).collect::<Result<_, _>>().map_err(|e| corrupt(&e))
+        self.page(None, after, limit).await
     }
 
     async fn search_products(
@@ -127,12 +119,25 @@ impl ProductStore for PgCatalogStore {
         after: Option<ProductId>,
         limit: usize,
     ) -> Result<Vec<Product>, StoreError> {
+        self.page(Some(search), after, limit).await
+    }
+}
+
+impl PgCatalogStore {
+    /// A page of products in id order after `after`, only those `search` finds when given.
+    async fn page(
+        &self,
+        search: Option<&ProductSearch>,
+        after: Option<ProductId>,
+        limit: usize,
+    ) -> Result<Vec<Product>, StoreError> {
         // strpos, not LIKE: the text is matched as it is, `%` and `_` included.
         let rows: Vec<serde_json::Value> = sqlx::query_scalar(
-            "SELECT body FROM commerce.products WHERE strpos(search_key, $1) > 0 AND ($2::uuid IS NULL OR id > $2)
+            "SELECT body FROM commerce.products
+             WHERE ($1::text IS NULL OR strpos(search_key, $1) > 0) AND ($2::uuid IS NULL OR id > $2)
              ORDER BY id LIMIT $3",
         )
-        .bind(search.as_str())
+        .bind(search.map(ProductSearch::as_str))
         .bind(after.map(|a| a.as_uuid()))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)

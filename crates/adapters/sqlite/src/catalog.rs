@@ -149,14 +149,7 @@ impl ProductStore for SqliteCatalogStore {
     }
 
     async fn products(&self, after: Option<ProductId>, limit: usize) -> Result<Vec<Product>, StoreError> {
-        let rows: Vec<String> =
-            sqlx::query_scalar("SELECT body FROM products WHERE ?1 IS NULL OR id > ?1 ORDER BY id LIMIT ?2")
-                .bind(after.map(|a| a.as_uuid()))
-                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-                .fetch_all(self.db.reader())
-                .await
-                .map_err(|e| unavailable(&e))?;
-        rows.iter().map(|b| decode(b)).collect()
+        self.page(None, after, limit).await
     }
 
     async fn search_products(
@@ -165,12 +158,25 @@ impl ProductStore for SqliteCatalogStore {
         after: Option<ProductId>,
         limit: usize,
     ) -> Result<Vec<Product>, StoreError> {
+        self.page(Some(search), after, limit).await
+    }
+}
+
+impl SqliteCatalogStore {
+    /// A page of products in id order after `after`, only those `search` finds when given.
+    async fn page(
+        &self,
+        search: Option<&ProductSearch>,
+        after: Option<ProductId>,
+        limit: usize,
+    ) -> Result<Vec<Product>, StoreError> {
         // instr, not LIKE: the text is matched as it is, `%` and `_` included, and
         // LIKE would fold ASCII case only.
         let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT body FROM products WHERE instr(search_key, ?1) > 0 AND (?2 IS NULL OR id > ?2) ORDER BY id LIMIT ?3",
+            "SELECT body FROM products WHERE (?1 IS NULL OR instr(search_key, ?1) > 0) AND (?2 IS NULL OR id > ?2)
+             ORDER BY id LIMIT ?3",
         )
-        .bind(search.as_str())
+        .bind(search.map(ProductSearch::as_str))
         .bind(after.map(|a| a.as_uuid()))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(self.db.reader())
