@@ -24,14 +24,19 @@ impl WebArgs {
         }
     }
 
-    /// The checkout pages' configuration: they tokenise cards at `tokenizer`.
-    pub fn checkout_config(&self, tls: &TlsArgs, tokenizer: &BrowserTokenizer) -> commerce_web::WebConfig {
+    /// The checkout pages' configuration: they tokenise cards at `tokenizer`. `None` (and
+    /// a warning with the reason) when no page can take cards there: serve no checkout page.
+    pub fn checkout_config(&self, tls: &TlsArgs, tokenizer: &BrowserTokenizer) -> Option<commerce_web::WebConfig> {
         let config = self.config(tls);
         match tokenizer {
             BrowserTokenizer::Remote { url, key } => {
-                commerce_web::WebConfig { tokenize_url: url.clone(), tokenize_key: key.clone(), ..config }
+                Some(commerce_web::WebConfig { tokenize_url: url.clone(), tokenize_key: key.clone(), ..config })
             }
-            BrowserTokenizer::InProcess | BrowserTokenizer::Unavailable(_) => config,
+            BrowserTokenizer::InProcess => Some(config),
+            BrowserTokenizer::Unavailable(why) => {
+                tracing::warn!(reason = why, "the checkout pages are not served");
+                None
+            }
         }
     }
 }

@@ -277,7 +277,7 @@ fn web_pages(
     token: commerce_core::credential::BearerToken,
     payments: &commerce_process::Payments,
 ) -> anyhow::Result<axum::Router> {
-    let config = args.web.checkout_config(&args.tls, &payments.browser_tokenizer);
+    let config = args.web.config(&args.tls);
     let admin = commerce_web::AdminPages {
         catalog: shop.catalog.clone(),
         stock: shop.stock.clone(),
@@ -285,17 +285,16 @@ fn web_pages(
         refunds: shop.refunds.clone(),
         sessions: commerce_web::AdminSessions::new(token, shop.env.clock.clone(), shop.env.ids.clone(), config.clone()),
     };
-    let mut pages = commerce_web::storefront_router(shop.storefront.clone(), config.clone())
-        .merge(commerce_web::admin_router(admin));
+    let mut pages =
+        commerce_web::storefront_router(shop.storefront.clone(), config).merge(commerce_web::admin_router(admin));
     if let Some(simulator) = &payments.simulator {
         let browser =
             commerce_payment_simulator::remote::browser_router(simulator.clone(), Some(shop.payment_notices.clone()));
         pages = pages.nest("/simulator", browser);
     }
-    if let commerce_process::BrowserTokenizer::Unavailable(why) = &payments.browser_tokenizer {
-        tracing::warn!(reason = why, "the checkout pages are not served");
+    let Some(config) = args.web.checkout_config(&args.tls, &payments.browser_tokenizer) else {
         return Ok(pages);
-    }
+    };
     let checkout = commerce_web::CheckoutPages::new(
         shop.storefront.clone(),
         shop.checkout.clone(),

@@ -85,21 +85,15 @@ fn checkout_pages(
     pricing: PricingService,
     tokenizer: &commerce_process::BrowserTokenizer,
 ) -> anyhow::Result<Router> {
-    if let commerce_process::BrowserTokenizer::Unavailable(why) = tokenizer {
-        tracing::warn!(reason = why, "the checkout pages are not served");
+    let Some(config) = cli.web.checkout_config(&cli.http.tls, tokenizer) else {
         return Ok(Router::new());
-    }
+    };
     let read = cli.db.query_pool()?;
     let storefront = commerce_core::services::storefront::StorefrontService::new(Arc::new(
         commerce_postgres::PgReadModel::new(read),
     ));
-    let pages = commerce_web::CheckoutPages::new(
-        storefront,
-        state.checkout.clone(),
-        state.orders.clone(),
-        pricing,
-        cli.web.checkout_config(&cli.http.tls, tokenizer),
-    );
+    let pages =
+        commerce_web::CheckoutPages::new(storefront, state.checkout.clone(), state.orders.clone(), pricing, config);
     Ok(commerce_web::checkout_router(pages)?)
 }
 
