@@ -29,7 +29,7 @@ use std::{
 };
 
 use commerce_postgres::testing::{Databases, url_for};
-use commerce_system_tests::process::bin;
+use commerce_system_tests::{ShopClient, eventually, ok_json, process::bin};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
@@ -172,7 +172,7 @@ async fn rolling_restarts_and_kills_behind_the_gateway_lose_nothing() {
     let fleet = start(&url_for(&dbs.fresh_name().await));
     eprintln!("fleet logs: {}", fleet.dir.join("logs").display());
     let client = Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-    let products = stocked_products(&client, &fleet).await;
+    let products = stocked_products(&fleet).await;
     gateway_contract(&client, &fleet, &products[0]).await;
     let tally = Arc::new(Tally::default());
     let phases: [(&str, &str, &[&str]); 2] = [
@@ -239,27 +239,25 @@ fn start(database: &str) -> Fleet {
     fleet
 }
 
-/// Four products with plenty of stock, created and stocked through the gateway.
-async fn stocked_products(client: &Client, fleet: &Fleet) -> Vec<String> {
+/// Four products with plenty of stock, created and stocked through the gateway, once the
+/// storefront lists them so (the first events may wait for the projector's partitions).
+async fn stocked_products(fleet: &Fleet) -> Vec<String> {
+    let shop = ShopClient::new(&fleet.url(""), ADMIN);
     let mut products = vec![];
     for n in 0..4 {
-        let body = json!({"sku": format!("FLEET-{n}"), "name": format!("Fleet lamp {n}"),
-            "price": {"amount": 1000 + n, "currency": "USD"}, "status": "active"});
-        let r = client.post(fleet.url("/admin/v1/products")).bearer_auth(ADMIN).json(&body).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::CREATED);
-        let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-        let r = client
-            .put(fleet.url(&format!("/admin/v1/products/{id}/stock")))
-            .bearer_auth(ADMIN)
-            .json(&json!({"on_hand": 10_000}))
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success());
+        let id = shop.create_product(&format!("FLEET-{n}"), 1000 + n, json!({})).await;
+        assert!(shop.set_stock(&id, 10_000).await.status().is_success());
         products.push(id);
     }
     for id in &products {
-        eventually_listed(client, fleet, id).await;
+        let listed = eventually(30, || async {
+            // 404 until the product is projected.
+            let r = shop.store(&format!("/store/v1/products/{id}")).send().await.map_err(|e| e.to_string())?;
+            let view: Value = r.json().await.map_err(|e| e.to_string())?;
+            if view["available_stock"] == json!(10_000) { Ok(()) } else { Err(format!("shows {view}")) }
+        })
+        .await;
+        listed.unwrap_or_else(|e| panic!("{id} never listed with its stock: {e}"));
     }
     products
 }
@@ -386,19 +384,6 @@ async fn settled(client: &Client, fleet: &Fleet, id: &str) -> String {
     panic!("order {id} did not settle: {last}");
 }
 
-async fn eventually_listed(client: &Client, fleet: &Fleet, id: &str) {
-    for _ in 0..300 {
-        if let Ok(r) = client.get(fleet.url(&format!("/store/v1/products/{id}"))).send().await
-            && r.status().is_success()
-            && r.json::<Value>().await.unwrap_or_default()["available_stock"] == json!(10_000)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{id} never listed with its stock");
-}
-
 /// Each key one order; every order settles; each paid order captured once and no other
 /// order captured; stock down by exactly what was sold, nothing left reserved.
 async fn check_nothing_lost_or_charged_twice(client: &Client, fleet: &Fleet, products: &[String], tally: &Tally) {
@@ -426,24 +411,15 @@ async fn check_nothing_lost_or_charged_twice(client: &Client, fleet: &Fleet, pro
     assert!(paid * 10 >= orders.len() as u64 * 9, "most orders were paid ({paid} of {})", orders.len());
     let all: Value = client.get(format!("{payments}/v1/stats")).send().await.unwrap().json().await.unwrap();
     assert_eq!(all["captures"], json!(paid), "nothing else was captured: {all}");
+    let shop = ShopClient::new(&fleet.url(""), ADMIN);
     for id in products {
         let expected = 10_000 - sold.get(id).copied().unwrap_or(0);
-        let mut last = Value::Null;
-        for _ in 0..100 {
-            last = client
-                .get(fleet.url(&format!("/admin/v1/products/{id}/stock")))
-                .bearer_auth(ADMIN)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if last["on_hand"] == json!(expected) && last["reserved"] == json!(0) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert_eq!((last["on_hand"].clone(), last["reserved"].clone()), (json!(expected), json!(0)), "{id}: {last}");
+        let stock = eventually(10, || async {
+            let level = ok_json(shop.admin(reqwest::Method::GET, &format!("/admin/v1/products/{id}/stock"))).await;
+            let exact = level["on_hand"] == json!(expected) && level["reserved"] == json!(0);
+            if exact { Ok(()) } else { Err(format!("{level}")) }
+        })
+        .await;
+        stock.unwrap_or_else(|e| panic!("{id}: on hand {expected} and none reserved expected, got {e}"));
     }
 }
