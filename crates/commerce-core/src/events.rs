@@ -215,6 +215,11 @@ pub struct EventEnvelope {
     /// The event.
     #[serde(flatten)]
     pub event: DomainEvent,
+    /// The W3C `traceparent` of the work that made the change, when it was traced, so
+    /// whoever handles the event later continues that trace (the CloudEvents tracing
+    /// extension's attribute). Opaque here; absent from the JSON when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 impl EventEnvelope {
@@ -230,6 +235,7 @@ impl EventEnvelope {
             occurred_at,
             schema_version: SCHEMA_VERSION,
             event,
+            traceparent: None,
         }
     }
 

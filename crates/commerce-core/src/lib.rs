@@ -12,6 +12,7 @@
 //! - [`credential`]: bearer tokens of operators and services, compared by digest in constant time.
 //! - [`idempotency`]: client keys, command fingerprints and stored outcomes of idempotent commands.
 //! - [`notify`]: which order events notify the customer, and the messages they become.
+//! - [`deadletter`]: events a consumer parked, to replay or discard.
 //! - [`events`]: versioned domain events in an envelope (documented in `docs/events.md`).
 //! - [`ports`]: the traits adapters implement, with their error contracts.
 //! - [`services`]: the use cases, generic over the ports; [`services::shop::Shop`] wires them all.
@@ -24,6 +25,7 @@ pub mod address;
 pub mod cart;
 pub mod catalog;
 pub mod credential;
+pub mod deadletter;
 pub mod events;
 mod hashing;
 pub mod idempotency;

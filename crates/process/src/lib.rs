@@ -7,10 +7,12 @@
 pub mod secrets;
 pub mod seed;
 mod shop;
+mod telemetry;
 pub mod transfer;
 mod web;
 
 pub use shop::{BrowserTokenizer, Payments, PaymentsArgs, RecoveryArgs};
+pub use telemetry::{Telemetry, init_tracing};
 pub use web::WebArgs;
 
 use std::{fmt::Display, future::Future, net::SocketAddr, sync::Arc, time::Duration};
@@ -315,18 +317,6 @@ pub fn spawn_ops(
         stop.cancelled().await;
         draining.begin();
     }))
-}
-
-/// Logs to stderr, filtered by `RUST_LOG` (default `info,tower_http=warn,sqlx=warn`).
-pub fn init_tracing(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -8,6 +8,7 @@
 
 #![allow(clippy::missing_panics_doc, reason = "test support: every helper fails the test loudly")]
 
+pub mod otlp;
 pub mod pci;
 pub mod process;
 pub mod smtp;

@@ -3,7 +3,11 @@
 //! `outbox-relay`, `projector` and `storefront-api`, each the built binary.
 //!
 //! - a product created through catalog-api is listed by storefront-api via the broker,
-//!   and a checkout through orders-service lowers the listed stock;
+//!   and a checkout through orders-service (paying at `payments-simulator`) lowers the
+//!   listed stock;
+//! - that checkout is one trace: every process exports its spans to a local OTLP
+//!   receiver (Python's grpcio), and the orders service, the inventory service, the card
+//!   processor, the relay and the projector each add spans to the caller's trace;
 //! - restocks travel as `stock.set` events (catalog-api answers `202`), which the
 //!   inventory service consumes: every product ends with its last restock applied;
 //! - the relay and the projector are killed (SIGKILL) at random moments under write load
@@ -13,6 +17,8 @@
 //!   (docs/operations.md).
 //! - `notifications` reads the order events from the broker and mails the customer
 //!   (through a real SMTP server, aiosmtpd);
+//! - a restock the inventory refuses is parked on the dead-letter topic, collected by the
+//!   relay, found through the admin API and replayed once it can apply;
 //! - PCI: after normal and malformed checkouts with distinctive test cards, the card
 //!   numbers and the CVC appear in no table, Redis key, broker topic, log line or response.
 //!
@@ -34,7 +40,9 @@ use std::{
 
 use commerce_postgres::testing::{Databases, url_for};
 use commerce_system_tests::{
-    GOOD_CARD, ShopClient, cart, eventually, ok_json, pci,
+    GOOD_CARD, ShopClient, cart, eventually, ok_json,
+    otlp::OtlpReceiver,
+    pci,
     process::{bin, free_port},
     smtp::{Smtp, mails},
 };
@@ -51,6 +59,10 @@ const SESSION_MS: u64 = 6000;
 
 /// One deployment: shared settings, log directory, and the running processes.
 struct Deployment {
+    /// Where every process sends its spans.
+    otlp: OtlpReceiver,
+    /// The card processor's origin.
+    payments: String,
     env: Vec<(String, String)>,
     /// Where each worker (by label) serves its probes and metrics.
     probes: HashMap<String, String>,
@@ -64,7 +76,11 @@ impl Deployment {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let logs = std::env::temp_dir().join(format!("commerce-processes-{id}"));
         std::fs::create_dir_all(&logs).unwrap();
+        let otlp = OtlpReceiver::start();
         let env = [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.endpoint()),
+            // Spans leave within 200 ms rather than the default 5 s.
+            ("OTEL_BSP_SCHEDULE_DELAY", "200".into()),
             ("DATABASE_URL", database_url.to_owned()),
             ("REDIS_URL", std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())),
             ("KAFKA_BROKERS", std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())),
@@ -78,6 +94,8 @@ impl Deployment {
             ("RUST_LOG", "info,librdkafka=warn".into()),
         ];
         Self {
+            otlp,
+            payments: String::new(),
             env: env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
             probes: HashMap::new(),
             logs,
@@ -277,11 +295,15 @@ async fn launch(db: &str) -> (Deployment, ShopClient) {
         &[listen(catalog_port), remote_stock[0].clone(), remote_stock[1].clone(), restocks],
     );
     let secret = ("COMMERCE_IDEMPOTENCY_SECRET", "processes-test-idempotency-secret-0123456789".into());
+    let payments_port = free_port();
+    d.start("payments", "payments-simulator", &[], &[("PAYMENTS_LISTEN", format!("127.0.0.1:{payments_port}"))]);
+    d.payments = format!("http://127.0.0.1:{payments_port}");
+    let payments = ("COMMERCE_PAYMENTS_URL", d.payments.clone());
     d.start(
         "orders",
         "orders-service",
         &[],
-        &[listen(orders_port), remote_stock[0].clone(), remote_stock[1].clone(), secret],
+        &[listen(orders_port), remote_stock[0].clone(), remote_stock[1].clone(), secret, payments],
     );
     d.start("store", "storefront-api", &[], &[listen(store_port)]);
     d.start("relay", "outbox-relay", &[], &[]);
@@ -407,13 +429,13 @@ async fn separate_processes_through_the_broker() {
     let page = ok_json(shop.store("/store/v1/products?q=lamp")).await;
     assert_eq!(page["items"][0]["id"], id.as_str());
 
-    // A checkout through orders-service lowers the listed stock (the inventory service's event).
-    let order = shop.checkout(Some("p-1"), &cart(&id, 2, GOOD_CARD)).await;
-    assert_eq!(order.status(), StatusCode::CREATED);
-    let order: Value = order.json().await.unwrap();
+    // A checkout through orders-service lowers the listed stock (the inventory service's
+    // event). Its caller traces it: the services' spans join the caller's trace.
+    let (order, trace) = checks::traced_checkout(&shop, &cart(&id, 2, GOOD_CARD)).await;
     assert_eq!(order["status"], "paid");
     d.eventually(30, "the sale in the listed stock", shows(3)).await;
     checks::worker_metrics(&d).await;
+    checks::one_trace(&d, &trace).await;
     // The broker carries the order's events to notifications, which mails the customer.
     let order_id = order["id"].as_str().unwrap().to_owned();
     d.eventually(60, "the order's confirmation at the SMTP server", || {
@@ -428,8 +450,9 @@ async fn separate_processes_through_the_broker() {
     })
     .await;
 
-    checks::web_pages(&shop, &id, &order_id).await;
+    checks::web_pages(&d, &shop, &id, &order_id).await;
     pci_checkouts(&shop, &id).await;
+    checks::parked_restock_is_replayed(&d, &shop).await;
     d.eventually(30, "the PCI sale in the listed stock", shows(2)).await;
 
     // Write load, with the relay and the projector killed and restarted twice.

@@ -81,6 +81,10 @@ impl GrpcInventoryClient {
     fn request<T>(&self, message: T, authorized: bool) -> Request<T> {
         let mut request = Request::new(message);
         request.set_timeout(self.deadline);
+        // The caller's trace continues in the inventory service.
+        if let Some(value) = commerce_telemetry::current_traceparent().and_then(|v| v.parse().ok()) {
+            request.metadata_mut().insert(commerce_telemetry::TRACEPARENT, value);
+        }
         if authorized
             && let Some(token) = &self.token
             && let Ok(value) = format!("Bearer {token}").parse()

@@ -21,6 +21,7 @@ pub mod admin;
 pub mod auth;
 pub mod caching;
 pub mod checkout;
+pub mod dead_letters;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -90,12 +91,30 @@ pub fn app(routes: Router, ops: ops::OpsState, config: HttpConfig) -> Router {
         .layer(CatchPanicLayer::custom(|_panic| -> Response {
             ApiError::Internal("handler panicked".into()).into_response()
         }))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
-            let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id)
-        }))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span::<axum::body::Body>))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// The span of one request: method, path, request id, and the trace id. A request
+/// carrying a W3C `traceparent` continues its caller's trace.
+pub fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+    let span = tracing::info_span!(
+        "http",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %id,
+        trace_id = tracing::field::Empty,
+    );
+    commerce_telemetry::continue_from_headers(&span, request.headers());
+    span
+}
+
+/// `routes` with a span per request ([`request_span`]) and nothing else: for a service
+/// that is not a shop API (the card processor simulator). [`app`] includes it.
+pub fn traced(routes: Router) -> Router {
+    routes.layer(TraceLayer::new_for_http().make_span_with(request_span::<axum::body::Body>))
 }
 
 /// The customer and operator routes of one shop: store, checkout, and admin behind

@@ -18,8 +18,10 @@
 //!   included, need it).
 
 mod connection;
+mod dead_letters;
 
 pub use connection::{Brokers, KafkaTls};
+pub use dead_letters::DeadLetterCollector;
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
@@ -38,11 +40,12 @@ use rdkafka::{
     client::DefaultClientContext,
     consumer::{CommitMode, Consumer, StreamConsumer},
     error::KafkaError,
-    message::{Header, OwnedHeaders},
+    message::{Header, Headers as _, OwnedHeaders},
     producer::{FutureProducer, FutureRecord, Producer as _},
     types::RDKafkaErrorCode,
     util::Timeout,
 };
+use tracing::Instrument as _;
 
 const AGGREGATES: [AggregateType; 5] = [
     AggregateType::Product,
@@ -175,16 +178,18 @@ impl KafkaPublisher {
 #[async_trait]
 impl EventPublisher for KafkaPublisher {
     async fn publish(&self, events: &[EventEnvelope]) -> Result<(), EventError> {
-        let encoded: Vec<(String, String, Vec<u8>)> = events
+        let encoded: Vec<(String, String, Vec<u8>, OwnedHeaders, tracing::Span)> = events
             .iter()
             .map(|e| {
                 let payload = serde_json::to_vec(e).map_err(|err| EventError::Rejected(err.to_string()))?;
-                Ok((topic(&self.prefix, e.aggregate_type), e.aggregate_id.to_string(), payload))
+                let (span, headers) = publish_span(e);
+                Ok((topic(&self.prefix, e.aggregate_type), e.aggregate_id.to_string(), payload, headers, span))
             })
             .collect::<Result<_, EventError>>()?;
         let producer = self.producer.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-        let sends = encoded.iter().map(|(topic, key, payload)| {
-            producer.send(FutureRecord::to(topic).key(key).payload(payload), Timeout::After(self.timeout))
+        let sends = encoded.iter().map(|(topic, key, payload, headers, span)| {
+            let record = FutureRecord::to(topic).key(key).payload(payload).headers(headers.clone());
+            producer.send(record, Timeout::After(self.timeout)).instrument(span.clone())
         });
         for result in futures::future::join_all(sends).await {
             if let Err((e, _)) = result {
@@ -193,6 +198,43 @@ impl EventPublisher for KafkaPublisher {
             }
         }
         Ok(())
+    }
+}
+
+/// The span of one event's publication, a child of the work that wrote the event (its
+/// stored `traceparent`, else the current span), and the headers naming it to consumers.
+fn publish_span(event: &EventEnvelope) -> (tracing::Span, OwnedHeaders) {
+    let span = tracing::info_span!("publish", event_type = event.event.type_name(), event_id = %event.event_id);
+    commerce_telemetry::continue_from(&span, event.traceparent.as_deref());
+    let headers = match commerce_telemetry::traceparent(&span) {
+        Some(tp) => OwnedHeaders::new().insert(Header { key: commerce_telemetry::TRACEPARENT, value: Some(&tp) }),
+        None => OwnedHeaders::new(),
+    };
+    (span, headers)
+}
+
+/// The span of one received event, a child of its publication, so the consumer's
+/// process joins the trace. The event keeps that context for whoever handles it.
+fn receive(message: &rdkafka::message::BorrowedMessage<'_>, envelope: &mut EventEnvelope) {
+    let header = message.headers().and_then(|headers| {
+        headers
+            .iter()
+            .find(|h| h.key == commerce_telemetry::TRACEPARENT)
+            .and_then(|h| h.value)
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .map(str::to_owned)
+    });
+    let span = tracing::info_span!(
+        "receive",
+        event_type = envelope.event.type_name(),
+        event_id = %envelope.event_id,
+        topic = message.topic(),
+        partition = message.partition(),
+        offset = message.offset(),
+    );
+    commerce_telemetry::continue_from(&span, header.as_deref().or(envelope.traceparent.as_deref()));
+    if let Some(tp) = commerce_telemetry::traceparent(&span) {
+        envelope.traceparent = Some(tp);
     }
 }
 
@@ -212,6 +254,8 @@ pub struct KafkaConsumer {
     consumer: StreamConsumer,
     dead_letters: FutureProducer,
     dead_letter_topic: String,
+    /// The group, named on what it parks.
+    group: String,
     pending: Mutex<Pending>,
     wait: Duration,
 }
@@ -271,6 +315,7 @@ impl KafkaConsumer {
             consumer,
             dead_letters,
             dead_letter_topic: dead_letter_topic(prefix),
+            group: group.to_owned(),
             pending: Mutex::new(Pending::default()),
             wait: Duration::from_millis(500),
         })
@@ -285,7 +330,9 @@ impl KafkaConsumer {
         reason: &str,
     ) -> Result<(), EventError> {
         let key = format!("{topic}/{partition}/{offset}");
-        let headers = OwnedHeaders::new().insert(Header { key: "reason", value: Some(reason) });
+        let headers = OwnedHeaders::new()
+            .insert(Header { key: dead_letters::REASON, value: Some(reason) })
+            .insert(Header { key: dead_letters::CONSUMER, value: Some(&self.group) });
         self.dead_letters
             .send(
                 FutureRecord::to(&self.dead_letter_topic).key(&key).payload(payload).headers(headers),
@@ -363,7 +410,10 @@ impl EventConsumer for KafkaConsumer {
                 tag
             };
             match serde_json::from_slice::<EventEnvelope>(payload) {
-                Ok(envelope) => batch.push(Delivery { tag, envelope }),
+                Ok(mut envelope) => {
+                    receive(&message, &mut envelope);
+                    batch.push(Delivery { tag, envelope });
+                }
                 Err(e) => {
                     // A poison message must not stop the partition: park it and move on. It is
                     // acknowledged with the deliveries around it.

@@ -86,6 +86,15 @@ impl Outbox for MemoryOutbox {
     }
 }
 
+/// Appends to the outbox, for callers outside a store's change (a replayed dead letter).
+#[async_trait]
+impl EventPublisher for MemoryOutbox {
+    async fn publish(&self, events: &[EventEnvelope]) -> Result<(), EventError> {
+        self.append(events);
+        Ok(())
+    }
+}
+
 #[derive(Debug, Default)]
 struct BusState {
     /// The events from offset `base` on; earlier ones were acknowledged by every group.

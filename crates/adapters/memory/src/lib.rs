@@ -9,6 +9,7 @@
 //! store's own lock so a change and its events are observed together.
 
 mod catalog;
+mod deadletters;
 mod events;
 mod idempotency;
 mod inventory;
@@ -20,6 +21,7 @@ mod read_model;
 mod shop;
 
 pub use catalog::MemoryCatalogStore;
+pub use deadletters::MemoryDeadLetters;
 pub use events::{MemoryConsumer, MemoryEventBus, MemoryOutbox};
 pub use idempotency::MemoryIdempotencyStore;
 pub use inventory::MemoryInventoryStore;

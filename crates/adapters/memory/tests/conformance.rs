@@ -94,3 +94,11 @@ fn shipping_methods_and_tax_rates() {
 fn delivery_log() {
     block_on(conformance::deliveries::run(|| async { commerce_memory::MemoryDeliveryLog::new() }));
 }
+
+#[test]
+fn dead_letters_and_their_way_back_to_the_outbox() {
+    block_on(conformance::dead_letters::run(|| async {
+        let outbox = commerce_memory::MemoryOutbox::default();
+        (commerce_memory::MemoryDeadLetters::new(outbox.clone()), outbox)
+    }));
+}

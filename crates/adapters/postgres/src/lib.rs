@@ -23,6 +23,7 @@
 //! `MissingReference`); connection failures are `Unavailable`.
 
 mod catalog;
+mod deadletters;
 mod idempotency;
 mod inventory;
 mod notify;
@@ -37,6 +38,7 @@ use std::time::Duration;
 
 pub use catalog::PgCatalogStore;
 use commerce_core::{Timestamp, events::EventEnvelope, ports::StoreError};
+pub use deadletters::PgDeadLetters;
 pub use idempotency::PgIdempotencyStore;
 pub use inventory::PgInventoryStore;
 pub use notify::PgDeliveryLog;
@@ -130,10 +132,15 @@ fn version_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-/// Appends events to the outbox inside the caller's transaction.
+/// Appends events to the outbox inside the caller's transaction. Each keeps the trace
+/// context of the work writing it, so the relay and the consumers join that trace.
 async fn append_events(tx: &mut Transaction<'_, Postgres>, events: &[EventEnvelope]) -> Result<(), sqlx::Error> {
+    let traceparent = commerce_telemetry::current_traceparent();
     for e in events {
-        let envelope = serde_json::to_value(e).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
+        let mut envelope = serde_json::to_value(e).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
+        if let (None, Some(tp), Some(fields)) = (&e.traceparent, &traceparent, envelope.as_object_mut()) {
+            fields.insert(commerce_telemetry::TRACEPARENT.to_owned(), tp.clone().into());
+        }
         sqlx::query(
             "INSERT INTO commerce.outbox (event_id, aggregate_type, aggregate_id, aggregate_version, envelope)
              VALUES ($1, $2, $3, $4, $5)",

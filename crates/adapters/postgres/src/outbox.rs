@@ -256,10 +256,11 @@ impl EventConsumer for PgOutboxConsumer {
     async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<(), EventError> {
         let envelope = serde_json::to_value(&delivery.envelope).map_err(|e| EventError::Rejected(e.to_string()))?;
         tracing::warn!(event_id = %delivery.envelope.event_id, reason, "event parked in commerce.dead_letters");
-        sqlx::query("INSERT INTO commerce.dead_letters (event_id, envelope, reason) VALUES ($1, $2, $3)")
+        sqlx::query("INSERT INTO commerce.dead_letters (event_id, envelope, reason, consumer) VALUES ($1, $2, $3, $4)")
             .bind(delivery.envelope.event_id.as_uuid())
             .bind(envelope)
             .bind(reason)
+            .bind(self.presence.reader)
             .execute(&self.pool)
             .await
             .map(|_| ())

@@ -6,8 +6,8 @@
 use commerce_core::testkit::conformance;
 use commerce_postgres::testing::Databases;
 use commerce_postgres::{
-    PgCatalogStore, PgIdempotencyStore, PgInventoryStore, PgOrderStore, PgOutbox, PgOutboxConsumer, PgPricingStore,
-    PgReadModel,
+    PgCatalogStore, PgDeadLetters, PgIdempotencyStore, PgInventoryStore, PgOrderStore, PgOutbox, PgOutboxConsumer,
+    PgPricingStore, PgReadModel,
 };
 
 #[tokio::test]
@@ -137,5 +137,16 @@ async fn outbox_poller_parks_dead_letters_with_their_reason() {
 async fn delivery_log() {
     let dbs = Databases::new();
     conformance::deliveries::run(|| async { commerce_postgres::PgDeliveryLog::new(dbs.fresh().await) }).await;
+    dbs.cleanup().await;
+}
+
+#[tokio::test]
+async fn dead_letters_and_their_way_back_to_the_outbox() {
+    let dbs = Databases::new();
+    conformance::dead_letters::run(|| async {
+        let pool = dbs.fresh().await;
+        (PgDeadLetters::new(pool.clone()), PgOutbox::new(pool, 30))
+    })
+    .await;
     dbs.cleanup().await;
 }

@@ -34,6 +34,7 @@
 //! `Unavailable`.
 
 mod catalog;
+mod deadletters;
 mod idempotency;
 mod inventory;
 mod notify;
@@ -55,6 +56,7 @@ use commerce_core::{
     inventory::InventoryError,
     ports::{EventError, StoreError},
 };
+pub use deadletters::SqliteDeadLetters;
 pub use idempotency::SqliteIdempotencyStore;
 pub use inventory::SqliteInventoryStore;
 pub use notify::SqliteDeliveryLog;
@@ -190,6 +192,11 @@ impl SqliteDb {
     /// The notifier's poller on the outbox (see [`SqliteOutboxConsumer::notifications`]).
     pub fn notifications_consumer(&self) -> SqliteOutboxConsumer {
         SqliteOutboxConsumer::notifications(self.clone())
+    }
+
+    /// Parked events, and the way back to the outbox.
+    pub fn dead_letters(&self) -> SqliteDeadLetters {
+        SqliteDeadLetters::new(self.clone())
     }
 
     /// The delivery log of customer messages.

@@ -225,12 +225,13 @@ impl EventConsumer for SqliteOutboxConsumer {
         let envelope = serde_json::to_string(&delivery.envelope).map_err(|e| EventError::Rejected(e.to_string()))?;
         tracing::warn!(event_id = %delivery.envelope.event_id, reason, "event parked in dead_letters");
         let (event_id, reason, created) = (delivery.envelope.event_id.as_uuid(), reason.to_owned(), now_us());
+        let consumer = if self.notifier { "notifier" } else { "poller" };
         self.db
             .write(move |tx| {
                 tx.prepare_cached(
-                    "INSERT INTO dead_letters (event_id, envelope, reason, created_us) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO dead_letters (event_id, envelope, reason, consumer, created_us) VALUES (?, ?, ?, ?, ?)",
                 )?
-                .execute(params![event_id, envelope, reason, created])?;
+                .execute(params![event_id, envelope, reason, consumer, created])?;
                 Ok::<_, Abort<EventError>>(())
             })
             .await

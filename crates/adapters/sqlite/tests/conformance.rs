@@ -67,3 +67,13 @@ async fn delivery_log() {
     let dbs = Databases::new();
     conformance::deliveries::run(|| async { dbs.fresh().await.deliveries() }).await;
 }
+
+#[tokio::test]
+async fn dead_letters_and_their_way_back_to_the_outbox() {
+    let dbs = Databases::new();
+    conformance::dead_letters::run(|| async {
+        let db = dbs.fresh().await;
+        (db.dead_letters(), db.outbox())
+    })
+    .await;
+}

@@ -4,6 +4,8 @@
 //! its events are written in one transaction to the outbox, which the
 //! storefront's projector (or a relay to a broker) carries to the read model.
 
+mod dead_letters;
+
 use std::sync::Arc;
 
 use axum::Router;
@@ -21,12 +23,13 @@ pub use commerce_process::{
     secrets::AdminTokenArgs,
 };
 use commerce_runtime::{RandomIds, SystemClock};
+pub use dead_letters::DeadLetterCommand;
 
 /// Admin REST API on PostgreSQL.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(name = "catalog-api", version, about)]
 pub struct Cli {
-    /// `serve` (default), `migrate`, `seed` or `import`.
+    /// `serve` (default), `migrate`, `seed`, `import` or `dead-letters`.
     #[command(subcommand)]
     pub command: Option<Command>,
     /// HTTP settings.
@@ -77,6 +80,15 @@ pub enum Command {
         /// The export folder.
         dir: std::path::PathBuf,
     },
+    /// List, show, replay or discard the events consumers parked (the admin API's
+    /// `/admin/v1/dead-letters` from a shell) and exit.
+    #[command(subcommand)]
+    DeadLetters(DeadLetterCommand),
+}
+
+/// Runs a `dead-letters` subcommand on the write database.
+pub async fn dead_letters(cli: &Cli, command: &DeadLetterCommand) -> anyhow::Result<()> {
+    dead_letters::run(cli.db.write_pool()?, command).await
 }
 
 /// Imports a catalog export through the catalog and stock use cases, so its events reach
@@ -176,7 +188,14 @@ pub async fn run(
     let console = commerce_web::admin_catalog_router(sessions, state.catalog.clone(), state.stock.clone());
     let ops = OpsState::new(commerce_process::postgres::readiness_with(&[&pool], inventory.readiness));
     let draining = ops.draining.clone();
-    let routes = Router::new().merge(admin::router(state)).merge(pricing_routes).merge(console);
+    let parked = commerce_http::dead_letters::router(commerce_http::dead_letters::DeadLetterAdminState {
+        dead_letters: commerce_core::services::dead_letters::DeadLetterService::new(
+            Arc::new(commerce_postgres::PgDeadLetters::new(pool.clone())),
+            Arc::new(SystemClock),
+        ),
+        authorizer: state.authorizer.clone(),
+    });
+    let routes = Router::new().merge(admin::router(state)).merge(pricing_routes).merge(parked).merge(console);
     let app = commerce_http::app(routes, ops, HttpConfig::default());
     let jobs = tokio_util::sync::CancellationToken::new();
     let pruner = spawn_outbox_retention(&pool, cli.outbox.outbox_retain_hours, jobs.clone());

@@ -6,13 +6,14 @@ use clap::Parser as _;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = catalog_api::Cli::parse();
-    commerce_process::init_tracing(cli.http.log_json);
+    let _telemetry = commerce_process::init_tracing(cli.http.log_json, "catalog-api")?;
     match &cli.command {
         Some(catalog_api::Command::Migrate) => return cli.db.migrate().await,
         Some(catalog_api::Command::Seed { count, concurrency }) => {
             return catalog_api::seed(&cli, *count, *concurrency).await;
         }
         Some(catalog_api::Command::Import { dir }) => return catalog_api::import(&cli, dir).await.map(|_| ()),
+        Some(catalog_api::Command::DeadLetters(command)) => return catalog_api::dead_letters(&cli, command).await,
         Some(catalog_api::Command::Serve) | None => {}
     }
     let listener =

@@ -12,7 +12,7 @@ mod storage;
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use commerce_core::services::Env;
+use commerce_core::services::{Env, dead_letters::DeadLetterService};
 use commerce_http::{
     HttpConfig,
     auth::AdminToken,
@@ -242,6 +242,13 @@ pub async fn run(
             decoder,
             notices: shop.payment_notices.clone(),
             clock: shop.env.clock.clone(),
+        }));
+    }
+    // Events the in-process consumers parked (the SQLite default; `--memory` keeps none).
+    if let Some(db) = storage.sqlite_db() {
+        routes = routes.merge(commerce_http::dead_letters::router(commerce_http::dead_letters::DeadLetterAdminState {
+            dead_letters: DeadLetterService::new(Arc::new(db.dead_letters()), shop.env.clock.clone()),
+            authorizer: authorizer.clone(),
         }));
     }
     if let Some(mailbox) = dev_mailbox {

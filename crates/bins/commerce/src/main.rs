@@ -15,7 +15,7 @@ use commerce::Config;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    commerce_process::init_tracing(config.log_json);
+    let _telemetry = commerce_process::init_tracing(config.log_json, "commerce")?;
     if let Some(command) = &config.command {
         return commerce::run_command(command, &config.data_dir).await;
     }

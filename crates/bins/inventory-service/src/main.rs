@@ -6,7 +6,7 @@ use inventory_service::{Cli, Listeners};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    commerce_process::init_tracing(cli.log_json);
+    let _telemetry = commerce_process::init_tracing(cli.log_json, "inventory-service")?;
     let listeners = Listeners::bind(&cli).await?;
     inventory_service::run(cli, listeners, commerce_process::shutdown_signal()).await
 }

@@ -5,7 +5,7 @@ use clap::Parser as _;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = notifications::Cli::parse();
-    commerce_process::init_tracing(cli.log_json);
+    let _telemetry = commerce_process::init_tracing(cli.log_json, "notifications")?;
     if let Some(notifications::Command::Migrate) = cli.command {
         return cli.db.migrate().await;
     }

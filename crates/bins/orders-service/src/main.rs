@@ -6,7 +6,7 @@ use clap::Parser as _;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = orders_service::Cli::parse();
-    commerce_process::init_tracing(cli.http.log_json);
+    let _telemetry = commerce_process::init_tracing(cli.http.log_json, "orders-service")?;
     if let Some(orders_service::Command::Migrate) = cli.command {
         return cli.db.migrate().await;
     }

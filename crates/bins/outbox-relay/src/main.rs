@@ -4,15 +4,18 @@
 //! the broker acknowledged them. A crash between publish and mark republishes the
 //! batch; consumers ignore versions they already applied. It also prunes published
 //! rows older than `OUTBOX_RETAIN_HOURS`, so the outbox stays a hand-off, not a log.
+//! And it collects the broker's dead-letter topic into `commerce.dead_letters`, where
+//! the admin API and `catalog-api dead-letters` list, replay and discard them.
 
 use std::{sync::Arc, time::Duration};
 
 use std::sync::atomic::AtomicU64;
 
 use clap::Parser;
+use commerce_core::ports::DeadLetterStore as _;
 use commerce_core::services::events::OutboxRelay;
-use commerce_kafka::{KafkaPublisher, ensure_topics_patiently};
-use commerce_postgres::PgOutbox;
+use commerce_kafka::{DeadLetterCollector, KafkaPublisher, ensure_topics_patiently};
+use commerce_postgres::{PgDeadLetters, PgOutbox};
 use commerce_process::{KafkaArgs, postgres::DatabaseArgs};
 use commerce_runtime::Pace;
 use prometheus_client::metrics::{counter::Counter, gauge::Gauge};
@@ -41,6 +44,9 @@ struct Cli {
     /// Log as JSON lines.
     #[arg(long, env = "COMMERCE_LOG_JSON")]
     log_json: bool,
+    /// The consumer group collecting the dead-letter topic (default `<prefix>-dead-letters`).
+    #[arg(long, env = "DEAD_LETTER_GROUP")]
+    dead_letter_group: Option<String>,
     /// Where `/healthz`, `/readyz` and `/metrics` are served.
     #[arg(long, env = "COMMERCE_LISTEN", default_value = "127.0.0.1:9461")]
     listen: std::net::SocketAddr,
@@ -52,6 +58,8 @@ struct RelayMetrics {
     relayed: Counter,
     backlog: Gauge,
     oldest_age: Gauge<f64, AtomicU64>,
+    collected: Counter,
+    parked: Gauge,
 }
 
 impl RelayMetrics {
@@ -63,13 +71,23 @@ impl RelayMetrics {
             "Seconds the oldest unpublished outbox row has waited (0 when none)",
             self.oldest_age.clone(),
         );
+        metrics.register(
+            "dead_letters_collected",
+            "Messages moved from the dead-letter topic to the database",
+            self.collected.clone(),
+        );
+        metrics.register(
+            "dead_letters_parked",
+            "Dead letters waiting for an operator (replay or discard)",
+            self.parked.clone(),
+        );
     }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    commerce_process::init_tracing(cli.log_json);
+    let _telemetry = commerce_process::init_tracing(cli.log_json, "outbox-relay")?;
     let brokers = cli.kafka.required_connection()?;
     let prefix = cli.kafka.kafka_topic_prefix.clone();
     // Topics first: brokers with auto-creation off need them.
@@ -77,6 +95,15 @@ async fn main() -> anyhow::Result<()> {
     let pool = cli.db.write_pool()?;
     let outbox = PgOutbox::new(pool.clone(), 30);
     let relay = OutboxRelay::new(Arc::new(outbox.clone()), Arc::new(KafkaPublisher::new(&brokers, &prefix)?));
+    let letters = PgDeadLetters::new(pool.clone());
+    let group = cli.dead_letter_group.clone().unwrap_or_else(|| format!("{prefix}-dead-letters"));
+    let collector = Arc::new(DeadLetterCollector::new(
+        &brokers,
+        &prefix,
+        &group,
+        Arc::new(letters.clone()),
+        Arc::new(commerce_runtime::SystemClock),
+    )?);
     let stop = CancellationToken::new();
     let metrics = RelayMetrics::default();
     let ops = commerce_http::ops::OpsState::new(commerce_process::postgres::readiness(&[&pool]));
@@ -89,13 +116,18 @@ async fn main() -> anyhow::Result<()> {
         Pace::every(Duration::from_secs(5)),
         stop.clone(),
         {
-            let (outbox, metrics) = (outbox.clone(), metrics.clone());
+            let (outbox, letters, metrics) = (outbox.clone(), letters.clone(), metrics.clone());
             move || {
-                let (outbox, metrics) = (outbox.clone(), metrics.clone());
+                let (outbox, letters, metrics) = (outbox.clone(), letters.clone(), metrics.clone());
                 async move {
                     let (rows, oldest) = outbox.backlog().await?;
                     metrics.backlog.set(rows);
                     metrics.oldest_age.set(oldest);
+                    let parked = letters
+                        .count()
+                        .await
+                        .map_err(|e| commerce_core::ports::EventError::Unavailable(e.to_string()))?;
+                    metrics.parked.set(i64::try_from(parked).unwrap_or(i64::MAX));
                     Ok::<_, commerce_core::ports::EventError>(0)
                 }
             }
@@ -119,11 +151,28 @@ async fn main() -> anyhow::Result<()> {
             }
         },
     ));
-    tracing::info!(%brokers, %prefix, probes = %cli.listen, "outbox-relay running");
+    let collecting = tokio::spawn(commerce_runtime::jobs::run(
+        "dead-letter-collector",
+        Pace::every(Duration::from_secs(1)),
+        stop.clone(),
+        {
+            let collected = metrics.collected.clone();
+            move || {
+                let (collector, collected) = (collector.clone(), collected.clone());
+                async move {
+                    let n = collector.step(100).await?;
+                    collected.inc_by(u64::try_from(n).unwrap_or(0));
+                    Ok::<_, commerce_core::ports::EventError>(n)
+                }
+            }
+        },
+    ));
+    tracing::info!(%brokers, %prefix, dead_letter_group = %group, probes = %cli.listen, "outbox-relay running");
     commerce_process::shutdown_signal().await;
     stop.cancel();
     let relayed = job.await?;
     let _ = gauges.await;
+    let _ = collecting.await;
     probes.await??;
     if let Some(pruner) = pruner {
         pruner.await?;

@@ -30,7 +30,7 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    commerce_process::init_tracing(cli.log_json);
+    let _telemetry = commerce_process::init_tracing(cli.log_json, "payments-simulator")?;
     let processor = Arc::new(SimulatedCardProcessor::new(ProcessorConfig {
         latency: Duration::from_millis(cli.latency_ms),
         ..ProcessorConfig::default()
@@ -52,7 +52,7 @@ async fn main() -> anyhow::Result<()> {
     };
     tracing::info!(addr = %listener.local_addr()?, "payments-simulator listening");
     let router = commerce_payment_simulator::remote::allow_browsers(
-        commerce_payment_simulator::remote::router(processor),
+        commerce_http::traced(commerce_payment_simulator::remote::router(processor)),
         &cli.cors_origins,
     )
     .context("PAYMENTS_CORS_ORIGINS holds an origin that is not a header value")?;

@@ -96,7 +96,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    commerce_process::init_tracing(cli.log_json);
+    let _telemetry = commerce_process::init_tracing(cli.log_json, "projector")?;
     let brokers = cli.kafka.required_connection()?;
     let prefix = cli.kafka.kafka_topic_prefix.clone();
     let session = Duration::from_millis(cli.kafka.kafka_session_timeout_ms);

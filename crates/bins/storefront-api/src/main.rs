@@ -6,7 +6,7 @@ use clap::Parser as _;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = storefront_api::Cli::parse();
-    commerce_process::init_tracing(cli.http.log_json);
+    let _telemetry = commerce_process::init_tracing(cli.http.log_json, "storefront-api")?;
     if let Some(storefront_api::Command::Migrate) = cli.command {
         return cli.db.migrate().await;
     }

@@ -11,6 +11,7 @@
 //! | [`IdempotencyStore`] | memory, PostgreSQL |
 //! | [`PaymentGateway`] | memory (scriptable), simulated card processor |
 //! | [`Outbox`], [`EventPublisher`], [`EventConsumer`] | memory, PostgreSQL, Kafka |
+//! | [`DeadLetterStore`] | memory, PostgreSQL, SQLite |
 //! | [`Mailer`], [`DeliveryLog`], [`MessageRenderer`] | SMTP and a development mailbox, memory, PostgreSQL, templates |
 //! | [`Clock`], [`IdGenerator`] | system, fixed/deterministic for tests |
 //!
@@ -34,10 +35,14 @@ use crate::{
     timestamp::Timestamp,
 };
 
+mod deadletter;
 mod notify;
 mod payment;
 mod pricing;
 
+pub use deadletter::DeadLetterStore;
+#[cfg(any(test, feature = "mocks"))]
+pub use deadletter::MockDeadLetterStore;
 pub use notify::{DeliveryLog, Mailer, MessageRenderer};
 #[cfg(any(test, feature = "mocks"))]
 pub use notify::{MockDeliveryLog, MockMailer};

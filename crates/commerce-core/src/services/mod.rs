@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod checkout;
+pub mod dead_letters;
 pub mod events;
 pub mod idempotency;
 pub mod inventory;

@@ -1,11 +1,13 @@
 //! What the separate processes serve besides the APIs: the workers' probes and metrics,
-//! and the web pages of each service.
+//! one trace per checkout across them, and the web pages of each service.
 
-use reqwest::{Client, StatusCode};
-use serde_json::Value;
+use std::collections::BTreeSet;
+
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
 
 use super::{ADMIN, Deployment};
-use commerce_system_tests::ShopClient;
+use commerce_system_tests::{ShopClient, cart, ok_json};
 
 /// The relay and the projector answer their probes and report what they moved: events
 /// relayed, the outbox backlog, events projected and their lag.
@@ -37,11 +39,74 @@ pub(super) async fn worker_metrics(d: &Deployment) {
     }
 }
 
+/// A traced caller: the span a checkout's request names as its parent.
+pub(super) struct Caller {
+    trace_id: String,
+    span_id: String,
+}
+
+impl Caller {
+    pub(super) fn new() -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        Self { trace_id: id.clone(), span_id: id[..16].to_owned() }
+    }
+
+    pub(super) fn traceparent(&self) -> String {
+        format!("00-{}-{}-01", self.trace_id, self.span_id)
+    }
+}
+
+/// A checkout whose caller traces it (`Idempotency-Key: p-1`): the order, and the caller.
+pub(super) async fn traced_checkout(shop: &ShopClient, body: &Value) -> (Value, Caller) {
+    let caller = Caller::new();
+    let order = shop
+        .orders(Method::POST, "/store/v1/checkout")
+        .header("Idempotency-Key", "p-1")
+        .header("traceparent", caller.traceparent())
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(order.status(), StatusCode::CREATED);
+    (order.json().await.unwrap(), caller)
+}
+
+/// One checkout is one trace: the spans with the caller's trace id come from the orders
+/// service, the inventory service, the card processor, the relay and the projector, and
+/// each hangs from the caller's span or from another span of the trace. The services'
+/// log lines about it name the trace.
+pub(super) async fn one_trace(d: &Deployment, caller: &Caller) {
+    let wanted = ["orders-service", "inventory-service", "payments-simulator", "outbox-relay", "projector"];
+    d.eventually(30, "the checkout's spans at the OTLP receiver", || {
+        let spans: Vec<_> = d.otlp.spans().into_iter().filter(|s| s.trace_id == caller.trace_id).collect();
+        let services: BTreeSet<&str> = spans.iter().map(|s| s.service.as_str()).collect();
+        let ids: BTreeSet<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
+        let orphans: Vec<_> = spans
+            .iter()
+            .filter(|s| s.parent_span_id != caller.span_id && !ids.contains(s.parent_span_id.as_str()))
+            .map(|s| format!("{}/{}", s.service, s.name))
+            .collect();
+        let missing: Vec<_> = wanted.iter().filter(|w| !services.contains(*w)).collect();
+        let outcome = if missing.is_empty() && orphans.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} spans from {services:?}; missing {missing:?}; no parent in the trace: {orphans:?}",
+                spans.len()
+            ))
+        };
+        async move { outcome }
+    })
+    .await;
+    let log = std::fs::read_to_string(d.logs.join("orders.log")).unwrap();
+    assert!(log.contains(&caller.trace_id), "orders-service's log lines name the trace");
+}
+
 /// The pages of the split services, as a gateway puts them behind one origin: the
 /// storefront's on storefront-api, checkout and order pages on orders-service, the console's
 /// catalog half (sign-in) on catalog-api and its orders half on orders-service, which
 /// accepts catalog-api's session (one credential).
-pub(super) async fn web_pages(shop: &ShopClient, product: &str, order: &str) {
+pub(super) async fn web_pages(d: &Deployment, shop: &ShopClient, product: &str, order: &str) {
     let browser = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let listed = browser.get(format!("{}/products?q=lamp", shop.store)).send().await.unwrap();
     assert_eq!(listed.status(), StatusCode::OK);
@@ -54,7 +119,9 @@ pub(super) async fn web_pages(shop: &ShopClient, product: &str, order: &str) {
         browser.get(format!("{}/checkout", shop.orders)).header("cookie", &cart_cookie).send().await.unwrap();
     assert_eq!(checkout.status(), StatusCode::OK);
     let checkout = checkout.text().await.unwrap();
-    assert!(checkout.contains("Desk lamp") && checkout.contains("data-tokenize-url=\"/simulator/v1/payment_methods\""));
+    // The page's script sends the card to the processor, never to the shop.
+    let tokenize = format!("{}/v1/payment_methods", d.payments);
+    assert!(checkout.contains("Desk lamp") && checkout.contains(&format!("data-tokenize-url=\"{tokenize}\"")));
     let card = [
         ("type", "card"),
         ("card[number]", "4242424242424242"),
@@ -62,7 +129,7 @@ pub(super) async fn web_pages(shop: &ShopClient, product: &str, order: &str) {
         ("card[exp_year]", "2030"),
         ("card[cvc]", "123"),
     ];
-    let token = browser.post(format!("{}/simulator/v1/payment_methods", shop.orders)).form(&card).send().await.unwrap();
+    let token = browser.post(&tokenize).form(&card).send().await.unwrap();
     let token: Value = token.json().await.unwrap();
     assert!(token["id"].as_str().is_some_and(|t| t.starts_with("tok_")), "tokenised: {token}");
 
@@ -78,4 +145,80 @@ pub(super) async fn web_pages(shop: &ShopClient, product: &str, order: &str) {
     let orders = orders.send().await.unwrap();
     assert_eq!(orders.status(), StatusCode::OK, "catalog-api's session is good at orders-service");
     assert!(orders.text().await.unwrap().contains(order));
+}
+
+type Check = std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+
+/// A check that `id`'s stock at the inventory is `on_hand` with `reserved` units held.
+fn stock_is(shop: &ShopClient, id: &str, on_hand: u64, reserved: u64) -> impl FnMut() -> Check {
+    let (shop, id) = (shop.clone(), id.to_owned());
+    move || {
+        let (shop, id) = (shop.clone(), id.clone());
+        Box::pin(async move {
+            let s = ok_json(shop.admin(Method::GET, &format!("/admin/v1/products/{id}/stock"))).await;
+            if s["on_hand"] == json!(on_hand) && s["reserved"] == json!(reserved) {
+                Ok(())
+            } else {
+                Err(format!("stock {s}"))
+            }
+        })
+    }
+}
+
+/// A restock the inventory refuses (fewer units than a waiting checkout holds) is parked
+/// by the inventory service on the broker's dead-letter topic, collected by the relay into
+/// the database, found through catalog-api's admin API, and replayed once it can apply:
+/// no one reads the broker by hand.
+pub(super) async fn parked_restock_is_replayed(d: &Deployment, shop: &ShopClient) {
+    let id = shop.create_product("PARK-1", 700, json!({})).await;
+    assert_eq!(shop.set_stock(&id, 2).await.status(), StatusCode::ACCEPTED);
+    d.eventually(30, "the first restock at the inventory", stock_is(shop, &id, 2, 0)).await;
+
+    // A checkout waiting for its customer's 3-D Secure answer holds both units.
+    let waiting = shop.checkout(Some("park-1"), &cart(&id, 2, "4000 0025 0000 3155")).await;
+    assert_eq!(waiting.status(), StatusCode::ACCEPTED);
+    let waiting: Value = waiting.json().await.unwrap();
+    let url = waiting["next_action"]["url"].as_str().unwrap();
+    let authorization = url.rsplit('/').next().unwrap().to_owned();
+    d.eventually(30, "the units held", stock_is(shop, &id, 2, 2)).await;
+
+    // A restock to 1 is below the 2 units held: refused, parked, collected, listed.
+    assert_eq!(shop.set_stock(&id, 1).await.status(), StatusCode::ACCEPTED);
+    let letter = std::sync::Arc::new(std::sync::Mutex::new(Value::Null));
+    d.eventually(60, "the refused restock among the dead letters", || {
+        let (shop, id, letter) = (shop.clone(), id.clone(), letter.clone());
+        async move {
+            let list = ok_json(shop.admin(Method::GET, "/admin/v1/dead-letters")).await;
+            let found = list["items"].as_array().and_then(|items| {
+                items.iter().find(|l| l["aggregate_id"] == id.as_str() && l["event_type"] == "stock.set").cloned()
+            });
+            let found = found.ok_or(format!("not among {list}"))?;
+            *letter.lock().unwrap() = found;
+            Ok(())
+        }
+    })
+    .await;
+    let letter = letter.lock().unwrap().clone();
+    assert!(letter["reason"].as_str().unwrap().contains("reserved"), "{letter}");
+    let prefix = d.setting("KAFKA_TOPIC_PREFIX");
+    assert!(letter["source"].as_str().unwrap().starts_with(&format!("{prefix}.restock/")), "{letter}");
+    assert!(letter["consumer"].as_str().is_some_and(|c| !c.is_empty()), "{letter}");
+
+    // The customer fails the challenge: the order gives the units back.
+    let answered = d
+        .client
+        .post(format!("{}/v1/authorizations/{authorization}/challenge", d.payments))
+        .json(&json!({"authenticated": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), StatusCode::NO_CONTENT);
+    d.eventually(90, "the failed checkout's units released", stock_is(shop, &id, 2, 0)).await;
+
+    // Replayed now, the restock applies; the letter is gone.
+    let path = format!("/admin/v1/dead-letters/{}", letter["id"]);
+    let replayed = shop.admin(Method::POST, &format!("{path}/replay")).send().await.unwrap();
+    assert_eq!(replayed.status(), StatusCode::ACCEPTED);
+    d.eventually(60, "the replayed restock at the inventory", stock_is(shop, &id, 1, 0)).await;
+    assert_eq!(shop.admin(Method::GET, &path).send().await.unwrap().status(), StatusCode::NOT_FOUND);
 }

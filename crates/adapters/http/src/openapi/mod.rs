@@ -12,7 +12,7 @@ use utoipa::{
     },
 };
 
-use crate::{admin, checkout, dto, error, mailbox, ops, pricing, refunds, store, webhooks};
+use crate::{admin, checkout, dead_letters, dto, error, mailbox, ops, pricing, refunds, store, webhooks};
 
 pub mod rules;
 
@@ -35,6 +35,8 @@ pub mod rules;
         pricing::create_shipping_method, pricing::list_shipping_methods, pricing::get_shipping_method,
         pricing::update_shipping_method, pricing::delete_shipping_method, pricing::shipping_offers,
         pricing::create_tax_rate, pricing::list_tax_rates, pricing::get_tax_rate, pricing::delete_tax_rate,
+        dead_letters::list_dead_letters, dead_letters::get_dead_letter, dead_letters::replay_dead_letter,
+        dead_letters::discard_dead_letter,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,
         webhooks::stripe,
         graphql_query, graphql_ide,

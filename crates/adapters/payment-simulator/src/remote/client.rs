@@ -90,8 +90,7 @@ impl HttpCardProcessor {
         authenticated: bool,
     ) -> Result<(), PaymentError> {
         let url = format!("{}/v1/authorizations/{}/challenge", self.base, authorization.0);
-        let response =
-            self.client.post(url).json(&ChallengeBody { authenticated }).send().await.map_err(|e| unavailable(&e))?;
+        let response = self.client.post(url).json(&ChallengeBody { authenticated }).send_traced().await?;
         if response.status() == StatusCode::NO_CONTENT {
             return Ok(());
         }
@@ -104,7 +103,7 @@ impl HttpCardProcessor {
         if let Some(r) = reference {
             request = request.query(&[("reference", r)]);
         }
-        let response = request.send().await.map_err(|e| unavailable(&e))?;
+        let response = request.send_traced().await?;
         decode(response).await
     }
 
@@ -118,7 +117,23 @@ impl HttpCardProcessor {
         if let Some(k) = key {
             request = request.header("Idempotency-Key", &k.0);
         }
-        decode(request.send().await.map_err(|e| unavailable(&e))?).await
+        decode(request.send_traced().await?).await
+    }
+}
+
+/// Sends a request to the processor in a span of its own, carrying the trace context.
+trait SendTraced {
+    async fn send_traced(self) -> Result<reqwest::Response, PaymentError>;
+}
+
+impl SendTraced for reqwest::RequestBuilder {
+    async fn send_traced(self) -> Result<reqwest::Response, PaymentError> {
+        use tracing::Instrument as _;
+        let (client, request) = self.build_split();
+        let mut request = request.map_err(|e| unavailable(&e))?;
+        let span = tracing::info_span!("card processor", method = %request.method(), path = %request.url().path());
+        span.in_scope(|| request.headers_mut().extend(commerce_telemetry::outgoing_headers()));
+        client.execute(request).instrument(span).await.map_err(|e| unavailable(&e))
     }
 }
 
@@ -160,7 +175,7 @@ impl PaymentGateway for HttpCardProcessor {
 
     async fn describe(&self, token: &PaymentToken) -> Result<PaymentMethod, PaymentError> {
         let url = format!("{}/v1/payment_methods/{}", self.base, token.0);
-        decode(self.client.get(url).send().await.map_err(|e| unavailable(&e))?).await
+        decode(self.client.get(url).send_traced().await?).await
     }
 
     async fn authorize(&self, request: &AuthorizeRequest) -> Result<AuthorizationOutcome, PaymentError> {
@@ -174,7 +189,7 @@ impl PaymentGateway for HttpCardProcessor {
 
     async fn authorization(&self, authorization: &AuthorizationId) -> Result<AuthorizationOutcome, PaymentError> {
         let url = format!("{}/v1/authorizations/{}", self.base, authorization.0);
-        decode(self.client.get(url).send().await.map_err(|e| unavailable(&e))?).await
+        decode(self.client.get(url).send_traced().await?).await
     }
 
     async fn capture(
@@ -189,8 +204,7 @@ impl PaymentGateway for HttpCardProcessor {
 
     async fn void(&self, key: &IdempotencyKey, authorization: &AuthorizationId) -> Result<(), PaymentError> {
         let path = format!("{}/v1/authorizations/{}/void", self.base, authorization.0);
-        let response =
-            self.client.post(path).header("Idempotency-Key", &key.0).send().await.map_err(|e| unavailable(&e))?;
+        let response = self.client.post(path).header("Idempotency-Key", &key.0).send_traced().await?;
         if response.status() == StatusCode::NO_CONTENT {
             return Ok(());
         }

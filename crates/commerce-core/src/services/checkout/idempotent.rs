@@ -66,9 +66,14 @@ impl IdempotentCheckout {
     /// and one while the first still runs is `InProgress`.
     pub async fn place_order(&self, key: &ClientKey, input: &CheckoutInput) -> CheckoutReply {
         let reply = self.place_once(key, input).await;
+        let kind = reply.kind();
         if let Some(observer) = &self.observer {
-            observer.observe(reply.kind());
+            observer.observe(kind);
         }
+        // One line per checkout: with its request's span, it names the order, the outcome
+        // and (when traced) the trace.
+        let order = reply.result.as_ref().ok().map(|placed| placed.order.id.to_string());
+        tracing::info!(order = order.as_deref().unwrap_or("-"), outcome = kind.as_str(), "checkout");
         reply
     }
 

@@ -12,6 +12,7 @@
 //! ```
 
 pub mod collections;
+pub mod dead_letters;
 pub mod deliveries;
 pub mod events;
 pub mod idempotency;
