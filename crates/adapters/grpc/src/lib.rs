@@ -17,7 +17,7 @@ mod server;
 mod tls;
 
 pub use client::GrpcInventoryClient;
-pub use server::{InventoryGrpcServer, serve, serve_tls, server_router};
+pub use server::{Health, InventoryGrpcServer, serve, serve_tls, server_router, server_router_with_health};
 pub use tls::{ClientTls, ServerTls};
 
 /// Generated protobuf types and service stubs.

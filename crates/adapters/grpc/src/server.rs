@@ -163,18 +163,62 @@ impl InventoryService for InventoryGrpcServer {
 pub async fn server_router(
     server: InventoryGrpcServer,
 ) -> Result<tonic::service::Routes, Box<dyn std::error::Error + Send + Sync>> {
+    server_router_with_health(server).await.map(|(routes, _)| routes)
+}
+
+/// What `grpc.health.v1` reports for the inventory service: its name and the server as a
+/// whole (the empty name) move together.
+#[derive(Clone)]
+pub struct Health(tonic_health::server::HealthReporter);
+
+impl std::fmt::Debug for Health {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Health").finish_non_exhaustive()
+    }
+}
+
+impl Health {
+    /// Reports SERVING, or NOT_SERVING (a dependency is down: clients and load balancers
+    /// send their calls elsewhere).
+    pub async fn set(&self, serving: bool) {
+        use tonic_health::ServingStatus;
+        type Service = pb::inventory_service_server::InventoryServiceServer<InventoryGrpcServer>;
+        let status = if serving { ServingStatus::Serving } else { ServingStatus::NotServing };
+        if serving {
+            self.0.set_serving::<Service>().await;
+        } else {
+            self.0.set_not_serving::<Service>().await;
+        }
+        self.0.set_service_status("", status).await;
+    }
+}
+
+/// [`server_router`], and the handle that changes what its health service reports.
+pub async fn server_router_with_health(
+    server: InventoryGrpcServer,
+) -> Result<(tonic::service::Routes, Health), Box<dyn std::error::Error + Send + Sync>> {
     let (reporter, health) = tonic_health::server::health_reporter();
-    reporter.set_serving::<pb::inventory_service_server::InventoryServiceServer<InventoryGrpcServer>>().await;
+    let reporter = Health(reporter);
+    reporter.set(true).await;
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
     };
     // Both reflection versions: grpcurl speaks v1, many client libraries still v1alpha.
-    Ok(tonic::service::Routes::new(pb::inventory_service_server::InventoryServiceServer::new(server))
+    let routes = tonic::service::Routes::new(pb::inventory_service_server::InventoryServiceServer::new(server))
         .add_service(health)
         .add_service(reflection().build_v1()?)
-        .add_service(reflection().build_v1alpha()?))
+        .add_service(reflection().build_v1alpha()?);
+    Ok((routes, reporter))
+}
+
+/// The span of one call: its method, and the caller's trace continued from the
+/// `traceparent` metadata.
+fn call_span(request: &tonic::codegen::http::Request<()>) -> tracing::Span {
+    let span = tracing::info_span!("grpc", method = %request.uri().path(), trace_id = tracing::field::Empty);
+    commerce_telemetry::continue_from_headers(&span, request.headers());
+    span
 }
 
 /// Serves `routes` on `listener` until `shutdown` resolves.
@@ -184,6 +228,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
     tonic::transport::Server::builder()
+        .trace_fn(call_span)
         .add_routes(routes)
         .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown)
         .await
@@ -198,6 +243,7 @@ pub async fn serve_tls(
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
     tonic::transport::Server::builder()
+        .trace_fn(call_span)
         .tls_config(tls.config())?
         .add_routes(routes)
         .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown)

@@ -3,7 +3,10 @@
 //! Serves `commerce.inventory.v1.InventoryService` (plus `grpc.health.v1` and server
 //! reflection) on `INVENTORY_LISTEN` over Redis (`REDIS_URL`), runs the reservation
 //! sweeper, and serves `/healthz`, `/readyz` (Redis answers) and `/metrics` over HTTP
-//! on `INVENTORY_HTTP_LISTEN`. SIGINT/SIGTERM stop both listeners after in-flight calls.
+//! on `INVENTORY_HTTP_LISTEN`. The probes answer from the start, while the service still
+//! waits for Redis (`/readyz` 503 until it answers); the gRPC health status follows Redis
+//! too (NOT_SERVING while it does not answer). SIGINT/SIGTERM stop both listeners after
+//! in-flight calls.
 //!
 //! With `KAFKA_BROKERS`, it is also the producer of `stock.changed` events: every
 //! stock change (reservations, commits, releases, the sweeper's expiries, restocks) is
@@ -24,7 +27,7 @@ use commerce_core::{
     ports::{Clock, InventoryStore},
     services::events::{OutboxRelay, Restocker},
 };
-use commerce_grpc::{InventoryGrpcServer, ServerTls, serve, serve_tls, server_router};
+use commerce_grpc::{Health, InventoryGrpcServer, ServerTls, serve, serve_tls, server_router_with_health};
 use commerce_http::{HttpConfig, ops::OpsState};
 use commerce_kafka::{Brokers, KafkaConsumer, KafkaPublisher, ensure_topics_patiently};
 use commerce_process::KafkaArgs;
@@ -97,15 +100,44 @@ pub struct Cli {
 }
 
 mod readiness {
-    //! Readiness: Redis answers PING.
+    //! Readiness: connected to Redis, and Redis answers PING.
+    use std::sync::{Arc, OnceLock};
+
     use commerce_redis::RedisInventoryStore;
 
-    pub struct Ready(pub RedisInventoryStore);
+    /// The store, once connected.
+    pub struct Ready(pub Arc<OnceLock<RedisInventoryStore>>);
 
     #[async_trait::async_trait]
     impl commerce_http::ops::Readiness for Ready {
         async fn check(&self) -> Result<(), String> {
-            self.0.ping().await.map_err(|e| e.to_string())
+            match self.0.get() {
+                Some(store) => store.ping().await.map_err(|e| e.to_string()),
+                None => Err("waiting for Redis".into()),
+            }
+        }
+    }
+}
+
+/// Keeps the gRPC health status in step with Redis until `stop`: NOT_SERVING while it
+/// does not answer, so health-checking clients and balancers go elsewhere.
+async fn follow_redis(store: RedisInventoryStore, health: Health, stop: CancellationToken) {
+    let mut serving = true;
+    loop {
+        // A Redis that hangs counts as down as much as one that refuses.
+        let up = matches!(tokio::time::timeout(Duration::from_secs(2), store.ping()).await, Ok(Ok(())));
+        if up != serving {
+            tracing::warn!(
+                serving = up,
+                "Redis {}: gRPC health follows",
+                if up { "answers again" } else { "does not answer" }
+            );
+            health.set(up).await;
+            serving = up;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            () = stop.cancelled() => return,
         }
     }
 }
@@ -198,6 +230,37 @@ impl Listeners {
     }
 }
 
+/// Serves the probes on `listener` until `stop` fires, ready once `connected` holds a
+/// store that answers; and on `shutdown`, turns not ready, waits the grace period and
+/// fires `stop`. Returns both tasks.
+fn probes(
+    listener: tokio::net::TcpListener,
+    connected: &Arc<std::sync::OnceLock<RedisInventoryStore>>,
+    drain: &commerce_process::DrainArgs,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    stop: &CancellationToken,
+) -> anyhow::Result<(tokio::task::JoinHandle<std::io::Result<()>>, tokio::task::JoinHandle<()>)> {
+    let ops = OpsState::new(Arc::new(Ready(connected.clone())));
+    let draining = ops.draining.clone();
+    let app = commerce_http::app(axum::Router::new(), ops, HttpConfig::default());
+    tracing::info!(http = %listener.local_addr()?, "inventory-service probes listening");
+    let http = tokio::spawn(commerce_http::serve(listener, app, stop.clone().cancelled_owned()));
+    // On shutdown: not ready at once, still serving for the grace period, then both
+    // listeners close and in-flight calls get the drain timeout.
+    let grace = Duration::from_millis(drain.drain_grace_ms);
+    let signal = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            draining.begin();
+            tracing::info!("not ready; closing the listeners after the grace period");
+            tokio::time::sleep(grace).await;
+            stop.cancel();
+        })
+    };
+    Ok((http, signal))
+}
+
 /// Serves until `shutdown` resolves (or the event pipeline fails); then stops both
 /// listeners after in-flight calls, the sweeper and the event pipeline.
 pub async fn run(
@@ -215,11 +278,24 @@ pub async fn run(
         .as_deref()
         .map(|path| std::fs::read(path).with_context(|| format!("reading REDIS_CA_FILE {}", path.display())))
         .transpose()?;
-    let mut store = connect(cli.redis_url.expose(), &cli.namespace, redis_ca.as_deref())
-        .await
-        .with_settled_retention(Duration::from_secs(cli.settled_retention_hours.saturating_mul(3600)));
+    let tls = server_tls(&cli)?;
+    let timeout = Duration::from_secs(cli.drain.drain_timeout_secs);
     let stop = CancellationToken::new();
     let shutdown_token = CancellationToken::new();
+
+    // The probes first: an orchestrator sees the process live (and not ready) while it
+    // waits for Redis.
+    let connected = Arc::new(std::sync::OnceLock::new());
+    let (http, signal) = probes(http_listener, &connected, &cli.drain, shutdown, &shutdown_token)?;
+    let store = tokio::select! {
+        store = connect(cli.redis_url.expose(), &cli.namespace, redis_ca.as_deref()) => store,
+        () = shutdown_token.cancelled() => {
+            tracing::info!("stopped before Redis answered");
+            http.await??;
+            return Ok(());
+        }
+    };
+    let mut store = store.with_settled_retention(Duration::from_secs(cli.settled_retention_hours.saturating_mul(3600)));
     let events = match cli.kafka.connection()? {
         Some(brokers) => {
             // A publisher that cannot be built stops the service here, rather than leave
@@ -256,39 +332,22 @@ pub async fn run(
         ))
     };
 
-    let ops = OpsState::new(Arc::new(Ready(store.clone())));
-    let draining = ops.draining.clone();
-    let http = commerce_http::app(axum::Router::new(), ops, HttpConfig::default());
-    let routes = server_router(
-        InventoryGrpcServer::new(Arc::new(store), token, Arc::new(SystemClock))
+    let _ = connected.set(store.clone());
+    let (routes, health) = server_router_with_health(
+        InventoryGrpcServer::new(Arc::new(store.clone()), token, Arc::new(SystemClock))
             .with_max_reservation_ttl(Duration::from_secs(cli.max_reservation_ttl_secs)),
     )
     .await
     .map_err(|e| anyhow::anyhow!(e))?;
-    tracing::info!(grpc = %grpc_listener.local_addr()?, http = %http_listener.local_addr()?, "inventory-service listening");
-
-    // On shutdown: not ready at once, still serving for the grace period, then both
-    // listeners close and in-flight calls get the drain timeout.
-    let (grace, timeout) =
-        (Duration::from_millis(cli.drain.drain_grace_ms), Duration::from_secs(cli.drain.drain_timeout_secs));
-    let signal = {
-        let shutdown_token = shutdown_token.clone();
-        tokio::spawn(async move {
-            shutdown.await;
-            draining.begin();
-            tracing::info!("not ready; closing the listeners after the grace period");
-            tokio::time::sleep(grace).await;
-            shutdown_token.cancel();
-        })
-    };
-    let tls = server_tls(&cli)?;
+    let health = tokio::spawn(follow_redis(store, health, stop.clone()));
+    tracing::info!(grpc = %grpc_listener.local_addr()?, "inventory-service listening");
     let grpc = async {
         match &tls {
             Some(tls) => serve_tls(routes, grpc_listener, tls, shutdown_token.clone().cancelled_owned()).await,
             None => serve(routes, grpc_listener, shutdown_token.clone().cancelled_owned()).await,
         }
     };
-    let http = commerce_http::serve(http_listener, http, shutdown_token.clone().cancelled_owned());
+    let http = async { http.await.map_err(std::io::Error::other)? };
     let overdue = async {
         shutdown_token.cancelled().await;
         tokio::time::sleep(timeout).await;
@@ -302,6 +361,7 @@ pub async fn run(
     }
     stop.cancel();
     let _ = sweeper.await;
+    let _ = health.await;
     if let Some(events) = events {
         events.await??;
     }
