@@ -26,11 +26,11 @@ RUN apt-get update \
 COPY --from=build /out/ /usr/local/bin/
 USER 10001:10001
 WORKDIR /var/lib/commerce
-# Every service listens on all interfaces in a container; each binary's own variable.
+# Every service listens on all interfaces in a container: each binary's HTTP listener
+# (COMMERCE_LISTEN) on 8080 unless its manifest names another port, and the inventory
+# service's gRPC listener on 50051.
 ENV COMMERCE_LISTEN=0.0.0.0:8080 \
-    INVENTORY_LISTEN=0.0.0.0:50051 \
-    INVENTORY_HTTP_LISTEN=0.0.0.0:9051 \
-    PAYMENTS_LISTEN=0.0.0.0:8090 \
+    INVENTORY_GRPC_LISTEN=0.0.0.0:50051 \
     COMMERCE_LOG_JSON=true
 EXPOSE 8080
 CMD ["commerce", "--data-dir", "/var/lib/commerce/data"]

@@ -4,6 +4,7 @@
 //! environment variables, logging, the shutdown signal, secrets ([`secrets`]), the
 //! retention job, and (feature `postgres`) database pools, readiness and migrations.
 
+pub mod config;
 pub mod secrets;
 pub mod seed;
 mod shop;
@@ -357,5 +358,11 @@ impl Readiness for AllReady {
     }
 }
 
+#[cfg(feature = "kafka")]
+mod consumer_lag;
+#[cfg(feature = "kafka")]
+pub use consumer_lag::spawn_consumer_lag;
+#[cfg(feature = "postgres")]
+mod pool_metrics;
 #[cfg(feature = "postgres")]
 pub mod postgres;

@@ -6,6 +6,8 @@ use async_trait::async_trait;
 use commerce_http::ops::Readiness;
 use commerce_postgres::PgPool;
 
+pub use crate::pool_metrics::spawn_pool_metrics;
+
 /// Database settings shared by the PostgreSQL services. The URLs may carry passwords:
 /// each may come from a file instead (`DATABASE_URL_FILE`, `READ_DATABASE_URL_FILE`).
 #[derive(Debug, Clone, clap::Args)]
@@ -27,7 +29,7 @@ pub struct DatabaseArgs {
     pub max_connections: u32,
     /// Longest a customer's read query may run before the database cancels it (the
     /// request then answers 503): one query cannot hold a connection of the pool.
-    #[arg(long, env = "READ_STATEMENT_TIMEOUT_MS", default_value = "5000")]
+    #[arg(long, env = "READ_DATABASE_STATEMENT_TIMEOUT_MS", default_value = "5000")]
     pub read_statement_timeout_ms: u64,
 }
 
@@ -89,7 +91,7 @@ impl DatabaseArgs {
 pub struct OutboxRetentionArgs {
     /// Outbox rows are deleted this many hours after they were written, once every kind
     /// of reader still around (relay, poller) has handled them (0: never).
-    #[arg(long = "outbox-retain-hours", env = "OUTBOX_RETAIN_HOURS", default_value = "24")]
+    #[arg(long = "outbox-retain-hours", env = "COMMERCE_OUTBOX_RETAIN_HOURS", default_value = "24")]
     pub outbox_retain_hours: u32,
 }
 

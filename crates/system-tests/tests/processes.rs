@@ -282,12 +282,12 @@ async fn launch(db: &str) -> (Deployment, ShopClient) {
         "inventory",
         "inventory-service",
         &[],
-        &[("INVENTORY_LISTEN", format!("127.0.0.1:{grpc}")), ("INVENTORY_HTTP_LISTEN", format!("127.0.0.1:{ops}"))],
+        &[("INVENTORY_GRPC_LISTEN", format!("127.0.0.1:{grpc}")), ("COMMERCE_LISTEN", format!("127.0.0.1:{ops}"))],
     );
     let remote_stock = [("INVENTORY_GRPC_URL", inventory_url.clone()), ("INVENTORY_PUBLISHES_EVENTS", "true".into())];
     let [catalog_port, store_port, orders_port] = [free_port(), free_port(), free_port()];
     let listen = |port: u16| ("COMMERCE_LISTEN", format!("127.0.0.1:{port}"));
-    let restocks = ("RESTOCK_VIA_EVENTS", "true".into());
+    let restocks = ("CATALOG_RESTOCK_VIA_EVENTS", "true".into());
     d.start(
         "catalog",
         "catalog-api",
@@ -296,6 +296,7 @@ async fn launch(db: &str) -> (Deployment, ShopClient) {
     );
     let secret = ("COMMERCE_IDEMPOTENCY_SECRET", "processes-test-idempotency-secret-0123456789".into());
     let payments_port = free_port();
+    // Under its old name, still read for this release.
     d.start("payments", "payments-simulator", &[], &[("PAYMENTS_LISTEN", format!("127.0.0.1:{payments_port}"))]);
     d.payments = format!("http://127.0.0.1:{payments_port}");
     let payments = ("COMMERCE_PAYMENTS_URL", d.payments.clone());

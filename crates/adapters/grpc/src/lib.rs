@@ -13,6 +13,7 @@
 
 mod client;
 mod convert;
+pub mod metrics;
 mod server;
 mod tls;
 

@@ -227,7 +227,7 @@ pub async fn archive_product(
 
 /// Set a product's on-hand units.
 ///
-/// Where restocks travel as events (catalog-api with `RESTOCK_VIA_EVENTS`), the answer is
+/// Where restocks travel as events (catalog-api with `CATALOG_RESTOCK_VIA_EVENTS`), the answer is
 /// `202` once the restock is recorded; the inventory service applies it shortly after,
 /// and `GET` shows the level then. A restock below the reserved units is refused there
 /// and parked in the dead-letter topic.

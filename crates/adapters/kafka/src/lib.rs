@@ -19,9 +19,11 @@
 
 mod connection;
 mod dead_letters;
+mod lag;
 
 pub use connection::{Brokers, KafkaTls};
 pub use dead_letters::DeadLetterCollector;
+pub use lag::PartitionLag;
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
@@ -257,6 +259,8 @@ pub struct KafkaConsumer {
     /// The group, named on what it parks.
     group: String,
     pending: Mutex<Pending>,
+    /// Per partition, the offset after the last acknowledged message.
+    acked: Mutex<HashMap<(String, i32), i64>>,
     wait: Duration,
 }
 
@@ -317,6 +321,7 @@ impl KafkaConsumer {
             dead_letter_topic: dead_letter_topic(prefix),
             group: group.to_owned(),
             pending: Mutex::new(Pending::default()),
+            acked: Mutex::default(),
             wait: Duration::from_millis(500),
         })
     }
@@ -452,9 +457,10 @@ impl EventConsumer for KafkaConsumer {
             return Ok(());
         }
         let mut list = TopicPartitionList::new();
-        for ((topic, partition), offset) in next {
-            list.add_partition_offset(&topic, partition, Offset::Offset(offset)).map_err(|e| unavailable(&e))?;
+        for ((topic, partition), offset) in &next {
+            list.add_partition_offset(topic, *partition, Offset::Offset(*offset)).map_err(|e| unavailable(&e))?;
         }
+        self.acked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(next);
         // Asynchronous: a synchronous commit blocks the thread (and with it the async
         // runtime) for as long as the broker does not answer. The effect is durable already;
         // a commit lost to a crash only means a redelivery, which the handler ignores.

@@ -45,7 +45,7 @@ pub struct Cli {
     /// through the outbox and the broker, answered `202`, instead of a gRPC call. Needs
     /// `INVENTORY_GRPC_URL` (for reads), an `outbox-relay` and the inventory service on
     /// the broker.
-    #[arg(long, env = "RESTOCK_VIA_EVENTS")]
+    #[arg(long, env = "CATALOG_RESTOCK_VIA_EVENTS")]
     pub restock_via_events: bool,
     /// The operators' token of the /admin routes (required).
     #[command(flatten)]
@@ -112,7 +112,7 @@ fn delivery(cli: &Cli) -> anyhow::Result<RestockDelivery> {
     if cli.restock_via_events {
         anyhow::ensure!(
             cli.inventory.inventory_grpc_url.is_some(),
-            "RESTOCK_VIA_EVENTS needs INVENTORY_GRPC_URL: the inventory service applies the restocks"
+            "CATALOG_RESTOCK_VIA_EVENTS needs INVENTORY_GRPC_URL: the inventory service applies the restocks"
         );
         Ok(RestockDelivery::Events)
     } else {
@@ -187,7 +187,7 @@ pub async fn run(
     };
     let console = commerce_web::admin_catalog_router(sessions, state.catalog.clone(), state.stock.clone());
     let ops = OpsState::new(commerce_process::postgres::readiness_with(&[&pool], inventory.readiness));
-    let draining = ops.draining.clone();
+    let (draining, metrics) = (ops.draining.clone(), ops.metrics.clone());
     let parked = commerce_http::dead_letters::router(commerce_http::dead_letters::DeadLetterAdminState {
         dead_letters: commerce_core::services::dead_letters::DeadLetterService::new(
             Arc::new(commerce_postgres::PgDeadLetters::new(pool.clone())),
@@ -198,10 +198,12 @@ pub async fn run(
     let routes = Router::new().merge(admin::router(state)).merge(pricing_routes).merge(parked).merge(console);
     let app = commerce_http::app(routes, ops, HttpConfig::default());
     let jobs = tokio_util::sync::CancellationToken::new();
+    let pools = commerce_process::postgres::spawn_pool_metrics(&[("write", pool.clone())], &metrics, jobs.clone());
     let pruner = spawn_outbox_retention(&pool, cli.outbox.outbox_retain_hours, jobs.clone());
     tracing::info!(addr = %listener.local_addr()?, "catalog-api listening");
     commerce_process::serve(listener, app, &cli.http.tls, (&cli.http.drain, draining), shutdown).await?;
     jobs.cancel();
+    let _ = pools.await;
     if let Some(pruner) = pruner {
         let _ = pruner.await;
     }

@@ -1,12 +1,12 @@
 //! `catalog-api`: see the crate documentation (`--help` lists every flag).
 
 use anyhow::Context as _;
-use clap::Parser as _;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = catalog_api::Cli::parse();
+    let (cli, old_names) = commerce_process::config::parse::<catalog_api::Cli>(commerce_process::config::RENAMED);
     let _telemetry = commerce_process::init_tracing(cli.http.log_json, "catalog-api")?;
+    commerce_process::config::warn_renamed(&old_names);
     match &cli.command {
         Some(catalog_api::Command::Migrate) => return cli.db.migrate().await,
         Some(catalog_api::Command::Seed { count, concurrency }) => {

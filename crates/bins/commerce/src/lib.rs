@@ -50,10 +50,10 @@ pub struct Config {
     pub memory: bool,
     /// Idempotency keys are deleted after this many hours (0: never). Keep them longer
     /// than clients retry a checkout.
-    #[arg(long, env = "IDEMPOTENCY_RETAIN_HOURS", default_value = "24")]
+    #[arg(long, env = "COMMERCE_IDEMPOTENCY_RETAIN_HOURS", default_value = "24")]
     pub idempotency_retain_hours: u32,
     /// Outbox rows are deleted this many hours after the read model applied them (0: never).
-    #[arg(long, env = "OUTBOX_RETAIN_HOURS", default_value = "24")]
+    #[arg(long, env = "COMMERCE_OUTBOX_RETAIN_HOURS", default_value = "24")]
     pub outbox_retain_hours: u32,
     /// Something else than running the shop.
     #[command(subcommand)]

@@ -9,13 +9,13 @@
 //! ```
 
 use anyhow::Context as _;
-use clap::Parser as _;
 use commerce::Config;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = Config::parse();
+    let (config, old_names) = commerce_process::config::parse::<Config>(commerce_process::config::RENAMED);
     let _telemetry = commerce_process::init_tracing(config.log_json, "commerce")?;
+    commerce_process::config::warn_renamed(&old_names);
     if let Some(command) = &config.command {
         return commerce::run_command(command, &config.data_dir).await;
     }

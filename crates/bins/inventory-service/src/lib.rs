@@ -1,9 +1,9 @@
 //! `inventory-service`: the single authority for stock in a distributed deployment.
 //!
 //! Serves `commerce.inventory.v1.InventoryService` (plus `grpc.health.v1` and server
-//! reflection) on `INVENTORY_LISTEN` over Redis (`REDIS_URL`), runs the reservation
+//! reflection) on `INVENTORY_GRPC_LISTEN` over Redis (`REDIS_URL`), runs the reservation
 //! sweeper, and serves `/healthz`, `/readyz` (Redis answers) and `/metrics` over HTTP
-//! on `INVENTORY_HTTP_LISTEN`. The probes answer from the start, while the service still
+//! on `COMMERCE_LISTEN`. The probes answer from the start, while the service still
 //! waits for Redis (`/readyz` 503 until it answers); the gRPC health status follows Redis
 //! too (NOT_SERVING while it does not answer). SIGINT/SIGTERM stop both listeners after
 //! in-flight calls.
@@ -14,7 +14,7 @@
 //! publishes the stream to `<prefix>.stock`, marking entries only once the broker
 //! acknowledged them. Callers then record no stock events of their own
 //! (`INVENTORY_PUBLISHES_EVENTS`). It also consumes seller restocks (`stock.set` on
-//! `<prefix>.restock`, from catalog-api with `RESTOCK_VIA_EVENTS`) as the consumer
+//! `<prefix>.restock`, from catalog-api with `CATALOG_RESTOCK_VIA_EVENTS`) as the consumer
 //! group `INVENTORY_RESTOCK_GROUP`: each restock number applies once, in order, and a
 //! restock below the reserved units is parked in `<prefix>.dlq` with the reason.
 
@@ -27,7 +27,9 @@ use commerce_core::{
     ports::{Clock, InventoryStore},
     services::events::{OutboxRelay, Restocker},
 };
-use commerce_grpc::{Health, InventoryGrpcServer, ServerTls, serve, serve_tls, server_router_with_health};
+use commerce_grpc::{
+    Health, InventoryGrpcServer, ServerTls, metrics::GrpcMetrics, serve, serve_tls, server_router_with_health,
+};
 use commerce_http::{HttpConfig, ops::OpsState};
 use commerce_kafka::{Brokers, KafkaConsumer, KafkaPublisher, ensure_topics_patiently};
 use commerce_process::KafkaArgs;
@@ -42,10 +44,10 @@ use tokio_util::sync::CancellationToken;
 #[command(name = "inventory-service", version, about)]
 pub struct Cli {
     /// gRPC address.
-    #[arg(long, env = "INVENTORY_LISTEN", default_value = "127.0.0.1:50051")]
+    #[arg(long, env = "INVENTORY_GRPC_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
     /// HTTP address of /healthz, /readyz and /metrics.
-    #[arg(long, env = "INVENTORY_HTTP_LISTEN", default_value = "127.0.0.1:9051")]
+    #[arg(long, env = "COMMERCE_LISTEN", default_value = "127.0.0.1:9051")]
     pub http_listen: SocketAddr,
     /// Redis holding the stock.
     #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379", hide_env_values = true)]
@@ -174,6 +176,7 @@ async fn pipeline(
     brokers: &Brokers,
     group: &str,
     publisher: KafkaPublisher,
+    metrics: commerce_http::metrics::Metrics,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     tokio::select! {
@@ -188,6 +191,7 @@ async fn pipeline(
         &[AggregateType::Restock],
         session,
     )?);
+    let lag = commerce_process::spawn_consumer_lag(consumer.clone(), group, &metrics, stop.clone());
     let relay = OutboxRelay::new(Arc::new(RedisStockOutbox::new(&store, Duration::from_secs(30))), Arc::new(publisher));
     let restocker = Restocker::with_transactional_events(Arc::new(store));
     let relay_job = commerce_runtime::jobs::run(
@@ -204,7 +208,7 @@ async fn pipeline(
             let (restocker, consumer) = (restocker.clone(), consumer.clone());
             async move { restocker.step(&*consumer, 500).await.map(|step| step.received) }
         });
-    let (relayed, restocks) = tokio::join!(relay_job, restock_job);
+    let (relayed, restocks, _) = tokio::join!(relay_job, restock_job, lag);
     tracing::info!(relayed, restocks, "stock events and restocks stopped");
     Ok(())
 }
@@ -212,9 +216,9 @@ async fn pipeline(
 /// The two listeners of the service.
 #[derive(Debug)]
 pub struct Listeners {
-    /// gRPC (`INVENTORY_LISTEN`).
+    /// gRPC (`INVENTORY_GRPC_LISTEN`).
     pub grpc: tokio::net::TcpListener,
-    /// `/healthz`, `/readyz`, `/metrics` (`INVENTORY_HTTP_LISTEN`).
+    /// `/healthz`, `/readyz`, `/metrics` (`COMMERCE_LISTEN`).
     pub http: tokio::net::TcpListener,
 }
 
@@ -230,17 +234,23 @@ impl Listeners {
     }
 }
 
-/// Serves the probes on `listener` until `stop` fires, ready once `connected` holds a
-/// store that answers; and on `shutdown`, turns not ready, waits the grace period and
+/// Serves the probes and the metrics of `ops` (`grpc` among them) on `listener` until
+/// `stop` fires; and on `shutdown`, turns not ready, waits the grace period and
 /// fires `stop`. Returns both tasks.
 fn probes(
     listener: tokio::net::TcpListener,
-    connected: &Arc<std::sync::OnceLock<RedisInventoryStore>>,
+    ops: OpsState,
+    grpc: &GrpcMetrics,
     drain: &commerce_process::DrainArgs,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     stop: &CancellationToken,
 ) -> anyhow::Result<(tokio::task::JoinHandle<std::io::Result<()>>, tokio::task::JoinHandle<()>)> {
-    let ops = OpsState::new(Arc::new(Ready(connected.clone())));
+    ops.metrics.register("grpc_server_calls", "gRPC calls by method and status code", grpc.calls.clone());
+    ops.metrics.register(
+        "grpc_server_call_duration_seconds",
+        "gRPC call latency by method (until the response headers)",
+        grpc.latency.clone(),
+    );
     let draining = ops.draining.clone();
     let app = commerce_http::app(axum::Router::new(), ops, HttpConfig::default());
     tracing::info!(http = %listener.local_addr()?, "inventory-service probes listening");
@@ -286,7 +296,10 @@ pub async fn run(
     // The probes first: an orchestrator sees the process live (and not ready) while it
     // waits for Redis.
     let connected = Arc::new(std::sync::OnceLock::new());
-    let (http, signal) = probes(http_listener, &connected, &cli.drain, shutdown, &shutdown_token)?;
+    let grpc_metrics = GrpcMetrics::default();
+    let ops = OpsState::new(Arc::new(Ready(connected.clone())));
+    let metrics = ops.metrics.clone();
+    let (http, signal) = probes(http_listener, ops, &grpc_metrics, &cli.drain, shutdown, &shutdown_token)?;
     let store = tokio::select! {
         store = connect(cli.redis_url.expose(), &cli.namespace, redis_ca.as_deref()) => store,
         () = shutdown_token.cancelled() => {
@@ -308,7 +321,7 @@ pub async fn run(
             let (store, kafka) = (store.clone(), cli.kafka.clone());
             let (stop, shutdown) = (stop.clone(), shutdown_token.clone());
             Some(tokio::spawn(async move {
-                let done = pipeline(store, &kafka, &brokers, &group, publisher, stop).await;
+                let done = pipeline(store, &kafka, &brokers, &group, publisher, metrics, stop).await;
                 if let Err(e) = &done {
                     // Restocks would pile up unapplied: stop the service rather than run without them.
                     tracing::error!(error = %e, "stock event pipeline failed; stopping");
@@ -339,6 +352,7 @@ pub async fn run(
     )
     .await
     .map_err(|e| anyhow::anyhow!(e))?;
+    let routes = grpc_metrics.instrument(routes);
     let health = tokio::spawn(follow_redis(store, health, stop.clone()));
     tracing::info!(grpc = %grpc_listener.local_addr()?, "inventory-service listening");
     let grpc = async {

@@ -67,6 +67,17 @@ async fn serves_grpc_and_probes_and_stops_on_shutdown() {
     let request = ReservationRequest::new(ReservationId::from_uuid(uuid::Uuid::now_v7()), vec![line], expires).unwrap();
     client.reserve(&request).await.unwrap();
     assert_eq!(client.stock(&[product]).await.unwrap()[0].available(), 1);
+    // The metrics count each call by method and status.
+    let anonymous = GrpcInventoryClient::connect_lazy(&grpc, None).unwrap();
+    assert!(anonymous.set_on_hand(product, units(1)).await.is_err());
+    let metrics = probes.get(format!("{http}/metrics")).send().await.unwrap().text().await.unwrap();
+    for line in [
+        r#"commerce_grpc_server_calls_total{method="InventoryService/Reserve",code="OK"} 1"#,
+        r#"commerce_grpc_server_calls_total{method="InventoryService/SetOnHand",code="UNAUTHENTICATED"} 1"#,
+        r#"commerce_grpc_server_call_duration_seconds_count{method="InventoryService/Reserve"} 1"#,
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
 
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(10), service).await.unwrap().unwrap().unwrap();

@@ -1,11 +1,10 @@
 //! `notifications`: see the crate documentation (`--help` lists every flag).
 
-use clap::Parser as _;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = notifications::Cli::parse();
+    let (cli, old_names) = commerce_process::config::parse::<notifications::Cli>(commerce_process::config::RENAMED);
     let _telemetry = commerce_process::init_tracing(cli.log_json, "notifications")?;
+    commerce_process::config::warn_renamed(&old_names);
     if let Some(notifications::Command::Migrate) = cli.command {
         return cli.db.migrate().await;
     }

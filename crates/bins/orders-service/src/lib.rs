@@ -60,7 +60,7 @@ pub struct Cli {
     pub recovery: commerce_process::RecoveryArgs,
     /// Idempotency keys are deleted after this many hours, once a minute (0: never). Keep
     /// them longer than clients retry a checkout.
-    #[arg(long, env = "IDEMPOTENCY_RETAIN_HOURS", default_value = "24")]
+    #[arg(long, env = "COMMERCE_IDEMPOTENCY_RETAIN_HOURS", default_value = "24")]
     pub idempotency_retain_hours: u32,
     /// The idempotency secret, shared by every replica (required).
     #[command(flatten)]
@@ -128,6 +128,8 @@ pub async fn run(
     let jobs = CancellationToken::new();
     let ops = OpsState::new(commerce_process::postgres::readiness_with(&[&pool], inventory_readiness));
     let recovery_job = cli.recovery.spawn(recovery, &ops.metrics, jobs.clone());
+    let pool_metrics =
+        commerce_process::postgres::spawn_pool_metrics(&[("write", pool.clone())], &ops.metrics, jobs.clone());
 
     let idempotency = PgIdempotencyStore::new(pool.clone());
     let prune_job = {
@@ -187,6 +189,7 @@ pub async fn run(
     commerce_process::serve(listener, app, &cli.http.tls, (&cli.http.drain, draining), shutdown).await?;
     jobs.cancel();
     let _ = recovery_job.await;
+    let _ = pool_metrics.await;
     for job in [prune_job, outbox_pruner].into_iter().flatten() {
         let _ = job.await;
     }

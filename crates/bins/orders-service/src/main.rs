@@ -1,12 +1,12 @@
 //! `orders-service`: see the crate documentation (`--help` lists every flag).
 
 use anyhow::Context as _;
-use clap::Parser as _;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = orders_service::Cli::parse();
+    let (cli, old_names) = commerce_process::config::parse::<orders_service::Cli>(commerce_process::config::RENAMED);
     let _telemetry = commerce_process::init_tracing(cli.http.log_json, "orders-service")?;
+    commerce_process::config::warn_renamed(&old_names);
     if let Some(orders_service::Command::Migrate) = cli.command {
         return cli.db.migrate().await;
     }

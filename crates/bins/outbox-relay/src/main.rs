@@ -3,7 +3,7 @@
 //! idempotent producer keyed by aggregate id, and marks rows published only after
 //! the broker acknowledged them. A crash between publish and mark republishes the
 //! batch; consumers ignore versions they already applied. It also prunes published
-//! rows older than `OUTBOX_RETAIN_HOURS`, so the outbox stays a hand-off, not a log.
+//! rows older than `COMMERCE_OUTBOX_RETAIN_HOURS`, so the outbox stays a hand-off, not a log.
 //! And it collects the broker's dead-letter topic into `commerce.dead_letters`, where
 //! the admin API and `catalog-api dead-letters` list, replay and discard them.
 
@@ -39,13 +39,13 @@ struct Cli {
     idle_ms: u64,
     /// Rows are deleted this many hours after they were written, once every kind of reader
     /// still around handled them (0: never).
-    #[arg(long, env = "OUTBOX_RETAIN_HOURS", default_value = "24")]
+    #[arg(long, env = "COMMERCE_OUTBOX_RETAIN_HOURS", default_value = "24")]
     retain_hours: u32,
     /// Log as JSON lines.
     #[arg(long, env = "COMMERCE_LOG_JSON")]
     log_json: bool,
     /// The consumer group collecting the dead-letter topic (default `<prefix>-dead-letters`).
-    #[arg(long, env = "DEAD_LETTER_GROUP")]
+    #[arg(long, env = "RELAY_DEAD_LETTER_GROUP")]
     dead_letter_group: Option<String>,
     /// Where `/healthz`, `/readyz` and `/metrics` are served.
     #[arg(long, env = "COMMERCE_LISTEN", default_value = "127.0.0.1:9461")]
@@ -86,8 +86,9 @@ impl RelayMetrics {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let (cli, old_names) = commerce_process::config::parse::<Cli>(commerce_process::config::RENAMED);
     let _telemetry = commerce_process::init_tracing(cli.log_json, "outbox-relay")?;
+    commerce_process::config::warn_renamed(&old_names);
     let brokers = cli.kafka.required_connection()?;
     let prefix = cli.kafka.kafka_topic_prefix.clone();
     // Topics first: brokers with auto-creation off need them.
@@ -108,6 +109,8 @@ async fn main() -> anyhow::Result<()> {
     let metrics = RelayMetrics::default();
     let ops = commerce_http::ops::OpsState::new(commerce_process::postgres::readiness(&[&pool]));
     metrics.register(&ops.metrics);
+    let pool_metrics =
+        commerce_process::postgres::spawn_pool_metrics(&[("write", pool.clone())], &ops.metrics, stop.clone());
     let listener = tokio::net::TcpListener::bind(cli.listen).await?;
     let probes = commerce_process::spawn_ops(listener, ops, stop.clone());
     // The backlog, measured every few seconds rather than per scrape: one indexed count.
@@ -173,6 +176,7 @@ async fn main() -> anyhow::Result<()> {
     let relayed = job.await?;
     let _ = gauges.await;
     let _ = collecting.await;
+    let _ = pool_metrics.await;
     probes.await??;
     if let Some(pruner) = pruner {
         pruner.await?;

@@ -13,7 +13,7 @@ use commerce_payment_simulator::{ProcessorConfig, SimulatedCardProcessor};
 #[command(name = "payments-simulator", version, about)]
 struct Cli {
     /// Address to listen on.
-    #[arg(long, env = "PAYMENTS_LISTEN", default_value = "127.0.0.1:8090")]
+    #[arg(long, env = "COMMERCE_LISTEN", default_value = "127.0.0.1:8090")]
     listen: SocketAddr,
     /// Added to every call, in milliseconds.
     #[arg(long, env = "PAYMENTS_LATENCY_MS", default_value = "0")]
@@ -29,8 +29,11 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let (cli, old_names) = commerce_process::config::parse::<Cli>(
+        &[commerce_process::config::RENAMED, commerce_process::config::RENAMED_PAYMENTS].concat(),
+    );
     let _telemetry = commerce_process::init_tracing(cli.log_json, "payments-simulator")?;
+    commerce_process::config::warn_renamed(&old_names);
     let processor = Arc::new(SimulatedCardProcessor::new(ProcessorConfig {
         latency: Duration::from_millis(cli.latency_ms),
         ..ProcessorConfig::default()

@@ -46,13 +46,13 @@ struct Cli {
 /// The consumer, observed: each delivered event counts, with its lag (from when it
 /// happened to when the projector received it; applying follows at once).
 struct Observed {
-    inner: KafkaConsumer,
+    inner: Arc<KafkaConsumer>,
     events: Counter,
     lag: Histogram,
 }
 
 impl Observed {
-    fn new(inner: KafkaConsumer, metrics: &commerce_http::metrics::Metrics) -> Self {
+    fn new(inner: Arc<KafkaConsumer>, metrics: &commerce_http::metrics::Metrics) -> Self {
         // 5 ms .. ~80 s
         let lag = Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.005, 2.0, 15));
         let events = Counter::default();
@@ -95,14 +95,16 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let (cli, old_names) = commerce_process::config::parse::<Cli>(commerce_process::config::RENAMED);
     let _telemetry = commerce_process::init_tracing(cli.log_json, "projector")?;
+    commerce_process::config::warn_renamed(&old_names);
     let brokers = cli.kafka.required_connection()?;
     let prefix = cli.kafka.kafka_topic_prefix.clone();
     let session = Duration::from_millis(cli.kafka.kafka_session_timeout_ms);
     ensure_topics_patiently(&brokers, &prefix, cli.kafka.kafka_partitions).await;
     let write = cli.db.write_pool()?;
-    let read_model = Arc::new(PgReadModel::new(cli.db.read_pool(&write)?));
+    let read = cli.db.read_pool(&write)?;
+    let read_model = Arc::new(PgReadModel::new(read.clone()));
     let projector = Projector::new(read_model.clone());
 
     if let Some(Command::Rebuild) = cli.command {
@@ -121,9 +123,11 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let stop = CancellationToken::new();
-    let ops = commerce_http::ops::OpsState::new(commerce_process::postgres::readiness(&[&cli.db.read_pool(&write)?]));
-    let kafka = KafkaConsumer::with_session_timeout(&brokers, &prefix, &cli.group, session)?;
-    let consumer = Arc::new(Observed::new(kafka, &ops.metrics));
+    let ops = commerce_http::ops::OpsState::new(commerce_process::postgres::readiness(&[&read]));
+    let pool_metrics = commerce_process::postgres::spawn_pool_metrics(&[("read", read)], &ops.metrics, stop.clone());
+    let kafka = Arc::new(KafkaConsumer::with_session_timeout(&brokers, &prefix, &cli.group, session)?);
+    let consumer = Arc::new(Observed::new(kafka.clone(), &ops.metrics));
+    let lag = commerce_process::spawn_consumer_lag(kafka, &cli.group, &ops.metrics, stop.clone());
     let listener = tokio::net::TcpListener::bind(cli.listen).await?;
     let probes = commerce_process::spawn_ops(listener, ops, stop.clone());
     let job = tokio::spawn(commerce_runtime::jobs::run(
@@ -139,6 +143,8 @@ async fn main() -> anyhow::Result<()> {
     commerce_process::shutdown_signal().await;
     stop.cancel();
     let applied = job.await?;
+    let _ = pool_metrics.await;
+    let _ = lag.await;
     probes.await??;
     tracing::info!(applied, "projector stopped");
     Ok(())

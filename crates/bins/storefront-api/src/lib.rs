@@ -96,11 +96,15 @@ pub async fn run(
         .merge(commerce_graphql::router(commerce_graphql::schema(storefront)));
     let pools: Vec<_> = if in_process { vec![&read, &write] } else { vec![&read] };
     let ops = OpsState::new(commerce_process::postgres::readiness(&pools));
+    let named: Vec<_> =
+        if in_process { vec![("read", read.clone()), ("write", write.clone())] } else { vec![("read", read.clone())] };
+    let pool_metrics = commerce_process::postgres::spawn_pool_metrics(&named, &ops.metrics, jobs.clone());
     let draining = ops.draining.clone();
     let app = commerce_http::app(routes, ops, HttpConfig::default());
     tracing::info!(addr = %listener.local_addr()?, projector = in_process, "storefront-api listening");
     commerce_process::serve(listener, app, &cli.http.tls, (&cli.http.drain, draining), shutdown).await?;
     jobs.cancel();
+    let _ = pool_metrics.await;
     if let Some(job) = projector_job {
         let _ = job.await;
     }

@@ -1,12 +1,12 @@
 //! `storefront-api`: see the crate documentation (`--help` lists every flag).
 
 use anyhow::Context as _;
-use clap::Parser as _;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = storefront_api::Cli::parse();
+    let (cli, old_names) = commerce_process::config::parse::<storefront_api::Cli>(commerce_process::config::RENAMED);
     let _telemetry = commerce_process::init_tracing(cli.http.log_json, "storefront-api")?;
+    commerce_process::config::warn_renamed(&old_names);
     if let Some(storefront_api::Command::Migrate) = cli.command {
         return cli.db.migrate().await;
     }

@@ -19,9 +19,20 @@ pub(super) async fn worker_metrics(d: &Deployment) {
                 "commerce_outbox_relayed_events_total",
                 "commerce_outbox_backlog_events",
                 "commerce_outbox_oldest_pending_age_seconds",
+                "commerce_dead_letters_parked",
+                r#"commerce_db_pool_connections{pool="write",state="in_use"}"#,
+                r#"commerce_db_pool_acquire_wait_seconds_count{pool="write"}"#,
             ][..],
         ),
-        ("projector", &["commerce_projector_events_total", "commerce_projection_lag_seconds_bucket"][..]),
+        (
+            "projector",
+            &[
+                "commerce_projector_events_total",
+                "commerce_projection_lag_seconds_bucket",
+                r"commerce_consumer_lag_messages{group=",
+                r#"commerce_db_pool_connections{pool="read",state="idle"}"#,
+            ][..],
+        ),
     ] {
         let base = &d.probes[label];
         assert_eq!(
@@ -29,13 +40,23 @@ pub(super) async fn worker_metrics(d: &Deployment) {
             StatusCode::OK,
             "{label} ready"
         );
-        let text = d.client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
-        for metric in wanted {
-            assert!(text.contains(metric), "{label} reports {metric}: {text}");
-        }
-        let moved =
-            text.lines().find(|l| l.starts_with(wanted[0])).and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok());
-        assert!(moved.is_some_and(|n| n > 0.0), "{label} moved events: {text}");
+        // Gauges refreshed every few seconds (the backlog, the consumer's lag) show soon.
+        d.eventually(30, &format!("{label}'s metrics"), || {
+            let (client, url) = (d.client.clone(), format!("{base}/metrics"));
+            async move {
+                let text =
+                    client.get(url).send().await.map_err(|e| e.to_string())?.text().await.map_err(|e| e.to_string())?;
+                if let Some(metric) = wanted.iter().find(|m| !text.contains(**m)) {
+                    return Err(format!("no {metric} in {text}"));
+                }
+                let moved = text
+                    .lines()
+                    .find(|l| l.starts_with(wanted[0]))
+                    .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok());
+                if moved.is_some_and(|n| n > 0.0) { Ok(()) } else { Err(format!("moved no events: {text}")) }
+            }
+        })
+        .await;
     }
 }
 
@@ -100,6 +121,11 @@ pub(super) async fn one_trace(d: &Deployment, caller: &Caller) {
     .await;
     let log = std::fs::read_to_string(d.logs.join("orders.log")).unwrap();
     assert!(log.contains(&caller.trace_id), "orders-service's log lines name the trace");
+    let log = std::fs::read_to_string(d.logs.join("payments.log")).unwrap();
+    assert!(
+        log.contains("PAYMENTS_LISTEN is an old name: set COMMERCE_LISTEN"),
+        "the old name was read, with a warning"
+    );
 }
 
 /// The pages of the split services, as a gateway puts them behind one origin: the
