@@ -24,7 +24,12 @@ use crate::{
     admin::{AdminAuthorizer, require_admin},
     error::{ApiError, Problem},
     extract::{ApiPath, ApiQuery},
+    openapi::rules,
 };
+
+fn page_size() -> utoipa::openapi::Object {
+    rules::page_size(50)
+}
 
 /// What the dead-letter routes need.
 #[derive(Clone)]
@@ -118,8 +123,10 @@ pub struct DeadLetterList {
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Letters numbered above this one (the previous page's `next`).
+    #[param(schema_with = rules::dead_letter_after)]
     pub after: Option<String>,
     /// Page size, 1 to 100 (default 50).
+    #[param(schema_with = page_size)]
     pub limit: Option<String>,
 }
 

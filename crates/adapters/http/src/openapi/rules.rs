@@ -442,6 +442,11 @@ pub fn page_size(default: u8) -> Object {
         .build()
 }
 
+/// A dead letter's number (the previous page's `next`).
+pub fn dead_letter_after() -> Object {
+    integer(1, None, "List letters numbered above this one: the previous page's `next`.").build()
+}
+
 /// An order status filter.
 pub fn order_status() -> Object {
     ObjectBuilder::new()
