@@ -126,13 +126,16 @@ pub struct PageParams {
 }
 
 /// The default page size of the admin listings.
-const PAGE_SIZE: u8 = 50;
+pub(crate) const PAGE_SIZE: u8 = 50;
 
-fn page_size() -> utoipa::openapi::Object {
+/// The `limit` parameter's schema in the admin listings.
+pub(crate) fn page_size() -> utoipa::openapi::Object {
     rules::page_size(PAGE_SIZE)
 }
 
-fn limit(raw: Option<&str>, default: usize) -> Result<usize, ApiError> {
+/// The `limit` of an admin listing: `default` when absent, 1 to 100 otherwise (422 naming
+/// `limit`).
+pub(crate) fn limit(raw: Option<&str>, default: usize) -> Result<usize, ApiError> {
     match raw {
         None | Some("") => Ok(default),
         Some(v) => v

@@ -13,23 +13,18 @@ use axum::{
 use commerce_core::{
     Timestamp,
     deadletter::{DeadLetter, DeadLetterId, ParkedContent},
-    ports::StoreError,
-    services::dead_letters::{DeadLetterError, DeadLetterService},
+    services::dead_letters::DeadLetterService,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    admin::{AdminAuthorizer, require_admin},
+    admin::{self, AdminAuthorizer, require_admin},
     error::{ApiError, Problem},
     extract::{ApiPath, ApiQuery},
     openapi::rules,
 };
-
-fn page_size() -> utoipa::openapi::Object {
-    rules::page_size(50)
-}
 
 /// What the dead-letter routes need.
 #[derive(Clone)]
@@ -126,22 +121,8 @@ pub struct ListParams {
     #[param(schema_with = rules::dead_letter_after)]
     pub after: Option<String>,
     /// Page size, 1 to 100 (default 50).
-    #[param(schema_with = page_size)]
+    #[param(schema_with = admin::page_size)]
     pub limit: Option<String>,
-}
-
-impl From<DeadLetterError> for ApiError {
-    fn from(e: DeadLetterError) -> Self {
-        match e {
-            e @ DeadLetterError::NotFound(_) => Self::NotFound(e.to_string()),
-            e @ DeadLetterError::NotReplayable(_) => {
-                Self::Conflict { title: "Cannot be replayed", detail: e.to_string(), extensions: Map::new() }
-            }
-            e @ DeadLetterError::InvalidLimit => Self::invalid("limit", e.to_string()),
-            DeadLetterError::Store(StoreError::Unavailable(m)) => Self::Unavailable(m),
-            DeadLetterError::Store(other) => Self::Internal(other.to_string()),
-        }
-    }
 }
 
 fn letter_id(raw: &str) -> Result<DeadLetterId, ApiError> {
@@ -168,12 +149,7 @@ pub async fn list_dead_letters(
             Some(raw.parse::<DeadLetterId>().map_err(|e| ApiError::invalid("after", format!("{e} (got {raw:?})")))?)
         }
     };
-    let limit = match p.limit.as_deref().filter(|s| !s.is_empty()) {
-        None => 50,
-        Some(raw) => raw
-            .parse::<usize>()
-            .map_err(|_| ApiError::invalid("limit", format!("must be a whole number (got {raw:?})")))?,
-    };
+    let limit = admin::limit(p.limit.as_deref(), admin::PAGE_SIZE.into())?;
     let page = service.list(after, limit).await?;
     Ok(Json(DeadLetterList {
         items: page.items.iter().map(|l| DeadLetterDto::new(l, page.as_of)).collect(),

@@ -11,9 +11,10 @@ use axum::{
 use commerce_core::{
     inventory::InventoryError,
     order::{RefundRefused, ShipmentRefused},
+    ports::StoreError,
     services::{
-        catalog::CatalogError, checkout::CheckoutError, pricing::PricingError, restock::RestockError,
-        storefront::StorefrontError,
+        catalog::CatalogError, checkout::CheckoutError, dead_letters::DeadLetterError, pricing::PricingError,
+        restock::RestockError, storefront::StorefrontError,
     },
     validation::ValidationErrors,
 };
@@ -288,6 +289,20 @@ impl From<PricingError> for ApiError {
                 extensions: Map::new(),
             },
             PricingError::Unavailable(m) => Self::Unavailable(m),
+        }
+    }
+}
+
+impl From<DeadLetterError> for ApiError {
+    fn from(e: DeadLetterError) -> Self {
+        match e {
+            e @ DeadLetterError::NotFound(_) => Self::NotFound(e.to_string()),
+            e @ DeadLetterError::NotReplayable(_) => {
+                Self::Conflict { title: "Cannot be replayed", detail: e.to_string(), extensions: Map::new() }
+            }
+            e @ DeadLetterError::InvalidLimit => Self::invalid("limit", e.to_string()),
+            DeadLetterError::Store(StoreError::Unavailable(m)) => Self::Unavailable(m),
+            DeadLetterError::Store(other) => Self::Internal(other.to_string()),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::{
     deadletter::{DeadLetter, DeadLetterId},
     ports::{Clock, DeadLetterStore, StoreError},
+    query::PageSize,
     timestamp::Timestamp,
 };
 
@@ -17,8 +18,8 @@ pub enum DeadLetterError {
     /// The letter holds a message that is not an event: it can only be discarded.
     #[error("dead letter {0} does not hold an event that decodes; it can only be discarded")]
     NotReplayable(DeadLetterId),
-    /// A page size outside 1 to [`DeadLetterService::MAX_PAGE`].
-    #[error("limit must be between 1 and {max}", max = DeadLetterService::MAX_PAGE)]
+    /// A page size outside what [`PageSize`] allows.
+    #[error("limit must be between 1 and {max}", max = PageSize::MAX)]
     InvalidLimit,
     /// The store failed.
     #[error(transparent)]
@@ -50,19 +51,15 @@ pub struct DeadLetterService {
 }
 
 impl DeadLetterService {
-    /// The largest page.
-    pub const MAX_PAGE: usize = 100;
-
     /// The letters of `store`, aged by `clock`.
     pub fn new(store: Arc<dyn DeadLetterStore>, clock: Arc<dyn Clock>) -> Self {
         Self { store, clock }
     }
 
-    /// Up to `limit` letters numbered above `after`.
+    /// Up to `limit` letters numbered above `after`; `limit` is a [`PageSize`].
     pub async fn list(&self, after: Option<DeadLetterId>, limit: usize) -> Result<DeadLetterPage, DeadLetterError> {
-        if !(1..=Self::MAX_PAGE).contains(&limit) {
-            return Err(DeadLetterError::InvalidLimit);
-        }
+        let limit =
+            i64::try_from(limit).ok().and_then(|n| PageSize::new(n).ok()).ok_or(DeadLetterError::InvalidLimit)?.get();
         let mut items = self.store.dead_letters(after, limit + 1).await?;
         let next = if items.len() > limit {
             items.truncate(limit);
