@@ -12,10 +12,10 @@ use commerce_core::{
 use rdkafka::{
     Message as _,
     consumer::{CommitMode, Consumer as _, StreamConsumer},
-    message::{BorrowedMessage, Headers as _},
+    message::BorrowedMessage,
 };
 
-use crate::{Brokers, dead_letter_topic, unavailable};
+use crate::{Brokers, dead_letter_topic, header, unavailable};
 
 /// The header naming why a message was parked.
 pub(crate) const REASON: &str = "reason";
@@ -80,15 +80,6 @@ impl DeadLetterCollector {
     }
 
     fn letter(&self, message: &BorrowedMessage<'_>) -> ParkedEvent {
-        let header = |name: &str| {
-            message.headers().and_then(|headers| {
-                headers
-                    .iter()
-                    .find(|h| h.key == name)
-                    .and_then(|h| h.value)
-                    .map(|v| String::from_utf8_lossy(v).into_owned())
-            })
-        };
         let payload = message.payload().unwrap_or_default();
         let content = match serde_json::from_slice::<EventEnvelope>(payload) {
             Ok(event) => ParkedContent::Event(Box::new(event)),
@@ -98,8 +89,8 @@ impl DeadLetterCollector {
         ParkedEvent {
             // Parked before keys were set: the dead-letter topic's own position.
             source: key.unwrap_or_else(|| format!("{}/{}/{}", message.topic(), message.partition(), message.offset())),
-            consumer: header(CONSUMER),
-            reason: header(REASON).unwrap_or_else(|| "no reason given".into()),
+            consumer: header(message, CONSUMER),
+            reason: header(message, REASON).unwrap_or_else(|| "no reason given".into()),
             parked_at: message
                 .timestamp()
                 .to_millis()

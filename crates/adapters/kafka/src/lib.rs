@@ -215,17 +215,17 @@ fn publish_span(event: &EventEnvelope) -> (tracing::Span, OwnedHeaders) {
     (span, headers)
 }
 
+/// The text of `message`'s header `name` (lossily decoded), when it has one.
+fn header(message: &rdkafka::message::BorrowedMessage<'_>, name: &str) -> Option<String> {
+    let headers = message.headers()?;
+    let value = headers.iter().find(|h| h.key == name)?.value?;
+    Some(String::from_utf8_lossy(value).into_owned())
+}
+
 /// The span of one received event, a child of its publication, so the consumer's
 /// process joins the trace. The event keeps that context for whoever handles it.
 fn receive(message: &rdkafka::message::BorrowedMessage<'_>, envelope: &mut EventEnvelope) {
-    let header = message.headers().and_then(|headers| {
-        headers
-            .iter()
-            .find(|h| h.key == commerce_telemetry::TRACEPARENT)
-            .and_then(|h| h.value)
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .map(str::to_owned)
-    });
+    let header = header(message, commerce_telemetry::TRACEPARENT);
     let span = tracing::info_span!(
         "receive",
         event_type = envelope.event.type_name(),
