@@ -19,6 +19,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+mod listings;
 mod pipeline;
 mod restock;
 
@@ -50,6 +51,10 @@ enum Scenario {
     Restock,
     /// All of the above, one after the other.
     All,
+    /// `/healthz`, four listing shapes and product by id on REST and GraphQL, at
+    /// `--catalog-size` products, each with its ratio to `/healthz`; with `--compare-url`,
+    /// two targets alternately.
+    Listings,
 }
 
 #[derive(Debug, Parser)]
@@ -88,6 +93,19 @@ struct Args {
     /// Its `SetOnHand` token.
     #[arg(long, env = "INVENTORY_TOKEN", default_value = "")]
     inventory_token: String,
+    /// Active products the shop holds, for `--scenario listings` (checked before measuring).
+    #[arg(long)]
+    catalog_size: Option<u64>,
+    /// Which API `--scenario listings` measures: `rest`, `graphql` or `both`.
+    #[arg(long, default_value = "both", value_parser = ["rest", "graphql", "both"])]
+    api: String,
+    /// A second shop (say, the build before a change) measured alternately with
+    /// `--base-url` by `--scenario listings`; the report ends with the ratios.
+    #[arg(long)]
+    compare_url: Option<String>,
+    /// Rounds of `--scenario listings` per target.
+    #[arg(long, default_value = "1")]
+    rounds: u32,
 }
 
 /// Reserve + commit pairs of one unit each through the gRPC client, at fixed concurrency.
@@ -119,7 +137,7 @@ const LISTING: &str = "/store/v1/products?sort=price_asc&attr.colour=red&in_stoc
 const LISTING_PAGE: &str = "/products?sort=price_asc&attr.colour=red&in_stock=true&price_to=50&limit=20";
 
 struct Report {
-    scenario: &'static str,
+    scenario: String,
     requests: u64,
     failures: u64,
     elapsed: Duration,
@@ -127,8 +145,16 @@ struct Report {
 }
 
 impl Report {
+    fn rate(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn p99_ms(&self) -> f64 {
+        self.latency.value_at_quantile(0.99) as f64 / 1000.0
+    }
+
     fn row(&self) -> String {
-        let rate = self.requests as f64 / self.elapsed.as_secs_f64();
+        let rate = self.rate();
         let ms = |q: f64| self.latency.value_at_quantile(q) as f64 / 1000.0;
         format!(
             "| {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} |",
@@ -209,7 +235,12 @@ async fn one(
         Scenario::Listing => client.get(format!("{base}{LISTING}")).send().await?,
         Scenario::ListingPage => client.get(format!("{base}{LISTING_PAGE}")).send().await?,
         Scenario::Product => client.get(format!("{base}/store/v1/products/{}", pick())).send().await?,
-        Scenario::Checkout | Scenario::All | Scenario::Inventory | Scenario::Pipeline | Scenario::Restock => {
+        Scenario::Checkout
+        | Scenario::All
+        | Scenario::Inventory
+        | Scenario::Pipeline
+        | Scenario::Restock
+        | Scenario::Listings => {
             let body = json!({"email": "load@example.com", "items": [{"product_id": pick(), "quantity": 1}],
                               "card": {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}});
             client
@@ -248,7 +279,7 @@ async fn measure(
 
 /// Runs `op` from `--concurrency` workers until `--duration-secs` pass, recording each
 /// call's latency; an error or `false` counts as a failure. `op` gets a call number.
-async fn drive<F, Fut>(name: &'static str, args: &Args, op: F) -> anyhow::Result<Report>
+async fn drive<F, Fut>(name: &str, args: &Args, op: F) -> anyhow::Result<Report>
 where
     F: Fn(u64) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = anyhow::Result<bool>> + Send,
@@ -274,7 +305,7 @@ where
         }));
     }
     let mut total = Report {
-        scenario: name,
+        scenario: name.to_owned(),
         requests: 0,
         failures: 0,
         elapsed: Duration::ZERO,
@@ -310,6 +341,12 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let client = Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+    if args.scenario == Scenario::Listings {
+        return listings::run(&args, &client).await;
+    }
+    if args.compare_url.is_some() {
+        bail!("--compare-url works with --scenario listings");
+    }
     let ids = Arc::new(sample(&client, &args.base_url).await.context("reading product ids from the shop")?);
     let scenarios: &[(Scenario, &'static str)] = match args.scenario {
         Scenario::All => &[
@@ -324,7 +361,7 @@ async fn main() -> anyhow::Result<()> {
         Scenario::ListingPage => &[(Scenario::ListingPage, "GET product list page (same listing, HTML)")],
         Scenario::Product => &[(Scenario::Product, "GET product by id")],
         Scenario::Checkout => &[(Scenario::Checkout, "POST checkout (test card)")],
-        Scenario::Inventory | Scenario::Pipeline | Scenario::Restock => &[],
+        Scenario::Inventory | Scenario::Pipeline | Scenario::Restock | Scenario::Listings => &[],
     };
     println!(
         "concurrency {}, {} s per scenario, {} in-stock products sampled",
