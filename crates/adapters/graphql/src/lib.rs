@@ -16,7 +16,9 @@
 //! ```
 //!
 //! Queries deeper than [`MAX_DEPTH`], costlier than [`MAX_COMPLEXITY`] or with more than
-//! [`MAX_ROOT_FIELDS`] root fields are refused before any resolver runs; bodies over the
+//! [`MAX_ROOT_FIELDS`] root fields are refused before any resolver runs (the last by
+//! [`router`]'s handler: an embedding that executes the schema itself calls
+//! [`check_root_fields`]); bodies over the
 //! HTTP layer's limit (`DefaultBodyLimit`, 64 KiB in `commerce-http`) are a 413 problem.
 
 use async_graphql::http::MultipartOptions;
@@ -33,6 +35,7 @@ use axum::{
 mod checkout;
 mod graphiql;
 mod limits;
+pub use limits::check_root_fields;
 
 pub use checkout::{CHECKOUT_COST, CheckoutResult, MutationRoot};
 
@@ -83,7 +86,6 @@ fn builder(storefront: StorefrontService) -> async_graphql::SchemaBuilder<QueryR
         .data(storefront)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
-        .extension(limits::RootFieldLimit(MAX_ROOT_FIELDS))
 }
 
 /// `POST /store/graphql` (queries) and `GET /store/graphql` (GraphiQL, its assets under
@@ -107,7 +109,10 @@ async fn execute(State(schema): State<StoreSchema>, request: axum::extract::Requ
         Err(rejection) => return bad_request(&rejection.body_text()),
     };
     match async_graphql::http::receive_body(content_type, body.as_ref(), MultipartOptions::default()).await {
-        Ok(request) => GraphQLResponse::from(schema.execute(request).await).into_response(),
+        Ok(mut request) => match limits::check_root_fields(&mut request, MAX_ROOT_FIELDS) {
+            Ok(()) => GraphQLResponse::from(schema.execute(request).await).into_response(),
+            Err(e) => GraphQLResponse::from(async_graphql::Response::from_errors(vec![e])).into_response(),
+        },
         Err(e) => bad_request(&e.to_string()),
     }
 }

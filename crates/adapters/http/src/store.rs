@@ -96,7 +96,7 @@ pub async fn list_products(
     let page = s.storefront.list(&query).await?;
     let collections = s.storefront.collections().await?;
     Ok(Json(StoreProductPage {
-        items: page.items.iter().map(|v| StoreProduct::new(v, &collections)).collect(),
+        items: page.items.into_iter().map(|v| StoreProduct::from_view(v, &collections)).collect(),
         next_cursor: page.next_cursor.map(|c| c.encode()),
     }))
 }

@@ -34,6 +34,11 @@ fn read_model() {
 }
 
 #[test]
+fn view_replica() {
+    block_on(conformance::replica::view_replica(|| async { MemoryReadModel::new() }));
+}
+
+#[test]
 fn inventory_store() {
     block_on(conformance::inventory::run(|| async { MemoryInventoryStore::new() }));
 }

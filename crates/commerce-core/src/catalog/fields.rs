@@ -230,6 +230,16 @@ impl Attributes {
     }
 }
 
+/// Name/value pairs in name order, taken out of the attributes.
+impl IntoIterator for Attributes {
+    type Item = (AttributeName, AttributeValue);
+    type IntoIter = std::collections::btree_map::IntoIter<AttributeName, AttributeValue>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,6 +39,27 @@ pub struct StoreProduct {
 }
 
 impl StoreProduct {
+    /// [`StoreProduct::new`] taking `v`'s fields instead of copying them (a listing's views
+    /// are its own).
+    pub fn from_view(v: ProductView, collections: &[Collection]) -> Self {
+        let collection = v.collection_id.and_then(|id| {
+            collections
+                .iter()
+                .find(|c| c.id == id)
+                .map(|c| CollectionRef { id: id.to_string(), name: c.name.to_string() })
+        });
+        Self {
+            id: v.id.to_string(),
+            sku: v.sku.into(),
+            name: v.name.into(),
+            description: v.description.into(),
+            price: v.price.into(),
+            collection,
+            attributes: v.attributes.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            available_stock: v.available_stock,
+        }
+    }
+
     /// The store view of `v`, naming its collection from `collections`.
     pub fn new(v: &ProductView, collections: &[Collection]) -> Self {
         let collection = v.collection_id.and_then(|id| {
