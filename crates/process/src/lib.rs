@@ -366,3 +366,5 @@ pub use consumer_lag::spawn_consumer_lag;
 mod pool_metrics;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "postgres")]
+pub mod replica;

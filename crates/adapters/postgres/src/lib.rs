@@ -11,6 +11,7 @@
 //! | [`PgOutbox`] | `Outbox`, `EventPublisher` | `commerce` |
 //! | [`PgOutboxConsumer`] | `EventConsumer` (the outbox poller) | `commerce` |
 //! | [`PgReadModel`] | `ProductReadModel`, `ProductProjection` | `commerce_read` |
+//! | [`PgReadModelFeed`] | `ReadModelFeed` (the read model's changes, for replicas) | `commerce_read` |
 //!
 //! The write model (`commerce` schema) and the read model (`commerce_read`)
 //! have separate migration sets ([`migrate_write`], [`migrate_read`]) so the read
@@ -24,6 +25,7 @@
 
 mod catalog;
 mod deadletters;
+mod feed;
 mod idempotency;
 mod inventory;
 mod notify;
@@ -39,6 +41,7 @@ use std::time::Duration;
 pub use catalog::PgCatalogStore;
 use commerce_core::{Timestamp, events::EventEnvelope, ports::StoreError};
 pub use deadletters::PgDeadLetters;
+pub use feed::PgReadModelFeed;
 pub use idempotency::PgIdempotencyStore;
 pub use inventory::PgInventoryStore;
 pub use notify::PgDeliveryLog;

@@ -218,7 +218,8 @@ impl ProductProjection for PgReadModel {
              ON CONFLICT (id) DO UPDATE SET
                  status = EXCLUDED.status, price_amount = EXCLUDED.price_amount, name_key = EXCLUDED.name_key,
                  created_us = EXCLUDED.created_us, collection_id = EXCLUDED.collection_id, attributes = EXCLUDED.attributes,
-                 search = EXCLUDED.search, product_version = EXCLUDED.product_version, view = EXCLUDED.view
+                 search = EXCLUDED.search, product_version = EXCLUDED.product_version, view = EXCLUDED.view,
+                 change_xid = pg_current_xact_id(), changed_at = now()
              WHERE commerce_read.products.product_version < EXCLUDED.product_version",
         )
         .bind(product.id.as_uuid())
@@ -255,7 +256,7 @@ impl ProductProjection for PgReadModel {
         if stored.rows_affected() == 0 {
             return Ok(false);
         }
-        sqlx::query("UPDATE commerce_read.products SET available_stock = $2, stock_version = $3 WHERE id = $1 AND stock_version < $3")
+        sqlx::query("UPDATE commerce_read.products SET available_stock = $2, stock_version = $3, change_xid = pg_current_xact_id(), changed_at = now() WHERE id = $1 AND stock_version < $3")
             .bind(product.as_uuid())
             .bind(version_i64(available))
             .bind(version_i64(version))
@@ -270,7 +271,8 @@ impl ProductProjection for PgReadModel {
         let body = serde_json::to_value(collection).map_err(|e| corrupt(&e))?;
         let applied = sqlx::query(
             "INSERT INTO commerce_read.collections (id, name, version, body) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, version = EXCLUDED.version, body = EXCLUDED.body
+             ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, version = EXCLUDED.version, body = EXCLUDED.body,
+                 change_xid = pg_current_xact_id()
              WHERE commerce_read.collections.version < EXCLUDED.version",
         )
         .bind(collection.id.as_uuid())
@@ -288,7 +290,8 @@ impl ProductProjection for PgReadModel {
         // `collection.created`/`updated`, and it is written even when the delete arrives first.
         let removed = sqlx::query(
             "INSERT INTO commerce_read.collections (id, name, version, body, deleted) VALUES ($1, '', $2, 'null', true)
-             ON CONFLICT (id) DO UPDATE SET name = '', version = EXCLUDED.version, body = 'null', deleted = true
+             ON CONFLICT (id) DO UPDATE SET name = '', version = EXCLUDED.version, body = 'null', deleted = true,
+                 change_xid = pg_current_xact_id()
              WHERE NOT commerce_read.collections.deleted",
         )
         .bind(id.as_uuid())

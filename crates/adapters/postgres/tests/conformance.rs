@@ -38,6 +38,16 @@ async fn read_model() {
     dbs.cleanup().await;
 }
 
+/// A storefront replica's copy (memory) fed from the read model's changes equals it.
+#[tokio::test]
+async fn read_model_feed() {
+    let dbs = Databases::new();
+    let pool = dbs.fresh().await;
+    let feed = std::sync::Arc::new(commerce_postgres::PgReadModelFeed::new(pool.clone()));
+    conformance::replica::feed(&PgReadModel::new(pool), feed, commerce_memory::MemoryReadModel::new).await;
+    dbs.cleanup().await;
+}
+
 #[tokio::test]
 async fn inventory_store() {
     let dbs = Databases::new();

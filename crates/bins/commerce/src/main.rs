@@ -8,6 +8,9 @@
 //! commerce backup ./backup.sqlite3           # a consistent copy while the shop runs
 //! ```
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::Context as _;
 use commerce::Config;
 

@@ -1,5 +1,8 @@
 //! `inventory-service`: see the library for what it does and its settings.
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use inventory_service::{Cli, Listeners};
 
 #[tokio::main]

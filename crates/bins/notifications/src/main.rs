@@ -1,5 +1,8 @@
 //! `notifications`: see the crate documentation (`--help` lists every flag).
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let (cli, old_names) = commerce_process::config::parse::<notifications::Cli>(commerce_process::config::RENAMED);

@@ -1,5 +1,8 @@
 //! `orders-service`: see the crate documentation (`--help` lists every flag).
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::Context as _;
 
 #[tokio::main]

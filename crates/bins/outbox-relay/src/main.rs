@@ -7,6 +7,9 @@
 //! And it collects the broker's dead-letter topic into `commerce.dead_letters`, where
 //! the admin API and `catalog-api dead-letters` list, replay and discard them.
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::{sync::Arc, time::Duration};
 
 use std::sync::atomic::AtomicU64;

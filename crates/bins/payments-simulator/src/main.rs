@@ -2,6 +2,9 @@
 //! cards) over HTTP; see `commerce_payment_simulator::remote` for the API. Point
 //! `orders-service --payments-url` at it.
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;

@@ -4,6 +4,9 @@
 //! changes nothing. `projector rebuild` empties the read model and replays the topics
 //! from the beginning under a new consumer group, then exits.
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::{sync::Arc, time::Duration};
 
 use clap::Parser;

@@ -1,11 +1,16 @@
 //! `storefront-api`: the store REST routes, GraphQL and the storefront's pages (`/`,
-//! `/products`, `/products/{id}`, `/cart`) on the PostgreSQL read model. Unless told not to, it also runs the projector: the outbox poller on
-//! the write database feeding the read model (a broker replaces it later).
+//! `/products`, `/products/{id}`, `/cart`) on the PostgreSQL read model, by default
+//! through a copy of it in memory kept current from its changes (`--read-model`).
+//! Without a broker (and unless told not to) it also runs the projector: the outbox
+//! poller on the write database feeding the read model.
 
 use std::{sync::Arc, time::Duration};
 
 use axum::Router;
-use commerce_core::services::{Env, events::Projector, pricing::PricingService, storefront::StorefrontService};
+use commerce_core::{
+    ports::ProductReadModel,
+    services::{Env, events::Projector, pricing::PricingService, storefront::StorefrontService},
+};
 use commerce_grpc::GrpcInventoryClient;
 use commerce_http::{
     HttpConfig,
@@ -46,6 +51,22 @@ pub struct Cli {
     /// The storefront's pages (`--shop-name`, `--secure-cookies`).
     #[command(flatten)]
     pub web: commerce_process::WebArgs,
+    /// Where customers' reads are answered from.
+    #[arg(long, env = "STOREFRONT_READ_MODEL", value_enum, default_value = "memory")]
+    pub read_model: ReadModel,
+    /// How often the memory copy reads the read model's changes, in milliseconds.
+    #[arg(long, env = "STOREFRONT_REPLICA_POLL_MS", default_value = "20")]
+    pub replica_poll_ms: u64,
+}
+
+/// Where customers' reads are answered from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReadModel {
+    /// A copy of the PostgreSQL read model in this process: loaded at start-up (not ready
+    /// until then), kept current from its changes every `--replica-poll-ms`.
+    Memory,
+    /// Every request queries the PostgreSQL read model.
+    Postgres,
 }
 
 /// Serves until `shutdown` resolves; then drains requests and stops the projector.
@@ -58,7 +79,19 @@ pub async fn run(
     // Customers' queries run on a pool whose statements time out; the projector writes
     // through the plain read pool.
     let read = cli.db.query_pool()?;
-    let mut storefront = StorefrontService::new(Arc::new(PgReadModel::new(read.clone())));
+    let jobs = CancellationToken::new();
+    let ops = OpsState::new(Arc::new(commerce_http::ops::AlwaysReady));
+    let replica = (cli.read_model == ReadModel::Memory).then(|| {
+        // The copy's reads are long (a snapshot page); they go through the plain read pool.
+        let poll = Duration::from_millis(cli.replica_poll_ms.max(1));
+        anyhow::Ok(commerce_process::replica::spawn(cli.db.read_pool(&write)?, poll, &ops.metrics, jobs.clone()))
+    });
+    let replica = replica.transpose()?;
+    let reads: Arc<dyn ProductReadModel> = match &replica {
+        Some(r) => r.copy.clone(),
+        None => Arc::new(PgReadModel::new(read.clone())),
+    };
+    let mut storefront = StorefrontService::new(reads);
     if let Some(url) = &cli.inventory.inventory_grpc_url {
         // One quick attempt: a slow inventory shows the projected stock, never an error page.
         let tls = commerce_process::postgres::inventory_tls(&cli.inventory)?;
@@ -68,7 +101,6 @@ pub async fn run(
         storefront = storefront.with_live_stock(Arc::new(live));
     }
 
-    let jobs = CancellationToken::new();
     let in_process = !cli.no_projector && cli.kafka_brokers.as_deref().is_none_or(str::is_empty);
     let projector_job = in_process.then(|| -> anyhow::Result<_> {
         let projector = Projector::new(Arc::new(PgReadModel::new(cli.db.read_pool(&write)?)));
@@ -95,7 +127,8 @@ pub async fn run(
         .merge(commerce_web::storefront_router(storefront.clone(), cli.web.config(&cli.http.tls)))
         .merge(commerce_graphql::router(commerce_graphql::schema(storefront)));
     let pools: Vec<_> = if in_process { vec![&read, &write] } else { vec![&read] };
-    let ops = OpsState::new(commerce_process::postgres::readiness(&pools));
+    let loaded = replica.as_ref().map(|r| r.readiness.clone());
+    let ops = OpsState { readiness: commerce_process::postgres::readiness_with(&pools, loaded), ..ops };
     let named: Vec<_> =
         if in_process { vec![("read", read.clone()), ("write", write.clone())] } else { vec![("read", read.clone())] };
     let pool_metrics = commerce_process::postgres::spawn_pool_metrics(&named, &ops.metrics, jobs.clone());
@@ -107,6 +140,9 @@ pub async fn run(
     let _ = pool_metrics.await;
     if let Some(job) = projector_job {
         let _ = job.await;
+    }
+    if let Some(replica) = replica {
+        let _ = replica.job.await;
     }
     Ok(())
 }

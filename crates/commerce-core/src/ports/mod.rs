@@ -5,6 +5,7 @@
 //! |---|---|
 //! | [`ProductStore`], [`CollectionStore`], [`RestockLog`] | memory, PostgreSQL (write model + outbox) |
 //! | [`ProductReadModel`], [`ProductProjection`] | memory, PostgreSQL (read model) |
+//! | [`ReadModelFeed`], [`ViewReplica`] | PostgreSQL (read model's changes), memory (a replica's copy) |
 //! | [`InventoryStore`] | memory, PostgreSQL, Redis, gRPC client |
 //! | [`RestockStore`] | memory, Redis |
 //! | [`OrderStore`] | memory, PostgreSQL |
@@ -39,6 +40,7 @@ mod deadletter;
 mod notify;
 mod payment;
 mod pricing;
+mod replica;
 
 pub use deadletter::DeadLetterStore;
 #[cfg(any(test, feature = "mocks"))]
@@ -52,6 +54,9 @@ pub use payment::{PaymentGateway, PaymentNoticeDecoder};
 #[cfg(any(test, feature = "mocks"))]
 pub use pricing::{MockShippingMethodStore, MockTaxRateStore};
 pub use pricing::{ShippingMethodStore, TaxRateStore};
+#[cfg(any(test, feature = "mocks"))]
+pub use replica::MockReadModelFeed;
+pub use replica::{CollectionChange, FeedBatch, FeedPosition, ReadModelFeed, ViewReplica};
 
 /// Failure of a persistence port.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -14,6 +14,7 @@ pub mod payment_notices;
 pub mod pricing;
 pub mod recovery;
 pub mod refunds;
+pub mod replica;
 pub mod restock;
 pub mod shop;
 pub mod storefront;

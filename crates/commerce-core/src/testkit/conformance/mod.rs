@@ -22,6 +22,7 @@ pub mod payment;
 pub mod pricing;
 pub mod products;
 pub mod read_model;
+pub mod replica;
 pub mod restock;
 pub mod restock_log;
 

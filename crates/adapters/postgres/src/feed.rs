@@ -1,0 +1,170 @@
+//! The read model's changes in commit order ([`ReadModelFeed`]), for storefront replicas.
+//!
+//! Every write of `commerce_read.products` and `commerce_read.collections` stamps the row
+//! with its transaction id (`change_xid`, a never-wrapping `xid8`). A pass reads, in
+//! `(change_xid, id)` order, the rows stamped at or after its watermark, and remembers the
+//! oldest transaction still running when it began (`pg_snapshot_xmin`): every transaction
+//! below it had finished, so the next pass starts there. A transaction that commits during
+//! a pass with a lower id than rows already read is not lost: its id is at or above that
+//! remembered xmin, so the next pass reads it (a repeat of rows is harmless: copies apply
+//! by version).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use commerce_core::{
+    CollectionId, ProductId,
+    catalog::Collection,
+    ports::{CollectionChange, FeedBatch, FeedPosition, ReadModelFeed, StoreError},
+    query::ProductView,
+};
+use sqlx::{PgPool, Row};
+
+use crate::{corrupt, unavailable};
+
+/// [`ReadModelFeed`] over the read model on `pool` (migrated with [`crate::migrate_read`]).
+#[derive(Debug, Clone)]
+pub struct PgReadModelFeed {
+    pool: PgPool,
+}
+
+impl PgReadModelFeed {
+    /// The feed of the read model on `pool`.
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+/// The decoded [`FeedPosition`]: the pass's watermark, the xmin seen when it began, and the
+/// last row read in it. Written as `watermark/next` or `watermark/next/xid/id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Position {
+    watermark: i64,
+    next: i64,
+    after: Option<(i64, uuid::Uuid)>,
+}
+
+impl Position {
+    fn decode(p: &FeedPosition) -> Result<Option<Self>, StoreError> {
+        if p.0.is_empty() {
+            return Ok(None);
+        }
+        let bad = || StoreError::Unavailable(format!("not a position of this feed: {:?}", p.0));
+        let parts: Vec<&str> = p.0.split('/').collect();
+        let number = |s: &str| s.parse::<i64>().map_err(|_| bad());
+        match parts.as_slice() {
+            [w, n] => Ok(Some(Self { watermark: number(w)?, next: number(n)?, after: None })),
+            [w, n, x, id] => Ok(Some(Self {
+                watermark: number(w)?,
+                next: number(n)?,
+                after: Some((number(x)?, id.parse().map_err(|_| bad())?)),
+            })),
+            _ => Err(bad()),
+        }
+    }
+
+    fn encode(self) -> FeedPosition {
+        FeedPosition(match self.after {
+            None => format!("{}/{}", self.watermark, self.next),
+            Some((xid, id)) => format!("{}/{}/{xid}/{id}", self.watermark, self.next),
+        })
+    }
+}
+
+/// Reads a row's view: the stored JSON with the row's stock columns, which stock events
+/// update without rewriting the JSON.
+fn view_of(row: &sqlx::postgres::PgRow) -> Result<ProductView, StoreError> {
+    let mut view: ProductView = serde_json::from_str(row.get::<&str, _>("view")).map_err(|e| corrupt(&e))?;
+    view.available_stock = u64::try_from(row.get::<i64, _>("available_stock")).unwrap_or(0);
+    view.stock_version = u64::try_from(row.get::<i64, _>("stock_version")).unwrap_or(0);
+    Ok(view)
+}
+
+impl PgReadModelFeed {
+    async fn collections(&self, watermark: i64) -> Result<Vec<CollectionChange>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, deleted, body::text AS body FROM commerce_read.collections WHERE change_xid >= $1::text::xid8",
+        )
+        .bind(watermark.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| unavailable(&e))?;
+        rows.iter()
+            .map(|row| {
+                if row.get::<bool, _>("deleted") {
+                    return Ok(CollectionChange::Removed(CollectionId::from_uuid(row.get("id"))));
+                }
+                let c: Collection = serde_json::from_str(row.get::<&str, _>("body")).map_err(|e| corrupt(&e))?;
+                Ok(CollectionChange::Stored(c))
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl ReadModelFeed for PgReadModelFeed {
+    async fn changes(&self, from: &FeedPosition, limit: usize) -> Result<FeedBatch, StoreError> {
+        let position = Position::decode(from)?.unwrap_or(Position { watermark: 0, next: 0, after: None });
+        // A pass starts before every row: (0, nil) sorts first.
+        let (resume_xid, resume_product) = position.after.unwrap_or((0, uuid::Uuid::nil()));
+        // The xmin comes from the same statement's snapshot as the rows, so every
+        // transaction below it is either visible here or never committed.
+        let rows = sqlx::query(
+            "SELECT x.xmin, p.* FROM
+               (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) x
+             LEFT JOIN LATERAL (
+               SELECT change_xid::text::bigint AS xid, id, view::text AS view, available_stock, stock_version,
+                      (extract(epoch FROM statement_timestamp() - changed_at) * 1000000)::bigint AS waited_us
+               FROM commerce_read.products
+               WHERE change_xid >= $1::text::xid8 AND (change_xid, id) > ($2::text::xid8, $3)
+               ORDER BY change_xid, id LIMIT $4
+             ) p ON true",
+        )
+        .bind(position.watermark.to_string())
+        .bind(resume_xid.to_string())
+        .bind(resume_product)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| unavailable(&e))?;
+        let xmin = rows.first().map_or(0, |r| r.get::<i64, _>("xmin"));
+        let rows: Vec<_> = rows.into_iter().filter(|r| r.get::<Option<uuid::Uuid>, _>("id").is_some()).collect();
+        let first_page = position.after.is_none();
+        // A pass's next watermark is the xmin seen on its first page.
+        let next = if first_page { xmin } else { position.next };
+        let collections = if first_page { self.collections(position.watermark).await? } else { vec![] };
+        let products = rows.iter().map(view_of).collect::<Result<Vec<_>, _>>()?;
+        // The snapshot's rows (watermark 0) were loaded, not waited for.
+        let longest_wait = (position.watermark > 0)
+            .then(|| rows.iter().map(|r| r.get::<i64, _>("waited_us")).max())
+            .flatten()
+            .map(|us| Duration::from_micros(u64::try_from(us).unwrap_or(0)));
+        let caught_up = rows.len() < limit;
+        let next = if caught_up {
+            Position { watermark: next, next, after: None }
+        } else {
+            let last = rows.last().map(|r| (r.get::<i64, _>("xid"), ProductId::from_uuid(r.get("id")).as_uuid()));
+            Position { watermark: position.watermark, next, after: last }
+        };
+        Ok(FeedBatch { products, collections, next: next.encode(), caught_up, longest_wait })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_round_trip_and_foreign_ones_are_refused() {
+        let id = uuid::Uuid::from_u128(7);
+        for p in [
+            Position { watermark: 0, next: 0, after: None },
+            Position { watermark: 12, next: 40, after: Some((13, id)) },
+        ] {
+            assert_eq!(Position::decode(&p.encode()).unwrap(), Some(p));
+        }
+        assert_eq!(Position::decode(&FeedPosition::default()).unwrap(), None);
+        assert!(Position::decode(&FeedPosition("a/b".into())).is_err());
+        assert!(Position::decode(&FeedPosition("1/2/3".into())).is_err());
+    }
+}
