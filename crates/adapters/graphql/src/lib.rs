@@ -218,53 +218,82 @@ impl From<&DomainCollection> for Collection {
     }
 }
 
-/// A product as customers see it.
-#[derive(SimpleObject, Clone, Debug)]
+/// A product as customers see it. Each field is computed only when the query asks for
+/// it: a listing of 24 products usually reads four or five of its eight fields.
+#[derive(Clone, Debug)]
 pub struct Product {
-    /// Id.
-    pub id: ID,
-    /// SKU.
-    pub sku: String,
-    /// Name.
-    pub name: String,
-    /// Description.
-    pub description: String,
-    /// Unit price.
-    pub price: Money,
-    /// Units a customer can buy now.
-    pub available_stock: u64,
-    /// Collection, if any.
-    pub collection: Option<Collection>,
-    /// Attributes.
-    pub attributes: Vec<Attribute>,
+    view: ProductView,
+    collection: Option<DomainCollection>,
 }
 
 impl Product {
-    fn new(v: &ProductView, collections: &[DomainCollection]) -> Self {
-        Self {
-            id: ID(v.id.to_string()),
-            sku: v.sku.to_string(),
-            name: v.name.to_string(),
-            description: v.description.to_string(),
-            price: Money { amount: v.price.amount(), currency: v.price.currency().code().to_owned() },
-            available_stock: v.available_stock,
-            collection: v.collection_id.and_then(|id| collections.iter().find(|c| c.id == id)).map(Collection::from),
-            attributes: v
-                .attributes
-                .iter()
-                .map(|(n, val)| Attribute { name: n.to_string(), value: val.to_string() })
-                .collect(),
-        }
+    fn new(view: ProductView, collections: &[DomainCollection]) -> Self {
+        let collection = view.collection_id.and_then(|id| collections.iter().find(|c| c.id == id)).cloned();
+        Self { view, collection }
+    }
+}
+
+#[Object]
+impl Product {
+    /// Id.
+    async fn id(&self) -> ID {
+        ID(self.view.id.to_string())
+    }
+
+    /// SKU.
+    async fn sku(&self) -> &str {
+        self.view.sku.as_str()
+    }
+
+    /// Name.
+    async fn name(&self) -> &str {
+        self.view.name.as_str()
+    }
+
+    /// Description.
+    async fn description(&self) -> &str {
+        self.view.description.as_str()
+    }
+
+    /// Unit price.
+    async fn price(&self) -> Money {
+        Money { amount: self.view.price.amount(), currency: self.view.price.currency().code().to_owned() }
+    }
+
+    /// Units a customer can buy now.
+    async fn available_stock(&self) -> u64 {
+        self.view.available_stock
+    }
+
+    /// Collection, if any.
+    async fn collection(&self) -> Option<Collection> {
+        self.collection.as_ref().map(Collection::from)
+    }
+
+    /// Attributes.
+    async fn attributes(&self) -> Vec<Attribute> {
+        self.view.attributes.iter().map(|(n, v)| Attribute { name: n.to_string(), value: v.to_string() }).collect()
     }
 }
 
 /// An edge of the product connection.
-#[derive(SimpleObject, Clone, Debug)]
+#[derive(Clone, Debug)]
 pub struct ProductEdge {
+    node: Product,
+    sort: SortOrder,
+}
+
+#[Object]
+impl ProductEdge {
     /// The product.
-    pub node: Product,
+    async fn node(&self) -> &Product {
+        &self.node
+    }
+
     /// Pass as `after` to continue after this product.
-    pub cursor: String,
+    async fn cursor(&self) -> String {
+        Cursor::after(self.sort, &self.node.view).encode()
+    }
 }
 
 /// Relay page information.
@@ -424,17 +453,18 @@ impl QueryRoot {
         let query = product_query(filter, sort, first, after)?;
         let page = storefront.list(&query).await.map_err(storefront_error)?;
         let collections = storefront.collections().await.map_err(storefront_error)?;
-        let edges: Vec<ProductEdge> = page
-            .items
-            .iter()
-            .map(|v| ProductEdge { node: Product::new(v, &collections), cursor: Cursor::after(query.sort, v).encode() })
-            .collect();
+        let cursor = |v: Option<&ProductView>| v.map(|v| Cursor::after(query.sort, v).encode());
         let page_info = PageInfo {
             has_next_page: page.next_cursor.is_some(),
             has_previous_page: false,
-            start_cursor: edges.first().map(|e| e.cursor.clone()),
-            end_cursor: edges.last().map(|e| e.cursor.clone()),
+            start_cursor: cursor(page.items.first()),
+            end_cursor: cursor(page.items.last()),
         };
+        let edges: Vec<ProductEdge> = page
+            .items
+            .into_iter()
+            .map(|v| ProductEdge { node: Product::new(v, &collections), sort: query.sort })
+            .collect();
         Ok(ProductConnection { edges, page_info })
     }
 
@@ -447,7 +477,7 @@ impl QueryRoot {
         match storefront.product(id).await {
             Ok(view) => {
                 let collections = storefront.collections().await.map_err(storefront_error)?;
-                Ok(Some(Product::new(&view, &collections)))
+                Ok(Some(Product::new(view, &collections)))
             }
             Err(StorefrontError::NotFound) => Ok(None),
             Err(e) => Err(storefront_error(e)),
