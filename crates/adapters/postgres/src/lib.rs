@@ -77,14 +77,23 @@ fn pool_options(max_connections: u32) -> PgPoolOptions {
     PgPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(3))
 }
 
-/// [`lazy_pool`] whose every statement is cancelled by the server after
+/// [`lazy_pool`] for customers' queries: every statement is cancelled by the server after
 /// `statement_timeout` (PostgreSQL's `statement_timeout`), so one slow or hostile query
-/// cannot hold a connection: for pools that serve customers' queries. The cancelled
-/// query fails with SQLSTATE 57014, which the stores report as `Unavailable`.
+/// cannot hold a connection (it fails with SQLSTATE 57014, which the stores report as
+/// `Unavailable`); and the planner reads a table whole only where no index applies
+/// (`enable_seqscan = off`). Listings are keyset pages that an index serves at any size;
+/// left to its estimates the planner reads a small or middling table whole and sorts what
+/// matched, a plan whose cost then grows with the catalog (the EXPLAIN test, issue 19).
 pub fn lazy_query_pool(url: &str, max_connections: u32, statement_timeout: Duration) -> Result<PgPool, sqlx::Error> {
+    Ok(pool_options(max_connections).connect_lazy_with(query_options(url, statement_timeout)?))
+}
+
+/// The connection options of [`lazy_query_pool`].
+pub fn query_options(url: &str, statement_timeout: Duration) -> Result<sqlx::postgres::PgConnectOptions, sqlx::Error> {
     let millis = statement_timeout.as_millis().max(1).to_string();
-    let options = url.parse::<sqlx::postgres::PgConnectOptions>()?.options([("statement_timeout", millis.as_str())]);
-    Ok(pool_options(max_connections).connect_lazy_with(options))
+    Ok(url
+        .parse::<sqlx::postgres::PgConnectOptions>()?
+        .options([("statement_timeout", millis.as_str()), ("enable_seqscan", "off")]))
 }
 
 /// `Ok` when the database answers.
