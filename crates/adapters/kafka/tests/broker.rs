@@ -223,3 +223,58 @@ async fn a_revoked_partition_never_blocks_later_polls() {
     let seen = seen.into_inner().unwrap();
     assert!(events.iter().all(|e| seen.contains(&e.event_id)), "between them the members deliver every event");
 }
+
+/// A consumer that assigns itself every partition passes the same suite, and one started
+/// after it in the same group resumes from what it acknowledged: the offsets are the
+/// group's even though neither joined it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_self_assigned_consumer_commits_to_its_group_and_the_next_resumes_there() {
+    let prefix = fresh_topics(3).await;
+    let publisher = KafkaPublisher::new(brokers(), &prefix).unwrap();
+    let group = format!("{prefix}-group");
+    let aggregates = commerce_kafka::READ_MODEL_AGGREGATES;
+    conformance::events::run(&publisher, &KafkaConsumer::assigned(brokers(), &prefix, &group, &aggregates).unwrap())
+        .await;
+
+    let stock = |n: u64| {
+        let level = commerce_core::inventory::StockLevel {
+            product_id: ProductId::from_uuid(uuid::Uuid::now_v7()),
+            on_hand: n,
+            reserved: 0,
+            version: 1,
+        };
+        EventEnvelope::stock_changed(EventId::from_uuid(uuid::Uuid::now_v7()), Timestamp::EPOCH, level)
+    };
+    let first_batch: Vec<EventEnvelope> = (0..10).map(stock).collect();
+    publisher.publish(&first_batch).await.unwrap();
+    let first = KafkaConsumer::assigned(brokers(), &prefix, &format!("{group}-2"), &aggregates).unwrap();
+    let mut seen = HashSet::new();
+    for _ in 0..60 {
+        let batch = first.poll(100).await.unwrap();
+        seen.extend(batch.iter().map(|d| d.envelope.event_id));
+        if let Some(last) = batch.last() {
+            first.ack(last.tag).await.unwrap();
+        }
+        if first_batch.iter().all(|e| seen.contains(&e.event_id)) {
+            break;
+        }
+    }
+    assert!(first_batch.iter().all(|e| seen.contains(&e.event_id)), "the first consumer reads every event");
+    // The asynchronous commit reaches the broker before the consumer goes.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    drop(first);
+
+    let second_batch: Vec<EventEnvelope> = (10..15).map(stock).collect();
+    publisher.publish(&second_batch).await.unwrap();
+    let second = KafkaConsumer::assigned(brokers(), &prefix, &format!("{group}-2"), &aggregates).unwrap();
+    let mut after = HashSet::new();
+    for _ in 0..60 {
+        let batch = second.poll(100).await.unwrap();
+        after.extend(batch.iter().map(|d| d.envelope.event_id));
+        if second_batch.iter().all(|e| after.contains(&e.event_id)) {
+            break;
+        }
+    }
+    assert!(second_batch.iter().all(|e| after.contains(&e.event_id)), "the second reads what came after");
+    assert!(first_batch.iter().all(|e| !after.contains(&e.event_id)), "and nothing the first acknowledged");
+}

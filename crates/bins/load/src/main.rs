@@ -103,6 +103,10 @@ struct Args {
     /// `--base-url` by `--scenario listings`; the report ends with the ratios.
     #[arg(long)]
     compare_url: Option<String>,
+    /// How `--scenario pipeline`'s consumer gets its partitions: `group` (joins) or
+    /// `static` (assigns them itself, as `projector --partition-assignment static`).
+    #[arg(long, default_value = "group", value_parser = ["group", "static"])]
+    assignment: String,
     /// Rounds of `--scenario listings` per target.
     #[arg(long, default_value = "1")]
     rounds: u32,
@@ -326,7 +330,8 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if args.scenario == Scenario::Pipeline {
         println!("| measurement | figure | | |\n|---|---:|---:|---:|");
-        return pipeline::run(&args.database_url, &args.kafka_brokers, args.rate, args.duration_secs).await;
+        let assigned = args.assignment == "static";
+        return pipeline::run(&args.database_url, &args.kafka_brokers, args.rate, args.duration_secs, assigned).await;
     }
     if args.scenario == Scenario::Restock {
         println!("| measurement | figure | | |\n|---|---:|---:|---:|");

@@ -38,12 +38,27 @@ struct Cli {
     /// Consumer group of the read model.
     #[arg(long, env = "PROJECTOR_GROUP", default_value = "commerce-read-model")]
     group: String,
+    /// How the projector gets its partitions: `group` (join the consumer group: several
+    /// projectors share the partitions and take over a crashed one's) or `static` (read
+    /// every partition itself, committing to the group: no join, so no start-up pause; for
+    /// a single projector).
+    #[arg(long, env = "PROJECTOR_PARTITION_ASSIGNMENT", value_enum, default_value = "group")]
+    partition_assignment: Assignment,
     /// Log as JSON lines.
     #[arg(long, env = "COMMERCE_LOG_JSON")]
     log_json: bool,
     /// Where `/healthz`, `/readyz` and `/metrics` are served.
     #[arg(long, env = "COMMERCE_LISTEN", default_value = "127.0.0.1:9462")]
     listen: std::net::SocketAddr,
+}
+
+/// How the projector gets its partitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Assignment {
+    /// Join the consumer group.
+    Group,
+    /// Read every partition, without joining.
+    Static,
 }
 
 /// The consumer, observed: each delivered event counts, with its lag (from when it
@@ -128,7 +143,12 @@ async fn main() -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let ops = commerce_http::ops::OpsState::new(commerce_process::postgres::readiness(&[&read]));
     let pool_metrics = commerce_process::postgres::spawn_pool_metrics(&[("read", read)], &ops.metrics, stop.clone());
-    let kafka = Arc::new(KafkaConsumer::with_session_timeout(&brokers, &prefix, &cli.group, session)?);
+    let kafka = Arc::new(match cli.partition_assignment {
+        Assignment::Group => KafkaConsumer::with_session_timeout(&brokers, &prefix, &cli.group, session)?,
+        Assignment::Static => {
+            KafkaConsumer::assigned(&brokers, &prefix, &cli.group, &commerce_kafka::READ_MODEL_AGGREGATES)?
+        }
+    });
     let consumer = Arc::new(Observed::new(kafka.clone(), &ops.metrics));
     let lag = commerce_process::spawn_consumer_lag(kafka, &cli.group, &ops.metrics, stop.clone());
     let listener = tokio::net::TcpListener::bind(cli.listen).await?;
