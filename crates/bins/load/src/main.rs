@@ -107,6 +107,10 @@ struct Args {
     /// `static` (assigns them itself, as `projector --partition-assignment static`).
     #[arg(long, default_value = "group", value_parser = ["group", "static"])]
     assignment: String,
+    /// Seconds `--scenario pipeline`'s relay and consumer run before the first write (0:
+    /// they start with it, and their start-up shows in the first second's lag).
+    #[arg(long, default_value = "0")]
+    warm_up_secs: u64,
     /// Rounds of `--scenario listings` per target.
     #[arg(long, default_value = "1")]
     rounds: u32,
@@ -331,7 +335,9 @@ async fn main() -> anyhow::Result<()> {
     if args.scenario == Scenario::Pipeline {
         println!("| measurement | figure | | |\n|---|---:|---:|---:|");
         let assigned = args.assignment == "static";
-        return pipeline::run(&args.database_url, &args.kafka_brokers, args.rate, args.duration_secs, assigned).await;
+        let warm_up = Duration::from_secs(args.warm_up_secs);
+        let (rate, seconds) = (args.rate, args.duration_secs);
+        return pipeline::run(&args.database_url, &args.kafka_brokers, (rate, seconds), assigned, warm_up).await;
     }
     if args.scenario == Scenario::Restock {
         println!("| measurement | figure | | |\n|---|---:|---:|---:|");

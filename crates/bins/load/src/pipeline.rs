@@ -70,7 +70,16 @@ const START_UP: Duration = Duration::from_secs(1);
 
 /// Runs the three measurements and prints a table. With `assigned`, the consumer reads its
 /// partitions without joining the group (`KafkaConsumer::assigned`).
-pub async fn run(database_url: &str, brokers: &str, rate: u64, seconds: u64, assigned: bool) -> anyhow::Result<()> {
+/// `warm_up`: the relay's producer and the consumer start this long before the first
+/// write, which tells their start-up (connections, metadata, offsets, a group join) from
+/// the pipeline's steady work.
+pub async fn run(
+    database_url: &str,
+    brokers: &str,
+    (rate, seconds): (u64, u64),
+    assigned: bool,
+    warm_up: Duration,
+) -> anyhow::Result<()> {
     let pool = commerce_postgres::lazy_pool(database_url, 8)?;
     commerce_postgres::migrate_write(&pool).await?;
     commerce_postgres::migrate_read(&pool).await?;
@@ -94,6 +103,14 @@ pub async fn run(database_url: &str, brokers: &str, rate: u64, seconds: u64, ass
     // 1. Lag: products created at `rate`/s; relay and projector run beside; lag = applied - occurred.
     // SKUs unique to this run, so runs can share a database.
     let run = prefix[6..14].to_owned();
+    if !warm_up.is_zero() {
+        let relay_task = spawn_relay(relay.clone(), 200);
+        let until = Instant::now() + warm_up;
+        while Instant::now() < until {
+            let _ = consumer.poll(1).await?;
+        }
+        relay_task.abort();
+    }
     let writer = tokio::spawn(paced(rate, seconds, move |n| {
         let (catalog, run) = (catalog.clone(), run.clone());
         async move {
@@ -116,8 +133,8 @@ pub async fn run(database_url: &str, brokers: &str, rate: u64, seconds: u64, ass
     let mut applied = 0_u64;
     while started.elapsed() < Duration::from_secs(seconds + 5) {
         let batch = consumer.poll(500).await?;
+        projector.apply_all(batch.iter().map(|d| &d.envelope)).await?;
         for d in &batch {
-            projector.apply(&d.envelope).await?;
             let micros = now().unix_micros() - d.envelope.occurred_at.unix_micros();
             let histogram = if d.envelope.occurred_at.unix_micros() < steady_from { &mut start_up } else { &mut lag };
             histogram.saturating_record(u64::try_from(micros.max(1)).unwrap_or(1));
