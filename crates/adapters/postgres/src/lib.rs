@@ -84,6 +84,9 @@ fn pool_options(max_connections: u32) -> PgPoolOptions {
 /// (`enable_seqscan = off`). Listings are keyset pages that an index serves at any size;
 /// left to its estimates the planner reads a small or middling table whole and sorts what
 /// matched, a plan whose cost then grows with the catalog (the EXPLAIN test, issue 19).
+/// JIT compilation is off (`jit = off`): these queries take a millisecond, and the cost
+/// `enable_seqscan = off` gives the plans of small tables (the collections) crossed
+/// `jit_above_cost`, so each such query spent 60 ms compiling itself.
 pub fn lazy_query_pool(url: &str, max_connections: u32, statement_timeout: Duration) -> Result<PgPool, sqlx::Error> {
     Ok(pool_options(max_connections).connect_lazy_with(query_options(url, statement_timeout)?))
 }
@@ -93,7 +96,7 @@ pub fn query_options(url: &str, statement_timeout: Duration) -> Result<sqlx::pos
     let millis = statement_timeout.as_millis().max(1).to_string();
     Ok(url
         .parse::<sqlx::postgres::PgConnectOptions>()?
-        .options([("statement_timeout", millis.as_str()), ("enable_seqscan", "off")]))
+        .options([("statement_timeout", millis.as_str()), ("enable_seqscan", "off"), ("jit", "off")]))
 }
 
 /// `Ok` when the database answers.
