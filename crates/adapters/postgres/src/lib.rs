@@ -94,9 +94,11 @@ pub fn lazy_query_pool(url: &str, max_connections: u32, statement_timeout: Durat
 /// The connection options of [`lazy_query_pool`].
 pub fn query_options(url: &str, statement_timeout: Duration) -> Result<sqlx::postgres::PgConnectOptions, sqlx::Error> {
     let millis = statement_timeout.as_millis().max(1).to_string();
-    Ok(url
-        .parse::<sqlx::postgres::PgConnectOptions>()?
-        .options([("statement_timeout", millis.as_str()), ("enable_seqscan", "off"), ("jit", "off")]))
+    Ok(url.parse::<sqlx::postgres::PgConnectOptions>()?.options([
+        ("statement_timeout", millis.as_str()),
+        ("enable_seqscan", "off"),
+        ("jit", "off"),
+    ]))
 }
 
 /// `Ok` when the database answers.
