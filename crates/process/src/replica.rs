@@ -79,6 +79,27 @@ pub struct Replica {
     pub readiness: Arc<dyn Readiness>,
     /// The feed job.
     pub job: tokio::task::JoinHandle<()>,
+    loaded: Arc<AtomicBool>,
+}
+
+impl Replica {
+    /// `routes` answering 503 (`Retry-After: 1`) until the snapshot is loaded: a gateway
+    /// that sends requests to a restarted replica before its readiness probe fails does
+    /// not get an empty catalog's 404s (it retries another replica on a 503).
+    pub fn gate(&self, routes: axum::Router) -> axum::Router {
+        let loaded = self.loaded.clone();
+        routes.layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let loaded = loaded.clone();
+            async move {
+                use axum::response::IntoResponse as _;
+                if loaded.load(Ordering::Acquire) {
+                    return next.run(request).await;
+                }
+                // 503 with `Retry-After: 1`, as every unavailable dependency answers.
+                commerce_http::error::ApiError::Unavailable("loading the read model snapshot".into()).into_response()
+            }
+        }))
+    }
 }
 
 /// Starts copying the read model on `read` into memory, polling for changes every `poll`.
@@ -126,5 +147,5 @@ pub fn spawn(read: PgPool, poll: Duration, metrics: &Metrics, stop: Cancellation
             .await;
         }
     });
-    Replica { copy, readiness: Arc::new(SnapshotLoaded(loaded)), job }
+    Replica { copy, readiness: Arc::new(SnapshotLoaded(loaded.clone())), job, loaded }
 }

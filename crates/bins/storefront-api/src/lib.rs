@@ -126,6 +126,10 @@ pub async fn run(
         .merge(commerce_http::pricing::store_router(pricing))
         .merge(commerce_web::storefront_router(storefront.clone(), cli.web.config(&cli.http.tls)))
         .merge(commerce_graphql::router(commerce_graphql::schema(storefront)));
+    let routes = match &replica {
+        Some(r) => r.gate(routes),
+        None => routes,
+    };
     let pools: Vec<_> = if in_process { vec![&read, &write] } else { vec![&read] };
     let loaded = replica.as_ref().map(|r| r.readiness.clone());
     let ops = OpsState { readiness: commerce_process::postgres::readiness_with(&pools, loaded), ..ops };
