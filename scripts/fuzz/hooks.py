@@ -66,7 +66,8 @@ def get(path: str, base: str | None = None) -> dict:
     else:
         request = urllib.request.Request(base + path)
     with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
+        raw = response.read()
+        return json.loads(raw) if raw else {}
 
 
 def products_by_currency() -> dict[str, list[str]]:
@@ -77,8 +78,30 @@ def products_by_currency() -> dict[str, list[str]]:
     for item in items:
         by_currency.setdefault(item["price"]["currency"], []).append(item["id"])
     if not by_currency:
-        raise RuntimeError(f"fuzz hooks: no active product at {ADMIN_URL}")
+        # The admin campaigns before this one may have drafted or archived every product
+        # on the first page: make one, so checkout cases still reach a product.
+        product = admin_send("POST", "/admin/v1/products", {
+            "sku": f"FUZZ-{uuid.uuid4().hex[:12]}",
+            "name": "Fuzz checkout product",
+            "price": {"amount": 500, "currency": "USD"},
+            "status": "active",
+        })
+        admin_send("PUT", f"/admin/v1/products/{product['id']}/stock", {"on_hand": 1000000})
+        by_currency = {"USD": [product["id"]]}
     return by_currency
+
+
+def admin_send(method: str, path: str, body: dict) -> dict:
+    """`method` on `path` of the admin API with a JSON body; the answer's JSON."""
+    request = urllib.request.Request(
+        ADMIN_URL + path,
+        data=json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        raw = response.read()
+        return json.loads(raw) if raw else {}
 
 
 def shipping_for(currency: str) -> dict | None:
@@ -97,7 +120,8 @@ def shipping_for(currency: str) -> dict | None:
         headers={"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
+        raw = response.read()
+        return json.loads(raw) if raw else {}
 
 
 def collections() -> list[str]:
