@@ -75,15 +75,17 @@ impl State {
         } else {
             let slot = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
             self.slot_of.insert(view.id, slot);
-            // A placeholder, replaced below.
-            self.slots.push(Arc::new(Entry { view: view.clone(), tokens: vec![] }));
             slot
         };
         for sort in INDEXED {
             self.indexes[index_of(sort)].insert((sort.key_of(&view), view.id), slot);
         }
         self.postings.insert(slot, &view, &tokens);
-        self.slots[slot as usize] = Arc::new(Entry { view, tokens });
+        let entry = Arc::new(Entry { view, tokens });
+        match self.slots.get_mut(slot as usize) {
+            Some(old) => *old = entry,
+            None => self.slots.push(entry),
+        }
     }
 
     fn matching(&self, q: &ProductQuery, slot: u32) -> Option<&Arc<Entry>> {

@@ -6,7 +6,7 @@ use commerce_core::{catalog::Collection, query::ProductView};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{MoneyDto, attributes_of};
+use super::MoneyDto;
 
 /// A collection reference inside a store product.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -42,19 +42,13 @@ impl StoreProduct {
     /// [`StoreProduct::new`] taking `v`'s fields instead of copying them (a listing's views
     /// are its own).
     pub fn from_view(v: ProductView, collections: &[Collection]) -> Self {
-        let collection = v.collection_id.and_then(|id| {
-            collections
-                .iter()
-                .find(|c| c.id == id)
-                .map(|c| CollectionRef { id: id.to_string(), name: c.name.to_string() })
-        });
         Self {
             id: v.id.to_string(),
+            collection: collection_ref(&v, collections),
             sku: v.sku.into(),
             name: v.name.into(),
             description: v.description.into(),
             price: v.price.into(),
-            collection,
             attributes: v.attributes.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
             available_stock: v.available_stock,
         }
@@ -62,23 +56,14 @@ impl StoreProduct {
 
     /// The store view of `v`, naming its collection from `collections`.
     pub fn new(v: &ProductView, collections: &[Collection]) -> Self {
-        let collection = v.collection_id.and_then(|id| {
-            collections
-                .iter()
-                .find(|c| c.id == id)
-                .map(|c| CollectionRef { id: id.to_string(), name: c.name.to_string() })
-        });
-        Self {
-            id: v.id.to_string(),
-            sku: v.sku.to_string(),
-            name: v.name.to_string(),
-            description: v.description.to_string(),
-            price: v.price.into(),
-            collection,
-            attributes: attributes_of(&v.attributes),
-            available_stock: v.available_stock,
-        }
+        Self::from_view(v.clone(), collections)
     }
+}
+
+/// `v`'s collection, named from `collections`.
+fn collection_ref(v: &ProductView, collections: &[Collection]) -> Option<CollectionRef> {
+    let id = v.collection_id?;
+    collections.iter().find(|c| c.id == id).map(|c| CollectionRef { id: id.to_string(), name: c.name.to_string() })
 }
 
 /// One page of a store listing.
