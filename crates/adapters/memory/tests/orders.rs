@@ -1,17 +1,25 @@
 //! Orders beyond the checkout's happy path, over the memory adapters in given/when/then
-//! form: 3-D Secure challenges and the processor's notices, shipping and tax.
+//! form: 3-D Secure challenges and the processor's notices, shipping and tax, and the
+//! saga's checkpoints.
 
 #![allow(clippy::unwrap_used, reason = "test helpers fail loudly on unexpected errors")]
 
 mod common;
 
+use std::sync::{Arc, Mutex};
+
 use commerce_core::{
+    catalog::Version,
+    events::{DomainEvent, EventEnvelope},
     idempotency::ClientKey,
+    ids::OrderId,
     order::{CheckoutOutcome, FailureReason, Order, OrderStatus, PaymentState},
     payment::{DeclineReason, NoticeKind, PaymentNotice},
+    ports::{OrderQuery, OrderStore, StalledClaim, StoreError},
     services::{checkout::CheckoutError, payment_notices::NoticeOutcome, recovery::RecoveryPolicy},
 };
-use common::{ACTION_CARD, GOOD_CARD, TestShop};
+use commerce_memory::MemoryOrderStore;
+use common::{ACTION_CARD, DECLINED_CARD, GOOD_CARD, TestShop};
 use futures::executor::block_on;
 
 /// The customer's side of a 3-D Secure challenge, and the processor's notice of it.
@@ -179,5 +187,82 @@ fn a_shipped_order_is_charged_its_subtotal_shipping_and_tax() {
         shop.pricing.delete_tax_rate(rates[0].id).await.unwrap();
         let stored = shop.orders.order(order.id).await.unwrap();
         assert_eq!((stored.total, stored.charges), (order.total, order.charges));
+    });
+}
+
+/// Orders that record each write: `(insert?, the statuses its events announce)`.
+struct Recorded {
+    inner: Arc<MemoryOrderStore>,
+    writes: Mutex<Vec<(bool, Vec<OrderStatus>)>>,
+}
+
+impl Recorded {
+    fn note(&self, insert: bool, events: &[EventEnvelope]) {
+        let statuses = events
+            .iter()
+            .filter_map(|e| match &e.event {
+                DomainEvent::OrderStatusChanged(summary) => Some(summary.status),
+                _ => None,
+            })
+            .collect();
+        self.writes.lock().unwrap().push((insert, statuses));
+    }
+
+    fn take(&self) -> Vec<(bool, Vec<OrderStatus>)> {
+        std::mem::take(&mut self.writes.lock().unwrap())
+    }
+}
+
+#[async_trait::async_trait]
+impl OrderStore for Recorded {
+    async fn insert(&self, o: &Order, e: &[EventEnvelope]) -> Result<(), StoreError> {
+        self.inner.insert(o, e).await?;
+        self.note(true, e);
+        Ok(())
+    }
+    async fn update(&self, o: &Order, v: Version, e: &[EventEnvelope]) -> Result<(), StoreError> {
+        self.inner.update(o, v, e).await?;
+        self.note(false, e);
+        Ok(())
+    }
+    async fn get(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        self.inner.get(id).await
+    }
+    async fn list(&self, q: &OrderQuery) -> Result<Vec<Order>, StoreError> {
+        self.inner.list(q).await
+    }
+    async fn claim_stalled(&self, claim: &StalledClaim) -> Result<Vec<Order>, StoreError> {
+        self.inner.claim_stalled(claim).await
+    }
+}
+
+#[test]
+fn the_saga_writes_its_order_before_each_card_call_and_once_at_the_end_with_every_status_event() {
+    use OrderStatus::{Cancelled, Paid, PaymentAuthorized, PaymentFailed, Pending, StockReserved};
+    block_on(async {
+        let orders = Arc::new(Recorded { inner: Arc::new(MemoryOrderStore::new()), writes: Mutex::default() });
+        let shop = TestShop::with(|b| b.orders(orders.clone()));
+        let tee = shop.given_product("TEE-1", 1999, 5).await;
+
+        // A paid order: inserted reserved before the authorisation, written before the
+        // capture, and paid with its stock committed; no status change goes unannounced.
+        let paid = shop.when_checkout(&[(tee.id, 1)], GOOD_CARD).await.unwrap().order;
+        assert_eq!(paid.status, Paid);
+        assert_eq!(
+            orders.take(),
+            [(true, vec![Pending, StockReserved]), (false, vec![PaymentAuthorized]), (false, vec![Paid])]
+        );
+        assert_eq!(shop.on_hand(tee.id).await, (4, 0));
+
+        // A declined card: written before the authorisation, then once compensated.
+        let declined = shop.when_checkout(&[(tee.id, 1)], DECLINED_CARD).await.unwrap().order;
+        assert_eq!(declined.status, PaymentFailed);
+        assert_eq!(orders.take(), [(true, vec![Pending, StockReserved]), (false, vec![PaymentFailed])]);
+
+        // Out of stock: no card call, so one write of the cancelled order.
+        let short = shop.when_checkout(&[(tee.id, 9)], GOOD_CARD).await.unwrap().order;
+        assert_eq!(short.status, Cancelled);
+        assert_eq!(orders.take(), [(true, vec![Pending, Cancelled])]);
+        assert_eq!(shop.on_hand(tee.id).await, (4, 0), "nothing stays held");
     });
 }

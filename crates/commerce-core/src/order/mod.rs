@@ -8,9 +8,10 @@
 //! The saga is a pure function of the order: [`next_action`] says what to do
 //! next and [`Order::apply`] records what happened. The runner in
 //! [`services::checkout`](crate::services::checkout) executes the actions
-//! through the ports and persists the order after every step. Every action is
-//! idempotent (keys derive from the order id), so re-running the saga after a
-//! crash at any point either finishes the order or compensates it.
+//! through the ports and persists the order before every call to the card processor
+//! and when it stops ([`SagaAction::needs_checkpoint`]). Every action is idempotent
+//! (keys derive from the order id), so re-running the saga from the last persisted
+//! state after a crash at any point either finishes the order or compensates it.
 mod charges;
 mod fulfilment;
 mod outcome;

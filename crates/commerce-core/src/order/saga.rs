@@ -1,7 +1,8 @@
 //! The checkout saga as a pure state machine: [`next_action`] says what to do
 //! next for an order, [`Order::apply`] records what happened. The runner in
 //! [`services::checkout`](crate::services::checkout) executes the actions
-//! through the ports and persists the order after every step.
+//! through the ports and persists the order at the checkpoints
+//! [`SagaAction::needs_checkpoint`] names.
 
 use super::{FailureReason, Order, OrderStatus, PaymentState, RefundStatus, StockState};
 use crate::{
@@ -42,6 +43,36 @@ pub enum SagaAction {
     CompleteCancellation,
     /// Nothing left to do.
     Done,
+}
+
+impl SagaAction {
+    /// Whether the order must be persisted before this action runs: before every call to
+    /// the card processor. Money only moves after the state that led to it is durable, so
+    /// a rerun after a crash never starts from before a reservation it may have paid for,
+    /// and a runner whose version check fails stops before it calls the processor.
+    ///
+    /// The other actions are idempotent by the reservation id (stock) or have no effect
+    /// (`Finalize`, `CompleteCancellation`): a rerun from the last checkpoint executes
+    /// them again to the same result, so their results are persisted with the next
+    /// checkpoint, or when the run stops.
+    pub fn needs_checkpoint(self) -> bool {
+        match self {
+            Self::Authorize
+            | Self::ResolveAuthorization
+            | Self::CheckAuthorization
+            | Self::Capture
+            | Self::Void
+            | Self::Refund
+            | Self::IssueRefund(_) => true,
+            Self::Reserve
+            | Self::CommitStock
+            | Self::Release
+            | Self::Finalize
+            | Self::ReturnStock(_)
+            | Self::CompleteCancellation
+            | Self::Done => false,
+        }
+    }
 }
 
 /// What executing a [`SagaAction`] produced.

@@ -204,16 +204,15 @@ impl CheckoutService {
             created_at: now,
             updated_at: now,
         };
+        // The order is written at the saga's first checkpoint (before the card is
+        // authorised), with its placement event: one write where there were two.
         let placed = self.env.envelope(DomainEvent::OrderStatusChanged(order.summary()));
-        match self.orders.insert(&order, &[placed]).await {
-            Ok(()) => {}
+        match self.runner.start(order, vec![placed]).await {
+            Ok(order) => Ok(PlacedOrder { order, access_token }),
             // An earlier attempt inserted it after all: carry on with that order.
-            Err(StoreError::Duplicate(_)) => return self.resume(id, access_token).await,
-            // The connection may have died around the commit: the order may exist.
-            Err(e) => return Err(unknown(e)),
+            Err(SagaError::Duplicate) => self.resume(id, access_token).await,
+            Err(e) => self.suspended(id, &e).await.map(|order| PlacedOrder { order, access_token }),
         }
-        let order = self.run_saga(order).await?;
-        Ok(PlacedOrder { order, access_token })
     }
 
     /// The order placed as `id`, with the token that reads it (a replay of a finished
@@ -253,11 +252,16 @@ impl CheckoutService {
         let id = order.id;
         match self.runner.run(order).await {
             Ok(order) => Ok(order),
-            // Suspended mid-saga: report the order as persisted; the recovery job takes over.
-            Err(e) => match self.orders.get(id).await {
-                Ok(Some(order)) => Ok(order),
-                _ => Err(CheckoutError::Interrupted { order: Some(id), cause: e.to_string() }),
-            },
+            Err(e) => self.suspended(id, &e).await,
+        }
+    }
+
+    /// The order as last persisted after its saga stopped with `e`; the recovery job takes
+    /// over. When it cannot be read (or was never written), its outcome is unknown.
+    async fn suspended(&self, id: OrderId, e: &SagaError) -> Result<Order, CheckoutError> {
+        match self.orders.get(id).await {
+            Ok(Some(order)) => Ok(order),
+            _ => Err(CheckoutError::Interrupted { order: Some(id), cause: e.to_string() }),
         }
     }
 

@@ -1,16 +1,19 @@
 //! [`SagaRunner`]: executes the checkout saga through the ports.
 //!
-//! [`SagaRunner::run`] loops `next_action -> execute -> apply -> persist` until
-//! the order is final. It persists after every step with an optimistic version
-//! check, so two runners (a request and the recovery job) never both advance
-//! one order, and a crash at any point resumes from the last persisted step.
-//! The actions are idempotent, so the step in flight at the crash is simply
-//! executed again.
+//! [`SagaRunner::run`] loops `next_action -> execute -> apply` until the order is
+//! final, and persists it at checkpoints: before every call to the card processor
+//! ([`SagaAction::needs_checkpoint`]) and when it stops. Each write checks the
+//! version it read, so two runners (a request and the recovery job) never both move
+//! money for one order, and a crash at any point resumes from the last checkpoint.
+//! The actions are idempotent, so the steps since then are simply executed again.
+//! A happy checkout thus writes its order three times (before authorising, before
+//! capturing, paid) instead of once per step.
 
 use std::sync::Arc;
 
 use crate::{
-    events::{DomainEvent, RefundSettled},
+    catalog::Version,
+    events::{DomainEvent, EventEnvelope, RefundSettled},
     ids::{OrderId, OrderRefundId, ReservationId},
     inventory::{InventoryError, ReservationLine, ReservationRequest, ReservationState, StockReturn},
     order::{Order, PaymentState, SagaAction, StepResult, next_action},
@@ -31,6 +34,9 @@ pub enum SagaError {
     /// The order does not exist.
     #[error("order not found")]
     NotFound,
+    /// A new order's id is taken: an earlier attempt of the same request inserted it.
+    #[error("order exists already")]
+    Duplicate,
     /// A port answered in a way the saga's invariants rule out (a bug, or tampered data).
     #[error("saga invariant violated: {0}")]
     Invariant(String),
@@ -44,6 +50,15 @@ impl From<StoreError> for SagaError {
             other => Self::Transient(other.to_string()),
         }
     }
+}
+
+/// An order as a run advances it, and what of it is not persisted yet.
+struct Progress {
+    order: Order,
+    /// The stored version; `None` while a new order is not inserted.
+    stored: Option<Version>,
+    /// Events of the steps applied since the last checkpoint.
+    events: Vec<EventEnvelope>,
 }
 
 /// Executes the checkout saga through the ports.
@@ -82,57 +97,102 @@ impl SagaRunner {
     /// waiting for its customer to authenticate. An order that waits is checked with the
     /// gateway once per run (a webhook arrived, or the recovery job polls): it stays as it
     /// is, unpersisted, while the customer has not finished.
-    pub async fn run(&self, mut order: Order) -> Result<Order, SagaError> {
-        let max_steps = Self::MAX_STEPS + 2 * order.refunds.len();
+    ///
+    /// On an error the steps that did complete are persisted first, when the store
+    /// allows, so the recovery job resumes after them.
+    pub async fn run(&self, order: Order) -> Result<Order, SagaError> {
+        let stored = Some(order.version);
+        self.drive(Progress { order, stored, events: vec![] }).await
+    }
+
+    /// Runs the saga of a new order that is not stored yet: it is inserted, with `events`,
+    /// at its first checkpoint. Until then a crash leaves nothing but a reservation, which
+    /// lapses at its expiry (or a retry of the request resumes it: the reservation id
+    /// derives from the order id). `Duplicate` means the id was taken before this run
+    /// wrote anything.
+    pub async fn start(&self, order: Order, events: Vec<EventEnvelope>) -> Result<Order, SagaError> {
+        self.drive(Progress { order, stored: None, events }).await
+    }
+
+    async fn drive(&self, mut progress: Progress) -> Result<Order, SagaError> {
+        let max_steps = Self::MAX_STEPS + 2 * progress.order.refunds.len();
         for _ in 0..max_steps {
-            let action = next_action(&order);
+            let action = next_action(&progress.order);
             if action == SagaAction::Done {
-                return Ok(order);
+                self.checkpoint(&mut progress).await?;
+                return Ok(progress.order);
             }
-            let result = self.execute(action, &order).await?;
+            if action.needs_checkpoint() {
+                self.checkpoint(&mut progress).await?;
+            }
+            let result = match self.execute(action, &progress.order).await {
+                Ok(result) => result,
+                Err(e) => {
+                    // Keep what did happen; the step's error is the one to report.
+                    if let Err(store) = self.checkpoint(&mut progress).await {
+                        tracing::warn!(order = %progress.order.id, error = %store, "saga progress not persisted");
+                    }
+                    return Err(e);
+                }
+            };
             let still_waiting = action == SagaAction::CheckAuthorization
                 && matches!(result, StepResult::Authorization(AuthorizationOutcome::RequiresAction { .. }));
             if still_waiting {
-                return Ok(order);
+                return Ok(progress.order);
             }
-            order = self.persist(order, result).await?;
+            self.record(&mut progress, result);
             // The customer has a challenge to answer: checking at once would be pointless.
-            if next_action(&order) == SagaAction::CheckAuthorization {
-                return Ok(order);
+            if next_action(&progress.order) == SagaAction::CheckAuthorization {
+                self.checkpoint(&mut progress).await?;
+                return Ok(progress.order);
             }
         }
-        Err(SagaError::Invariant(format!("order {} did not settle in {max_steps} steps", order.id)))
+        Err(SagaError::Invariant(format!("order {} did not settle in {max_steps} steps", progress.order.id)))
     }
 
-    /// Records a step result and persists it, with the events it caused: a refund settled,
-    /// the status changed.
-    async fn persist(&self, order: Order, result: StepResult) -> Result<Order, SagaError> {
-        let mut next = order.clone();
+    /// Applies a step result with the events it caused (a refund settled, the status
+    /// changed); they are written with the next checkpoint.
+    fn record(&self, progress: &mut Progress, result: StepResult) {
+        let order = &mut progress.order;
+        let status = order.status;
         let settled = match &result {
             StepResult::RefundIssued(id, _) => Some((*id, true)),
             StepResult::RefundFailed(id, _) => Some((*id, false)),
             _ => None,
         };
-        next.apply(result, self.env.clock.now());
-        let mut events = vec![];
+        order.apply(result, self.env.clock.now());
         if let Some((id, issued)) = settled
-            && let Some(refund) = next.refund(id)
+            && let Some(refund) = order.refund(id)
         {
             let payload = RefundSettled {
-                order_id: next.id,
-                status: next.status,
+                order_id: order.id,
+                status: order.status,
                 refund: refund.clone(),
-                version: next.version.get(),
+                version: order.version.get(),
             };
             let event =
                 if issued { DomainEvent::OrderRefundIssued(payload) } else { DomainEvent::OrderRefundFailed(payload) };
-            events.push(self.env.envelope(event));
+            progress.events.push(self.env.envelope(event));
         }
-        if next.status != order.status {
-            events.push(self.env.envelope(DomainEvent::OrderStatusChanged(next.summary())));
+        if order.status != status {
+            progress.events.push(self.env.envelope(DomainEvent::OrderStatusChanged(order.summary())));
         }
-        self.orders.update(&next, order.version, &events).await?;
-        Ok(next)
+    }
+
+    /// Persists the order and its pending events, unless nothing changed since the last
+    /// write: an insert for a new order, else an update that checks the stored version.
+    async fn checkpoint(&self, progress: &mut Progress) -> Result<(), SagaError> {
+        match progress.stored {
+            Some(stored) if stored == progress.order.version => return Ok(()),
+            Some(stored) => self.orders.update(&progress.order, stored, &progress.events).await?,
+            None => self.orders.insert(&progress.order, &progress.events).await.map_err(|e| match e {
+                StoreError::Duplicate(_) => SagaError::Duplicate,
+                other => other.into(),
+            })?,
+        }
+        progress.stored = Some(progress.order.version);
+        progress.events.clear();
+        Ok(())
     }
 
     async fn execute(&self, action: SagaAction, order: &Order) -> Result<StepResult, SagaError> {
