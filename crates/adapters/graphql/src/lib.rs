@@ -21,6 +21,8 @@
 //! [`check_root_fields`]); bodies over the
 //! HTTP layer's limit (`DefaultBodyLimit`, 64 KiB in `commerce-http`) are a 413 problem.
 
+use std::sync::Arc;
+
 use async_graphql::http::MultipartOptions;
 use async_graphql::{Context, EmptySubscription, Enum, ErrorExtensions, ID, InputObject, Object, Schema, SimpleObject};
 use async_graphql_axum::GraphQLResponse;
@@ -33,6 +35,7 @@ use axum::{
     routing::get,
 };
 mod checkout;
+mod documents;
 mod graphiql;
 mod limits;
 mod product;
@@ -93,17 +96,27 @@ fn builder(storefront: StorefrontService) -> async_graphql::SchemaBuilder<QueryR
 /// `POST /store/graphql` (queries) and `GET /store/graphql` (GraphiQL, its assets under
 /// `/store/graphql/assets/`, all served from the binary).
 pub fn router(schema: StoreSchema) -> Router {
+    let state = Served { schema, documents: Arc::new(documents::DocumentCache::new(DOCUMENTS_KEPT)) };
     Router::new()
         .route(PATH, get(graphiql::page).post(execute))
         .route(graphiql::ASSETS, get(graphiql::asset))
-        .with_state(schema)
+        .with_state(state)
+}
+
+/// Parsed query texts [`router`] keeps (a shop's clients send a few dozen).
+const DOCUMENTS_KEPT: usize = 512;
+
+#[derive(Clone)]
+struct Served {
+    schema: StoreSchema,
+    documents: Arc<documents::DocumentCache>,
 }
 
 /// Runs a query. The body is read through axum's `Bytes` extractor, so the router's
 /// `DefaultBodyLimit` holds (async-graphql-axum's extractor streams the body past it): a
 /// larger body is a 413 problem. A body that is not a GraphQL request is a 400 with a
 /// GraphQL-shaped error (`extensions.code = "BAD_REQUEST"`), never a plain-text rejection.
-async fn execute(State(schema): State<StoreSchema>, request: axum::extract::Request) -> Response {
+async fn execute(State(Served { schema, documents }): State<Served>, request: axum::extract::Request) -> Response {
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let body = match Bytes::from_request(request, &()).await {
         Ok(body) => body,
@@ -111,10 +124,13 @@ async fn execute(State(schema): State<StoreSchema>, request: axum::extract::Requ
         Err(rejection) => return bad_request(&rejection.body_text()),
     };
     match async_graphql::http::receive_body(content_type, body.as_ref(), MultipartOptions::default()).await {
-        Ok(mut request) => match limits::check_root_fields(&mut request, MAX_ROOT_FIELDS) {
-            Ok(()) => GraphQLResponse::from(schema.execute(request).await).into_response(),
-            Err(e) => GraphQLResponse::from(async_graphql::Response::from_errors(vec![e])).into_response(),
-        },
+        Ok(mut request) => {
+            documents.parse_into(&mut request);
+            match limits::check_root_fields(&mut request, MAX_ROOT_FIELDS) {
+                Ok(()) => GraphQLResponse::from(schema.execute(request).await).into_response(),
+                Err(e) => GraphQLResponse::from(async_graphql::Response::from_errors(vec![e])).into_response(),
+            }
+        }
         Err(e) => bad_request(&e.to_string()),
     }
 }
