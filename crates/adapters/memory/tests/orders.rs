@@ -6,7 +6,10 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{
+    Arc, Mutex,
+    atomic::{AtomicUsize, Ordering},
+};
 
 use commerce_core::{
     catalog::Version,
@@ -190,10 +193,12 @@ fn a_shipped_order_is_charged_its_subtotal_shipping_and_tax() {
     });
 }
 
-/// Orders that record each write: `(insert?, the statuses its events announce)`.
+/// Orders that record each write, `(insert?, the statuses its events announce)`, and
+/// count reads.
 struct Recorded {
     inner: Arc<MemoryOrderStore>,
     writes: Mutex<Vec<(bool, Vec<OrderStatus>)>>,
+    reads: AtomicUsize,
 }
 
 impl Recorded {
@@ -226,6 +231,7 @@ impl OrderStore for Recorded {
         Ok(())
     }
     async fn get(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
         self.inner.get(id).await
     }
     async fn list(&self, q: &OrderQuery) -> Result<Vec<Order>, StoreError> {
@@ -240,7 +246,11 @@ impl OrderStore for Recorded {
 fn the_saga_writes_its_order_before_each_card_call_and_once_at_the_end_with_every_status_event() {
     use OrderStatus::{Cancelled, Paid, PaymentAuthorized, PaymentFailed, Pending, StockReserved};
     block_on(async {
-        let orders = Arc::new(Recorded { inner: Arc::new(MemoryOrderStore::new()), writes: Mutex::default() });
+        let orders = Arc::new(Recorded {
+            inner: Arc::new(MemoryOrderStore::new()),
+            writes: Mutex::default(),
+            reads: AtomicUsize::new(0),
+        });
         let shop = TestShop::with(|b| b.orders(orders.clone()));
         let tee = shop.given_product("TEE-1", 1999, 5).await;
 
@@ -253,6 +263,7 @@ fn the_saga_writes_its_order_before_each_card_call_and_once_at_the_end_with_ever
             [(true, vec![Pending, StockReserved]), (false, vec![PaymentAuthorized]), (false, vec![Paid])]
         );
         assert_eq!(shop.on_hand(tee.id).await, (4, 0));
+        assert_eq!(orders.reads.load(Ordering::SeqCst), 0, "a key's first claim looks for no earlier order");
 
         // A declined card: written before the authorisation, then once compensated.
         let declined = shop.when_checkout(&[(tee.id, 1)], DECLINED_CARD).await.unwrap().order;

@@ -344,8 +344,9 @@ pub trait OrderStore: Send + Sync {
 pub enum IdempotencyClaim {
     /// The caller owns the key and must `complete` or `release` it (or leave it claimed when
     /// the command's outcome is unknown). `first_claimed_at` is when the key was first
-    /// claimed; it stays the same when a stale claim is taken over, so work derived from it
-    /// (an order id) is the same on every attempt.
+    /// claimed: the claim's `now` for a key claimed afresh (the conformance suite checks
+    /// it), and the same earlier time when a stale claim is taken over, so work derived from
+    /// it (an order id) is the same on every attempt.
     Acquired {
         /// When the key was first claimed.
         first_claimed_at: Timestamp,

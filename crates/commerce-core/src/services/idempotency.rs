@@ -54,12 +54,20 @@ pub enum Begin {
 pub struct Claim {
     key: KeyDigest,
     first_claimed_at: Timestamp,
+    first: bool,
 }
 
 impl Claim {
     /// When the key was first claimed: the same on a takeover of a crashed attempt's claim.
     pub fn first_claimed_at(&self) -> Timestamp {
         self.first_claimed_at
+    }
+
+    /// True when this request claimed the key first (no crashed attempt's claim was taken
+    /// over), so nothing derived from [`first_claimed_at`](Self::first_claimed_at) can
+    /// exist yet.
+    pub fn is_first(&self) -> bool {
+        self.first
     }
 }
 
@@ -109,8 +117,10 @@ impl IdempotencyService {
             .await
             .map_err(|e| IdempotencyError::Unavailable(e.to_string()))?;
         match claim {
+            // A store stamps a key's first claim with the `now` it was given; a takeover
+            // keeps the earlier stamp.
             IdempotencyClaim::Acquired { first_claimed_at } => {
-                Ok(Begin::Execute(Claim { key: digest, first_claimed_at }))
+                Ok(Begin::Execute(Claim { key: digest, first_claimed_at, first: first_claimed_at == now }))
             }
             IdempotencyClaim::Completed(outcome) => Ok(Begin::Replay(outcome)),
             IdempotencyClaim::InProgress => Err(IdempotencyError::InProgress),

@@ -96,7 +96,11 @@ impl IdempotentCheckout {
         };
         let id = key.order_id(claim.first_claimed_at());
         let token = self.idempotency.secret().access_token(key, id);
-        let result = self.checkout.place(&command, id, token).await;
+        let result = if claim.is_first() {
+            self.checkout.place_first(&command, id, token).await
+        } else {
+            self.checkout.place(&command, id, token).await
+        };
         let refused = |refusal| CommandOutcome::Refused { refusal };
         match &result {
             Ok(placed) => {

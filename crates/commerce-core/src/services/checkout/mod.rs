@@ -166,6 +166,19 @@ impl CheckoutService {
         if let Some(existing) = self.orders.get(id).await.map_err(unknown)? {
             return self.resume_attempt(existing, access_token).await;
         }
+        self.place_first(command, id, access_token).await
+    }
+
+    /// [`place`](Self::place) for an `id` no earlier attempt used (the first claim of an
+    /// idempotency key): it skips looking for that attempt's order. Were there one after
+    /// all, the new order's insert would be refused as a duplicate and that order resumed,
+    /// so a wrong call is slower, never wrong.
+    pub async fn place_first(
+        &self,
+        command: &CheckoutCommand,
+        id: OrderId,
+        access_token: String,
+    ) -> Result<PlacedOrder, CheckoutError> {
         let now = self.env.clock.now();
         let lines = self.price_lines(&command.items).await?;
         let charged = self.charges(command.shipping.as_ref(), lines).await?;
