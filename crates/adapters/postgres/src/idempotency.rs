@@ -43,7 +43,8 @@ impl IdempotencyStore for PgIdempotencyStore {
         now: Timestamp,
         stale_before: Timestamp,
     ) -> Result<IdempotencyClaim, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(|e| unavailable(&e))?;
+        // A new key is one statement on its own (no BEGIN and COMMIT round trips); a known
+        // one is read and maybe taken over under a row lock.
         let inserted = sqlx::query(
             "INSERT INTO commerce.idempotency_keys (key, request_hash, locked_at, created_at) VALUES ($1, $2, $3, $3)
              ON CONFLICT (key) DO NOTHING",
@@ -51,13 +52,13 @@ impl IdempotencyStore for PgIdempotencyStore {
         .bind(key.as_str())
         .bind(fingerprint.as_str())
         .bind(to_datetime(now))
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await
         .map_err(|e| unavailable(&e))?;
         if inserted.rows_affected() == 1 {
-            tx.commit().await.map_err(|e| unavailable(&e))?;
             return Ok(IdempotencyClaim::Acquired { first_claimed_at: now });
         }
+        let mut tx = self.pool.begin().await.map_err(|e| unavailable(&e))?;
         let row = sqlx::query(
             "SELECT request_hash, completed, outcome, locked_at < $2 AS stale, created_at
              FROM commerce.idempotency_keys WHERE key = $1 FOR UPDATE",

@@ -149,26 +149,86 @@ fn version_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-/// Appends events to the outbox inside the caller's transaction. Each keeps the trace
-/// context of the work writing it, so the relay and the consumers join that trace.
-async fn append_events(tx: &mut Transaction<'_, Postgres>, events: &[EventEnvelope]) -> Result<(), sqlx::Error> {
-    let traceparent = commerce_telemetry::current_traceparent();
-    for e in events {
-        let mut envelope = serde_json::to_value(e).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
-        if let (None, Some(tp), Some(fields)) = (&e.traceparent, &traceparent, envelope.as_object_mut()) {
-            fields.insert(commerce_telemetry::TRACEPARENT.to_owned(), tp.clone().into());
-        }
-        sqlx::query(
-            "INSERT INTO commerce.outbox (event_id, aggregate_type, aggregate_id, aggregate_version, envelope)
-             VALUES ($1, $2, $3, $4, $5)",
+/// `INSERT`s the outbox rows bound as five arrays at the given parameters (see
+/// [`OutboxRows::bind`]). Callers end it with `ORDER BY e.n` (after any `WHERE`), so
+/// positions follow the events' order.
+macro_rules! outbox_insert {
+    ($ids:literal, $kinds:literal, $aggregates:literal, $versions:literal, $envelopes:literal) => {
+        concat!(
+            "INSERT INTO commerce.outbox (event_id, aggregate_type, aggregate_id, aggregate_version, envelope) ",
+            "SELECT e.id, e.kind, e.aggregate, e.version, e.envelope FROM unnest(",
+            $ids,
+            "::uuid[], ",
+            $kinds,
+            "::text[], ",
+            $aggregates,
+            "::uuid[], ",
+            $versions,
+            "::bigint[], ",
+            $envelopes,
+            "::jsonb[]) WITH ORDINALITY AS e(id, kind, aggregate, version, envelope, n)"
         )
-        .bind(e.event_id.as_uuid())
-        .bind(e.aggregate_type.as_str())
-        .bind(e.aggregate_id)
-        .bind(version_i64(e.aggregate_version))
-        .bind(envelope)
+    };
+}
+pub(crate) use outbox_insert;
+
+/// Appends events to the outbox inside the caller's transaction, in one statement.
+async fn append_events(tx: &mut Transaction<'_, Postgres>, events: &[EventEnvelope]) -> Result<(), sqlx::Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let rows = OutboxRows::of(events).map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
+    rows.bind(sqlx::query(concat!(outbox_insert!("$1", "$2", "$3", "$4", "$5"), " ORDER BY e.n")))
         .execute(&mut **tx)
         .await?;
-    }
     Ok(())
+}
+
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+type PgQueryScalar<'q, T> = sqlx::query::QueryScalar<'q, Postgres, T, sqlx::postgres::PgArguments>;
+
+/// Events as the columns of their outbox rows, to insert many in one statement. Each
+/// envelope keeps the trace context of the work writing it, so the relay and the
+/// consumers join that trace.
+struct OutboxRows {
+    ids: Vec<uuid::Uuid>,
+    kinds: Vec<&'static str>,
+    aggregates: Vec<uuid::Uuid>,
+    versions: Vec<i64>,
+    envelopes: Vec<serde_json::Value>,
+}
+
+impl OutboxRows {
+    fn of(events: &[EventEnvelope]) -> Result<Self, serde_json::Error> {
+        let traceparent = commerce_telemetry::current_traceparent();
+        let mut rows = Self {
+            ids: Vec::with_capacity(events.len()),
+            kinds: Vec::with_capacity(events.len()),
+            aggregates: Vec::with_capacity(events.len()),
+            versions: Vec::with_capacity(events.len()),
+            envelopes: Vec::with_capacity(events.len()),
+        };
+        for e in events {
+            let mut envelope = serde_json::to_value(e)?;
+            if let (None, Some(tp), Some(fields)) = (&e.traceparent, &traceparent, envelope.as_object_mut()) {
+                fields.insert(commerce_telemetry::TRACEPARENT.to_owned(), tp.clone().into());
+            }
+            rows.ids.push(e.event_id.as_uuid());
+            rows.kinds.push(e.aggregate_type.as_str());
+            rows.aggregates.push(e.aggregate_id);
+            rows.versions.push(version_i64(e.aggregate_version));
+            rows.envelopes.push(envelope);
+        }
+        Ok(rows)
+    }
+
+    /// Binds the five arrays, in the order [`outbox_insert`] names them.
+    fn bind(self, query: PgQuery<'_>) -> PgQuery<'_> {
+        query.bind(self.ids).bind(self.kinds).bind(self.aggregates).bind(self.versions).bind(self.envelopes)
+    }
+
+    /// [`bind`](Self::bind) for a statement that returns one value.
+    fn bind_scalar<T>(self, query: PgQueryScalar<'_, T>) -> PgQueryScalar<'_, T> {
+        query.bind(self.ids).bind(self.kinds).bind(self.aggregates).bind(self.versions).bind(self.envelopes)
+    }
 }

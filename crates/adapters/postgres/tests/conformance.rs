@@ -58,7 +58,7 @@ async fn inventory_store() {
 #[tokio::test]
 async fn order_store() {
     let dbs = Databases::new();
-    conformance::orders::run(|| async { PgOrderStore::new(dbs.fresh().await) }).await;
+    conformance::orders::run_with_outbox(|| async { PgOrderStore::new(dbs.fresh().await) }).await;
     dbs.cleanup().await;
 }
 

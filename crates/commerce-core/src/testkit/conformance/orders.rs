@@ -4,13 +4,14 @@ use std::future::Future;
 
 use crate::{
     catalog::{ProductName, Sku, Version},
+    events::DomainEvent,
     ids::OrderRefundId,
     ids::{OrderId, ProductId},
     inventory::Quantity,
     money::{Currency, Money},
     order::{Email, Order, OrderLine, OrderStatus, PaymentState, RefundRefused, RefundRequest, StepResult, StockState},
     payment::{AuthorizationId, AuthorizationOutcome, CaptureId, CardBrand, PaymentMethod, PaymentToken},
-    ports::{OrderQuery, OrderStore, StalledClaim, StoreError},
+    ports::{OrderQuery, OrderStore, Outbox, StalledClaim, StoreError},
     timestamp::Timestamp,
 };
 
@@ -70,6 +71,18 @@ pub fn paid_order(id: OrderId, at: Timestamp) -> Order {
     order
 }
 
+/// [`run`], plus the events' contract for a store that is also the outbox its writes
+/// append to: exactly the events of committed writes, in order, several per write.
+pub async fn run_with_outbox<S, F, Fut>(mut make: F)
+where
+    S: OrderStore + Outbox,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = S>,
+{
+    events_are_written_with_the_change(&make().await).await;
+    run(make).await;
+}
+
 /// Runs every case against fresh stores from `make`.
 pub async fn run<S, F, Fut>(mut make: F)
 where
@@ -83,6 +96,47 @@ where
     stalled_finds_old_unfinished_orders(&make().await).await;
     claims_are_leased_to_one_claimer(&make().await).await;
     concurrent_refunds_never_exceed_the_capture(&make().await).await;
+}
+
+async fn events_are_written_with_the_change<S: OrderStore + Outbox>(s: &S) {
+    let f = Fixture::new();
+    let o = pending_order(OrderId::from_uuid(f.id()), f.now());
+    let placed = f.envelope(DomainEvent::OrderStatusChanged(o.summary()));
+    let mut reserved = o.clone();
+    reserved.apply(StepResult::Reserved, f.now());
+    let held = f.envelope(DomainEvent::OrderStatusChanged(reserved.summary()));
+    s.insert(&reserved, &[placed.clone(), held.clone()]).await.unwrap_or_else(|e| panic!("insert: {e}"));
+
+    // Refused writes append nothing: a duplicate insert, a stale update, an unknown order.
+    let lost = f.envelope(DomainEvent::OrderStatusChanged(o.summary()));
+    assert!(matches!(s.insert(&o, &[lost]).await, Err(StoreError::Duplicate(_))));
+    let mut paid = reserved.clone();
+    paid.apply(
+        StepResult::Authorization(AuthorizationOutcome::Authorized {
+            authorization_id: AuthorizationId("auth_1".into()),
+        }),
+        f.now(),
+    );
+    let authorized = f.envelope(DomainEvent::OrderStatusChanged(paid.summary()));
+    paid.apply(StepResult::Captured(CaptureId("cap_1".into())), f.now());
+    let captured = f.envelope(DomainEvent::OrderStatusChanged(paid.summary()));
+    let stale = f.envelope(DomainEvent::OrderStatusChanged(paid.summary()));
+    assert!(matches!(s.update(&paid, o.version, &[stale]).await, Err(StoreError::VersionConflict { .. })));
+    let ghost = pending_order(OrderId::from_uuid(f.id()), f.now());
+    let unknown = f.envelope(DomainEvent::OrderStatusChanged(ghost.summary()));
+    assert_eq!(s.update(&ghost, Version::INITIAL, &[unknown]).await, Err(StoreError::NotFound));
+    s.update(&paid, reserved.version, &[authorized.clone(), captured.clone()])
+        .await
+        .unwrap_or_else(|e| panic!("update: {e}"));
+
+    let batch = s.claim(10).await.unwrap_or_else(|e| panic!("claim: {e}"));
+    let events: Vec<_> = batch.iter().map(|r| r.envelope.clone()).collect();
+    assert_eq!(
+        events,
+        vec![placed, held, authorized, captured],
+        "orders: the outbox holds the committed events, in order"
+    );
+    assert!(batch.windows(2).all(|w| w[0].position < w[1].position), "orders: outbox positions increase");
 }
 
 async fn insert_get_and_duplicate(s: &impl OrderStore) {
