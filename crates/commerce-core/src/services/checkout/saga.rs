@@ -147,6 +147,9 @@ impl SagaRunner {
                 return Ok(progress.order);
             }
         }
+        if let Err(store) = self.checkpoint(&mut progress).await {
+            tracing::warn!(order = %progress.order.id, error = %store, "saga progress not persisted");
+        }
         Err(SagaError::Invariant(format!("order {} did not settle in {max_steps} steps", progress.order.id)))
     }
 
