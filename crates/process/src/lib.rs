@@ -345,43 +345,6 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown requested; draining in-flight requests");
 }
 
-/// Not ready, with `reason`, until [`Gate::open`]: for work a process finishes before it
-/// takes its share of the load (a snapshot loaded, a consumer group joined).
-#[derive(Debug, Clone)]
-pub struct Gate {
-    open: Arc<std::sync::atomic::AtomicBool>,
-    reason: &'static str,
-}
-
-impl Gate {
-    /// A closed gate, not ready because of `reason`.
-    pub fn closed(reason: &'static str) -> Self {
-        Self { open: Arc::default(), reason }
-    }
-
-    /// Ready from now on.
-    pub fn open(&self) {
-        self.open.store(true, std::sync::atomic::Ordering::Release);
-    }
-
-    /// Whether [`open`](Self::open) was called.
-    pub fn is_open(&self) -> bool {
-        self.open.load(std::sync::atomic::Ordering::Acquire)
-    }
-
-    /// Why it is not ready.
-    pub fn reason(&self) -> &'static str {
-        self.reason
-    }
-}
-
-#[async_trait]
-impl Readiness for Gate {
-    async fn check(&self) -> Result<(), String> {
-        if self.is_open() { Ok(()) } else { Err(self.reason.into()) }
-    }
-}
-
 /// Ready when every check passes.
 pub struct AllReady(pub Vec<Arc<dyn Readiness>>);
 

@@ -5,10 +5,14 @@
 //! the copy serving what it has (stale, never empty) while the job retries.
 
 use std::{
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant},
 };
 
+use async_trait::async_trait;
 use commerce_core::services::replica::ReplicaSync;
 use commerce_http::{metrics::Metrics, ops::Readiness};
 use commerce_memory::MemoryReadModel;
@@ -18,6 +22,16 @@ use tokio_util::sync::CancellationToken;
 
 /// Products per feed batch: large enough that a 1M snapshot is a few hundred queries.
 const BATCH: usize = 5_000;
+
+/// Ready once the snapshot is loaded.
+struct SnapshotLoaded(Arc<AtomicBool>);
+
+#[async_trait]
+impl Readiness for SnapshotLoaded {
+    async fn check(&self) -> Result<(), String> {
+        if self.0.load(Ordering::Acquire) { Ok(()) } else { Err("loading the read model snapshot".into()) }
+    }
+}
 
 /// The replica's metrics.
 #[derive(Clone)]
@@ -65,7 +79,7 @@ pub struct Replica {
     pub readiness: Arc<dyn Readiness>,
     /// The feed job.
     pub job: tokio::task::JoinHandle<()>,
-    loaded: crate::Gate,
+    loaded: Arc<AtomicBool>,
 }
 
 impl Replica {
@@ -78,11 +92,11 @@ impl Replica {
             let loaded = loaded.clone();
             async move {
                 use axum::response::IntoResponse as _;
-                if loaded.is_open() {
+                if loaded.load(Ordering::Acquire) {
                     return next.run(request).await;
                 }
                 // 503 with `Retry-After: 1`, as every unavailable dependency answers.
-                commerce_http::error::ApiError::Unavailable(loaded.reason().into()).into_response()
+                commerce_http::error::ApiError::Unavailable("loading the read model snapshot".into()).into_response()
             }
         }))
     }
@@ -91,7 +105,7 @@ impl Replica {
 /// Starts copying the read model on `read` into memory, polling for changes every `poll`.
 pub fn spawn(read: PgPool, poll: Duration, metrics: &Metrics, stop: CancellationToken) -> Replica {
     let copy = Arc::new(MemoryReadModel::new());
-    let loaded = crate::Gate::closed("loading the read model snapshot");
+    let loaded = Arc::new(AtomicBool::new(false));
     let sync = Arc::new(ReplicaSync::new(Arc::new(PgReadModelFeed::new(read)), copy.clone(), BATCH));
     let m = ReplicaMetrics::registered(metrics);
     let job = tokio::spawn({
@@ -109,7 +123,7 @@ pub fn spawn(read: PgPool, poll: Duration, metrics: &Metrics, stop: Cancellation
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(10));
             }
-            loaded.open();
+            loaded.store(true, Ordering::Release);
             m.snapshot_seconds.set(started.elapsed().as_secs_f64());
             m.products.set(i64::try_from(copy.len()).unwrap_or(i64::MAX));
             tracing::info!(
@@ -133,5 +147,5 @@ pub fn spawn(read: PgPool, poll: Duration, metrics: &Metrics, stop: Cancellation
             .await;
         }
     });
-    Replica { copy, readiness: Arc::new(loaded.clone()), job, loaded }
+    Replica { copy, readiness: Arc::new(SnapshotLoaded(loaded.clone())), job, loaded }
 }

@@ -163,34 +163,6 @@ impl KafkaConsumer {
         })
     }
 
-    /// Drives the group join until this member holds partitions, or `timeout` passes: the
-    /// join, the committed offsets and the first fetch otherwise hold the first events back
-    /// (the projection's start-up tail), so a process that reports ready after this
-    /// consumes at once. A message received meanwhile stays pending: the next
-    /// [`poll`](EventConsumer::poll) delivers it again. Returns whether the member holds
-    /// partitions (a self-assigned reader holds them from the start).
-    pub async fn warm_up(&self, timeout: Duration) -> Result<bool, EventError> {
-        let until = tokio::time::Instant::now() + timeout;
-        loop {
-            if !self.owned()?.is_empty() {
-                return Ok(true);
-            }
-            let left = until.saturating_duration_since(tokio::time::Instant::now());
-            if left.is_zero() {
-                return Ok(false);
-            }
-            // Receiving is what serves the join; anything it returns is delivered again.
-            if let Ok(received) = tokio::time::timeout(left.min(Duration::from_millis(100)), self.consumer.recv()).await
-            {
-                let message = received.map_err(|e| unavailable(&e))?;
-                let mut pending = self.lock();
-                pending.next_tag += 1;
-                let tag = pending.next_tag;
-                pending.delivered.insert(tag, (message.topic().to_owned(), message.partition(), message.offset()));
-            }
-        }
-    }
-
     /// Sends `payload`, received at `(topic, partition, offset)`, to the dead-letter topic,
     /// keyed `<topic>/<partition>/<offset>` and with `reason` in a header.
     async fn park(

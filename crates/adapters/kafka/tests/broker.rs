@@ -278,38 +278,3 @@ async fn a_self_assigned_consumer_commits_to_its_group_and_the_next_resumes_ther
     assert!(second_batch.iter().all(|e| after.contains(&e.event_id)), "the second reads what came after");
     assert!(first_batch.iter().all(|e| !after.contains(&e.event_id)), "and nothing the first acknowledged");
 }
-
-/// A member that warmed up holds its partitions, and what the warm-up received is not
-/// lost: the first polls after it deliver every event published before it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_warmed_up_member_holds_its_partitions_and_loses_nothing_it_received() {
-    let prefix = fresh_topics(3).await;
-    let publisher = KafkaPublisher::new(brokers(), &prefix).unwrap();
-    let events: Vec<EventEnvelope> = (0..20)
-        .map(|n| {
-            let level = commerce_core::inventory::StockLevel {
-                product_id: ProductId::from_uuid(uuid::Uuid::now_v7()),
-                on_hand: n,
-                reserved: 0,
-                version: 1,
-            };
-            EventEnvelope::stock_changed(EventId::from_uuid(uuid::Uuid::now_v7()), Timestamp::EPOCH, level)
-        })
-        .collect();
-    publisher.publish(&events).await.unwrap();
-    let consumer = KafkaConsumer::new(brokers(), &prefix, &format!("{prefix}-group")).unwrap();
-    assert!(consumer.warm_up(Duration::from_secs(30)).await.unwrap(), "the member joined and holds partitions");
-
-    let mut seen = HashSet::new();
-    for _ in 0..60 {
-        let batch = consumer.poll(100).await.unwrap();
-        seen.extend(batch.iter().map(|d| d.envelope.event_id));
-        if let Some(last) = batch.last() {
-            consumer.ack(last.tag).await.unwrap();
-        }
-        if events.iter().all(|e| seen.contains(&e.event_id)) {
-            break;
-        }
-    }
-    assert!(events.iter().all(|e| seen.contains(&e.event_id)), "every event published before the warm-up arrives");
-}

@@ -111,10 +111,6 @@ struct Args {
     /// they start with it, and their start-up shows in the first second's lag).
     #[arg(long, default_value = "0")]
     warm_up_secs: u64,
-    /// `--scenario pipeline`'s consumer warms up before the first write as `projector` does
-    /// before it reports ready (`KafkaConsumer::warm_up`: until it holds its partitions).
-    #[arg(long)]
-    ready_first: bool,
     /// Rounds of `--scenario listings` per target.
     #[arg(long, default_value = "1")]
     rounds: u32,
@@ -341,8 +337,7 @@ async fn main() -> anyhow::Result<()> {
         let assigned = args.assignment == "static";
         let warm_up = Duration::from_secs(args.warm_up_secs);
         let (rate, seconds) = (args.rate, args.duration_secs);
-        let start = pipeline::Start { assigned, warm_up, ready_first: args.ready_first };
-        return pipeline::run(&args.database_url, &args.kafka_brokers, (rate, seconds), start).await;
+        return pipeline::run(&args.database_url, &args.kafka_brokers, (rate, seconds), assigned, warm_up).await;
     }
     if args.scenario == Scenario::Restock {
         println!("| measurement | figure | | |\n|---|---:|---:|---:|");

@@ -68,24 +68,18 @@ pub fn spawn_relay(relay: OutboxRelay, batch: usize) -> tokio::task::JoinHandle<
 /// the start-up tail; the steady state is everything after.
 const START_UP: Duration = Duration::from_secs(1);
 
-/// How the pipeline's clients start.
-#[derive(Debug, Clone, Copy)]
-pub struct Start {
-    /// The consumer reads its partitions without joining the group
-    /// (`KafkaConsumer::assigned`).
-    pub assigned: bool,
-    /// The relay's producer and the consumer start this long before the first write,
-    /// which tells their start-up (connections, metadata, offsets, a group join) from the
-    /// pipeline's steady work.
-    pub warm_up: Duration,
-    /// The consumer warms up (`KafkaConsumer::warm_up`) before the first write, as the
-    /// projector does before it reports ready.
-    pub ready_first: bool,
-}
-
-/// Runs the three measurements and prints a table.
-pub async fn run(database_url: &str, brokers: &str, (rate, seconds): (u64, u64), start: Start) -> anyhow::Result<()> {
-    let Start { assigned, warm_up, ready_first } = start;
+/// Runs the three measurements and prints a table. With `assigned`, the consumer reads its
+/// partitions without joining the group (`KafkaConsumer::assigned`).
+/// `warm_up`: the relay's producer and the consumer start this long before the first
+/// write, which tells their start-up (connections, metadata, offsets, a group join) from
+/// the pipeline's steady work.
+pub async fn run(
+    database_url: &str,
+    brokers: &str,
+    (rate, seconds): (u64, u64),
+    assigned: bool,
+    warm_up: Duration,
+) -> anyhow::Result<()> {
     let pool = commerce_postgres::lazy_pool(database_url, 8)?;
     commerce_postgres::migrate_write(&pool).await?;
     commerce_postgres::migrate_read(&pool).await?;
@@ -116,9 +110,6 @@ pub async fn run(database_url: &str, brokers: &str, (rate, seconds): (u64, u64),
             let _ = consumer.poll(1).await?;
         }
         relay_task.abort();
-    }
-    if ready_first && !consumer.warm_up(Duration::from_secs(60)).await? {
-        anyhow::bail!("the consumer holds no partitions after 60 s");
     }
     let writer = tokio::spawn(paced(rate, seconds, move |n| {
         let (catalog, run) = (catalog.clone(), run.clone());
@@ -158,12 +149,7 @@ pub async fn run(database_url: &str, brokers: &str, (rate, seconds): (u64, u64),
     }
     let written = writer.await??;
     relay_task.abort();
-    let how = match (assigned, ready_first) {
-        (true, false) => "partitions assigned",
-        (true, true) => "partitions assigned, warmed up",
-        (false, false) => "group join",
-        (false, true) => "group join, warmed up",
-    };
+    let how = if assigned { "partitions assigned" } else { "group join" };
     let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     println!(
         "| projection lag at {rate} writes/s, steady state ({how}; {written} products, {applied} events) | p50 {:.1} ms | p99 {:.1} ms | max {:.1} ms |",

@@ -22,9 +22,6 @@ use commerce_runtime::SystemClock;
 use prometheus_client::metrics::{counter::Counter, histogram::Histogram};
 use tokio_util::sync::CancellationToken;
 
-/// Longest the projector waits for its consumer's partitions before it starts anyway.
-const WARM_UP: Duration = Duration::from_secs(60);
-
 /// The projector.
 #[derive(Debug, Parser)]
 #[command(name = "projector", version, about)]
@@ -144,20 +141,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let stop = CancellationToken::new();
-    let signal = tokio::spawn({
-        let stop = stop.clone();
-        async move {
-            commerce_process::shutdown_signal().await;
-            stop.cancel();
-        }
-    });
-    // Not ready until the consumer holds its partitions: a rolling restart then keeps the
-    // old process until this one consumes at once.
-    let joined = commerce_process::Gate::closed("joining the consumer group");
-    let ops = commerce_http::ops::OpsState::new(commerce_process::postgres::readiness_with(
-        &[&read],
-        Some(Arc::new(joined.clone())),
-    ));
+    let ops = commerce_http::ops::OpsState::new(commerce_process::postgres::readiness(&[&read]));
     let pool_metrics = commerce_process::postgres::spawn_pool_metrics(&[("read", read)], &ops.metrics, stop.clone());
     let kafka = Arc::new(match cli.partition_assignment {
         Assignment::Group => KafkaConsumer::with_session_timeout(&brokers, &prefix, &cli.group, session)?,
@@ -166,19 +150,9 @@ async fn main() -> anyhow::Result<()> {
         }
     });
     let consumer = Arc::new(Observed::new(kafka.clone(), &ops.metrics));
-    let warming = kafka.clone();
     let lag = commerce_process::spawn_consumer_lag(kafka, &cli.group, &ops.metrics, stop.clone());
     let listener = tokio::net::TcpListener::bind(cli.listen).await?;
     let probes = commerce_process::spawn_ops(listener, ops, stop.clone());
-    tokio::select! {
-        warmed = warming.warm_up(WARM_UP) => match warmed {
-            Ok(true) => tracing::info!("consumer holds its partitions"),
-            Ok(false) => tracing::warn!(seconds = WARM_UP.as_secs(), "no partitions yet; consuming anyway"),
-            Err(e) => tracing::warn!(error = %e, "warming the consumer up failed; consuming anyway"),
-        },
-        () = stop.cancelled() => {}
-    }
-    joined.open();
     let job = tokio::spawn(commerce_runtime::jobs::run(
         "projector",
         Pace::every(Duration::from_millis(10)),
@@ -189,7 +163,8 @@ async fn main() -> anyhow::Result<()> {
         },
     ));
     tracing::info!(%brokers, %prefix, group = %cli.group, probes = %cli.listen, "projector running");
-    signal.await?;
+    commerce_process::shutdown_signal().await;
+    stop.cancel();
     let applied = job.await?;
     let _ = pool_metrics.await;
     let _ = lag.await;
