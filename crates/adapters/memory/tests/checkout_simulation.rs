@@ -222,12 +222,6 @@ fn simulate(sc: &Scenario) -> Summary {
             }
             let _ = shop.recovery.run_once(policy).await;
         }
-        // A request that died between reserving and its order's first write, and was not
-        // retried after, left only its reservation: it lapses, and the job expires it.
-        clock.advance_secs(3600);
-        for _ in 0..10 {
-            let _ = shop.recovery.run_once(policy).await;
-        }
 
         check_outcomes(&adapters.orders, &adapters.inventory, &gateway.inner, &products, &sc.stock).await;
         check_one_order_per_key(&adapters.orders, &answers.named).await;

@@ -128,9 +128,8 @@ impl PaymentNoticeService {
         }
         match self.runner.run(order).await {
             Ok(order) => Ok(NoticeOutcome::Applied { order_id, status: order.status }),
-            // Another runner advanced it meanwhile: it is in hand (`Duplicate` only comes
-            // from a new order's first write, never from a stored one's run).
-            Err(SagaError::Conflict | SagaError::Duplicate) => Ok(NoticeOutcome::Unchanged { order_id, status }),
+            // Another runner advanced it meanwhile: it is in hand.
+            Err(SagaError::Conflict) => Ok(NoticeOutcome::Unchanged { order_id, status }),
             Err(SagaError::NotFound) => Ok(NoticeOutcome::NotOurs),
             Err(SagaError::Transient(m)) => Err(NoticeError::Unavailable(m)),
             // Redelivering would not help: the recovery job and an operator see the order.

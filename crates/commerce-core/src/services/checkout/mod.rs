@@ -217,15 +217,18 @@ impl CheckoutService {
             created_at: now,
             updated_at: now,
         };
-        // The order is written at the saga's first checkpoint (before the card is
-        // authorised), with its placement event: one write where there were two.
+        // Written before any stock is reserved, so a crash after that always leaves an
+        // order for the recovery job to finish or compensate (its reservation with it).
         let placed = self.env.envelope(DomainEvent::OrderStatusChanged(order.summary()));
-        match self.runner.start(order, vec![placed]).await {
-            Ok(order) => Ok(PlacedOrder { order, access_token }),
+        match self.orders.insert(&order, &[placed]).await {
+            Ok(()) => {}
             // An earlier attempt inserted it after all: carry on with that order.
-            Err(SagaError::Duplicate) => self.resume(id, access_token).await,
-            Err(e) => self.suspended(id, &e).await.map(|order| PlacedOrder { order, access_token }),
+            Err(StoreError::Duplicate(_)) => return self.resume(id, access_token).await,
+            // The connection may have died around the commit: the order may exist.
+            Err(e) => return Err(CheckoutError::Interrupted { order: Some(id), cause: e.to_string() }),
         }
+        let order = self.run_saga(order).await?;
+        Ok(PlacedOrder { order, access_token })
     }
 
     /// The order placed as `id`, with the token that reads it (a replay of a finished
@@ -265,16 +268,11 @@ impl CheckoutService {
         let id = order.id;
         match self.runner.run(order).await {
             Ok(order) => Ok(order),
-            Err(e) => self.suspended(id, &e).await,
-        }
-    }
-
-    /// The order as last persisted after its saga stopped with `e`; the recovery job takes
-    /// over. When it cannot be read (or was never written), its outcome is unknown.
-    async fn suspended(&self, id: OrderId, e: &SagaError) -> Result<Order, CheckoutError> {
-        match self.orders.get(id).await {
-            Ok(Some(order)) => Ok(order),
-            _ => Err(CheckoutError::Interrupted { order: Some(id), cause: e.to_string() }),
+            // Suspended mid-saga: report the order as persisted; the recovery job takes over.
+            Err(e) => match self.orders.get(id).await {
+                Ok(Some(order)) => Ok(order),
+                _ => Err(CheckoutError::Interrupted { order: Some(id), cause: e.to_string() }),
+            },
         }
     }
 

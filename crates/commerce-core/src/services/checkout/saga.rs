@@ -6,8 +6,8 @@
 //! version it read, so two runners (a request and the recovery job) never both move
 //! money for one order, and a crash at any point resumes from the last checkpoint.
 //! The actions are idempotent, so the steps since then are simply executed again.
-//! A happy checkout thus writes its order three times (before authorising, before
-//! capturing, paid) instead of once per step.
+//! A paid checkout thus updates its order three times (reserved before authorising,
+//! authorised before capturing, paid) instead of once per step.
 
 use std::sync::Arc;
 
@@ -34,9 +34,6 @@ pub enum SagaError {
     /// The order does not exist.
     #[error("order not found")]
     NotFound,
-    /// A new order's id is taken: an earlier attempt of the same request inserted it.
-    #[error("order exists already")]
-    Duplicate,
     /// A port answered in a way the saga's invariants rule out (a bug, or tampered data).
     #[error("saga invariant violated: {0}")]
     Invariant(String),
@@ -55,8 +52,8 @@ impl From<StoreError> for SagaError {
 /// An order as a run advances it, and what of it is not persisted yet.
 struct Progress {
     order: Order,
-    /// The stored version; `None` while a new order is not inserted.
-    stored: Option<Version>,
+    /// The stored version.
+    stored: Version,
     /// Events of the steps applied since the last checkpoint.
     events: Vec<EventEnvelope>,
 }
@@ -101,17 +98,8 @@ impl SagaRunner {
     /// On an error the steps that did complete are persisted first, when the store
     /// allows, so the recovery job resumes after them.
     pub async fn run(&self, order: Order) -> Result<Order, SagaError> {
-        let stored = Some(order.version);
+        let stored = order.version;
         self.drive(Progress { order, stored, events: vec![] }).await
-    }
-
-    /// Runs the saga of a new order that is not stored yet: it is inserted, with `events`,
-    /// at its first checkpoint. Until then a crash leaves nothing but a reservation, which
-    /// lapses at its expiry (or a retry of the request resumes it: the reservation id
-    /// derives from the order id). `Duplicate` means the id was taken before this run
-    /// wrote anything.
-    pub async fn start(&self, order: Order, events: Vec<EventEnvelope>) -> Result<Order, SagaError> {
-        self.drive(Progress { order, stored: None, events }).await
     }
 
     async fn drive(&self, mut progress: Progress) -> Result<Order, SagaError> {
@@ -183,17 +171,13 @@ impl SagaRunner {
     }
 
     /// Persists the order and its pending events, unless nothing changed since the last
-    /// write: an insert for a new order, else an update that checks the stored version.
+    /// write, checking the stored version.
     async fn checkpoint(&self, progress: &mut Progress) -> Result<(), SagaError> {
-        match progress.stored {
-            Some(stored) if stored == progress.order.version => return Ok(()),
-            Some(stored) => self.orders.update(&progress.order, stored, &progress.events).await?,
-            None => self.orders.insert(&progress.order, &progress.events).await.map_err(|e| match e {
-                StoreError::Duplicate(_) => SagaError::Duplicate,
-                other => other.into(),
-            })?,
+        if progress.stored == progress.order.version {
+            return Ok(());
         }
-        progress.stored = Some(progress.order.version);
+        self.orders.update(&progress.order, progress.stored, &progress.events).await?;
+        progress.stored = progress.order.version;
         progress.events.clear();
         Ok(())
     }
