@@ -185,7 +185,6 @@ async fn append_events(tx: &mut Transaction<'_, Postgres>, events: &[EventEnvelo
 }
 
 type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
-type PgQueryScalar<'q, T> = sqlx::query::QueryScalar<'q, Postgres, T, sqlx::postgres::PgArguments>;
 
 /// Events as the columns of their outbox rows, to insert many in one statement. Each
 /// envelope keeps the trace context of the work writing it, so the relay and the
@@ -224,11 +223,6 @@ impl OutboxRows {
 
     /// Binds the five arrays, in the order [`outbox_insert`] names them.
     fn bind(self, query: PgQuery<'_>) -> PgQuery<'_> {
-        query.bind(self.ids).bind(self.kinds).bind(self.aggregates).bind(self.versions).bind(self.envelopes)
-    }
-
-    /// [`bind`](Self::bind) for a statement that returns one value.
-    fn bind_scalar<T>(self, query: PgQueryScalar<'_, T>) -> PgQueryScalar<'_, T> {
         query.bind(self.ids).bind(self.kinds).bind(self.aggregates).bind(self.versions).bind(self.envelopes)
     }
 }

@@ -8,7 +8,7 @@ use commerce_core::{
     order::Order,
     ports::{EventError, OrderQuery, OrderStore, Outbox, OutboxRecord, StalledClaim, StoreError},
 };
-use sqlx::PgPool;
+use sqlx::{PgPool, Row as _};
 
 use crate::{OutboxRows, corrupt, outbox_insert, store_error, to_datetime, unavailable, version_i64};
 
@@ -55,7 +55,7 @@ impl OrderStore for PgOrderStore {
     async fn update(&self, order: &Order, expected: Version, events: &[EventEnvelope]) -> Result<(), StoreError> {
         let body = serde_json::to_value(order).map_err(|e| corrupt(&e))?;
         let rows = OutboxRows::of(events).map_err(|e| corrupt(&e))?;
-        let query = sqlx::query_scalar(concat!(
+        let query = sqlx::query(concat!(
             "WITH updated AS (UPDATE commerce.orders SET status = $2, settled = $3, version = $4, updated_at = $5, ",
             "body = $6 WHERE id = $1 AND version = $7 RETURNING 1), appended AS (",
             outbox_insert!("$8", "$9", "$10", "$11", "$12"),
@@ -69,7 +69,8 @@ impl OrderStore for PgOrderStore {
         .bind(to_datetime(order.updated_at))
         .bind(body)
         .bind(version_i64(expected.get()));
-        let updated: i64 = rows.bind_scalar(query).fetch_one(&self.pool).await.map_err(|e| unavailable(&e))?;
+        let row = rows.bind(query).fetch_one(&self.pool).await.map_err(|e| unavailable(&e))?;
+        let updated: i64 = row.try_get(0).map_err(|e| unavailable(&e))?;
         if updated == 1 {
             return Ok(());
         }

@@ -98,11 +98,7 @@ impl SagaRunner {
     /// On an error the steps that did complete are persisted first, when the store
     /// allows, so the recovery job resumes after them.
     pub async fn run(&self, order: Order) -> Result<Order, SagaError> {
-        let stored = order.version;
-        self.drive(Progress { order, stored, events: vec![] }).await
-    }
-
-    async fn drive(&self, mut progress: Progress) -> Result<Order, SagaError> {
+        let mut progress = Progress { stored: order.version, order, events: vec![] };
         let max_steps = Self::MAX_STEPS + 2 * progress.order.refunds.len();
         for _ in 0..max_steps {
             let action = next_action(&progress.order);
@@ -116,10 +112,7 @@ impl SagaRunner {
             let result = match self.execute(action, &progress.order).await {
                 Ok(result) => result,
                 Err(e) => {
-                    // Keep what did happen; the step's error is the one to report.
-                    if let Err(store) = self.checkpoint(&mut progress).await {
-                        tracing::warn!(order = %progress.order.id, error = %store, "saga progress not persisted");
-                    }
+                    self.keep_progress(&mut progress).await;
                     return Err(e);
                 }
             };
@@ -135,9 +128,7 @@ impl SagaRunner {
                 return Ok(progress.order);
             }
         }
-        if let Err(store) = self.checkpoint(&mut progress).await {
-            tracing::warn!(order = %progress.order.id, error = %store, "saga progress not persisted");
-        }
+        self.keep_progress(&mut progress).await;
         Err(SagaError::Invariant(format!("order {} did not settle in {max_steps} steps", progress.order.id)))
     }
 
@@ -180,6 +171,14 @@ impl SagaRunner {
         progress.stored = progress.order.version;
         progress.events.clear();
         Ok(())
+    }
+
+    /// Persists what a run that is about to fail did complete, when the store allows: the
+    /// run's own error is the one to report.
+    async fn keep_progress(&self, progress: &mut Progress) {
+        if let Err(store) = self.checkpoint(progress).await {
+            tracing::warn!(order = %progress.order.id, error = %store, "saga progress not persisted");
+        }
     }
 
     async fn execute(&self, action: SagaAction, order: &Order) -> Result<StepResult, SagaError> {
