@@ -2,7 +2,7 @@
 //! 1,000, 10,000 and 100,000 products, with each filter alone and several combined, no plan
 //! reads the whole table and then sorts what matched (the plan the planner once picked
 //! for a text + attribute query on 10,000 products, at a quarter of the other shapes'
-//! speed).
+//! speed). A caught-up replica's poll of the read model's changes is an index probe.
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
@@ -11,12 +11,13 @@ use std::collections::BTreeMap;
 use commerce_core::{
     CollectionId, ProductId,
     catalog::{AttributeName, AttributeValue},
+    ports::{FeedPosition, ReadModelFeed},
     query::{Cursor, PageSize, ProductQuery, SearchTerm, SortKey, SortOrder},
 };
 use std::time::Duration;
 
 use commerce_postgres::{
-    PgReadModel, query_options,
+    PgReadModel, PgReadModelFeed, query_options,
     testing::{Databases, url_for},
 };
 use sqlx::postgres::PgPoolOptions;
@@ -148,4 +149,45 @@ async fn no_listing_query_scans_the_table_then_sorts_at_any_size() {
     }
     dbs.cleanup().await;
     assert!(bad.is_empty(), "{} listing plans scan the table and sort:\n{}", bad.len(), bad.join("\n"));
+}
+
+/// The buffers the plan's root node touched (`Buffers: shared hit=N read=M`, its first
+/// such line; planning's come after).
+fn root_buffers(plan: &[String]) -> u64 {
+    let line = plan.iter().find(|l| l.trim_start().starts_with("Buffers:")).expect("EXPLAIN (BUFFERS) output");
+    line.split_whitespace()
+        .filter_map(|w| {
+            w.split_once('=').and_then(|(k, v)| ["hit", "read", "dirtied", "written"].contains(&k).then_some(v))
+        })
+        .map(|v| v.parse::<u64>().unwrap())
+        .sum()
+}
+
+/// A replica polls the feed every 20 ms. Once caught up, a poll finds nothing, and must
+/// cost an index probe whatever the catalog's size: the poll once walked the whole change
+/// index (84 ms a poll, most of a core, at 1,000,000 products).
+#[tokio::test]
+async fn a_caught_up_feed_poll_is_an_index_probe_at_any_size() {
+    let dbs = Databases::new();
+    let mut costs = vec![];
+    for size in [1_000_i32, 100_000] {
+        let pool = dbs.fresh().await;
+        let feed = PgReadModelFeed::new(pool.clone());
+        // Caught up on the empty model; then a catalog written before it (stamped 0, as
+        // rows written before the feed existed are).
+        let position = feed.changes(&FeedPosition::default(), 1_000).await.unwrap();
+        assert!(position.caught_up);
+        let position = position.next;
+        sqlx::query(SEED).bind(size).execute(&pool).await.unwrap();
+        sqlx::query("UPDATE commerce_read.products SET change_xid = '0'").execute(&pool).await.unwrap();
+        // Without the index entries of the rows the update replaced.
+        sqlx::query("VACUUM ANALYZE commerce_read.products").execute(&pool).await.unwrap();
+        assert!(feed.changes(&position, 1_000).await.unwrap().products.is_empty());
+        let plan = feed.explain_changes(&position, 1_000).await.unwrap();
+        costs.push((size, root_buffers(&plan), plan.join("\n  ")));
+    }
+    dbs.cleanup().await;
+    for (size, buffers, plan) in &costs {
+        assert!(*buffers <= 10, "a caught-up poll at {size} products touched {buffers} buffers:\n  {plan}");
+    }
 }
