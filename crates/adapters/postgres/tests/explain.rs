@@ -154,7 +154,9 @@ async fn no_listing_query_scans_the_table_then_sorts_at_any_size() {
 /// The buffers the plan's root node touched (`Buffers: shared hit=N read=M`, its first
 /// such line; planning's come after).
 fn root_buffers(plan: &[String]) -> u64 {
-    let line = plan.iter().find(|l| l.trim_start().starts_with("Buffers:")).expect("EXPLAIN (BUFFERS) output");
+    let Some(line) = plan.iter().find(|l| l.trim_start().starts_with("Buffers:")) else {
+        panic!("no Buffers line in {plan:?}");
+    };
     line.split_whitespace()
         .filter_map(|w| {
             w.split_once('=').and_then(|(k, v)| ["hit", "read", "dirtied", "written"].contains(&k).then_some(v))
