@@ -20,7 +20,7 @@ use commerce_core::{
 };
 use sqlx::{PgPool, Row};
 
-use crate::{corrupt, unavailable};
+use crate::{PgQuery, corrupt, unavailable};
 
 /// [`ReadModelFeed`] over the read model on `pool` (migrated with [`crate::migrate_read`]).
 #[derive(Debug, Clone)]
@@ -63,6 +63,11 @@ impl Position {
         }
     }
 
+    /// The position `p` names; the empty position starts before every row.
+    fn of(p: &FeedPosition) -> Result<Self, StoreError> {
+        Ok(Self::decode(p)?.unwrap_or(Self { watermark: 0, next: 0, after: None }))
+    }
+
     fn encode(self) -> FeedPosition {
         FeedPosition(match self.after {
             None => format!("{}/{}", self.watermark, self.next),
@@ -102,11 +107,10 @@ impl PgReadModelFeed {
 }
 
 /// One page of the feed: the statement's xmin and up to `$limit` products matching
-/// `$where`, in `(change_xid, id)` order; `$prefix` is empty or an `EXPLAIN`.
+/// `$where`, in `(change_xid, id)` order.
 macro_rules! feed_page {
-    ($prefix:literal, $where:literal, $limit:literal) => {
+    ($where:literal, $limit:literal) => {
         concat!(
-            $prefix,
             "SELECT x.xmin, p.* FROM
                (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) x
              LEFT JOIN LATERAL (
@@ -122,8 +126,7 @@ macro_rules! feed_page {
     };
 }
 
-/// The statement reading one page from `position`; with `explain`, its `EXPLAIN (ANALYZE,
-/// BUFFERS)` instead.
+/// The statement reading one page from `position`, whose parameters [`bind_page`] binds.
 ///
 /// The xmin comes from the same statement's snapshot as the rows, so every transaction
 /// below it is either visible here or never committed. Each page has one lower bound: a
@@ -131,19 +134,14 @@ macro_rules! feed_page {
 /// the watermark). With both, PostgreSQL started the index scan at the row comparison's
 /// `(0, nil)` and walked the whole change index on every poll: 84 ms at 1,000,000 products,
 /// against 0.07 ms (docs/benchmarks.md).
-fn page(
-    explain: bool,
-    position: Position,
-    limit: usize,
-) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
-    let query = match (position.after, explain) {
-        (None, false) => sqlx::query(feed_page!("", "change_xid >= $1::text::xid8", "$2")),
-        (None, true) => sqlx::query(feed_page!("EXPLAIN (ANALYZE, BUFFERS) ", "change_xid >= $1::text::xid8", "$2")),
-        (Some(_), false) => sqlx::query(feed_page!("", "(change_xid, id) > ($1::text::xid8, $2)", "$3")),
-        (Some(_), true) => {
-            sqlx::query(feed_page!("EXPLAIN (ANALYZE, BUFFERS) ", "(change_xid, id) > ($1::text::xid8, $2)", "$3"))
-        }
-    };
+fn page_sql(position: Position) -> &'static str {
+    match position.after {
+        None => feed_page!("change_xid >= $1::text::xid8", "$2"),
+        Some(_) => feed_page!("(change_xid, id) > ($1::text::xid8, $2)", "$3"),
+    }
+}
+
+fn bind_page(query: PgQuery<'_>, position: Position, limit: usize) -> PgQuery<'_> {
     let query = match position.after {
         None => query.bind(position.watermark.to_string()),
         Some((xid, id)) => query.bind(xid.to_string()).bind(id),
@@ -156,8 +154,10 @@ impl PgReadModelFeed {
     /// (`EXPLAIN (ANALYZE, BUFFERS)`), one line per node: how tests prove a poll stays an
     /// index probe at any catalog size.
     pub async fn explain_changes(&self, from: &FeedPosition, limit: usize) -> Result<Vec<String>, StoreError> {
-        let position = Position::decode(from)?.unwrap_or(Position { watermark: 0, next: 0, after: None });
-        let rows = page(true, position, limit).fetch_all(&self.pool).await.map_err(|e| unavailable(&e))?;
+        let position = Position::of(from)?;
+        let sql = format!("EXPLAIN (ANALYZE, BUFFERS) {}", page_sql(position));
+        let rows =
+            bind_page(sqlx::query(&sql), position, limit).fetch_all(&self.pool).await.map_err(|e| unavailable(&e))?;
         Ok(rows.iter().map(|r| r.get::<String, _>(0)).collect())
     }
 }
@@ -165,8 +165,9 @@ impl PgReadModelFeed {
 #[async_trait]
 impl ReadModelFeed for PgReadModelFeed {
     async fn changes(&self, from: &FeedPosition, limit: usize) -> Result<FeedBatch, StoreError> {
-        let position = Position::decode(from)?.unwrap_or(Position { watermark: 0, next: 0, after: None });
-        let rows = page(false, position, limit).fetch_all(&self.pool).await.map_err(|e| unavailable(&e))?;
+        let position = Position::of(from)?;
+        let query = bind_page(sqlx::query(page_sql(position)), position, limit);
+        let rows = query.fetch_all(&self.pool).await.map_err(|e| unavailable(&e))?;
         let xmin = rows.first().map_or(0, |r| r.get::<i64, _>("xmin"));
         let rows: Vec<_> = rows.into_iter().filter(|r| r.get::<Option<uuid::Uuid>, _>("id").is_some()).collect();
         let first_page = position.after.is_none();
