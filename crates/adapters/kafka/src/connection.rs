@@ -53,6 +53,20 @@ impl Brokers {
         }
         config
     }
+
+    /// A configuration for an idempotent producer on these brokers (no duplicate or
+    /// reordered message on a retry).
+    pub(crate) fn idempotent_producer(&self) -> ClientConfig {
+        let mut config = self.config();
+        config
+            .set("enable.idempotence", "true")
+            // Connect to every broker the metadata names at once. With sparse connections
+            // the producer finds no broker to ask for its producer id, retries on a 500 ms
+            // timer and connects only then: the first message waited about 1 s
+            // (docs/benchmarks.md, "start-up tail"). A producer talks to most brokers anyway.
+            .set("enable.sparse.connections", "false");
+        config
+    }
 }
 
 /// `host:port,...`, with ` (TLS)` when encrypted: for logs (no file paths, no secrets).

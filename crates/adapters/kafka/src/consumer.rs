@@ -151,7 +151,7 @@ impl KafkaConsumer {
         prefix: &str,
         group: &str,
     ) -> Result<Self, EventError> {
-        let dead_letters = brokers.config().set("enable.idempotence", "true").create().map_err(|e| unavailable(&e))?;
+        let dead_letters = brokers.idempotent_producer().create().map_err(|e| unavailable(&e))?;
         Ok(Self {
             consumer,
             dead_letters,

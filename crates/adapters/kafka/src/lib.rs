@@ -146,15 +146,9 @@ impl KafkaPublisher {
 
     fn producer(brokers: &Brokers) -> Result<FutureProducer, EventError> {
         brokers
-            .config()
-            .set("enable.idempotence", "true")
+            .idempotent_producer()
             .set("acks", "all")
             .set("message.timeout.ms", "10000")
-            // Connect to every broker the metadata names at once. With sparse connections
-            // the idempotent producer finds no broker to ask for its producer id, retries
-            // on a 500 ms timer and connects only then: the first events waited about 1 s
-            // (docs/benchmarks.md, "start-up tail"). A relay produces to most brokers anyway.
-            .set("enable.sparse.connections", "false")
             .create()
             .map_err(|e| unavailable(&e))
     }
